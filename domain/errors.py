@@ -1,0 +1,67 @@
+"""Errors the domain speaks in. Adapters re-raise vendor errors as these."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class StepError(PipelineError):
+    """A step of the pipeline could not finish."""
+
+
+class TransientError(StepError):
+    """Worth trying again later: timeouts, lost connections, rate limits, 5xx.
+
+    ``retry_after`` (seconds) is a hint from the provider; the retry policy
+    never waits less than it.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(StepError):
+    """Trying again cannot help: corrupt or unsupported file, empty parse, 4xx."""
+
+
+class IllegalTransition(PipelineError):
+    """A status change the state machine does not allow. Always a bug."""
+
+
+class LeaseLost(PipelineError):
+    """The worker no longer holds the job: its lease expired or was fenced off."""
+
+
+class NotFound(PipelineError):
+    """The thing does not exist, or belongs to another member (never say which)."""
+
+
+class Conflict(PipelineError):
+    """The request does not fit the current state (e.g. retrying a job that has not failed)."""
+
+
+class UploadRejected(PipelineError):
+    """An upload breaks the upload policy; the message says what to fix."""
+
+
+class FileTooLarge(UploadRejected):
+    pass
+
+
+class UnsupportedFileType(UploadRejected):
+    pass
+
+
+class EmptyFile(UploadRejected):
+    pass
+
+
+class QuotaExceeded(UploadRejected):
+    pass
+
+
+class InvalidQuery(PipelineError):
+    """A search request outside the allowed limits."""

@@ -1,0 +1,315 @@
+"""The domain model: documents, jobs, their history, parsed pages and chunks.
+
+Everything here is an immutable value; changes return new values (``attrs.evolve``).
+Time, ids and randomness always come in as arguments.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import attrs
+
+from domain.errors import Conflict, IllegalTransition, LeaseLost, TransientError
+from domain.retry import RetryPolicy
+from domain.status import (
+    CLAIMABLE,
+    STEPS,
+    JobStatus,
+    Step,
+    check_transition,
+    next_step,
+    step_claimable_at,
+    step_held_at,
+)
+
+
+class MediaType(enum.StrEnum):
+    """File types the pipeline understands, decided from the bytes, not the name."""
+
+    PDF = "application/pdf"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    HTML = "text/html"
+    MARKDOWN = "text/markdown"
+    TEXT = "text/plain"
+
+
+@attrs.frozen
+class Document:
+    """A member's uploaded file. ``sha256`` is computed by the server."""
+
+    document_id: UUID
+    user_id: str
+    filename: str
+    media_type: MediaType
+    size_bytes: int
+    sha256: str
+    blob_key: str
+    created_at: datetime
+
+
+@attrs.frozen
+class JobEvent:
+    """One recorded status change: the job's history is a list of these."""
+
+    job_id: UUID
+    from_status: JobStatus | None
+    to_status: JobStatus
+    at: datetime
+    attempt: int
+    worker: str | None = None
+    detail: str = ""
+
+
+@attrs.frozen
+class Job:
+    """The processing job of one document.
+
+    ``attempts`` counts failed tries (transient errors and expired leases); the
+    attempt in progress is ``attempts + 1``. ``fencing_token`` grows on every
+    claim; a write carrying an older token is refused.
+    """
+
+    job_id: UUID
+    document_id: UUID
+    user_id: str
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    available_at: datetime
+    attempts: int = 0
+    priority: int = 100
+    last_error: str | None = None
+    failed_stage: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    fencing_token: int = 0
+    parser_job_id: str | None = None
+    embedding_tokens: int = 0
+
+    @classmethod
+    def new(cls, job_id: UUID, document_id: UUID, user_id: str, now: datetime) -> Job:
+        return cls(
+            job_id=job_id,
+            document_id=document_id,
+            user_id=user_id,
+            status=JobStatus.UPLOADED,
+            created_at=now,
+            updated_at=now,
+            available_at=now,
+        )
+
+    def first_event(self) -> JobEvent:
+        return JobEvent(self.job_id, None, JobStatus.UPLOADED, self.created_at, attempt=1)
+
+    @property
+    def is_held(self) -> bool:
+        return self.lease_owner is not None
+
+    def is_claimable(self, now: datetime) -> bool:
+        return self.status in CLAIMABLE and not self.is_held and self.available_at <= now
+
+    def lease_expired(self, now: datetime) -> bool:
+        return self.lease_expires_at is not None and self.lease_expires_at <= now
+
+    # -- transitions: each returns the new job and the event that records it ----
+
+    def _move(
+        self, to: JobStatus, now: datetime, worker: str | None, detail: str, **changes: object
+    ) -> tuple[Job, JobEvent]:
+        check_transition(self.status, to)
+        event = JobEvent(
+            self.job_id, self.status, to, now, attempt=self.attempts + 1, worker=worker,
+            detail=detail,
+        )
+        return attrs.evolve(self, status=to, updated_at=now, **changes), event  # type: ignore[arg-type]
+
+    def claim(self, worker: str, now: datetime, lease_for: timedelta) -> tuple[Job, JobEvent | None]:
+        """Take the lease for the step claimable at the current status."""
+        if not self.is_claimable(now):
+            raise IllegalTransition(f"job {self.job_id} is not claimable ({self.status})")
+        step = step_claimable_at(self.status)
+        changes = dict(
+            lease_owner=worker,
+            lease_expires_at=now + lease_for,
+            fencing_token=self.fencing_token + 1,
+        )
+        if step.working is None:
+            return attrs.evolve(self, updated_at=now, **changes), None  # type: ignore[arg-type]
+        return self._move(step.working, now, worker, f"{step.name} started", **changes)
+
+    def current_step(self) -> Step:
+        return step_held_at(self.status)
+
+    def check_lease(self, lease: Lease, now: datetime) -> None:
+        """Refuse a write from anyone but the current, unexpired lease holder."""
+        if (
+            self.fencing_token != lease.token
+            or self.lease_owner != lease.worker
+            or self.lease_expires_at is None
+            or self.lease_expires_at <= now
+        ):
+            raise LeaseLost(f"worker {lease.worker} no longer holds job {self.job_id}")
+
+    def renew(self, lease: Lease, now: datetime, lease_for: timedelta) -> Job:
+        self.check_lease(lease, now)
+        return attrs.evolve(self, lease_expires_at=now + lease_for)
+
+    def finish_step(
+        self, lease: Lease, now: datetime, lease_for: timedelta, *, detail: str = "",
+        continue_: bool = True,
+    ) -> tuple[Job, list[JobEvent]]:
+        """Record the current step's result; with ``continue_`` the same worker
+        keeps the lease and starts the next step at once."""
+        self.check_lease(lease, now)
+        step = self.current_step()
+        job, done = self._move(
+            step.result, now, lease.worker, detail or f"{step.name} done",
+            last_error=None, available_at=now,
+        )
+        events = [done]
+        following = next_step(step)
+        if continue_ and following is not None:
+            job = attrs.evolve(job, lease_expires_at=now + lease_for)
+            if following.working is not None:
+                job, started = job._move(following.working, now, lease.worker,
+                                         f"{following.name} started")
+                events.append(started)
+        else:
+            job = attrs.evolve(job, lease_owner=None, lease_expires_at=None)
+        return job, events
+
+    def retry_later(
+        self, lease: Lease | None, now: datetime, error: str, available_at: datetime,
+        *, worker: str | None = None,
+    ) -> tuple[Job, JobEvent]:
+        """Send the job back to the start of its step; counts one failed attempt."""
+        if lease is not None:
+            self.check_lease(lease, now)
+        step = self.current_step()
+        job, event = self._move(
+            step.claim_from, now, worker or (lease.worker if lease else None),
+            f"will retry: {error}",
+            attempts=self.attempts + 1, last_error=error, available_at=available_at,
+            lease_owner=None, lease_expires_at=None,
+        )
+        return job, event
+
+    def release(self, lease: Lease, now: datetime) -> tuple[Job, JobEvent | None]:
+        """Give the job back without counting an attempt (graceful shutdown)."""
+        self.check_lease(lease, now)
+        step = self.current_step()
+        changes = dict(lease_owner=None, lease_expires_at=None, available_at=now)
+        if step.working is None:
+            return attrs.evolve(self, updated_at=now, **changes), None  # type: ignore[arg-type]
+        return self._move(step.claim_from, now, lease.worker, "released at shutdown", **changes)
+
+    def fail(
+        self, lease: Lease | None, now: datetime, error: str, *, worker: str | None = None,
+    ) -> tuple[Job, JobEvent]:
+        """Dead-letter the job, keeping the stage and the reason."""
+        if lease is not None:
+            self.check_lease(lease, now)
+        step = self.current_step()
+        return self._move(
+            JobStatus.FAILED, now, worker or (lease.worker if lease else None), error,
+            attempts=self.attempts + 1,
+            last_error=error, failed_stage=str(step.name),
+            lease_owner=None, lease_expires_at=None,
+        )
+
+    def rescue(self, now: datetime, policy: RetryPolicy, u: float) -> tuple[Job, JobEvent]:
+        """Take back a job whose holder's lease expired (the worker died or stalled).
+
+        Counts as a failed attempt, so a file that crashes every worker fails in the end.
+        """
+        if not (self.is_held and self.lease_expired(now)):
+            raise IllegalTransition(f"job {self.job_id} has no expired lease to rescue")
+        error = TransientError(f"the lease of worker {self.lease_owner} expired")
+        decision = policy.decide(error, self.attempts, now, u)
+        if decision.retry_at is None:
+            return self.fail(None, now, decision.reason, worker="rescue")
+        return self.retry_later(None, now, decision.reason, decision.retry_at, worker="rescue")
+
+    def requeue(self, now: datetime, by: str) -> tuple[Job, JobEvent]:
+        """A member or operator retries a failed job: attempts reset, history kept."""
+        if self.status is not JobStatus.FAILED:
+            raise Conflict(f"only a failed job can be retried; this one is {self.status}")
+        resume_at = _resume_status(self.failed_stage)
+        return self._move(
+            resume_at, now, None, f"retried by {by}",
+            attempts=0, available_at=now, last_error=None, failed_stage=None,
+        )
+
+
+def _resume_status(failed_stage: str | None) -> JobStatus:
+    for step in STEPS:
+        if step.name == failed_stage:
+            return step.claim_from
+    return JobStatus.UPLOADED
+
+
+@attrs.frozen
+class Lease:
+    """What a worker holds after a claim: the job as claimed and its fencing token."""
+
+    job: Job
+    worker: str
+    token: int
+
+    @property
+    def job_id(self) -> UUID:
+        return self.job.job_id
+
+
+@attrs.frozen
+class ParsedPage:
+    number: int
+    markdown: str
+
+
+@attrs.frozen
+class ParsedDocument:
+    """A parser's output: markdown, page by page (page numbers start at 1)."""
+
+    pages: tuple[ParsedPage, ...] = attrs.field(converter=tuple)
+    parser: str = ""
+
+    @property
+    def text_length(self) -> int:
+        return sum(len(p.markdown.strip()) for p in self.pages)
+
+
+@attrs.frozen
+class Chunk:
+    """A piece of a document sized for embedding, with where it came from."""
+
+    chunk_id: UUID
+    document_id: UUID
+    user_id: str
+    ordinal: int
+    text: str
+    token_count: int
+    heading_path: tuple[str, ...] = attrs.field(converter=tuple, default=())
+    page: int | None = None
+    char_start: int = 0
+    char_end: int = 0
+    chunker: str = ""
+
+
+@attrs.frozen
+class ChunkVector:
+    """The embedding of one chunk, written by chunk id."""
+
+    chunk_id: UUID
+    vector: tuple[float, ...] = attrs.field(converter=tuple)
+    model: str = ""
+
+
+@attrs.frozen
+class ScoredChunk:
+    chunk: Chunk
+    similarity: float
+    filename: str = ""

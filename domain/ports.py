@@ -1,0 +1,260 @@
+"""The ports: what the domain needs from the outside world, in its own words.
+
+Every adapter (PostgreSQL, OpenAI, LlamaParse, local, in-memory) implements
+one of these protocols and passes the same contract suite in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+import attrs
+
+from domain.model import (
+    Chunk,
+    ChunkVector,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    MediaType,
+    ParsedDocument,
+    ScoredChunk,
+)
+from domain.retry import RetryPolicy
+from domain.status import JobStatus
+
+
+@attrs.frozen
+class Submission:
+    """The result of submitting an upload: ``created`` is False for a duplicate."""
+
+    document: Document
+    job: Job
+    created: bool
+
+
+def _tuple_or_none(items: object) -> tuple | None:  # type: ignore[type-arg]
+    return None if items is None else tuple(items)  # type: ignore[call-overload]
+
+
+@attrs.frozen
+class StepOutput:
+    """What a finished step leaves behind, written in the same transaction as
+    the status change (so a crash never leaves half a step)."""
+
+    parsed: ParsedDocument | None = None
+    chunks: tuple[Chunk, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
+    vectors: tuple[ChunkVector, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
+    embedding_tokens: int = 0
+    detail: str = ""
+
+
+@attrs.frozen
+class Usage:
+    documents: int
+    bytes: int
+
+
+class JobQueue(Protocol):
+    """The job table as a queue. Every write a worker makes is fenced by its lease."""
+
+    async def submit(self, document: Document, job: Job) -> Submission:
+        """Record document + job (+ wake-up notice) at once; a member's second upload
+        of the same bytes returns the existing pair with ``created=False``."""
+        ...
+
+    async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        """Lease up to ``limit`` ready jobs (claimable, available, not held), oldest first
+        by (priority, available_at, job_id), never one held by someone else."""
+        ...
+
+    async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
+        """Extend a lease; raises ``LeaseLost`` if it is no longer ours."""
+        ...
+
+    async def finish_step(
+        self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
+    ) -> Lease | None:
+        """Record the step's result and artefacts (fenced). With ``continue_`` the
+        worker keeps the job for the next step and gets the renewed lease back."""
+        ...
+
+    async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
+        """Remember a hosted parser's job id before waiting on it (fenced)."""
+        ...
+
+    async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
+        """Send the job back to its step's start, one more failed attempt (fenced)."""
+        ...
+
+    async def fail(self, lease: Lease, error: str) -> Job:
+        """Dead-letter the job with its stage and reason (fenced)."""
+        ...
+
+    async def release(self, lease: Lease) -> Job:
+        """Give the job back without counting an attempt (graceful shutdown)."""
+        ...
+
+    async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
+        """Take back jobs whose lease expired (``Job.rescue``): each counts as a failed
+        attempt, so a file that kills every worker that touches it ends up failed."""
+        ...
+
+    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        """Retry a failed job (member: ``user_id`` set; operator: None). 409 unless failed."""
+        ...
+
+    async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
+        """One job; ``NotFound`` when missing or owned by another member."""
+        ...
+
+    async def job_for_document(self, document_id: UUID) -> Job:
+        ...
+
+    async def history(self, job_id: UUID) -> list[JobEvent]:
+        """The job's events, oldest first."""
+        ...
+
+    async def counts(self) -> dict[JobStatus, int]:
+        """How many jobs are in each status (every status present, zero or not)."""
+        ...
+
+
+class Jitter(Protocol):
+    def __call__(self) -> float:
+        """A random draw in [0, 1) for the retry policy's jitter."""
+        ...
+
+
+class DocumentRepository(Protocol):
+    """Documents, their parsed pages, chunks and vectors. Reads are scoped by member."""
+
+    async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
+        ...
+
+    async def list(self, user_id: str, limit: int, offset: int) -> list[tuple[Document, Job]]:
+        """A member's documents, newest first, each with its job."""
+        ...
+
+    async def usage(self, user_id: str) -> Usage:
+        ...
+
+    async def parsed(self, document_id: UUID) -> ParsedDocument:
+        ...
+
+    async def chunks(self, document_id: UUID) -> list[Chunk]:
+        """A document's chunks in order."""
+        ...
+
+    async def search(
+        self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
+        limit: int,
+    ) -> list[ScoredChunk]:
+        """The member's best chunks of completed documents embedded by ``model``,
+        at least ``min_similarity`` (cosine), best first."""
+        ...
+
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        """Remove a document with its job, history and chunks; returns what was removed."""
+        ...
+
+
+class BlobStore(Protocol):
+    async def put(self, key: str, data: bytes) -> None:
+        ...
+
+    async def get(self, key: str) -> bytes:
+        ...
+
+    async def delete(self, key: str) -> None:
+        ...
+
+
+@attrs.frozen
+class ParseRequest:
+    document_id: UUID
+    filename: str
+    media_type: MediaType
+    data: bytes
+
+
+class ParseCheckpoint(Protocol):
+    """Lets a hosted parser remember its external job id on our job, so a crashed
+    worker's successor resumes waiting instead of submitting the file again."""
+
+    @property
+    def external_id(self) -> str | None:
+        ...
+
+    async def save(self, external_id: str) -> None:
+        ...
+
+
+class Parser(Protocol):
+    """Bytes of a known type in, markdown page by page out.
+
+    Raises ``PermanentError`` for a corrupt, encrypted or text-less file and
+    ``TransientError`` for anything worth retrying (timeouts, 429, 5xx).
+    """
+
+    name: str
+
+    def supports(self, media_type: MediaType) -> bool:
+        ...
+
+    async def parse(self, request: ParseRequest, checkpoint: ParseCheckpoint) -> ParsedDocument:
+        ...
+
+
+@attrs.frozen
+class EmbeddingLimits:
+    """A provider's request limits; the batcher never builds a request past them."""
+
+    max_inputs: int = 2048
+    max_tokens_per_request: int = 300_000
+    max_tokens_per_input: int = 8191
+
+
+@attrs.frozen
+class Embeddings:
+    vectors: tuple[tuple[float, ...], ...]
+    tokens_used: int
+
+
+class Embedder(Protocol):
+    """Texts in, one unit-length vector per text out, in order."""
+
+    model: str
+    dimensions: int
+    limits: EmbeddingLimits
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        ...
+
+
+class Tokenizer(Protocol):
+    """cl100k tokens, as the embedding model counts them."""
+
+    def encode(self, text: str) -> list[int]:
+        ...
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        ...
+
+    def count(self, text: str) -> int:
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Aware UTC time."""
+        ...
+
+
+class IdFactory(Protocol):
+    def __call__(self) -> UUID:
+        ...
