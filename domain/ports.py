@@ -141,6 +141,11 @@ class DocumentRepository(Protocol):
         ...
 
     async def usage(self, user_id: str) -> Usage:
+        """How many documents and bytes a member has stored (for the quota)."""
+        ...
+
+    async def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
+        """The member's document with exactly these bytes, if any."""
         ...
 
     async def parsed(self, document_id: UUID) -> ParsedDocument:

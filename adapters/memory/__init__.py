@@ -1,0 +1,1 @@
+"""Working in-memory adapters of every port, for scenario tests and offline runs."""

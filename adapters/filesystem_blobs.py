@@ -1,0 +1,49 @@
+"""Blob store on the local file system: written to a temporary file, fsynced, renamed.
+
+A reader never sees half a file, and a crash mid-write leaves only a temp file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+from domain.errors import NotFound
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+class FilesystemBlobStore:
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        if not _SAFE_KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"unsafe blob key {key!r}")
+        return self._root / key
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._write, self._path(key), bytes(data))
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotFound(f"no stored file {key!r}") from None
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(path.unlink, True)

@@ -1,0 +1,25 @@
+"""Blob store in a dict; stores a copy of the bytes."""
+
+from __future__ import annotations
+
+from domain.errors import NotFound
+
+
+class InMemoryBlobStore:
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+
+    async def put(self, key: str, data: bytes) -> None:
+        self._blobs[key] = bytes(data)
+
+    async def get(self, key: str) -> bytes:
+        try:
+            return self._blobs[key]
+        except KeyError:
+            raise NotFound(f"no stored file {key!r}") from None
+
+    async def delete(self, key: str) -> None:
+        self._blobs.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._blobs

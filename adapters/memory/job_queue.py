@@ -1,0 +1,170 @@
+"""The job queue in memory, with the same claims, fencing and leases as PostgreSQL.
+
+Each method runs without awaiting in between, so on one event loop it is atomic,
+like the single statement or short transaction of the real adapter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import attrs
+
+from domain.errors import LeaseLost, NotFound
+from domain.model import Document, Job, JobEvent, Lease
+from domain.ports import Clock, Jitter, StepOutput, Submission
+from domain.retry import RetryPolicy
+from domain.status import JobStatus
+
+from adapters.memory.store import InMemoryStore
+from adapters.memory.vectors import check_vector
+
+
+class InMemoryJobQueue:
+    def __init__(self, store: InMemoryStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self.notices: list[UUID] = []  # what NOTIFY would have announced
+
+    # -- members ------------------------------------------------------------------
+
+    async def submit(self, document: Document, job: Job) -> Submission:
+        for existing in self._store.documents.values():
+            if existing.user_id == document.user_id and existing.sha256 == document.sha256:
+                return Submission(existing, self._store.job_of(existing.document_id), False)
+        self._store.documents[document.document_id] = document
+        self._store.jobs[job.job_id] = job
+        self._store.events.append(job.first_event())
+        self.notices.append(job.job_id)
+        return Submission(document, job, True)
+
+    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        job = self._get(job_id, user_id)
+        job, event = job.requeue(self._clock.now(), by)
+        self._save(job, [event])
+        self.notices.append(job.job_id)
+        return job
+
+    async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
+        return self._get(job_id, user_id)
+
+    async def job_for_document(self, document_id: UUID) -> Job:
+        try:
+            return self._store.job_of(document_id)
+        except KeyError:
+            raise NotFound(f"no job for document {document_id}") from None
+
+    async def history(self, job_id: UUID) -> list[JobEvent]:
+        return [e for e in self._store.events if e.job_id == job_id]
+
+    async def counts(self) -> dict[JobStatus, int]:
+        counts = dict.fromkeys(JobStatus, 0)
+        for job in self._store.jobs.values():
+            counts[job.status] += 1
+        return counts
+
+    # -- workers ------------------------------------------------------------------
+
+    async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        now = self._clock.now()
+        ready = sorted(
+            (j for j in self._store.jobs.values() if j.is_claimable(now)),
+            key=lambda j: (j.priority, j.available_at, str(j.job_id)),
+        )
+        leases = []
+        for job in ready[:limit]:
+            claimed, event = job.claim(worker, now, lease_for)
+            self._save(claimed, [event] if event else [])
+            leases.append(Lease(claimed, worker, claimed.fencing_token))
+        return leases
+
+    async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
+        job = self._held(lease).renew(lease, self._clock.now(), lease_for)
+        self._save(job, [])
+        return attrs.evolve(lease, job=job)
+
+    async def finish_step(
+        self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
+    ) -> Lease | None:
+        job = self._held(lease)
+        now = self._clock.now()
+        job.check_lease(lease, now)
+        self._write_artefacts(job, output)
+        job = attrs.evolve(job, embedding_tokens=job.embedding_tokens + output.embedding_tokens)
+        job, events = job.finish_step(
+            lease, now, lease_for, detail=output.detail, continue_=continue_
+        )
+        self._save(job, events)
+        return attrs.evolve(lease, job=job) if job.is_held else None
+
+    async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
+        job = self._held(lease)
+        job.check_lease(lease, self._clock.now())
+        job = attrs.evolve(job, parser_job_id=parser_job_id)
+        self._save(job, [])
+        return attrs.evolve(lease, job=job)
+
+    async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
+        job, event = self._held(lease).retry_later(lease, self._clock.now(), error, available_at)
+        self._save(job, [event])
+        return job
+
+    async def fail(self, lease: Lease, error: str) -> Job:
+        job, event = self._held(lease).fail(lease, self._clock.now(), error)
+        self._save(job, [event])
+        return job
+
+    async def release(self, lease: Lease) -> Job:
+        job, event = self._held(lease).release(lease, self._clock.now())
+        self._save(job, [event] if event else [])
+        return job
+
+    async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
+        now = self._clock.now()
+        rescued = []
+        for job in list(self._store.jobs.values()):
+            if job.is_held and job.lease_expired(now):
+                job, event = job.rescue(now, policy, jitter())
+                self._save(job, [event])
+                rescued.append(job)
+        return rescued
+
+    # -- internals ----------------------------------------------------------------
+
+    def _get(self, job_id: UUID, user_id: str | None) -> Job:
+        job = self._store.jobs.get(job_id)
+        if job is None or (user_id is not None and job.user_id != user_id):
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    def _held(self, lease: Lease) -> Job:
+        job = self._store.jobs.get(lease.job_id)
+        if job is None:
+            raise LeaseLost(f"job {lease.job_id} no longer exists")
+        return job
+
+    def _save(self, job: Job, events: list[JobEvent]) -> None:
+        self._store.jobs[job.job_id] = job
+        self._store.events.extend(events)
+
+    def _write_artefacts(self, job: Job, output: StepOutput) -> None:
+        store = self._store
+        if output.parsed is not None:
+            store.parsed[job.document_id] = output.parsed
+        if output.chunks is not None:
+            keep = {c.ordinal for c in output.chunks}
+            for key in [k for k in store.chunks if k[0] == job.document_id and k[1] not in keep]:
+                store.vectors.pop(store.chunks.pop(key).chunk_id, None)
+            for chunk in output.chunks:
+                old = store.chunks.get((job.document_id, chunk.ordinal))
+                if old is not None and old != chunk:
+                    store.vectors.pop(old.chunk_id, None)
+                store.chunks[(job.document_id, chunk.ordinal)] = chunk
+        if output.vectors is not None:
+            known = {c.chunk_id for k, c in store.chunks.items() if k[0] == job.document_id}
+            for vector in output.vectors:
+                if vector.chunk_id not in known:
+                    raise ValueError(f"chunk {vector.chunk_id} is not a chunk of this document")
+                check_vector(vector.vector, store.vector_dimension)
+                store.vectors[vector.chunk_id] = vector

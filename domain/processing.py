@@ -1,0 +1,184 @@
+"""Use case: a worker runs a claimed job's step, and the steps that follow.
+
+Each step's result is committed on its own (fenced by the lease), and the worker
+keeps the job for the next step instead of releasing and re-claiming it. While a
+step runs the lease is renewed in the background. No transaction is open while
+the parser or the embedder works: the queue is only called between steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import attrs
+
+from domain.chunking import ChunkingConfig, chunk_document
+from domain.errors import LeaseLost, StepError, TransientError
+from domain.model import Chunk, ChunkVector, Job, Lease, ParsedDocument
+from domain.ports import (
+    BlobStore,
+    Clock,
+    DocumentRepository,
+    Embedder,
+    Jitter,
+    JobQueue,
+    ParseRequest,
+    Parser,
+    StepOutput,
+    Tokenizer,
+)
+from domain.retry import RetryPolicy
+from domain.status import StepName
+from domain.validation import ParseValidation
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class _Checkpoint:
+    """Lets a hosted parser save its external job id on our job (fenced)."""
+
+    queue: JobQueue
+    lease: Lease
+
+    @property
+    def external_id(self) -> str | None:
+        return self.lease.job.parser_job_id
+
+    async def save(self, external_id: str) -> None:
+        self.lease = await self.queue.record_parser_job(self.lease, external_id)
+
+
+@attrs.define
+class _Carry:
+    """Artefacts handed from one step to the next while the same worker holds the job."""
+
+    parsed: ParsedDocument | None = None
+    chunks: list[Chunk] | None = None
+
+
+@attrs.define
+class ProcessJob:
+    """Run the step a lease is for, then every following step, until the job is
+    complete, failed, retried later, or the lease is lost."""
+
+    queue: JobQueue
+    documents: DocumentRepository
+    blobs: BlobStore
+    parser: Parser
+    embedder: Embedder
+    tokenizer: Tokenizer
+    clock: Clock
+    jitter: Jitter
+    retry_policy: RetryPolicy = RetryPolicy()
+    chunking: ChunkingConfig = ChunkingConfig()
+    validation: ParseValidation = ParseValidation()
+    lease_for: timedelta = timedelta(seconds=60)
+    on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
+
+    async def __call__(self, lease: Lease) -> Job | None:
+        """Returns the job as this worker left it, or None if the lease was lost."""
+        carry = _Carry()
+        current: Lease | None = lease
+        while current is not None:
+            step = current.job.current_step()
+            started = asyncio.get_running_loop().time()
+            try:
+                output = await self._with_heartbeat(current, self._run_step(step.name, current,
+                                                                            carry))
+                current = await self.queue.finish_step(current, output, self.lease_for)
+                self.on_step(step.name, asyncio.get_running_loop().time() - started, "ok")
+            except LeaseLost as exc:
+                log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
+                self.on_step(step.name, asyncio.get_running_loop().time() - started, "lease_lost")
+                return None
+            except StepError as exc:
+                self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
+                return await self._handle_failure(current, exc)
+            except Exception as exc:  # a bug or an unclassified library error
+                log.exception("step crashed", extra={"job_id": str(lease.job_id)})
+                self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
+                error = TransientError(f"unexpected error in {step.name}: {type(exc).__name__}: "
+                                       f"{exc}")
+                return await self._handle_failure(current, error)
+        return await self.queue.get_job(lease.job_id)
+
+    async def _handle_failure(self, lease: Lease, error: StepError) -> Job | None:
+        decision = self.retry_policy.decide(error, lease.job.attempts, self.clock.now(),
+                                            self.jitter())
+        try:
+            if decision.retry_at is None:
+                return await self.queue.fail(lease, decision.reason)
+            return await self.queue.retry_later(lease, decision.reason, decision.retry_at)
+        except LeaseLost:
+            return None
+
+    async def _with_heartbeat(self, lease: Lease, work: Awaitable[StepOutput]) -> StepOutput:
+        task = asyncio.ensure_future(work)
+        interval = self.lease_for.total_seconds() / 3
+        holder = lease
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=interval)
+                if done:
+                    return task.result()
+                holder = await self.queue.heartbeat(holder, self.lease_for)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _run_step(self, step: StepName, lease: Lease, carry: _Carry) -> StepOutput:
+        job = lease.job
+        if step is StepName.PARSE:
+            document = await self.documents.get(job.document_id)
+            data = await self.blobs.get(document.blob_key)
+            request = ParseRequest(document.document_id, document.filename, document.media_type,
+                                   data)
+            carry.parsed = await self.parser.parse(request, _Checkpoint(self.queue, lease))
+            return StepOutput(parsed=carry.parsed,
+                              detail=f"parsed {len(carry.parsed.pages)} pages with "
+                                     f"{self.parser.name}")
+        if step is StepName.VALIDATE:
+            parsed = carry.parsed or await self.documents.parsed(job.document_id)
+            carry.parsed = parsed
+            return StepOutput(detail=self.validation.check(parsed))
+        if step is StepName.CHUNK:
+            parsed = carry.parsed or await self.documents.parsed(job.document_id)
+            config = attrs.evolve(
+                self.chunking,
+                max_tokens=min(self.chunking.max_tokens,
+                               self.embedder.limits.max_tokens_per_input),
+            )
+            carry.chunks = await asyncio.to_thread(
+                chunk_document, parsed, self.tokenizer, config,
+                document_id=job.document_id, user_id=job.user_id,
+            )
+            return StepOutput(chunks=tuple(carry.chunks),
+                              detail=f"{len(carry.chunks)} chunks")
+        if step is StepName.QUEUE:
+            return StepOutput(detail="queued for embedding")
+        if step is StepName.EMBED:
+            chunks = carry.chunks or await self.documents.chunks(job.document_id)
+            vectors, tokens = await self._embed(chunks)
+            return StepOutput(vectors=vectors, embedding_tokens=tokens,
+                              detail=f"{len(vectors)} vectors from {self.embedder.model}, "
+                                     f"{tokens} tokens")
+        if step is StepName.FINALIZE:
+            return StepOutput(detail="searchable")
+        raise AssertionError(f"unknown step {step}")
+
+    async def _embed(self, chunks: list[Chunk]) -> tuple[tuple[ChunkVector, ...], int]:
+        """All of a document's vectors or none: the embedder packs the requests
+        within its limits (``domain.batching``) and returns one vector per text."""
+        result = await self.embedder.embed([c.text for c in chunks])
+        vectors = tuple(
+            ChunkVector(chunk.chunk_id, vector, self.embedder.model)
+            for chunk, vector in zip(chunks, result.vectors, strict=True)
+        )
+        return vectors, result.tokens_used

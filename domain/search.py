@@ -1,0 +1,78 @@
+"""Use case: a member searches their own documents."""
+
+from __future__ import annotations
+
+import attrs
+
+from domain.errors import InvalidQuery
+from domain.ports import DocumentRepository, Embedder, Tokenizer
+from domain.retrieval import RetrievalOptions, RetrievalResult, pack
+
+
+@attrs.frozen
+class SearchLimits:
+    """What a caller may ask for; defaults come from RAG_* settings."""
+
+    max_query_tokens: int = 2000
+    max_chunks: int = 50
+    max_token_budget: int = 32_000
+    candidates_per_chunk: int = 4
+
+
+@attrs.frozen
+class SearchDocuments:
+    """Find the member's chunks most similar to a question, within the similarity
+    threshold, the maximum number of chunks and the token budget.
+
+    Only the member's own completed documents, embedded by the current model, are
+    searched; packing is greedy by similarity and never exceeds the budget.
+    """
+
+    documents: DocumentRepository
+    embedder: Embedder
+    tokenizer: Tokenizer
+    defaults: RetrievalOptions = RetrievalOptions()
+    limits: SearchLimits = SearchLimits()
+
+    async def __call__(
+        self, user_id: str, query: str, *, similarity_threshold: float | None = None,
+        max_chunks: int | None = None, token_budget: int | None = None,
+    ) -> RetrievalResult:
+        options = self._options(similarity_threshold, max_chunks, token_budget)
+        query = query.strip()
+        if not query:
+            raise InvalidQuery("the query is empty; ask a question in words")
+        if self.tokenizer.count(query) > self.limits.max_query_tokens:
+            raise InvalidQuery(
+                f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"
+            )
+        embedded = await self.embedder.embed([query])
+        candidates = await self.documents.search(
+            user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
+            limit=options.max_chunks * self.limits.candidates_per_chunk,
+        )
+        return pack(candidates, options)
+
+    def _options(
+        self, threshold: float | None, max_chunks: int | None, budget: int | None
+    ) -> RetrievalOptions:
+        if max_chunks is not None and not 1 <= max_chunks <= self.limits.max_chunks:
+            raise InvalidQuery(f"max_chunks must be between 1 and {self.limits.max_chunks}")
+        if budget is not None and not 1 <= budget <= self.limits.max_token_budget:
+            raise InvalidQuery(
+                f"token_budget must be between 1 and {self.limits.max_token_budget}"
+            )
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise InvalidQuery("similarity_threshold must be between 0 and 1")
+        return attrs.evolve(
+            self.defaults,
+            **{
+                key: value
+                for key, value in (
+                    ("similarity_threshold", threshold),
+                    ("max_chunks", max_chunks),
+                    ("token_budget", budget),
+                )
+                if value is not None
+            },
+        )

@@ -1,0 +1,68 @@
+"""Use case: a member submits a file."""
+
+from __future__ import annotations
+
+import hashlib
+
+import attrs
+
+from domain.model import Document, Job
+from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, JobQueue, Submission
+from domain.upload_policy import UploadPolicy
+
+
+def blob_key_for(user_id: str, sha256: str) -> str:
+    """Content-addressed per member: the same bytes from one member share one blob."""
+    member = hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    return f"uploads/{member}/{sha256}"
+
+
+@attrs.frozen
+class SubmitUpload:
+    """Store the file, then record document + job in one step.
+
+    The server computes the SHA-256 (a client's hash is never trusted). A member
+    uploading the same bytes again gets the existing document back and nothing is
+    processed twice. The bytes are stored *before* the job exists, so a worker never
+    sees a job whose file is missing.
+    """
+
+    queue: JobQueue
+    documents: DocumentRepository
+    blobs: BlobStore
+    clock: Clock
+    new_id: IdFactory
+    policy: UploadPolicy
+
+    async def __call__(
+        self, user_id: str, filename: str, data: bytes, declared_type: str | None = None
+    ) -> Submission:
+        sha256 = hashlib.sha256(data).hexdigest()
+        existing = await self.documents.find_by_sha256(user_id, sha256)
+        if existing is not None:
+            return Submission(existing, await self.queue.job_for_document(existing.document_id),
+                              created=False)
+        usage = await self.documents.usage(user_id)
+        media_type = self.policy.check(data, filename, declared_type, usage)
+        key = blob_key_for(user_id, sha256)
+        await self.blobs.put(key, data)
+        now = self.clock.now()
+        document = Document(
+            document_id=self.new_id(),
+            user_id=user_id,
+            filename=_clean_filename(filename),
+            media_type=media_type,
+            size_bytes=len(data),
+            sha256=sha256,
+            blob_key=key,
+            created_at=now,
+        )
+        return await self.queue.submit(document, Job.new(self.new_id(), document.document_id,
+                                                         user_id, now))
+
+
+def _clean_filename(filename: str) -> str:
+    """Keep the base name only, without control characters, at most 255 characters."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (cleaned or "upload")[:255]
