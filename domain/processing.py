@@ -54,6 +54,14 @@ class _Checkpoint:
 
 
 @attrs.define
+class LeaseHolder:
+    """Where the lease a running job is under can be found from outside, so a worker
+    shutting down can give it back (it changes as the job moves from step to step)."""
+
+    lease: Lease | None = None
+
+
+@attrs.define
 class _Carry:
     """Artefacts handed from one step to the next while the same worker holds the job."""
 
@@ -80,28 +88,34 @@ class ProcessJob:
     lease_for: timedelta = timedelta(seconds=60)
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
 
-    async def __call__(self, lease: Lease) -> Job | None:
+    async def __call__(self, lease: Lease, holder: LeaseHolder | None = None) -> Job | None:
         """Returns the job as this worker left it, or None if the lease was lost."""
+        holder = holder if holder is not None else LeaseHolder()
         carry = _Carry()
         current: Lease | None = lease
         while current is not None:
+            holder.lease = current
             step = current.job.current_step()
             started = asyncio.get_running_loop().time()
             try:
                 output = await self._with_heartbeat(current, self._run_step(step.name, current,
                                                                             carry))
                 current = await self.queue.finish_step(current, output, self.lease_for)
+                holder.lease = current
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "ok")
             except LeaseLost as exc:
                 log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "lease_lost")
+                holder.lease = None
                 return None
             except StepError as exc:
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
+                holder.lease = None
                 return await self._handle_failure(current, exc)
             except Exception as exc:  # a bug or an unclassified library error
                 log.exception("step crashed", extra={"job_id": str(lease.job_id)})
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
+                holder.lease = None
                 error = TransientError(f"unexpected error in {step.name}: {type(exc).__name__}: "
                                        f"{exc}")
                 return await self._handle_failure(current, error)

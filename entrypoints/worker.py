@@ -1,0 +1,176 @@
+"""The worker service: claims jobs, runs them, and keeps the queue healthy.
+
+- wakes on a database notice (LISTEN/NOTIFY) or, failing that, every poll interval;
+- claims as many jobs as it has free slots, in one statement;
+- each job runs its steps with its lease renewed (see ``domain.processing``);
+- rescues expired leases periodically (the queue lets one worker at a time do it);
+- registers itself and beats, so ``/health`` and ``navigator status`` see it;
+- on SIGTERM stops claiming, lets running jobs finish within a grace period and
+  gives the rest back without counting an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol
+
+import attrs
+
+from domain.model import Lease
+from domain.ports import JobQueue
+from domain.processing import LeaseHolder, ProcessJob
+from domain.worker import RescueExpiredLeases
+
+log = logging.getLogger("navigator.worker")
+
+
+class Registry(Protocol):
+    async def register(self, worker_id: str, hostname: str, pid: int) -> None: ...
+    async def beat(self, worker_id: str) -> None: ...
+    async def unregister(self, worker_id: str) -> None: ...
+
+
+#: Subscribes a callback to "new work" notices; returns a coroutine function that unsubscribes.
+Subscribe = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+@attrs.define
+class WorkerService:
+    queue: JobQueue
+    process: ProcessJob
+    rescue: RescueExpiredLeases
+    registry: Registry | None = None
+    subscribe: Subscribe | None = None
+    worker_id: str = attrs.Factory(new_worker_id)
+    concurrency: int = 4
+    poll_interval: float = 5.0
+    rescue_interval: float = 30.0
+    beat_interval: float = 10.0
+    shutdown_grace: float = 30.0
+    lease_for: timedelta = timedelta(seconds=60)
+    _running: dict[asyncio.Task[object], LeaseHolder] = attrs.Factory(dict)
+    _wake: asyncio.Event = attrs.Factory(asyncio.Event)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then shut down gracefully."""
+        if self.registry is not None:
+            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
+        unsubscribe = await self.subscribe(self._wake.set) if self.subscribe else None
+        chores = [asyncio.create_task(self._every(self.rescue_interval, self._rescue))]
+        if self.registry is not None:
+            chores.append(asyncio.create_task(self._every(self.beat_interval, self._beat)))
+        log.info("worker started", extra={"worker_id": self.worker_id,
+                                          "concurrency": self.concurrency})
+        try:
+            await self._loop(stop)
+        finally:
+            for chore in chores:
+                chore.cancel()
+            await self._shutdown()
+            if unsubscribe is not None:
+                with contextlib.suppress(Exception):
+                    await unsubscribe()
+            if self.registry is not None:
+                with contextlib.suppress(Exception):
+                    await self.registry.unregister(self.worker_id)
+            log.info("worker stopped", extra={"worker_id": self.worker_id})
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                free = self.concurrency - len(self._running)
+                if free > 0:
+                    await self._claim(free)
+                waiters: set[asyncio.Future[object]] = {stopping,
+                                                         asyncio.ensure_future(self._wake.wait())}
+                waiters.update(self._running)  # a finished job frees a slot
+                done, pending = await asyncio.wait(
+                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    if waiter is not stopping and waiter not in self._running:
+                        waiter.cancel()
+        finally:
+            stopping.cancel()
+
+    async def _claim(self, free: int) -> int:
+        try:
+            leases = await self.queue.claim(self.worker_id, free, self.lease_for)
+        except Exception:
+            log.exception("claim failed; will try again", extra={"worker_id": self.worker_id})
+            return 0
+        for lease in leases:
+            self._start(lease)
+        return len(leases)
+
+    def _start(self, lease: Lease) -> None:
+        holder = LeaseHolder(lease)
+        task: asyncio.Task[object] = asyncio.create_task(self._run_job(lease, holder))
+        self._running[task] = holder
+        task.add_done_callback(lambda t: self._running.pop(t, None))
+
+    async def _run_job(self, lease: Lease, holder: LeaseHolder) -> object:
+        extra = {"job_id": str(lease.job_id), "document_id": str(lease.job.document_id),
+                 "worker_id": self.worker_id}
+        log.info("job claimed", extra={**extra, "status": str(lease.job.status)})
+        try:
+            job = await self.process(lease, holder)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job stopped by an error; its lease will expire", extra=extra)
+            return None
+        if job is not None:
+            log.info("job left", extra={**extra, "status": str(job.status),
+                                        "attempts": job.attempts, "last_error": job.last_error})
+        return job
+
+    async def _shutdown(self) -> None:
+        if not self._running:
+            return
+        log.info("waiting for running jobs", extra={"running": len(self._running),
+                                                     "grace_seconds": self.shutdown_grace})
+        _, pending = await asyncio.wait(set(self._running), timeout=self.shutdown_grace)
+        holders = [self._running[t] for t in pending if t in self._running]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for holder in holders:
+            if holder.lease is not None:
+                with contextlib.suppress(Exception):
+                    await self.queue.release(holder.lease)
+                    log.info("job released at shutdown", extra={"job_id": str(holder.lease.job_id)})
+
+    async def _rescue(self) -> None:
+        rescued = await self.rescue()
+        for job in rescued:
+            log.warning("rescued a job whose lease expired",
+                        extra={"job_id": str(job.job_id), "status": str(job.status),
+                               "attempts": job.attempts})
+        if rescued:
+            self._wake.set()
+
+    async def _beat(self) -> None:
+        assert self.registry is not None
+        await self.registry.beat(self.worker_id)
+
+    @staticmethod
+    async def _every(seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await chore()
+            except Exception:
+                log.exception("periodic chore failed; will try again")
+            await asyncio.sleep(seconds)
