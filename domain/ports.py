@@ -263,3 +263,36 @@ class Clock(Protocol):
 class IdFactory(Protocol):
     def __call__(self) -> UUID:
         ...
+
+
+@attrs.frozen
+class WorkerInfo:
+    """A running worker as it last reported itself (for health and ``navigator status``)."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    version: str = ""
+
+
+class WorkerRegistry(Protocol):
+    """Workers announce themselves and beat regularly; the live ones are those seen
+    recently. Lets an operator tell "no workers" from "workers, but stuck"."""
+
+    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "") -> None:
+        """Announce a worker (again, after a restart with the same id: started anew)."""
+        ...
+
+    async def beat(self, worker_id: str) -> None:
+        """Record that the worker is alive now; ``NotFound`` if it never registered."""
+        ...
+
+    async def unregister(self, worker_id: str) -> None:
+        """Forget a worker that stops cleanly (no error if unknown)."""
+        ...
+
+    async def live(self, within: timedelta) -> list[WorkerInfo]:
+        """Workers seen within ``within`` of now, by worker id."""
+        ...
