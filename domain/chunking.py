@@ -1,0 +1,385 @@
+"""Cutting a parsed document into chunks sized for embedding.
+
+The business rules:
+
+- A document's text is its pages' markdown joined with a blank line
+  (:func:`full_text`); every chunk is a verbatim slice of it, so
+  ``full_text(parsed)[chunk.char_start:chunk.char_end] == chunk.text``.
+- The text is read as markdown blocks: headings, paragraphs (tables and lists
+  are paragraphs: consecutive non-blank lines) and fenced code. Consecutive
+  blocks are packed into a chunk of about ``target_tokens``; a block that fits in
+  a chunk is never cut. A block larger than that is cut between sentences (or
+  lines), and a sentence larger than that between words, as the last resort.
+- A heading starts a new chunk once the current one is at least half full, and
+  a chunk never ends on a heading that belongs to the text after it.
+- Each chunk starts with about ``overlap_tokens`` of the previous chunk's end, so
+  a sentence cut at a boundary is still whole in one of the two. The overlap
+  shrinks when the chunk's first block needs the room.
+- A chunk never exceeds ``max_tokens`` (the embedder's limit per input; checked
+  with the real count), is never blank, and ``token_count`` is its exact count.
+- ``page`` is the page on which the chunk's text starts; ``heading_path`` the
+  headings (outermost first) of the section in which its first line of content
+  (after the overlap and any leading headings) stands.
+- Same input, same chunks: ``chunk_id = uuid5(document_id, str(ordinal))``, so a
+  re-run writes exactly the same rows.
+
+Speed: each block (and each sentence of a large block) is counted once, plus one
+exact count per chunk, so a 500-page document chunks in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from uuid import UUID, uuid5
+
+import attrs
+
+from domain.model import Chunk, ParsedDocument
+from domain.ports import Tokenizer
+
+CHUNKER_NAME = "markdown-tokens"
+CHUNKER_VERSION = "1"
+CHUNKER = f"{CHUNKER_NAME}/{CHUNKER_VERSION}"
+
+PAGE_SEPARATOR = "\n\n"
+
+# Below this, a chunk carries too little meaning to embed (and a single character
+# can take up to 4 tokens, so the cutter needs room to make progress).
+MIN_TARGET_TOKENS = 16
+
+
+def _check_sizes(config: ChunkingConfig, _attribute: attrs.Attribute[int], _value: int) -> None:
+    if not 0 <= config.overlap_tokens < config.target_tokens <= config.max_tokens:
+        raise ValueError(
+            "chunk sizes must satisfy 0 <= overlap_tokens < target_tokens <= max_tokens, "
+            f"got {config.overlap_tokens}, {config.target_tokens}, {config.max_tokens}"
+        )
+
+
+@attrs.frozen
+class ChunkingConfig:
+    """Chunk sizes in tokens; ``max_tokens`` is the embedder's per-input limit."""
+
+    target_tokens: int = attrs.field(
+        default=512, validator=attrs.validators.ge(MIN_TARGET_TOKENS)
+    )
+    overlap_tokens: int = attrs.field(default=64)
+    max_tokens: int = attrs.field(default=8191, validator=_check_sizes)
+
+
+@attrs.frozen
+class _Piece:
+    """A span of the full text that is never cut further when packing."""
+
+    start: int
+    end: int
+    tokens: int
+    headings: tuple[str, ...]
+    is_heading: bool = False
+
+
+def full_text(parsed: ParsedDocument) -> str:
+    """The document's text: its pages' markdown joined with a blank line."""
+    return PAGE_SEPARATOR.join(page.markdown for page in parsed.pages)
+
+
+def chunk_document(
+    parsed: ParsedDocument,
+    tokenizer: Tokenizer,
+    config: ChunkingConfig,
+    *,
+    document_id: UUID,
+    user_id: str,
+) -> list[Chunk]:
+    """Cut ``parsed`` into chunks (see the module docstring for the rules).
+
+    A document without any non-blank text gives no chunks; deciding that this is
+    an error is the caller's business.
+    """
+    text = full_text(parsed)
+    pieces = list(_pieces(parsed, text, tokenizer, config.target_tokens))
+    page_starts, page_numbers = _page_index(parsed)
+    chunks: list[Chunk] = []
+    for start, end, tokens, headings in _pack(pieces, text, tokenizer, config):
+        ordinal = len(chunks)
+        chunks.append(
+            Chunk(
+                chunk_id=uuid5(document_id, str(ordinal)),
+                document_id=document_id,
+                user_id=user_id,
+                ordinal=ordinal,
+                text=text[start:end],
+                token_count=tokens,
+                # mypy's attrs plugin cannot type the model's bare ``tuple`` converter
+                heading_path=headings,  # type: ignore[arg-type]
+                page=page_numbers[bisect.bisect_right(page_starts, start) - 1],
+                char_start=start,
+                char_end=end,
+                chunker=CHUNKER,
+            )
+        )
+    return chunks
+
+
+def _page_index(parsed: ParsedDocument) -> tuple[list[int], list[int]]:
+    starts, numbers, offset = [], [], 0
+    for page in parsed.pages:
+        starts.append(offset)
+        numbers.append(page.number)
+        offset += len(page.markdown) + len(PAGE_SEPARATOR)
+    return starts, numbers
+
+
+# -- packing -------------------------------------------------------------------
+
+
+def _pack(
+    pieces: list[_Piece], text: str, tokenizer: Tokenizer, config: ChunkingConfig
+) -> Iterator[tuple[int, int, int, tuple[str, ...]]]:
+    """Greedy packing of pieces into (start, end, exact tokens, headings) spans."""
+    target, half = config.target_tokens, config.target_tokens // 2
+    i, previous = 0, None
+    while i < len(pieces):
+        first = pieces[i]
+        join = _join(text, previous[-1], first) if previous else 0
+        room = min(config.overlap_tokens, target - first.tokens - join)
+        overlap = _overlap(previous, text, tokenizer, room) if previous else None
+        start, estimate = (first.start, first.tokens) if overlap is None else (
+            overlap[0], overlap[1] + join + first.tokens
+        )
+        j = i + 1
+        while j < len(pieces):
+            piece = pieces[j]
+            if piece.is_heading and estimate >= half:
+                break
+            cost = _join(text, pieces[j - 1], piece) + piece.tokens
+            if estimate + cost > target:
+                break
+            estimate += cost
+            j += 1
+        if j < len(pieces):  # leave a trailing heading to the text it introduces
+            while j - 1 > i and pieces[j - 1].is_heading:
+                j -= 1
+        tokens = tokenizer.count(text[start : pieces[j - 1].end])
+        while tokens > config.max_tokens:
+            # Only when target_tokens is close to max_tokens and the estimate was low.
+            if j - 1 > i:
+                j -= 1
+            elif start != first.start:
+                start = first.start
+            else:  # cannot happen: every piece is counted and within target
+                raise RuntimeError(f"a piece of {tokens} tokens exceeds the chunk limit")
+            tokens = tokenizer.count(text[start : pieces[j - 1].end])
+        content = next((p for p in pieces[i:j] if not p.is_heading), pieces[j - 1])
+        yield start, pieces[j - 1].end, tokens, content.headings
+        previous = pieces[i:j]
+        i = j
+
+
+def _overlap(
+    previous: list[_Piece], text: str, tokenizer: Tokenizer, room: int
+) -> tuple[int, int] | None:
+    """Where the overlap taken from the end of ``previous`` starts, and its tokens.
+
+    Whole trailing pieces first; then the trailing sentences of the next one; then
+    its trailing words. None when nothing fits in ``room`` tokens.
+    """
+    used, start = 0, None
+    for k in range(len(previous) - 1, -1, -1):
+        piece = previous[k]
+        join = _join(text, piece, previous[k + 1]) if start is not None else 0
+        if used + join + piece.tokens > room:
+            tail = _tail(text, piece.start, piece.end, tokenizer, room - used - join)
+            if tail is not None:
+                return tail[0], used + join + tail[1]
+            break
+        used, start = used + join + piece.tokens, piece.start
+    return None if start is None else (start, used)
+
+
+def _join(text: str, left: _Piece, right: _Piece) -> int:
+    """Tokens estimated for the whitespace between two pieces: a line break is a
+    token of its own, while a space merges into the next word's token. The
+    estimate only steers packing; the hard limit is checked on the real count."""
+    return 1 if "\n" in text[left.end : right.start] else 0
+
+
+def _next_start(text: str, position: int) -> int:
+    """The first non-whitespace position at or after ``position``."""
+    match = _NON_SPACE.search(text, position)
+    return match.start() if match else position
+
+
+def _tail(
+    text: str, start: int, end: int, tokenizer: Tokenizer, room: int
+) -> tuple[int, int] | None:
+    """The longest run of whole sentences (or else words) ending at ``end`` that
+    fits in ``room`` tokens: (its start, its tokens), or None."""
+    if room <= 0:
+        return None
+    best = None
+    for s_start, _ in reversed(list(_sentences(text, start, end))):
+        tokens = tokenizer.count(text[s_start:end])
+        if tokens > room:
+            break
+        best = (s_start, tokens)
+    if best is not None:
+        return best
+    # No whole sentence fits: the trailing words that do.
+    lo, hi = max(start, end - room * 16), end  # the suffix from hi fits (it is empty)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if tokenizer.count(text[mid:end]) <= room:
+            hi = mid
+        else:
+            lo = mid
+    cut = hi
+    if start < cut < end and not text[cut - 1].isspace():  # inside a word: skip it
+        word = _WORD_START.search(text, cut, end)
+        cut = word.start() if word else end
+    cut = _next_start(text, cut)
+    if cut >= end:
+        return None
+    return cut, tokenizer.count(text[cut:end])
+
+
+# -- blocks and pieces -----------------------------------------------------------
+
+_NON_SPACE = re.compile(r"\S")
+_WORD_START = re.compile(r"(?<=\s)\S")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# A sentence ends after . ! ? (and any closing quotes or brackets) before
+# whitespace; a line break always ends one (table rows, list items, pdf lines).
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*([ \t]+)|(\n)")
+
+
+def _pieces(
+    parsed: ParsedDocument, text: str, tokenizer: Tokenizer, target: int
+) -> Iterator[_Piece]:
+    headings: list[tuple[int, str]] = []
+    offset = 0
+    for page in parsed.pages:
+        for start, end, heading in _blocks(page.markdown, offset):
+            if heading is not None:
+                level, title = heading
+                headings = [h for h in headings if h[0] < level] + [(level, title)]
+            path = tuple(title for _, title in headings)
+            tokens = tokenizer.count(text[start:end])
+            if tokens <= target:
+                yield _Piece(start, end, tokens, path, heading is not None)
+                continue
+            for s_start, s_end in _sentences(text, start, end):
+                s_tokens = tokenizer.count(text[s_start:s_end])
+                if s_tokens <= target:
+                    yield _Piece(s_start, s_end, s_tokens, path)
+                    continue
+                for w_start, w_end, w_tokens in _windows(text, s_start, s_end, tokenizer, target):
+                    yield _Piece(w_start, w_end, w_tokens, path)
+        offset += len(page.markdown) + len(PAGE_SEPARATOR)
+
+
+def _blocks(markdown: str, offset: int) -> Iterator[tuple[int, int, tuple[int, str] | None]]:
+    """Markdown blocks of one page as (start, end, (level, title) if a heading),
+    offsets into the full text, trimmed of surrounding whitespace."""
+    open_start = -1  # start of the paragraph or fenced code being read; -1: none
+    open_end = 0
+    fence: str | None = None
+    position = 0
+    for line in markdown.splitlines(keepends=True):
+        line_start, position = position, position + len(line)
+        content = line.strip()
+        first = line_start + len(line) - len(line.lstrip())
+        last = line_start + len(line.rstrip())
+        if fence is not None:  # inside fenced code everything, blank lines too, is code
+            open_end = last if content else open_end
+            if content.startswith(fence):
+                fence = None
+                yield offset + open_start, offset + open_end, None
+                open_start = -1
+            continue
+        heading = _heading(line)
+        fence_match = _FENCE.match(line)
+        if open_start >= 0 and (not content or heading or fence_match):
+            yield offset + open_start, offset + open_end, None
+            open_start = -1
+        if heading:
+            yield offset + first, offset + last, heading
+        elif content:
+            open_start = first if open_start < 0 else open_start
+            open_end = last
+            fence = fence_match.group(1) if fence_match else None
+    if open_start >= 0:
+        yield offset + open_start, offset + open_end, None
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of an ATX heading line such as ``## **Medical benefits**``."""
+    match = _HEADING.match(line.rstrip("\r\n"))
+    if match is None:
+        return None
+    title = match.group(2).strip().strip("*_").strip()
+    return (len(match.group(1)), title) if title else None
+
+
+def _sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Sentence (or line) spans of ``text[start:end]``, trimmed, none blank."""
+    position = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        gap = 1 if match.group(1) is not None else 2
+        yield from _trimmed(text, position, match.start(gap))
+        position = match.end(gap)
+    yield from _trimmed(text, position, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    segment = text[start:end]
+    stripped = segment.strip()
+    if stripped:
+        first = start + len(segment) - len(segment.lstrip())
+        yield first, first + len(stripped)
+
+
+def _windows(
+    text: str, start: int, end: int, tokenizer: Tokenizer, limit: int
+) -> Iterator[tuple[int, int, int]]:
+    """Cut an over-long sentence into spans of at most ``limit`` tokens, between
+    words where possible (a single word longer than that is cut inside)."""
+    position = start
+    while position < end:
+        if tokenizer.count(text[position:end]) <= limit:
+            yield from _counted(text, position, end, tokenizer)
+            return
+        # Longest prefix that fits: lo fits (a code point is at most 4 tokens), hi not.
+        lo, hi = position + 1, end
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if tokenizer.count(text[position:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid
+        cut = lo
+        if not text[lo].isspace():  # inside a word: cut before it if the span has another
+            cut = _last_word_start(text, position + 1, lo) or lo
+        span = next(_counted(text, position, cut, tokenizer))
+        if span[2] > limit:  # the shorter span tokenised longer: take the exact fit
+            cut, span = lo, next(_counted(text, position, lo, tokenizer))
+        yield span
+        position = _next_start(text, cut)
+
+
+def _last_word_start(text: str, lo: int, hi: int) -> int | None:
+    """The last position in [lo, hi) where a word starts, if any."""
+    for position in range(hi - 1, lo - 1, -1):
+        if text[position - 1].isspace() and not text[position].isspace():
+            return position
+    return None
+
+
+def _counted(
+    text: str, start: int, end: int, tokenizer: Tokenizer
+) -> Iterator[tuple[int, int, int]]:
+    for t_start, t_end in _trimmed(text, start, end):
+        yield t_start, t_end, tokenizer.count(text[t_start:t_end])

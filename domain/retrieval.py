@@ -1,0 +1,67 @@
+"""Choosing which retrieved chunks go into the answer's context.
+
+The business rules:
+
+- A chunk less similar to the question than ``similarity_threshold`` is not used.
+- The most similar chunks come first; ties are broken by document and position,
+  so the same search always gives the same context.
+- A chunk found twice (e.g. by two searches) is used once, at its best score.
+- At most ``max_chunks`` chunks, and their tokens together never exceed
+  ``token_budget``: a chunk that would overflow the budget is skipped, and a
+  smaller, less similar one may still fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+import attrs
+
+from domain.model import ScoredChunk
+
+
+@attrs.frozen
+class RetrievalOptions:
+    """How much context a search may return (``RAG_*`` settings)."""
+
+    similarity_threshold: float = attrs.field(
+        default=0.3, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    max_chunks: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    token_budget: int = attrs.field(default=4000, validator=attrs.validators.ge(1))
+
+
+@attrs.frozen
+class RetrievalResult:
+    """The chosen chunks, best first; ``considered`` counts every candidate offered."""
+
+    chunks: tuple[ScoredChunk, ...]
+    tokens_used: int
+    considered: int
+
+
+def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> RetrievalResult:
+    """Pick the context for an answer from search candidates (rules above)."""
+    offered = list(candidates)
+    best: dict[UUID, ScoredChunk] = {}
+    for candidate in offered:
+        if not candidate.similarity >= options.similarity_threshold:  # NaN is never similar
+            continue
+        kept = best.get(candidate.chunk.chunk_id)
+        if kept is None or candidate.similarity > kept.similarity:
+            best[candidate.chunk.chunk_id] = candidate
+    ranked = sorted(best.values(), key=_rank)
+    chosen: list[ScoredChunk] = []
+    used = 0
+    for candidate in ranked:
+        if len(chosen) == options.max_chunks or used == options.token_budget:
+            break
+        if used + candidate.chunk.token_count <= options.token_budget:
+            chosen.append(candidate)
+            used += candidate.chunk.token_count
+    return RetrievalResult(chunks=tuple(chosen), tokens_used=used, considered=len(offered))
+
+
+def _rank(candidate: ScoredChunk) -> tuple[float, UUID, int]:
+    return (-candidate.similarity, candidate.chunk.document_id, candidate.chunk.ordinal)
