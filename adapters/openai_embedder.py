@@ -107,7 +107,9 @@ class OpenAIEmbedder:
                 if failed.is_set():  # the call has already failed: spend nothing more
                     return batch, [], 0
                 try:
-                    vectors, used = await self._request(client, [texts[i] for i in batch])
+                    vectors, used = await self._request(
+                        client, [texts[i] for i in batch], sum(counts[i] for i in batch)
+                    )
                 except BaseException:
                     failed.set()
                     raise
@@ -163,8 +165,9 @@ class OpenAIEmbedder:
         return self._client, self._semaphore
 
     async def _request(
-        self, client: openai.AsyncOpenAI, inputs: list[str]
+        self, client: openai.AsyncOpenAI, inputs: list[str], counted: int
     ) -> tuple[list[tuple[float, ...]], int]:
+        """One request; the tokens OpenAI billed (our own count if it does not say)."""
         try:
             if self._sends_dimensions:
                 response = await client.embeddings.create(
@@ -176,10 +179,14 @@ class OpenAIEmbedder:
             raise self._domain_error(exc) from None
         except ValueError as exc:  # the SDK found no vectors to decode
             raise TransientError(f"OpenAI sent a malformed embeddings response: {exc}") from None
-        vectors = _checked_vectors(response.data, len(inputs), self.dimensions)
+        try:
+            vectors = _checked_vectors(response.data, len(inputs), self.dimensions)
+        except TransientError as exc:
+            log.warning("%s", exc)
+            raise
         usage = response.usage
-        used = (usage.total_tokens or usage.prompt_tokens) if usage is not None else 0
-        return vectors, used
+        billed = (usage.total_tokens or usage.prompt_tokens) if usage is not None else 0
+        return vectors, billed or counted
 
     def _domain_error(self, exc: openai.APIError) -> TransientError | PermanentError:
         """The SDK's error as the domain's, in words safe to store on a job."""
