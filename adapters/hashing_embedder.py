@@ -16,6 +16,7 @@ fast enough for a 232-page policy in well under a second.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import operator
@@ -31,6 +32,7 @@ _WORD_WEIGHT = 1.0
 _TRIGRAM_WEIGHT = 0.35
 _MIN_WORD_FOR_TRIGRAMS = 5
 _CACHE_LIMIT = 200_000
+_TEXTS_BETWEEN_YIELDS = 64  # ~10-40 ms of work
 
 Feature = tuple[int, float]  # (bucket, signed weight)
 
@@ -74,6 +76,8 @@ class HashingEmbedder:
         tokens_used = 0
         vectors: list[tuple[float, ...]] = []
         for position, text in enumerate(texts):
+            if position and position % _TEXTS_BETWEEN_YIELDS == 0:
+                await asyncio.sleep(0)  # let heartbeats and other jobs run meanwhile
             words = tokens(text)
             if not words:
                 raise ValueError(f"text {position} is empty: there is nothing to embed")
