@@ -1,0 +1,119 @@
+"""The documents members upload in the scenarios, by the names the scenarios use.
+
+Two come from the shared corpus of real files (a one-page policy PDF and a PDF
+whose cross-reference table is broken); the rest are written here so that the
+search scenarios know exactly which words each passage holds.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from tests.corpus import corpus_bytes
+
+
+@attrs.frozen
+class Item:
+    """One file a member can upload: its name and how to get its bytes."""
+
+    filename: str
+    source: str
+    inline: bytes = b""
+
+    def data(self) -> bytes:
+        return corpus_bytes(self.source) if self.source else self.inline
+
+
+SUMMARY_OF_BENEFITS = """\
+# Summary of Benefits 2025
+
+## Deductible
+
+Your plan deductible is $1,500 per person each year. After you meet the
+deductible you pay 20% coinsurance for most covered services until you reach
+the out-of-pocket maximum of $6,000.
+
+## Specialist visits
+
+A visit to a specialist costs a $40 copay, and the deductible does not apply to
+specialist visits. You need a referral from your primary care doctor before you
+see a specialist.
+
+## Emergency room
+
+Emergency room care costs a $250 copay per visit. The copay is waived if you are
+admitted to the hospital. Emergency care is covered worldwide.
+
+## Prescription drugs
+
+Generic drugs cost $10 for a 30-day supply at a network pharmacy. Preferred brand
+drugs cost $45. Specialty drugs need prior authorization from the plan.
+
+## Hospital stays
+
+An inpatient hospital stay costs 20% coinsurance after the deductible. The plan
+covers a semi-private room, meals, nursing care and the drugs you receive while
+you are admitted.
+
+## Vision
+
+One routine eye exam each year is covered with no copay. Glasses or contact
+lenses are covered up to $150 every two years.
+"""
+
+DENTAL_PLAN = """\
+# Dental Plan
+
+## Cleanings and check-ups
+
+Two cleanings and two check-ups each year are covered in full, with no
+deductible. Dental cleanings include polishing and fluoride for children.
+
+## Fillings
+
+Fillings are covered at 80% after the dental deductible of $50. Tooth-coloured
+fillings on back teeth are covered at the price of silver fillings.
+
+## Crowns and bridges
+
+Crowns, bridges and dentures are covered at 50% after the dental deductible,
+up to the annual maximum of $1,500.
+
+## Orthodontics
+
+Braces for children under 19 are covered at 50%, up to a lifetime maximum of
+$2,000. Adult orthodontics is not covered.
+"""
+
+EXPLANATION_OF_BENEFITS = """\
+Explanation of Benefits, March 2025
+
+Claim for a specialist visit on 3 March 2025. Billed $210.00, plan discount
+$95.00, plan paid $75.00, you owe the $40.00 specialist copay.
+This is not a bill.
+"""
+
+CATALOGUE: dict[str, Item] = {
+    "2025 policy PDF": Item("accessa-policy-2025.pdf", "simulated_insurance_document.pdf"),
+    "damaged claim form": Item("claim-form.pdf", "broken_startxref.pdf"),
+    "summary of benefits": Item("summary-of-benefits.md", "", SUMMARY_OF_BENEFITS.encode()),
+    "dental plan": Item("dental-plan.md", "", DENTAL_PLAN.encode()),
+    "explanation of benefits": Item("eob-march-2025.txt", "",
+                                    EXPLANATION_OF_BENEFITS.encode()),
+}
+
+
+def item(name: str) -> Item:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"no document called {name!r} in the scenarios' catalogue") from None
+
+
+def note(number: int) -> Item:
+    """A short, distinct note, for scenarios that need many documents."""
+    text = f"# Note {number}\n\nReminder number {number}: call the plan about claim {number}.\n"
+    return Item(f"note-{number}.md", "", text.encode())
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,198 @@
+"""The world the scenarios run in: the real use cases over the in-memory adapters.
+
+One in-memory "database", a clock that moves only when a scenario says so, the
+local parser behind a scriptable wrapper, the hashing embedder behind a
+scriptable wrapper, and the real tokenizer. Everything runs on ONE event loop
+per scenario; steps are synchronous and drive coroutines through :meth:`World.run`.
+
+Settings a scenario does not mention: passages of about 64 tokens (so a short
+document gives several), a 60-second hold on a document, retries with a 1 second
+base delay and a jitter draw of 0 (so waits are exact), 256-dimension vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import attrs
+
+from adapters.memory.blobs import InMemoryBlobStore
+from adapters.memory.clock import FakeClock
+from adapters.memory.documents import InMemoryDocumentRepository
+from adapters.memory.embedder import FlakyEmbedder
+from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.parser import ScriptedParser
+from adapters.memory.store import InMemoryStore
+from domain.chunking import ChunkingConfig
+from domain.errors import PipelineError
+from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
+from domain.model import Chunk, Document, Job, JobEvent, Lease
+from domain.ports import Parser, Submission, Tokenizer
+from domain.processing import ProcessJob
+from domain.retrieval import RetrievalOptions
+from domain.retry import RetryPolicy
+from domain.search import SearchDocuments
+from domain.upload_policy import UploadPolicy
+from domain.uploads import SubmitUpload
+from domain.worker import RescueExpiredLeases, WorkerRound
+
+T = TypeVar("T")
+
+DIMENSIONS = 256
+MEMBERS = {"Maria": "member-maria", "Omar": "member-omar"}
+FIRST_WORKER = "worker-1"
+OTHER_WORKER = "worker-2"
+
+
+def member_id(name: str) -> str:
+    try:
+        return MEMBERS[name]
+    except KeyError:
+        raise KeyError(f"no member called {name!r} in the scenarios") from None
+
+
+@attrs.frozen
+class Outcome:
+    """What a member's request came to: a value, or the error they were given."""
+
+    value: Any = None
+    error: PipelineError | None = None
+
+
+@attrs.frozen
+class Upload:
+    """A member's upload as the scenario remembers it (the latest one is "the document")."""
+
+    member: str
+    filename: str
+    submission: Submission | None = None
+    refused: PipelineError | None = None
+    earlier: Upload | None = None
+
+    @property
+    def document(self) -> Document:
+        assert self.submission is not None, f"the upload was refused: {self.refused}"
+        return self.submission.document
+
+
+@attrs.define(eq=False)
+class World:
+    loop: asyncio.AbstractEventLoop
+    tokenizer: Tokenizer
+    parser: ScriptedParser
+    embedder: FlakyEmbedder
+    clock: FakeClock = attrs.Factory(FakeClock)
+    store: InMemoryStore = attrs.Factory(lambda: InMemoryStore(vector_dimension=DIMENSIONS))
+    blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
+    retry_policy: RetryPolicy = attrs.Factory(lambda: RetryPolicy(max_retries=3, base_delay=1.0))
+    upload_policy: UploadPolicy = attrs.Factory(UploadPolicy)
+    search_defaults: RetrievalOptions = attrs.Factory(RetrievalOptions)
+    chunking: ChunkingConfig = attrs.Factory(
+        lambda: ChunkingConfig(target_tokens=64, overlap_tokens=8))
+    lease_for: timedelta = timedelta(seconds=60)
+    queue: InMemoryJobQueue = attrs.field(init=False)
+    documents: InMemoryDocumentRepository = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.queue = InMemoryJobQueue(self.store, self.clock)
+        self.documents = InMemoryDocumentRepository(self.store)
+
+    @staticmethod
+    def jitter() -> float:
+        return 0.0
+
+    # -- running coroutines ---------------------------------------------------------
+
+    def run(self, work: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(work)
+
+    def attempt(self, coro: Coroutine[Any, Any, Any]) -> Outcome:
+        try:
+            return Outcome(value=self.run(coro))
+        except PipelineError as exc:
+            return Outcome(error=exc)
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Let the loop run (real time, not the fake clock) until ``condition`` holds."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting until {what}")
+            self.run(asyncio.sleep(0.001))
+
+    # -- the use cases, built from the current settings -----------------------------
+
+    def submit(self, member: str, filename: str, data: bytes) -> Outcome:
+        use_case = SubmitUpload(self.queue, self.documents, self.blobs, self.clock, uuid4,
+                                self.upload_policy)
+        return self.attempt(use_case(member_id(member), filename, data))
+
+    @property
+    def process(self) -> ProcessJob:
+        return ProcessJob(
+            queue=self.queue, documents=self.documents, blobs=self.blobs, parser=self.parser,
+            embedder=self.embedder, tokenizer=self.tokenizer, clock=self.clock,
+            jitter=self.jitter, retry_policy=self.retry_policy, chunking=self.chunking,
+            lease_for=self.lease_for,
+        )
+
+    def worker(self, name: str = FIRST_WORKER) -> WorkerRound:
+        return WorkerRound(self.queue, self.process, name, lease_for=self.lease_for)
+
+    def look_for_work(self, name: str = FIRST_WORKER) -> int:
+        """What a worker service does each round: take back lapsed holds, then work
+        until nothing is ready. Returns how many holds it worked on."""
+        self.run(RescueExpiredLeases(self.queue, self.retry_policy, self.jitter)())
+        return self.run(self.worker(name).until_idle())
+
+    def claim(self, worker: str, limit: int = 1) -> list[Lease]:
+        return self.run(self.queue.claim(worker, limit, self.lease_for))
+
+    def retry(self, member: str, job_id: UUID) -> Outcome:
+        return self.attempt(RetryFailedJob(self.queue)(job_id, by="member",
+                                                       user_id=member_id(member)))
+
+    def delete(self, member: str, document_id: UUID) -> Outcome:
+        return self.attempt(DeleteDocument(self.documents, self.blobs)(document_id,
+                                                                       member_id(member)))
+
+    def show_job(self, member: str, job_id: UUID) -> Outcome:
+        return self.attempt(ShowJob(self.queue, self.documents)(job_id, member_id(member)))
+
+    def search(self, member: str, question: str, **options: Any) -> Outcome:
+        use_case = SearchDocuments(self.documents, self.embedder, self.tokenizer,
+                                   defaults=self.search_defaults)
+        return self.attempt(use_case(member_id(member), question, **options))
+
+    def counts(self) -> dict[str, int]:
+        return {str(s): n for s, n in self.run(CountJobs(self.queue)()).items()}
+
+    # -- looking things up ----------------------------------------------------------
+
+    def documents_of(self, member: str) -> list[Document]:
+        return [d for d, _ in self.run(self.documents.list(member_id(member), 1000, 0))]
+
+    def document_named(self, member: str, filename: str) -> Document:
+        found = [d for d in self.documents_of(member) if d.filename == filename]
+        assert found, f"{member} has no document {filename!r}"
+        return found[0]
+
+    def job_of(self, document: Document) -> Job:
+        return self.run(self.queue.job_for_document(document.document_id))
+
+    def history(self, job: Job) -> list[JobEvent]:
+        return self.run(self.queue.history(job.job_id))
+
+    def chunks_of(self, document: Document) -> list[Chunk]:
+        return self.run(self.documents.chunks(document.document_id))
+
+
+def build_world(loop: asyncio.AbstractEventLoop, tokenizer: Tokenizer, parser: Parser,
+                embedder_factory: Callable[[], Any]) -> World:
+    return World(loop=loop, tokenizer=tokenizer, parser=ScriptedParser(parser),
+                 embedder=FlakyEmbedder(embedder_factory()))

@@ -1,0 +1,399 @@
+"""The use cases on the in-memory adapters: the edges the feature files do not cover."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from datetime import timedelta
+from uuid import uuid4
+
+import attrs
+import pytest
+
+from adapters.hashing_embedder import HashingEmbedder
+from adapters.memory.blobs import InMemoryBlobStore
+from adapters.memory.clock import FakeClock
+from adapters.memory.documents import InMemoryDocumentRepository
+from adapters.memory.embedder import FlakyEmbedder
+from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.parser import ScriptedParser
+from adapters.memory.store import InMemoryStore
+from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from domain.chunking import ChunkingConfig
+from domain.errors import Conflict, FileTooLarge, InvalidQuery, LeaseLost, NotFound
+from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
+from domain.model import Job, MediaType, ParsedDocument, ScoredChunk
+from domain.ports import ParseCheckpoint, ParseRequest, Submission
+from domain.processing import ProcessJob
+from domain.retrieval import RetrievalOptions
+from domain.retry import RetryPolicy
+from domain.search import SearchDocuments, SearchLimits
+from domain.status import JobStatus
+from domain.upload_policy import UploadPolicy
+from domain.uploads import SubmitUpload, blob_key_for
+from domain.worker import RescueExpiredLeases, WorkerRound
+
+MEMBER = "member-a"
+OTHER = "member-b"
+DIMENSIONS = 64
+POLICY_TEXT = (
+    "# Plan summary\n\n## Deductible\n\nThe deductible is $1,500 per person each year.\n\n"
+    "## Specialist visits\n\nA specialist visit costs a $40 copay after a referral.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> TiktokenTokenizer:
+    return TiktokenTokenizer()
+
+
+@attrs.define
+class Rig:
+    """The use cases wired over one in-memory store and a fake clock."""
+
+    tokenizer: TiktokenTokenizer
+    clock: FakeClock = attrs.Factory(FakeClock)
+    store: InMemoryStore = attrs.Factory(lambda: InMemoryStore(vector_dimension=DIMENSIONS))
+    blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
+    parser: ScriptedParser = attrs.Factory(ScriptedParser)
+    lease_for: timedelta = timedelta(seconds=60)
+    queue: InMemoryJobQueue = attrs.field(init=False)
+    documents: InMemoryDocumentRepository = attrs.field(init=False)
+    embedder: FlakyEmbedder = attrs.field(init=False)
+    on_step: list[tuple[str, str]] = attrs.Factory(list)
+
+    def __attrs_post_init__(self) -> None:
+        self.queue = InMemoryJobQueue(self.store, self.clock)
+        self.documents = InMemoryDocumentRepository(self.store)
+        self.embedder = FlakyEmbedder(HashingEmbedder(dimensions=DIMENSIONS))
+
+    def submit_use_case(self, policy: UploadPolicy | None = None) -> SubmitUpload:
+        return SubmitUpload(self.queue, self.documents, self.blobs, self.clock, uuid4,
+                            policy or UploadPolicy())
+
+    async def submit(self, data: bytes = POLICY_TEXT.encode(), filename: str = "plan.md",
+                     member: str = MEMBER) -> Submission:
+        return await self.submit_use_case()(member, filename, data)
+
+    @property
+    def process(self) -> ProcessJob:
+        return ProcessJob(
+            queue=self.queue, documents=self.documents, blobs=self.blobs, parser=self.parser,
+            embedder=self.embedder, tokenizer=self.tokenizer, clock=self.clock,
+            jitter=lambda: 0.0, retry_policy=RetryPolicy(max_retries=3, base_delay=1.0),
+            chunking=ChunkingConfig(target_tokens=24, overlap_tokens=4),
+            lease_for=self.lease_for,
+            on_step=lambda step, seconds, outcome: self.on_step.append((step, outcome)),
+        )
+
+    def worker(self, name: str = "worker-1", batch_size: int = 4) -> WorkerRound:
+        return WorkerRound(self.queue, self.process, name, batch_size=batch_size,
+                           lease_for=self.lease_for)
+
+    async def job(self, submission: Submission) -> Job:
+        return await self.queue.get_job(submission.job.job_id)
+
+    def search(self, **limits: int) -> SearchDocuments:
+        return SearchDocuments(self.documents, self.embedder, self.tokenizer,
+                               RetrievalOptions(similarity_threshold=0.1),
+                               SearchLimits(**limits))
+
+
+@pytest.fixture
+def rig(tokenizer: TiktokenTokenizer) -> Rig:
+    return Rig(tokenizer)
+
+
+# -- submitting ------------------------------------------------------------------------
+
+
+async def test_the_stored_name_is_the_base_name_without_control_characters(rig: Rig) -> None:
+    submission = await rig.submit(filename="C:\\Users\\docs\\plan\x00 2025.md")
+    assert submission.document.filename == "plan 2025.md"
+
+
+async def test_a_name_with_nothing_left_is_called_upload(rig: Rig) -> None:
+    submission = await rig.submit(filename="folder/\x07")
+    assert submission.document.filename == "upload"
+
+
+async def test_the_file_is_stored_under_its_own_hash_before_the_job_exists(rig: Rig) -> None:
+    submission = await rig.submit()
+    document = submission.document
+    assert document.blob_key == blob_key_for(MEMBER, document.sha256)
+    assert await rig.blobs.get(document.blob_key) == POLICY_TEXT.encode()
+    assert rig.queue.notices == [submission.job.job_id]
+
+
+async def test_the_declared_type_does_not_decide_the_type(rig: Rig) -> None:
+    submission = await rig.submit_use_case()(MEMBER, "plan.md", POLICY_TEXT.encode(),
+                                             "application/octet-stream")
+    assert submission.document.media_type is MediaType.MARKDOWN
+
+
+async def test_a_refused_upload_stores_nothing(rig: Rig) -> None:
+    data = POLICY_TEXT.encode()
+    with pytest.raises(FileTooLarge):
+        await rig.submit_use_case(UploadPolicy(max_bytes=10))(MEMBER, "plan.md", data)
+    assert rig.store.documents == {}
+    assert blob_key_for(MEMBER, hashlib.sha256(data).hexdigest()) not in rig.blobs
+    assert rig.queue.notices == []
+
+
+async def test_a_duplicate_does_not_count_against_the_quota(rig: Rig) -> None:
+    use_case = rig.submit_use_case(UploadPolicy(max_documents_per_member=1))
+    first = await use_case(MEMBER, "plan.md", POLICY_TEXT.encode())
+    again = await use_case(MEMBER, "plan.md", POLICY_TEXT.encode())
+    assert (again.created, again.document) == (False, first.document)
+
+
+# -- processing ------------------------------------------------------------------------
+
+
+async def test_a_worker_runs_every_step_of_a_job_it_holds_without_letting_go(rig: Rig) -> None:
+    submission = await rig.submit()
+    assert await rig.worker().until_idle() == 1
+    job = await rig.job(submission)
+    assert job.status is JobStatus.COMPLETE
+    assert job.embedding_tokens > 0
+    assert [outcome for _, outcome in rig.on_step] == ["ok"] * 6
+    assert [step for step, _ in rig.on_step] == [
+        "parse", "validate", "chunk", "queue", "embed", "finalize"]
+
+
+class TokenizerFailingOnce:
+    """The real tokenizer, except that its first count blows up (a bug in a library)."""
+
+    def __init__(self, inner: TiktokenTokenizer) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def encode(self, text: str) -> list[int]:
+        return self._inner.encode(text)
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        return self._inner.decode(tokens)
+
+    def count(self, text: str) -> int:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("tokenizer crashed")
+        return self._inner.count(text)
+
+
+async def test_a_step_retried_by_another_worker_starts_from_the_stored_work(rig: Rig) -> None:
+    rig.tokenizer = TokenizerFailingOnce(rig.tokenizer)  # type: ignore[assignment]
+    submission = await rig.submit()
+    await rig.worker("worker-1").until_idle()
+    job = await rig.job(submission)
+    assert (job.status, job.attempts) == (JobStatus.PARSE_VALIDATED, 1)
+    assert job.last_error == "unexpected error in chunk: RuntimeError: tokenizer crashed"
+    rig.clock.advance(1)
+    await rig.worker("worker-2").until_idle()
+    assert (await rig.job(submission)).status is JobStatus.COMPLETE
+    assert rig.parser.calls == ["plan.md"]
+
+
+async def test_a_parse_with_no_text_fails_validation_for_good(rig: Rig) -> None:
+    submission = await rig.submit(data=b" \n\f\n ", filename="blank.txt")
+    await rig.worker().until_idle()
+    job = await rig.job(submission)
+    assert (job.status, job.failed_stage) == (JobStatus.FAILED, "validate")
+    assert job.last_error == "we could not find any text in this document"
+
+
+async def test_an_unexpected_error_is_retried_like_a_passing_failure(rig: Rig) -> None:
+    class BrokenOnce(ScriptedParser):
+        broken = True
+
+        async def parse(self, request: ParseRequest, checkpoint: ParseCheckpoint
+                        ) -> ParsedDocument:
+            if self.broken:
+                self.broken = False
+                raise KeyError("page")
+            return await super().parse(request, checkpoint)
+
+    rig.parser = BrokenOnce()
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    job = await rig.job(submission)
+    assert (job.status, job.attempts) == (JobStatus.UPLOADED, 1)
+    assert job.last_error == "unexpected error in parse: KeyError: 'page'"
+    rig.clock.advance(1)
+    await rig.worker().until_idle()
+    assert (await rig.job(submission)).status is JobStatus.COMPLETE
+
+
+async def test_the_wait_a_provider_asks_for_is_kept(rig: Rig) -> None:
+    rig.parser.fail_transiently(1, "rate limited", retry_after=30.0)
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    job = await rig.job(submission)
+    assert job.available_at == rig.clock.now() + timedelta(seconds=30)
+
+
+async def test_a_long_step_keeps_its_hold_by_renewing_it(rig: Rig) -> None:
+    rig.lease_for = timedelta(seconds=0.09)  # heartbeats every 0.03 s of real time
+    rig.parser.hang()
+    submission = await rig.submit()
+    task = asyncio.create_task(rig.worker().until_idle())
+    await rig.parser.wait_until_hanging()
+    renewed = (await rig.job(submission)).lease_expires_at
+    rig.clock.advance(0.06)
+    await asyncio.sleep(0.1)  # a few heartbeats at the later fake time
+    assert (await rig.job(submission)).lease_expires_at > renewed  # type: ignore[operator]
+    rig.parser.resume()
+    await task
+    assert (await rig.job(submission)).status is JobStatus.COMPLETE
+
+
+async def test_a_worker_whose_hold_was_taken_stops_without_writing(rig: Rig) -> None:
+    submission = await rig.submit()
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    rig.clock.advance(60)
+    await RescueExpiredLeases(rig.queue, RetryPolicy(), lambda: 0.0)()
+    assert await rig.process(lease) is None
+    assert rig.on_step == [("parse", "lease_lost")]
+    job = await rig.job(submission)
+    assert (job.status, job.attempts, job.is_held) == (JobStatus.UPLOADED, 1, False)
+    assert rig.store.parsed == {}
+
+
+async def test_a_hold_given_back_can_no_longer_be_renewed(rig: Rig) -> None:
+    submission = await rig.submit()
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    await rig.queue.release(lease)
+    await rig.worker("worker-2").until_idle()
+    with pytest.raises(LeaseLost):
+        await rig.queue.heartbeat(lease, rig.lease_for)
+    assert (await rig.job(submission)).status is JobStatus.COMPLETE
+
+
+async def test_a_round_claims_no_more_than_its_batch(rig: Rig) -> None:
+    for n in range(5):
+        await rig.submit(data=f"# Note {n}\n\nCall the plan about claim {n}.\n".encode(),
+                         filename=f"note-{n}.md")
+    assert len(await rig.worker(batch_size=2)()) == 2
+    assert await rig.worker(batch_size=2).until_idle() == 3
+    counts = await CountJobs(rig.queue)()
+    assert counts[JobStatus.COMPLETE] == 5
+    assert set(counts) == set(JobStatus)
+
+
+async def test_releasing_a_job_at_shutdown_does_not_count_an_attempt(rig: Rig) -> None:
+    submission = await rig.submit()
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    job = await rig.queue.release(lease)
+    assert (job.status, job.attempts, job.is_claimable(rig.clock.now())) == (
+        JobStatus.UPLOADED, 0, True)
+    history = await rig.queue.history(submission.job.job_id)
+    assert history[-1].detail == "released at shutdown"
+
+
+# -- members and operators ---------------------------------------------------------------
+
+
+async def test_an_operator_may_retry_any_members_failed_job(rig: Rig) -> None:
+    rig.parser.fail_permanently("the file is damaged")
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    rig.parser.heal()
+    job = await RetryFailedJob(rig.queue)(submission.job.job_id, by="operator")
+    assert (job.status, job.attempts, job.last_error) == (JobStatus.UPLOADED, 0, None)
+    history = await rig.queue.history(job.job_id)
+    assert history[-1].detail == "retried by operator"
+
+
+async def test_retrying_a_job_that_has_not_failed_is_a_conflict(rig: Rig) -> None:
+    submission = await rig.submit()
+    with pytest.raises(Conflict):
+        await RetryFailedJob(rig.queue)(submission.job.job_id, by="member", user_id=MEMBER)
+
+
+async def test_a_job_report_has_the_document_and_the_whole_history(rig: Rig) -> None:
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    report = await ShowJob(rig.queue, rig.documents)(submission.job.job_id, MEMBER)
+    assert report.document == submission.document
+    assert report.job.status is JobStatus.COMPLETE
+    assert len(report.history) == 10
+    with pytest.raises(NotFound):
+        await ShowJob(rig.queue, rig.documents)(submission.job.job_id, OTHER)
+
+
+async def test_deleting_removes_the_stored_file_and_every_row(rig: Rig) -> None:
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
+    assert submission.document.blob_key not in rig.blobs
+    assert (rig.store.documents, rig.store.jobs, rig.store.chunks, rig.store.vectors) == (
+        {}, {}, {}, {})
+    assert rig.store.events == []
+    with pytest.raises(NotFound):
+        await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
+
+
+async def test_deleting_one_members_copy_keeps_the_others_file(rig: Rig) -> None:
+    mine = await rig.submit()
+    theirs = await rig.submit(member=OTHER)
+    await DeleteDocument(rig.documents, rig.blobs)(mine.document.document_id, MEMBER)
+    assert theirs.document.blob_key in rig.blobs
+
+
+# -- searching ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "options", "message"),
+    [
+        ("   ", {}, "empty"),
+        ("deductible", {"max_chunks": 0}, "max_chunks"),
+        ("deductible", {"max_chunks": 51}, "max_chunks"),
+        ("deductible", {"token_budget": 0}, "token_budget"),
+        ("deductible", {"similarity_threshold": 1.5}, "similarity_threshold"),
+        ("deductible " * 2001, {}, "too long"),
+    ],
+)
+async def test_a_search_outside_the_limits_is_refused(
+    rig: Rig, query: str, options: dict[str, float], message: str
+) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        await rig.search()(MEMBER, query, **options)  # type: ignore[arg-type]
+
+
+async def test_search_ignores_vectors_made_by_another_model(rig: Rig) -> None:
+    await rig.submit()
+    await rig.worker().until_idle()
+    assert (await rig.search()(MEMBER, "deductible per person")).chunks
+    other_model = HashingEmbedder(dimensions=DIMENSIONS, model="another-model")
+    search = SearchDocuments(rig.documents, other_model, rig.tokenizer,
+                             RetrievalOptions(similarity_threshold=0.0))
+    assert (await search(MEMBER, "deductible per person")).chunks == ()
+
+
+async def test_search_asks_the_store_for_a_few_candidates_per_passage(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    search_documents = rig.documents.search
+
+    async def spy(user_id: str, vector: Sequence[float], model: str, min_similarity: float,
+                  limit: int) -> list[ScoredChunk]:
+        asked.append(limit)
+        return await search_documents(user_id, vector, model, min_similarity, limit)
+
+    monkeypatch.setattr(rig.documents, "search", spy)
+    await rig.search(candidates_per_chunk=3)(MEMBER, "deductible", max_chunks=5)
+    assert asked == [15]
+
+
+async def test_a_failed_embedding_never_leaves_a_vector_behind(rig: Rig) -> None:
+    rig.embedder.fail_transiently(1)
+    submission = await rig.submit()
+    await rig.worker().until_idle()
+    job = await rig.job(submission)
+    assert (job.status, job.last_error) == (JobStatus.EMBEDDING_QUEUED,
+                                            "the embedding service is busy")
+    assert rig.store.chunks and rig.store.vectors == {}
+    assert (await rig.search()(MEMBER, "deductible")).chunks == ()
