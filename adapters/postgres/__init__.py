@@ -1,0 +1,59 @@
+"""PostgreSQL adapters: the job queue, the document repository and the worker
+registry on asyncpg + pgvector, the migrations runner and the embedded server.
+
+Nothing connects at import time; ``create_pool`` and ``EmbeddedPostgres.start``
+are called by the composition root.
+"""
+
+from adapters.postgres.connection import (
+    DEFAULT_SCHEMA,
+    Listener,
+    check_schema_name,
+    create_pool,
+    jobs_channel,
+    listen,
+)
+from adapters.postgres.documents import PostgresDocumentRepository
+from adapters.postgres.embedded import EmbeddedPostgres, default_data_dir
+from adapters.postgres.errors import (
+    DatabaseUnavailable,
+    InvalidSchemaName,
+    MigrationError,
+    MissingExtension,
+    PostgresError,
+)
+from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.migrations import (
+    MIGRATIONS_DIR,
+    SchemaStatus,
+    applied_migrations,
+    migrate,
+    run_migrations,
+    schema_status,
+)
+from adapters.postgres.workers import PostgresWorkerRegistry
+
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "MIGRATIONS_DIR",
+    "DatabaseUnavailable",
+    "EmbeddedPostgres",
+    "InvalidSchemaName",
+    "Listener",
+    "MigrationError",
+    "MissingExtension",
+    "PostgresDocumentRepository",
+    "PostgresError",
+    "PostgresJobQueue",
+    "PostgresWorkerRegistry",
+    "SchemaStatus",
+    "applied_migrations",
+    "check_schema_name",
+    "create_pool",
+    "default_data_dir",
+    "jobs_channel",
+    "listen",
+    "migrate",
+    "run_migrations",
+    "schema_status",
+]

@@ -1,0 +1,124 @@
+"""Rows to domain values and back. asyncpg records never leave the adapter."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.model import (
+    Chunk,
+    Document,
+    Job,
+    JobEvent,
+    MediaType,
+    ParsedDocument,
+    ParsedPage,
+)
+from domain.ports import WorkerInfo
+from domain.status import JobStatus
+
+Row = Mapping[str, Any]
+
+
+def document_from_row(row: Row) -> Document:
+    return Document(
+        document_id=row["document_id"],
+        user_id=row["user_id"],
+        filename=row["filename"],
+        media_type=MediaType(row["media_type"]),
+        size_bytes=row["size_bytes"],
+        sha256=row["sha256"],
+        blob_key=row["blob_key"],
+        created_at=row["created_at"],
+    )
+
+
+def job_from_row(row: Row) -> Job:
+    return Job(
+        job_id=row["job_id"],
+        document_id=row["document_id"],
+        user_id=row["user_id"],
+        status=JobStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        available_at=row["available_at"],
+        attempts=row["attempts"],
+        priority=row["priority"],
+        last_error=row["last_error"],
+        failed_stage=row["failed_stage"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        fencing_token=row["fencing_token"],
+        parser_job_id=row["parser_job_id"],
+        embedding_tokens=row["embedding_tokens"],
+    )
+
+
+def event_from_row(row: Row) -> JobEvent:
+    from_status = row["from_status"]
+    return JobEvent(
+        job_id=row["job_id"],
+        from_status=JobStatus(from_status) if from_status is not None else None,
+        to_status=JobStatus(row["to_status"]),
+        at=row["at"],
+        attempt=row["attempt"],
+        worker=row["worker"],
+        detail=row["detail"],
+    )
+
+
+def chunk_from_row(row: Row) -> Chunk:
+    return Chunk(
+        chunk_id=row["chunk_id"],
+        document_id=row["document_id"],
+        user_id=row["user_id"],
+        ordinal=row["ordinal"],
+        text=row["text"],
+        token_count=row["token_count"],
+        heading_path=tuple(row["heading_path"]),
+        page=row["page"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        chunker=row["chunker"],
+    )
+
+
+def worker_from_row(row: Row) -> WorkerInfo:
+    return WorkerInfo(
+        worker_id=row["worker_id"],
+        hostname=row["hostname"],
+        pid=row["pid"],
+        version=row["version"],
+        started_at=row["started_at"],
+        last_seen_at=row["last_seen_at"],
+    )
+
+
+def parsed_to_json(parsed: ParsedDocument) -> str:
+    return json.dumps(
+        {
+            "parser": parsed.parser,
+            "pages": [{"number": p.number, "markdown": p.markdown} for p in parsed.pages],
+        }
+    )
+
+
+def parsed_from_json(text: str) -> ParsedDocument:
+    data = json.loads(text)
+    pages = [ParsedPage(p["number"], p["markdown"]) for p in data["pages"]]
+    return ParsedDocument(pages=pages, parser=data.get("parser", ""))  # type: ignore[arg-type]
+
+
+def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:
+    """Refuse a vector that must never be stored (wrong size, NaN or infinity, all
+    zeros: it would match nothing, or everything, in a cosine search)."""
+    values = [float(x) for x in vector]
+    if dimensions is not None and len(values) != dimensions:
+        raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
+    if not all(math.isfinite(x) for x in values):
+        raise ValueError("vector contains NaN or infinity")
+    if not any(values):
+        raise ValueError("vector is all zeros")
+    return values

@@ -1,0 +1,133 @@
+"""Documents, parsed pages, chunks and vector search on PostgreSQL + pgvector.
+
+Search ranks a member's chunks by cosine distance with the HNSW index, keeping
+only chunks of completed documents embedded by the asked model, and applies the
+similarity threshold in SQL. pgvector's iterative index scan (``strict_order``)
+keeps looking past the first candidates when the filters drop them, so a member
+with few chunks among many still gets their best matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+from pgvector import Vector
+
+from adapters.postgres._rows import (
+    check_vector,
+    chunk_from_row,
+    document_from_row,
+    job_from_row,
+    parsed_from_json,
+)
+from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from domain.errors import NotFound
+from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
+from domain.ports import Usage
+
+_Chunks = list[Chunk]
+_Scored = list[ScoredChunk]
+
+_DOCUMENT_COLUMNS = (
+    "document_id", "user_id", "filename", "media_type", "size_bytes", "sha256", "blob_key",
+    "created_at",
+)
+
+
+class PostgresDocumentRepository:
+    """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
+        self._pool = pool
+        self._s = quote_schema(schema)
+
+    async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
+        row = await self._pool.fetchrow(
+            f"SELECT * FROM {self._s}.documents WHERE document_id = $1", document_id
+        )
+        if row is None or (user_id is not None and row["user_id"] != user_id):
+            raise NotFound(f"no document {document_id}")
+        return document_from_row(row)
+
+    async def list(self, user_id: str, limit: int, offset: int) -> list[tuple[Document, Job]]:
+        documents = ", ".join(f"d.{c} AS d_{c}" for c in _DOCUMENT_COLUMNS)
+        rows = await self._pool.fetch(
+            f"SELECT {documents}, j.* FROM {self._s}.documents d "
+            f"JOIN {self._s}.upload_jobs j ON j.document_id = d.document_id "
+            "WHERE d.user_id = $1 ORDER BY d.created_at DESC, d.document_id DESC "
+            "LIMIT $2 OFFSET $3",
+            user_id, limit, offset,
+        )
+        return [
+            (document_from_row({c: r[f"d_{c}"] for c in _DOCUMENT_COLUMNS}), job_from_row(r))
+            for r in rows
+        ]
+
+    async def usage(self, user_id: str) -> Usage:
+        row = await self._pool.fetchrow(
+            f"SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes "
+            f"FROM {self._s}.documents WHERE user_id = $1",
+            user_id,
+        )
+        assert row is not None
+        return Usage(documents=row["n"], bytes=int(row["bytes"]))
+
+    async def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
+        row = await self._pool.fetchrow(
+            f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
+            user_id, sha256,
+        )
+        return document_from_row(row) if row is not None else None
+
+    async def parsed(self, document_id: UUID) -> ParsedDocument:
+        text = await self._pool.fetchval(
+            f"SELECT parsed::text FROM {self._s}.documents WHERE document_id = $1", document_id
+        )
+        if text is None:
+            raise NotFound(f"document {document_id} has not been parsed")
+        return parsed_from_json(text)
+
+    async def chunks(self, document_id: UUID) -> _Chunks:
+        rows = await self._pool.fetch(
+            f"SELECT * FROM {self._s}.document_chunks WHERE document_id = $1 ORDER BY ordinal",
+            document_id,
+        )
+        return [chunk_from_row(r) for r in rows]
+
+    async def search(
+        self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
+        limit: int,
+    ) -> _Scored:
+        values = [float(x) for x in vector]
+        if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
+            return []
+        query = Vector(check_vector(values, None))
+        sql = f"""
+SELECT c.*, d.filename, 1 - (c.embedding <=> $2) AS similarity
+FROM {self._s}.document_chunks c
+JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id
+JOIN {self._s}.documents d ON d.document_id = c.document_id
+WHERE c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
+  AND j.status = 'complete' AND 1 - (c.embedding <=> $2) >= $4
+ORDER BY c.embedding <=> $2
+LIMIT $5
+"""
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute(
+                "SET LOCAL hnsw.iterative_scan = strict_order; "
+                f"SET LOCAL hnsw.ef_search = {max(40, min(1000, limit * 2))}"
+            )
+            rows = await conn.fetch(sql, user_id, query, model, min_similarity, limit)
+        return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
+
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        row = await self._pool.fetchrow(
+            f"DELETE FROM {self._s}.documents WHERE document_id = $1 AND user_id = $2 "
+            "RETURNING *",
+            document_id, user_id,
+        )
+        if row is None:
+            raise NotFound(f"no document {document_id}")
+        return document_from_row(row)

@@ -1,0 +1,87 @@
+"""Shared fixtures.
+
+PostgreSQL: one embedded server per test run (started on first use, in a temporary
+data directory, stopped and removed at the end) and a fresh, migrated schema per
+test, dropped afterwards, so tests never see each other's rows. Set
+``NAVIGATOR_TEST_DATABASE_URL`` to run them against another server instead (it
+needs pgvector and the right to create schemas).
+
+A module can change the vector size of its schemas by overriding the
+``pg_vector_dimension`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from adapters.postgres.connection import connect, create_pool
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.migrations import run_migrations
+
+#: The vector size of test schemas: small, so test vectors can be written by hand.
+TEST_VECTOR_DIMENSION = 8
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A DSN of the test run's PostgreSQL server (with pgvector installed).
+
+    The data directory is not under pytest's temporary directory: pytest resets
+    that to mode 0700 whenever another run starts, and when tests run as root the
+    server runs as its own system user, which must be able to reach its files.
+    """
+    external = os.environ.get("NAVIGATOR_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    base = Path(tempfile.mkdtemp(prefix="navigator-test-pg-"))
+    server = EmbeddedPostgres(base / "pgdata")
+    try:
+        dsn = server.start()
+        # The data is thrown away at the end: trade durability for speed.
+        server.psql(
+            "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+            "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();"
+        )
+        yield dsn
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_vector_dimension() -> int:
+    return TEST_VECTOR_DIMENSION
+
+
+@pytest.fixture
+async def pg_schema(postgres_dsn: str, pg_vector_dimension: int) -> AsyncIterator[str]:
+    """A new schema with every migration applied; dropped after the test."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    await run_migrations(postgres_dsn, schema, pg_vector_dimension)
+    try:
+        yield schema
+    finally:
+        conn = await connect(postgres_dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def pg_pool(postgres_dsn: str, pg_schema: str) -> AsyncIterator[asyncpg.Pool]:
+    """A connection pool on the test's schema."""
+    pool = await create_pool(postgres_dsn, pg_schema, min_size=1, max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
