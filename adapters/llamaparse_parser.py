@@ -193,7 +193,7 @@ class LlamaParseParser:
                 f"LlamaParse found no text in {filename} (job {job_id}): the file may be "
                 "scanned images without text, blank or protected"
             )
-        return ParsedDocument(pages=pages, parser=self.name)  # type: ignore[arg-type]  # attrs converter
+        return ParsedDocument(pages=pages, parser=self.name)
 
     # -- helpers -------------------------------------------------------------------
 

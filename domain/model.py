@@ -7,6 +7,7 @@ Time, ids and randomness always come in as arguments.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -34,6 +35,18 @@ class MediaType(enum.StrEnum):
     HTML = "text/html"
     MARKDOWN = "text/markdown"
     TEXT = "text/plain"
+
+
+def _pages(pages: Iterable[ParsedPage]) -> tuple[ParsedPage, ...]:
+    return tuple(pages)
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _floats(items: Iterable[float]) -> tuple[float, ...]:
+    return tuple(items)
 
 
 @attrs.frozen
@@ -274,7 +287,7 @@ class ParsedPage:
 class ParsedDocument:
     """A parser's output: markdown, page by page (page numbers start at 1)."""
 
-    pages: tuple[ParsedPage, ...] = attrs.field(converter=tuple)
+    pages: tuple[ParsedPage, ...] = attrs.field(converter=_pages)
     parser: str = ""
 
     @property
@@ -292,7 +305,7 @@ class Chunk:
     ordinal: int
     text: str
     token_count: int
-    heading_path: tuple[str, ...] = attrs.field(converter=tuple, default=())
+    heading_path: tuple[str, ...] = attrs.field(converter=_strings, default=())
     page: int | None = None
     char_start: int = 0
     char_end: int = 0
@@ -304,7 +317,7 @@ class ChunkVector:
     """The embedding of one chunk, written by chunk id."""
 
     chunk_id: UUID
-    vector: tuple[float, ...] = attrs.field(converter=tuple)
+    vector: tuple[float, ...] = attrs.field(converter=_floats)
     model: str = ""
 
 

@@ -6,7 +6,8 @@ one of these protocols and passes the same contract suite in ``tests/contract``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -37,8 +38,12 @@ class Submission:
     created: bool
 
 
-def _tuple_or_none(items: object) -> tuple | None:  # type: ignore[type-arg]
-    return None if items is None else tuple(items)  # type: ignore[call-overload]
+def _chunks(items: Iterable[Chunk] | None) -> tuple[Chunk, ...] | None:
+    return None if items is None else tuple(items)
+
+
+def _vectors(items: Iterable[ChunkVector] | None) -> tuple[ChunkVector, ...] | None:
+    return None if items is None else tuple(items)
 
 
 @attrs.frozen
@@ -47,8 +52,8 @@ class StepOutput:
     the status change (so a crash never leaves half a step)."""
 
     parsed: ParsedDocument | None = None
-    chunks: tuple[Chunk, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
-    vectors: tuple[ChunkVector, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
+    chunks: tuple[Chunk, ...] | None = attrs.field(default=None, converter=_chunks)
+    vectors: tuple[ChunkVector, ...] | None = attrs.field(default=None, converter=_vectors)
     embedding_tokens: int = 0
     detail: str = ""
 
@@ -151,14 +156,14 @@ class DocumentRepository(Protocol):
     async def parsed(self, document_id: UUID) -> ParsedDocument:
         ...
 
-    async def chunks(self, document_id: UUID) -> list[Chunk]:
+    async def chunks(self, document_id: UUID) -> builtins.list[Chunk]:
         """A document's chunks in order."""
         ...
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int,
-    ) -> list[ScoredChunk]:
+    ) -> builtins.list[ScoredChunk]:
         """The member's best chunks of completed documents embedded by ``model``,
         at least ``min_similarity`` (cosine), best first."""
         ...

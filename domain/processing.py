@@ -94,7 +94,7 @@ class ProcessJob:
         carry = _Carry()
         current: Lease | None = lease
         while current is not None:
-            holder.lease = current
+            holder.lease = holding = current
             step = current.job.current_step()
             started = asyncio.get_running_loop().time()
             try:
@@ -111,14 +111,14 @@ class ProcessJob:
             except StepError as exc:
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
                 holder.lease = None
-                return await self._handle_failure(current, exc)
+                return await self._handle_failure(holding, exc)
             except Exception as exc:  # a bug or an unclassified library error
                 log.exception("step crashed", extra={"job_id": str(lease.job_id)})
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
                 holder.lease = None
                 error = TransientError(f"unexpected error in {step.name}: {type(exc).__name__}: "
                                        f"{exc}")
-                return await self._handle_failure(current, error)
+                return await self._handle_failure(holding, error)
         return await self.queue.get_job(lease.job_id)
 
     async def _handle_failure(self, lease: Lease, error: StepError) -> Job | None:

@@ -64,15 +64,10 @@ class SearchDocuments:
             )
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise InvalidQuery("similarity_threshold must be between 0 and 1")
-        return attrs.evolve(
-            self.defaults,
-            **{
-                key: value
-                for key, value in (
-                    ("similarity_threshold", threshold),
-                    ("max_chunks", max_chunks),
-                    ("token_budget", budget),
-                )
-                if value is not None
-            },
+        return RetrievalOptions(
+            similarity_threshold=(
+                self.defaults.similarity_threshold if threshold is None else threshold
+            ),
+            max_chunks=self.defaults.max_chunks if max_chunks is None else max_chunks,
+            token_budget=self.defaults.token_budget if budget is None else budget,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -48,14 +49,14 @@ class InMemoryDocumentRepository:
         except KeyError:
             raise NotFound(f"document {document_id} has not been parsed") from None
 
-    async def chunks(self, document_id: UUID) -> list[Chunk]:
+    async def chunks(self, document_id: UUID) -> builtins.list[Chunk]:
         mine = [c for (doc, _), c in self._store.chunks.items() if doc == document_id]
         return sorted(mine, key=lambda c: c.ordinal)
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int,
-    ) -> list[ScoredChunk]:
+    ) -> builtins.list[ScoredChunk]:
         store = self._store
         complete = {
             j.document_id

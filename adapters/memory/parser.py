@@ -139,4 +139,4 @@ def _parse_text(data: bytes, parser: str) -> ParsedDocument:
     except UnicodeDecodeError:
         raise PermanentError("the file is not valid UTF-8 text") from None
     pages = tuple(ParsedPage(n, page) for n, page in enumerate(text.split(PAGE_BREAK), start=1))
-    return ParsedDocument(pages, parser=parser)  # type: ignore[arg-type]  # attrs converter
+    return ParsedDocument(pages, parser=parser)

@@ -87,4 +87,4 @@ class LocalParser:
             request.document_id, request.media_type, len(request.data), len(pages),
             time.perf_counter() - started,
         )
-        return ParsedDocument(pages=pages, parser=self.name)  # type: ignore[arg-type]  # attrs converter
+        return ParsedDocument(pages=pages, parser=self.name)

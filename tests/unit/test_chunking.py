@@ -33,7 +33,7 @@ def document(pages: list[str]) -> ParsedDocument:
 
 def numbered(*pages: ParsedPage) -> ParsedDocument:
     # mypy's attrs plugin cannot type the model's bare ``tuple`` converter
-    return ParsedDocument(pages)  # type: ignore[arg-type]
+    return ParsedDocument(pages)
 
 
 def sentences(count: int, seed: int = 1) -> str:

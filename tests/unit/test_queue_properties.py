@@ -112,7 +112,7 @@ class QueueMachine(RuleBasedStateMachine):
         step = job.current_step().name
         if step is StepName.PARSE:
             page = ParsedPage(1, "policy text")
-            return StepOutput(parsed=ParsedDocument((page,)))  # type: ignore[arg-type]
+            return StepOutput(parsed=ParsedDocument((page,)))
         if step is StepName.CHUNK:
             return StepOutput(chunks=tuple(
                 Chunk(uuid5(job.document_id, str(n)), job.document_id, job.user_id, n,
@@ -122,7 +122,7 @@ class QueueMachine(RuleBasedStateMachine):
         if step is StepName.EMBED:
             chunks = [c for (d, _), c in self.store.chunks.items() if d == job.document_id]
             return StepOutput(vectors=tuple(
-                ChunkVector(c.chunk_id, (1.0, 0.0, 0.0, float(c.ordinal)),  # type: ignore[arg-type]
+                ChunkVector(c.chunk_id, (1.0, 0.0, 0.0, float(c.ordinal)),
                             "test-model")
                 for c in chunks
             ), embedding_tokens=2 * len(chunks))
