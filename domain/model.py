@@ -139,7 +139,9 @@ class Job:
         )
         return attrs.evolve(self, status=to, updated_at=now, **changes), event  # type: ignore[arg-type]
 
-    def claim(self, worker: str, now: datetime, lease_for: timedelta) -> tuple[Job, JobEvent | None]:
+    def claim(
+        self, worker: str, now: datetime, lease_for: timedelta
+    ) -> tuple[Job, JobEvent | None]:
         """Take the lease for the step claimable at the current status."""
         if not self.is_claimable(now):
             raise IllegalTransition(f"job {self.job_id} is not claimable ({self.status})")

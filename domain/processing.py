@@ -26,8 +26,8 @@ from domain.ports import (
     Embedder,
     Jitter,
     JobQueue,
-    ParseRequest,
     Parser,
+    ParseRequest,
     StepOutput,
     Tokenizer,
 )

@@ -6,13 +6,12 @@ import builtins
 from collections.abc import Sequence
 from uuid import UUID
 
+from adapters.memory.store import InMemoryStore
+from adapters.memory.vectors import cosine
 from domain.errors import NotFound
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 from domain.status import JobStatus
-
-from adapters.memory.store import InMemoryStore
-from adapters.memory.vectors import cosine
 
 
 class InMemoryDocumentRepository:

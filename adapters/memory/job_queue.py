@@ -11,14 +11,13 @@ from uuid import UUID
 
 import attrs
 
+from adapters.memory.store import InMemoryStore
+from adapters.memory.vectors import check_vector
 from domain.errors import LeaseLost, NotFound
 from domain.model import Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
-
-from adapters.memory.store import InMemoryStore
-from adapters.memory.vectors import check_vector
 
 
 class InMemoryJobQueue:
