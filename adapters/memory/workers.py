@@ -1,0 +1,39 @@
+"""The worker registry in memory: who is running, and when each last said so."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from adapters.memory.store import InMemoryStore
+from domain.errors import NotFound
+from domain.ports import Clock, WorkerInfo
+
+
+class InMemoryWorkerRegistry:
+    """``WorkerRegistry`` over the shared in-memory store; times come from the clock."""
+
+    def __init__(self, store: InMemoryStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "") -> None:
+        now = self._clock.now()
+        info = WorkerInfo(worker_id, hostname, pid, started_at=now, last_seen_at=now,
+                          version=version)
+        self._store.workers[worker_id] = attrs.asdict(info)
+
+    async def beat(self, worker_id: str) -> None:
+        row = self._store.workers.get(worker_id)
+        if row is None:
+            raise NotFound(f"worker {worker_id} is not registered")
+        self._store.workers[worker_id] = {**row, "last_seen_at": self._clock.now()}
+
+    async def unregister(self, worker_id: str) -> None:
+        self._store.workers.pop(worker_id, None)
+
+    async def live(self, within: timedelta) -> list[WorkerInfo]:
+        since = self._clock.now() - within
+        found = [WorkerInfo(**row) for row in self._store.workers.values()]  # type: ignore[arg-type]
+        return sorted((w for w in found if w.last_seen_at >= since), key=lambda w: w.worker_id)

@@ -1,0 +1,1 @@
+"""The HTTP API service (FastAPI): ``create_app(container)`` in :mod:`entrypoints.api.app`."""

@@ -1,0 +1,85 @@
+"""The API service: ``create_app(container)`` builds the FastAPI app around a container.
+
+Every route is under ``/api/v1`` and needs a bearer token, except ``/health``,
+``/metrics``, ``/docs`` and ``/openapi.json``. The container's resources (the
+database pool) are opened when the app starts and closed when it stops.
+
+Logging: uvicorn's access log shows the method, path and status, never headers,
+so tokens stay out of the logs; settings are never logged (secrets hide in their
+``repr`` anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from entrypoints.api import documents, health, jobs, metrics, problems, search
+from entrypoints.container import Container, running
+
+DESCRIPTION = """\
+Members upload their insurance documents (policies, summaries of benefits, EOBs);
+each upload becomes a job that a worker moves through parse, validate, chunk and
+embed. Follow a job with `GET /api/v1/jobs/{id}`, then search the member's own
+documents with `POST /api/v1/search`.
+
+**Authentication**: `Authorization: Bearer <token>`, a Supabase access token
+(HS256, audience `authenticated`; the member is `sub`). Locally, `navigator token
+<member-id>` prints one. A member only ever sees their own documents and jobs:
+anyone else's are answered as not found.
+
+**Errors** are `application/problem+json` (RFC 9457) whose `detail` says what to fix.
+"""
+
+TAGS = [
+    {"name": "documents", "description": "Upload, list, show and delete documents."},
+    {"name": "jobs", "description": "Follow a document's processing; retry a failed one."},
+    {"name": "search", "description": "Find the passages of my documents that answer a "
+                                      "question."},
+    {"name": "operations", "description": "Health and metrics (no token needed)."},
+]
+
+
+def create_app(container: Container) -> FastAPI:
+    """The API around ``container``; its resources open and close with the app."""
+    settings = container.settings()
+    container.jwt_secret()  # a missing production secret stops start-up here
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with running(container):
+            yield
+
+    app = FastAPI(
+        title="Insurance Navigator: document upload pipeline",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        debug=settings.debug,
+    )
+    app.state.container = container
+    problems.install(app)
+    for module in (documents, jobs, search, health, metrics):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location", "Retry-After"],
+            max_age=600,
+        )
+    return app
+
+
+def _version() -> str:
+    try:
+        return version("insurance-navigator-upload-pipeline")
+    except PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,145 @@
+"""``/api/v1/documents``: upload, list, show and delete a member's documents."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+
+from domain.errors import UploadRejected
+from domain.members import DeleteDocument
+from domain.uploads import SubmitUpload
+from entrypoints.api.auth import Member
+from entrypoints.api.deps import Wired
+from entrypoints.api.multipart import FIELD, read_file_field
+from entrypoints.api.problems import problem_responses
+from entrypoints.api.schemas import (
+    API,
+    UPLOAD_EXAMPLE,
+    DocumentPage,
+    DocumentWithJob,
+    UploadResult,
+    job_url,
+)
+
+router = APIRouter(prefix=f"{API}/documents", tags=["documents"])
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {
+                        FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the document: PDF, DOCX, HTML, Markdown or text",
+                        }
+                    },
+                },
+                "encoding": {FIELD: {"contentType": "application/octet-stream"}},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=UploadResult,
+    summary="Upload a document",
+    description=inspect.cleandoc(SubmitUpload.__doc__ or "") + "\n\n"
+    f"Send the file as `multipart/form-data` in the field `{FIELD}`. The body is read as it "
+    "arrives and refused with 413 as soon as it passes `UPLOAD_MAX_BYTES`. The type is "
+    "decided from the content (a PNG renamed `.pdf` is refused with 415). Answers 202 with "
+    "the new document and its job (follow `links.job` or the `Location` header), or 200 "
+    "with `duplicate: true` when the same bytes were uploaded before.",
+    response_description="The new document and its job (202)",
+    responses={
+        200: {"model": UploadResult,
+              "description": "The same bytes were uploaded before: the existing document",
+              "content": {"application/json": {"example": {**UPLOAD_EXAMPLE,
+                                                            "duplicate": True}}}},
+        **problem_responses(401, 413, 415, 422, 429, 503),
+    },
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_document(
+    request: Request, response: Response, member: Member, container: Wired
+) -> UploadResult:
+    policy = container.upload_policy()
+    metrics = container.metrics()
+    try:
+        received = await read_file_field(
+            request.headers, request.stream(), max_bytes=policy.max_bytes,
+            too_large=policy.check_size,
+        )
+        submission = await container.submit_upload()(
+            member, received.filename, received.data, received.declared_type
+        )
+    except UploadRejected:
+        metrics.record_upload("rejected")
+        raise
+    metrics.record_upload("created" if submission.created else "duplicate")
+    if submission.created:
+        response.headers["Location"] = job_url(submission.job.job_id)
+    else:
+        response.status_code = 200
+    envelope = DocumentWithJob.from_domain(submission.document, submission.job)
+    return UploadResult(**envelope.model_dump(), duplicate=not submission.created)
+
+
+@router.get(
+    "",
+    response_model=DocumentPage,
+    summary="List my documents",
+    description="The calling member's documents with their jobs, newest first, a page at "
+    "a time: pass `next_offset` as `offset` to get the next page (null on the last page).",
+    responses=problem_responses(401, 422, 503),
+)
+async def list_documents(
+    member: Member,
+    container: Wired,
+    limit: Annotated[int, Query(ge=1, le=100, description="documents per page")] = 20,
+    offset: Annotated[int, Query(ge=0, description="documents to skip")] = 0,
+) -> DocumentPage:
+    rows = await container.documents().list(member, limit + 1, offset)
+    return DocumentPage(
+        items=[DocumentWithJob.from_domain(document, job) for document, job in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
+
+
+@router.get(
+    "/{document_id}",
+    response_model=DocumentWithJob,
+    summary="Show a document",
+    description="One of the calling member's documents with its job's status. Another "
+    "member's document is answered as not found.",
+    responses=problem_responses(401, 404, 422, 503),
+)
+async def get_document(document_id: UUID, member: Member, container: Wired) -> DocumentWithJob:
+    document = await container.documents().get(document_id, member)
+    job = await container.job_queue().job_for_document(document_id)
+    return DocumentWithJob.from_domain(document, job)
+
+
+@router.delete(
+    "/{document_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a document",
+    description=inspect.cleandoc(DeleteDocument.__doc__ or ""),
+    responses=problem_responses(401, 404, 422, 503),
+)
+async def delete_document(document_id: UUID, member: Member, container: Wired) -> Response:
+    await container.delete_document()(document_id, member)
+    return Response(status_code=204)

@@ -1,0 +1,245 @@
+"""Every error the API answers, as ``application/problem+json`` (RFC 9457), mapped here only.
+
+The body is ``{type, title, status, detail, instance}``: ``detail`` says what to
+fix. Domain errors are mapped by class; errors that belong inside the worker
+(lost leases, illegal transitions, step errors) never reach a member: if one
+does, it is a bug, logged and answered with a plain 500. A database that cannot
+be reached is a 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapters.postgres.errors import DatabaseUnavailable
+from domain.errors import (
+    Conflict,
+    EmptyFile,
+    FileTooLarge,
+    InvalidQuery,
+    NotFound,
+    PipelineError,
+    QuotaExceeded,
+    TransientError,
+    UnsupportedFileType,
+    UploadRejected,
+)
+from entrypoints.api.schemas import PROBLEM_EXAMPLES, Problem
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:insurance-navigator:problem:"
+RETRY_AFTER_SECONDS = 5
+
+
+class Unauthorized(Exception):
+    """No usable bearer token; the message says what was wrong with it."""
+
+    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.error = error
+
+
+class BadUpload(Exception):
+    """The request itself is not a usable upload (not multipart, no ``file`` field)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+# (error class, status, slug, title), most specific first: the one place domain
+# errors become HTTP statuses.
+DOMAIN_PROBLEMS: tuple[tuple[type[PipelineError], int, str, str], ...] = (
+    (FileTooLarge, 413, "file-too-large", "File too large"),
+    (UnsupportedFileType, 415, "unsupported-file-type", "Unsupported file type"),
+    (EmptyFile, 422, "empty-file", "Empty file"),
+    (QuotaExceeded, 429, "quota-exceeded", "Upload quota exceeded"),
+    (UploadRejected, 422, "upload-rejected", "Upload rejected"),
+    (NotFound, 404, "not-found", "Not found"),
+    (Conflict, 409, "conflict", "Conflict"),
+    (InvalidQuery, 422, "invalid-query", "Invalid search"),
+    (TransientError, 503, "temporarily-unavailable", "Temporarily unavailable"),
+)
+
+_STATUS_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("file-too-large", "File too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-request", "Invalid request"),
+    500: ("internal-error", "Internal error"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> JSONResponse:
+    default_slug, default_title = _STATUS_TITLES.get(status, ("error", "Error"))
+    body: dict[str, object] = {
+        "type": TYPE_PREFIX + (slug or default_slug),
+        "title": title or default_title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}),
+                        media_type=PROBLEM_JSON)
+
+
+def domain_problem(exc: PipelineError) -> tuple[int, str, str] | None:
+    """(status, slug, title) of a domain error a member may see, or None (a bug)."""
+    for error_class, status, slug, title in DOMAIN_PROBLEMS:
+        if isinstance(exc, error_class):
+            return status, slug, title
+    return None
+
+
+#: Errors that mean the database (or the file store) cannot be reached right now: 503.
+#: A pooled connection whose server went away, a server shutting down or starting up,
+#: a refused or missing socket, a timeout.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+def database_unavailable(request: Request) -> JSONResponse:
+    return problem(
+        503,
+        "the service cannot reach its database right now; nothing was lost, try again in a "
+        "few seconds",
+        instance=request.url.path,
+        slug="database-unavailable",
+        title="Database unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PipelineError)
+        mapped = domain_problem(exc)
+        if mapped is None:
+            log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
+            return problem(500, "something went wrong on our side; try again later",
+                           instance=request.url.path)
+        status, slug, title = mapped
+        headers = {}
+        if isinstance(exc, TransientError):
+            headers["Retry-After"] = str(max(RETRY_AFTER_SECONDS, int(exc.retry_after or 0)))
+        return problem(status, str(exc), instance=request.url.path, slug=slug, title=title,
+                       headers=headers)
+
+    async def on_unauthorized(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Unauthorized)
+        challenge = 'Bearer realm="insurance-navigator"'
+        if exc.error:
+            challenge += f', error="{exc.error}"'
+        return problem(401, exc.detail, instance=request.url.path,
+                       headers={"WWW-Authenticate": challenge})
+
+    async def on_bad_upload(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadUpload)
+        return problem(exc.status, exc.detail, instance=request.url.path)
+
+    async def on_database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return database_unavailable(request)
+
+    async def on_invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [_field_error(error) for error in exc.errors()]
+        return problem(422, "; ".join(errors) or "the request is not valid",
+                       instance=request.url.path, extra={"errors": errors})
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"there is no {request.url.path}; see /docs for the routes"
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
+        return problem(exc.status_code, detail, instance=request.url.path,
+                       headers=exc.headers)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # Starlette logs the exception itself; the member sees no internals.
+        return problem(500, "something went wrong on our side; try again later",
+                       instance=request.url.path)
+
+    document_problems(app)
+    app.add_exception_handler(Exception, on_crash)
+    app.add_exception_handler(PipelineError, on_domain_error)
+    app.add_exception_handler(Unauthorized, on_unauthorized)
+    app.add_exception_handler(BadUpload, on_bad_upload)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, on_database_down)
+
+
+def _field_error(error: Mapping[str, object]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]  # type: ignore[attr-defined]
+    where = ".".join(loc) or "request"
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the ``Problem`` schema the error responses refer to to the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema()
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` for the given error statuses, each a problem+json body."""
+    documented: dict[int | str, dict[str, object]] = {}
+    for status in statuses:
+        example = PROBLEM_EXAMPLES[status]
+        documented[status] = {
+            "description": str(example["title"]),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}, "example": example}},
+        }
+    return documented

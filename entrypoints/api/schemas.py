@@ -1,0 +1,350 @@
+"""The API's request and response bodies (pydantic), with examples for OpenAPI.
+
+These are the HTTP shapes only; the domain's attrs values are turned into them
+by the ``from_*`` constructors here, so the domain never sees pydantic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.members import JobReport
+from domain.model import Document, Job, JobEvent, ScoredChunk
+from domain.status import CLAIMABLE, JobStatus, progress
+
+API = "/api/v1"
+
+_DOC_ID = "0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10"
+_JOB_ID = "5c1e7d2a-3f4b-4c6d-8e9f-0a1b2c3d4e5f"
+_CHUNK_ID = "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"
+_WHEN = "2025-01-06T09:00:00Z"
+
+# -- links ---------------------------------------------------------------------------
+
+
+def document_url(document_id: UUID | str) -> str:
+    return f"{API}/documents/{document_id}"
+
+
+def job_url(job_id: UUID | str) -> str:
+    return f"{API}/jobs/{job_id}"
+
+
+# -- examples (shown in the OpenAPI document) ---------------------------------------------
+
+DOCUMENT_EXAMPLE: dict[str, Any] = {
+    "id": _DOC_ID, "filename": "2025-policy.pdf", "media_type": "application/pdf",
+    "size_bytes": 482133,
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "created_at": _WHEN,
+    "links": {"self": document_url(_DOC_ID), "job": job_url(_JOB_ID)},
+}
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": _JOB_ID, "document_id": _DOC_ID, "status": "embedding_in_progress",
+    "progress": 0.7, "attempts": 0, "last_error": None, "failed_stage": None,
+    "next_attempt_at": None, "created_at": _WHEN, "updated_at": "2025-01-06T09:00:04Z",
+    "links": {"self": job_url(_JOB_ID), "document": document_url(_DOC_ID)},
+}
+DOCUMENT_WITH_JOB_EXAMPLE: dict[str, Any] = {"document": DOCUMENT_EXAMPLE, "job": JOB_EXAMPLE}
+UPLOAD_EXAMPLE: dict[str, Any] = {
+    "document": DOCUMENT_EXAMPLE,
+    "job": {**JOB_EXAMPLE, "status": "uploaded", "progress": 0.0, "next_attempt_at": _WHEN},
+    "duplicate": False,
+}
+HEALTH_EXAMPLE: dict[str, Any] = {
+    "status": "ok",
+    "database": {"reachable": True, "schema": "upload_pipeline", "schema_present": True,
+                 "migration_version": 3, "pending_migrations": [], "error": None},
+    "workers": {"live": 1, "window_seconds": 60.0, "ids": ["host-a-4121-9f2c1e"]},
+    "parser": "local", "embedder": {"model": "text-embedding-3-small", "dimensions": 1536},
+    "environment": "production", "checked_at": _WHEN,
+}
+
+
+# -- documents and jobs ----------------------------------------------------------------
+
+
+class DocumentOut(BaseModel):
+    """A member's uploaded file."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENT_EXAMPLE]})
+
+    id: UUID
+    filename: str
+    media_type: str = Field(description="decided from the file's content, not its name")
+    size_bytes: int
+    sha256: str = Field(description="computed by the server")
+    created_at: datetime
+    links: dict[str, str]
+
+    @classmethod
+    def from_domain(cls, document: Document, job: Job | None = None) -> DocumentOut:
+        links = {"self": document_url(document.document_id)}
+        if job is not None:
+            links["job"] = job_url(job.job_id)
+        return cls(
+            id=document.document_id, filename=document.filename,
+            media_type=str(document.media_type), size_bytes=document.size_bytes,
+            sha256=document.sha256, created_at=document.created_at, links=links,
+        )
+
+
+class JobOut(BaseModel):
+    """Where a document's processing stands."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [JOB_EXAMPLE]})
+
+    id: UUID
+    document_id: UUID
+    status: JobStatus
+    progress: float = Field(ge=0, le=1,
+                            description="0 when uploaded, 1 when complete (0 if failed)")
+    attempts: int = Field(description="failed tries so far (transient errors, lost workers)")
+    last_error: str | None = Field(description="why the last try failed, in plain words")
+    failed_stage: str | None = Field(description="the step that failed, when status is failed")
+    next_attempt_at: datetime | None = Field(
+        description="when a waiting job may next be picked up (after a retry delay)"
+    )
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str] = Field(description="`retry` is present when the job can be retried")
+
+    @classmethod
+    def from_domain(cls, job: Job) -> JobOut:
+        links = {"self": job_url(job.job_id), "document": document_url(job.document_id)}
+        if job.status is JobStatus.FAILED:
+            links["retry"] = job_url(job.job_id) + "/retry"
+        waiting = job.status in CLAIMABLE and not job.is_held
+        return cls(
+            id=job.job_id, document_id=job.document_id, status=job.status,
+            progress=round(progress(job.status), 4), attempts=job.attempts,
+            last_error=job.last_error, failed_stage=job.failed_stage,
+            next_attempt_at=job.available_at if waiting else None,
+            created_at=job.created_at, updated_at=job.updated_at, links=links,
+        )
+
+
+class DocumentWithJob(BaseModel):
+    """A document and the job that processes it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENT_WITH_JOB_EXAMPLE]})
+
+    document: DocumentOut
+    job: JobOut
+
+    @classmethod
+    def from_domain(cls, document: Document, job: Job) -> DocumentWithJob:
+        return cls(document=DocumentOut.from_domain(document, job), job=JobOut.from_domain(job))
+
+
+class UploadResult(DocumentWithJob):
+    """The upload's document and job; ``duplicate`` when these bytes were uploaded before."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [UPLOAD_EXAMPLE]})
+
+    duplicate: bool = Field(description="true when the same bytes were uploaded before: the "
+                                        "existing document is returned and nothing is redone")
+
+
+class DocumentPage(BaseModel):
+    """One page of a member's documents, newest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [DOCUMENT_WITH_JOB_EXAMPLE],
+        "limit": 20, "offset": 0, "next_offset": None,
+    }]})
+
+    items: list[DocumentWithJob]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(
+        description="pass as `offset` for the next page; null at the end"
+    )
+
+
+class JobEventOut(BaseModel):
+    from_status: JobStatus | None
+    to_status: JobStatus
+    at: datetime
+    attempt: int
+    worker: str | None
+    detail: str
+
+    @classmethod
+    def from_domain(cls, event: JobEvent) -> JobEventOut:
+        return cls(from_status=event.from_status, to_status=event.to_status, at=event.at,
+                   attempt=event.attempt, worker=event.worker, detail=event.detail)
+
+
+class JobDetail(JobOut):
+    """A job with its document's name, token use and whole history, oldest event first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": _JOB_ID, "document_id": _DOC_ID, "filename": "2025-policy.pdf",
+        "status": "complete", "progress": 1.0, "attempts": 1, "last_error": None,
+        "failed_stage": None, "next_attempt_at": None, "embedding_tokens": 18231,
+        "created_at": _WHEN, "updated_at": "2025-01-06T09:00:09Z",
+        "links": {"self": job_url(_JOB_ID), "document": document_url(_DOC_ID)},
+        "history": [
+            {"from_status": None, "to_status": "uploaded", "at": _WHEN, "attempt": 1,
+             "worker": None, "detail": ""},
+            {"from_status": "uploaded", "to_status": "parsing", "at": "2025-01-06T09:00:01Z",
+             "attempt": 1, "worker": "worker-a", "detail": "parse started"},
+            {"from_status": "parsing", "to_status": "uploaded", "at": "2025-01-06T09:00:02Z",
+             "attempt": 1, "worker": "worker-a", "detail": "will retry: the parser timed out"},
+        ],
+    }]})
+
+    filename: str
+    embedding_tokens: int = Field(description="tokens the embedding model was billed for")
+    history: list[JobEventOut]
+
+    @classmethod
+    def from_report(cls, report: JobReport) -> JobDetail:
+        summary = JobOut.from_domain(report.job).model_dump()
+        return cls(
+            **summary, filename=report.document.filename,
+            embedding_tokens=report.job.embedding_tokens,
+            history=[JobEventOut.from_domain(event) for event in report.history],
+        )
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+class SearchRequest(BaseModel):
+    """A question; the optional limits default to the service's RAG_* settings."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"query": "What is the maximum out-of-pocket amount?"},
+        {"query": "Is physical therapy covered?", "similarity_threshold": 0.4,
+         "max_chunks": 5, "token_budget": 2000},
+    ]})
+
+    query: str = Field(min_length=1, max_length=10_000)
+    similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+    max_chunks: int | None = Field(default=None, ge=1)
+    token_budget: int | None = Field(default=None, ge=1)
+
+
+class ChunkOut(BaseModel):
+    chunk_id: UUID
+    document_id: UUID
+    filename: str
+    page: int | None
+    heading_path: list[str]
+    text: str
+    similarity: float
+    token_count: int
+
+    @classmethod
+    def from_domain(cls, scored: ScoredChunk) -> ChunkOut:
+        chunk = scored.chunk
+        return cls(
+            chunk_id=chunk.chunk_id, document_id=chunk.document_id, filename=scored.filename,
+            page=chunk.page, heading_path=list(chunk.heading_path), text=chunk.text,
+            similarity=round(scored.similarity, 6), token_count=chunk.token_count,
+        )
+
+
+class SearchResponse(BaseModel):
+    """The member's best chunks, best first, within the threshold and the token budget."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "query": "What is the maximum out-of-pocket amount?",
+        "chunks": [{
+            "chunk_id": _CHUNK_ID, "document_id": _DOC_ID, "filename": "2025-policy.pdf",
+            "page": 12, "heading_path": ["Medical Benefits Chart", "Maximum out-of-pocket"],
+            "text": "Your yearly limit on out-of-pocket costs is $4,900 ...",
+            "similarity": 0.8123, "token_count": 412,
+        }],
+        "tokens_used": 412, "token_budget": 4000, "similarity_threshold": 0.3,
+    }]})
+
+    query: str
+    chunks: list[ChunkOut]
+    tokens_used: int = Field(description="sum of the returned chunks' token counts")
+    token_budget: int
+    similarity_threshold: float
+
+
+# -- health ------------------------------------------------------------------------------
+
+
+class DatabaseHealth(BaseModel):
+    reachable: bool
+    schema_name: str = Field(serialization_alias="schema")
+    schema_present: bool
+    migration_version: int | None
+    pending_migrations: list[str]
+    error: str | None = None
+
+
+class WorkersHealth(BaseModel):
+    live: int = Field(description="workers that reported in within `window_seconds`")
+    window_seconds: float
+    ids: list[str]
+
+
+class HealthResponse(BaseModel):
+    """``ok``; ``degraded`` when no worker is alive (uploads wait); ``down`` with 503
+    when the database cannot be reached."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [HEALTH_EXAMPLE]})
+
+    status: Literal["ok", "degraded", "down"]
+    database: DatabaseHealth
+    workers: WorkersHealth
+    parser: str
+    embedder: dict[str, Any]
+    environment: str
+    checked_at: datetime
+
+
+# -- problems ----------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """An error, as ``application/problem+json`` (RFC 9457); ``detail`` says what to fix."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[str] | None = Field(default=None, description="one line per invalid field")
+
+
+def _problem(status: int, slug: str, title: str, detail: str, path: str) -> dict[str, object]:
+    return {"type": f"urn:insurance-navigator:problem:{slug}", "title": title, "status": status,
+            "detail": detail, "instance": path}
+
+
+PROBLEM_EXAMPLES: dict[int, dict[str, object]] = {
+    401: _problem(401, "unauthorized", "Unauthorized",
+                  "the access token has expired; sign in again to get a new one",
+                  f"{API}/documents"),
+    404: _problem(404, "not-found", "Not found", f"no document {_DOC_ID}",
+                  document_url(_DOC_ID)),
+    409: _problem(409, "conflict", "Conflict",
+                  "only a failed job can be retried; this one is embedding_in_progress",
+                  job_url(_JOB_ID) + "/retry"),
+    413: _problem(413, "file-too-large", "File too large",
+                  "the file is larger than the 50 MiB limit; upload a smaller file or split it",
+                  f"{API}/documents"),
+    415: _problem(415, "unsupported-file-type", "Unsupported file type",
+                  "this file is a PNG image; upload a PDF, DOCX, HTML, Markdown or text file",
+                  f"{API}/documents"),
+    422: _problem(422, "invalid-request", "Invalid request",
+                  "limit: Input should be less than or equal to 100", f"{API}/documents"),
+    429: _problem(429, "quota-exceeded", "Upload quota exceeded",
+                  "you already store 100 documents, the most allowed; delete some first",
+                  f"{API}/documents"),
+    503: _problem(503, "database-unavailable", "Database unavailable",
+                  "the database is unreachable right now; nothing was lost, try again in a "
+                  "few seconds", f"{API}/documents"),
+}

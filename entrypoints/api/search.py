@@ -1,0 +1,42 @@
+"""``/api/v1/search``: the member's chunks closest to a question."""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import APIRouter
+
+from domain.search import SearchDocuments
+from entrypoints.api.auth import Member
+from entrypoints.api.deps import Wired
+from entrypoints.api.problems import problem_responses
+from entrypoints.api.schemas import ChunkOut, SearchRequest, SearchResponse
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    summary="Search my documents",
+    description=inspect.cleandoc(SearchDocuments.__doc__ or "") + "\n\n"
+    "Unset limits take the service's defaults (`RAG_SIMILARITY_THRESHOLD`, "
+    "`RAG_MAX_CHUNKS`, `RAG_TOKEN_BUDGET`); limits outside what the service allows are "
+    "refused with 422.",
+    responses=problem_responses(401, 422, 503),
+)
+async def search(body: SearchRequest, member: Member, container: Wired) -> SearchResponse:
+    result = await container.search_documents()(
+        member, body.query, similarity_threshold=body.similarity_threshold,
+        max_chunks=body.max_chunks, token_budget=body.token_budget,
+    )
+    defaults = container.retrieval_options()
+    return SearchResponse(
+        query=body.query,
+        chunks=[ChunkOut.from_domain(scored) for scored in result.chunks],
+        tokens_used=result.tokens_used,
+        token_budget=body.token_budget or defaults.token_budget,
+        similarity_threshold=(body.similarity_threshold
+                              if body.similarity_threshold is not None
+                              else defaults.similarity_threshold),
+    )

@@ -1,0 +1,361 @@
+"""The composition root: every adapter, policy and use case, built from the settings.
+
+Nothing is built at import time. A process builds one container at start-up::
+
+    settings = load_settings()
+    dsn = await resolve_database(settings)        # DATABASE_URL, or the embedded server
+    container = build_container(settings, dsn)
+    async with running(container):                 # opens the pool; closes it at the end
+        submit = container.submit_upload()
+        ...
+
+The API does the ``running`` part in its lifespan (``create_app``); the worker and
+the CLI wrap their work in it.
+
+Adapters picked from the settings:
+
+- database: PostgreSQL through one asyncpg pool (``pool``), shared by the queue,
+  the repository and the worker registry;
+- parser: ``LlamaParseParser`` when ``LLAMAPARSE_API_KEY`` is set, else ``LocalParser``;
+- embedder: ``OpenAIEmbedder`` when ``OPENAI_API_KEY`` is set, else
+  ``HashingEmbedder(dimensions=RAG_VECTOR_DIMENSION)``. Search only sees vectors
+  made by the embedder in use, so switching embedders means re-processing.
+
+Tests (and offline runs) swap the database for the in-memory adapters with
+:func:`use_memory_adapters`, and swap anything else by overriding a provider
+(``container.database_probe.override(...)``), then ``reset_override()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import attrs
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.filesystem_blobs import FilesystemBlobStore
+from adapters.hashing_embedder import HashingEmbedder
+from adapters.llamaparse_parser import LlamaParseParser
+from adapters.memory.blobs import InMemoryBlobStore
+from adapters.memory.clock import FakeClock
+from adapters.memory.documents import InMemoryDocumentRepository
+from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.store import InMemoryStore
+from adapters.memory.workers import InMemoryWorkerRegistry
+from adapters.openai_embedder import OpenAIEmbedder
+from adapters.parsers.local import LocalParser
+from adapters.postgres.connection import create_pool, jobs_channel, listen
+from adapters.postgres.documents import PostgresDocumentRepository
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.workers import PostgresWorkerRegistry
+from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from domain.chunking import ChunkingConfig
+from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
+from domain.ports import Embedder, Parser, Tokenizer
+from domain.processing import ProcessJob
+from domain.retrieval import RetrievalOptions
+from domain.retry import RetryPolicy
+from domain.search import SearchDocuments, SearchLimits
+from domain.upload_policy import UploadPolicy
+from domain.uploads import SubmitUpload
+from domain.worker import RescueExpiredLeases, WorkerRound
+from entrypoints.metrics import Metrics
+from entrypoints.probes import InMemoryDatabaseProbe, PostgresDatabaseProbe
+from entrypoints.settings import Settings
+from entrypoints.tokens import jwt_secret
+
+#: A worker counts as live while it has beaten within this many heartbeat intervals.
+LIVE_WORKER_HEARTBEATS = 3
+
+
+# -- choosing adapters from the settings ----------------------------------------------
+
+
+def make_parser(settings: Settings) -> Parser:
+    """LlamaParse when ``LLAMAPARSE_API_KEY`` is set, else the local parsers."""
+    if settings.llamaparse_api_key is not None:
+        return LlamaParseParser(settings.llamaparse_api_key.get_secret_value(),
+                                base_url=settings.llamaparse_base_url)
+    return LocalParser()
+
+
+def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
+    """OpenAI when ``OPENAI_API_KEY`` is set, else the offline hashing embedder."""
+    if settings.openai_api_key is not None:
+        return OpenAIEmbedder(
+            settings.openai_api_key.get_secret_value(),
+            tokenizer=tokenizer,
+            model=settings.rag_embedding_model,
+            dimensions=settings.rag_vector_dimension,
+            base_url=settings.openai_base_url,
+        )
+    return HashingEmbedder(dimensions=settings.rag_vector_dimension, tokenizer=tokenizer)
+
+
+#: Subscribes a callback to "new work" notices; returns a coroutine function that unsubscribes.
+Subscribe = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | None:
+    """LISTEN on the queue's channel over a connection of its own, or None (poll only)
+    behind a transaction-mode pooler, which cannot hold a LISTEN."""
+    if settings.database_pooler_mode:
+        return None
+
+    async def subscribe(callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        listener = await listen(dsn, channel, lambda _payload: callback())
+        return listener.close
+
+    return subscribe
+
+
+async def _open_pool(dsn: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(
+        dsn,
+        settings.database_schema,
+        pooler_mode=settings.database_pooler_mode,
+        max_size=max(4, settings.worker_concurrency + 2),
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _close_clients(parser: object, embedder: object) -> AsyncIterator[None]:
+    """Closes the hosted clients' HTTP connections at shutdown."""
+    yield
+    for client in (parser, embedder):
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+
+
+# -- the container -----------------------------------------------------------------------
+
+
+class Container(containers.DeclarativeContainer):
+    """Provider names are the vocabulary of the entrypoints (API, worker, CLI)."""
+
+    # Given at build time (build_container): the settings and the resolved database DSN.
+    settings = providers.Dependency(instance_of=Settings)
+    database_dsn = providers.Dependency(instance_of=str)
+
+    # Basics
+    clock = providers.Singleton(SystemClock)
+    new_id = providers.Object(uuid.uuid4)
+    jitter = providers.Object(random.random)
+    metrics = providers.Singleton(Metrics)
+    jwt_secret = providers.Singleton(jwt_secret, settings)
+    lease_for = providers.Singleton(timedelta, seconds=settings.provided.worker_lease_seconds)
+    live_worker_window = providers.Singleton(
+        lambda settings: timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS),
+        settings,
+    )
+
+    # Storage: files on disk, rows in PostgreSQL through one pool.
+    blobs = providers.Singleton(FilesystemBlobStore, root=settings.provided.blob_path)
+    pool = providers.Resource(_open_pool, dsn=database_dsn, settings=settings)
+    job_queue = providers.Singleton(
+        PostgresJobQueue, pool, clock, schema=settings.provided.database_schema,
+        vector_dimension=settings.provided.rag_vector_dimension,
+    )
+    documents = providers.Singleton(
+        PostgresDocumentRepository, pool, schema=settings.provided.database_schema
+    )
+    worker_registry = providers.Singleton(
+        PostgresWorkerRegistry, pool, clock, schema=settings.provided.database_schema
+    )
+    database_probe = providers.Singleton(
+        PostgresDatabaseProbe, pool, schema=settings.provided.database_schema, dsn=database_dsn
+    )
+    #: The worker's wake-up: ``await container.job_notices()(callback)`` (None: poll only).
+    job_notices = providers.Singleton(
+        make_job_notices, settings, database_dsn,
+        providers.Callable(jobs_channel, settings.provided.database_schema),
+    )
+
+    # Parsing and embedding
+    tokenizer = providers.Singleton(TiktokenTokenizer)
+    parser = providers.Singleton(make_parser, settings)
+    embedder = providers.Singleton(make_embedder, settings, tokenizer)
+    hosted_clients = providers.Resource(_close_clients, parser, embedder)
+
+    # Policies
+    retry_policy = providers.Singleton(
+        RetryPolicy,
+        max_retries=settings.provided.worker_max_retries,
+        base_delay=settings.provided.worker_retry_base_delay,
+        max_delay=settings.provided.worker_retry_max_delay,
+    )
+    upload_policy = providers.Singleton(
+        UploadPolicy,
+        max_bytes=settings.provided.upload_max_bytes,
+        max_documents_per_member=settings.provided.upload_max_documents_per_member,
+        max_bytes_per_member=settings.provided.upload_max_bytes_per_member,
+    )
+    chunking = providers.Singleton(
+        ChunkingConfig,
+        target_tokens=settings.provided.chunk_target_tokens,
+        overlap_tokens=settings.provided.chunk_overlap_tokens,
+    )
+    retrieval_options = providers.Singleton(
+        RetrievalOptions,
+        similarity_threshold=settings.provided.rag_similarity_threshold,
+        max_chunks=settings.provided.rag_max_chunks,
+        token_budget=settings.provided.rag_token_budget,
+    )
+    search_limits = providers.Singleton(SearchLimits)
+
+    # Use cases: members and operators
+    submit_upload = providers.Singleton(
+        SubmitUpload, queue=job_queue, documents=documents, blobs=blobs, clock=clock,
+        new_id=new_id, policy=upload_policy,
+    )
+    retry_failed_job = providers.Singleton(RetryFailedJob, queue=job_queue)
+    delete_document = providers.Singleton(DeleteDocument, documents=documents, blobs=blobs)
+    show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
+    count_jobs = providers.Singleton(CountJobs, queue=job_queue)
+    search_documents = providers.Singleton(
+        SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
+        defaults=retrieval_options, limits=search_limits,
+    )
+
+    # Use cases: workers
+    process_job = providers.Singleton(
+        ProcessJob, queue=job_queue, documents=documents, blobs=blobs, parser=parser,
+        embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
+        retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
+        on_step=metrics.provided.observe_step,
+    )
+    rescue_expired_leases = providers.Singleton(
+        RescueExpiredLeases, queue=job_queue, policy=retry_policy, jitter=jitter
+    )
+    #: ``container.worker_round(worker_id="...")``: one claim-and-process round.
+    worker_round = providers.Factory(
+        WorkerRound, queue=job_queue, process=process_job,
+        batch_size=settings.provided.worker_concurrency, lease_for=lease_for,
+    )
+
+
+def build_container(settings: Settings, database_dsn: str | None = None) -> Container:
+    """A container for these settings. ``database_dsn`` is the resolved DSN (see
+    :func:`resolve_database`); None only when the database is replaced by
+    :func:`use_memory_adapters`."""
+    container = Container()
+    container.settings.set_default(settings)
+    container.database_dsn.set_default(database_dsn or "")
+    return container
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+
+
+async def start(container: Container) -> None:
+    """Open the resources (the database pool, the hosted clients) and check the JWT
+    secret, so a bad configuration fails now rather than on the first request."""
+    container.jwt_secret()
+    pending = container.init_resources()
+    if pending is not None:
+        await pending
+    # Once open, the resources are plain values: let every provider that depends on
+    # them hand out plain objects rather than awaitables.
+    container.pool.disable_async_mode()
+    container.hosted_clients.disable_async_mode()
+
+
+async def stop(container: Container) -> None:
+    container.pool.enable_async_mode()
+    container.hosted_clients.enable_async_mode()
+    pending = container.shutdown_resources()
+    if pending is not None:
+        await pending
+
+
+@contextlib.asynccontextmanager
+async def running(container: Container) -> AsyncIterator[Container]:
+    """``async with running(container):`` the container's resources are open inside."""
+    await start(container)
+    try:
+        yield container
+    finally:
+        await stop(container)
+
+
+# -- the database ------------------------------------------------------------------------
+
+
+async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The DSN to use, and the embedded server started for it (None when the settings
+    name a database). Stop the server with ``.stop()``; it also stops at exit."""
+    dsn = settings.database_dsn()
+    if dsn is not None:
+        return dsn, None
+    server = EmbeddedPostgres(settings.navigator_home / "pgdata")
+    return await asyncio.to_thread(server.start), server
+
+
+async def resolve_database(settings: Settings) -> str:
+    """``DATABASE_URL`` (or the ``SUPABASE_DB_*`` parts), else the DSN of the embedded
+    server, started now in ``NAVIGATOR_HOME/pgdata`` and stopped when the process ends.
+
+    Migrations are not run here: ``navigator migrate`` and ``navigator up`` do that.
+    """
+    dsn, _server = await start_database(settings)
+    return dsn
+
+
+# -- the in-memory variant ---------------------------------------------------------------
+
+
+@attrs.frozen
+class MemoryAdapters:
+    """What :func:`use_memory_adapters` put in the container, for tests to look at."""
+
+    store: InMemoryStore
+    clock: FakeClock
+    job_queue: InMemoryJobQueue
+    documents: InMemoryDocumentRepository
+    blobs: InMemoryBlobStore
+    worker_registry: InMemoryWorkerRegistry
+
+
+def use_memory_adapters(container: Container, clock: FakeClock | None = None) -> MemoryAdapters:
+    """Replace the database, the file store and the clock by the in-memory adapters.
+
+    The pool is then never opened; the clock is a :class:`FakeClock` that moves only
+    when told, and the retry jitter is always 0, so times are exact. Undo with
+    ``container.reset_override()``.
+    """
+    settings: Settings = container.settings()
+    clock = clock or FakeClock()
+    store = InMemoryStore(vector_dimension=settings.rag_vector_dimension)
+    memory = MemoryAdapters(
+        store=store,
+        clock=clock,
+        job_queue=InMemoryJobQueue(store, clock),
+        documents=InMemoryDocumentRepository(store),
+        blobs=InMemoryBlobStore(),
+        worker_registry=InMemoryWorkerRegistry(store, clock),
+    )
+    container.override_providers(
+        pool=providers.Object(None),
+        clock=providers.Object(clock),
+        jitter=providers.Object(lambda: 0.0),
+        job_queue=providers.Object(memory.job_queue),
+        documents=providers.Object(memory.documents),
+        blobs=providers.Object(memory.blobs),
+        worker_registry=providers.Object(memory.worker_registry),
+        database_probe=providers.Object(InMemoryDatabaseProbe()),
+        job_notices=providers.Object(None),
+    )
+    return memory

@@ -1,0 +1,73 @@
+"""Is the database there, with our schema migrated? (for ``/health`` and ``navigator status``)
+
+A probe never raises: a database that cannot be reached is a report with
+``reachable=False`` and a reason that names no password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+import asyncpg
+import attrs
+
+from adapters.postgres.connection import describe_dsn
+from adapters.postgres.migrations import schema_status
+
+PROBE_TIMEOUT = 3.0
+
+
+@attrs.frozen
+class DatabaseReport:
+    reachable: bool
+    schema: str
+    schema_present: bool = False
+    migration_version: int | None = None
+    pending_migrations: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class DatabaseProbe(Protocol):
+    async def check(self) -> DatabaseReport:
+        ...
+
+
+class PostgresDatabaseProbe:
+    """Asks the pool for a connection and reads the schema's migration record."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, dsn: str,
+                 timeout: float = PROBE_TIMEOUT) -> None:
+        self._pool = pool
+        self._schema = schema
+        self._where = describe_dsn(dsn)
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"PostgresDatabaseProbe({self._where!r}, schema={self._schema!r})"
+
+    async def check(self) -> DatabaseReport:
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._pool.acquire() as conn:
+                    status = await schema_status(conn, self._schema)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+            return DatabaseReport(False, self._schema,
+                                  error=f"cannot reach PostgreSQL at {self._where}: {reason}")
+        version = max((m.version for m in status.applied), default=None)
+        return DatabaseReport(
+            reachable=True, schema=self._schema, schema_present=status.exists,
+            migration_version=version,
+            pending_migrations=status.pending + status.changed,
+        )
+
+
+class InMemoryDatabaseProbe:
+    """The in-memory adapters' "database" is always there and needs no migrations."""
+
+    def __init__(self, schema: str = "in-memory") -> None:
+        self._schema = schema
+
+    async def check(self) -> DatabaseReport:
+        return DatabaseReport(True, self._schema, schema_present=True)

@@ -1,0 +1,356 @@
+"""Settings from the environment: the names of DESIGN.md §7, their defaults, and checks.
+
+Nothing is read at import time: :func:`load_settings` builds a :class:`Settings`
+at start-up (from ``os.environ``, or from a mapping in tests). A bad value stops
+start-up with :class:`SettingsError`, whose message names each variable and what
+is allowed, e.g. ``RAG_SIMILARITY_THRESHOLD must be between 0 and 1 (got 7)``.
+The value of a secret is never echoed, in errors, ``repr`` or logs.
+
+An empty variable counts as unset (``OPENAI_API_KEY=`` means "no key").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import annotated_types
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+DEFAULT_HOME = "~/.local/share/insurance-navigator"
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SCHEMA_RULE = (
+    "must be a plain SQL identifier: lowercase letters, digits and underscores, "
+    "starting with a letter or underscore, at most 63 characters"
+)
+# pgvector's HNSW index (which search uses) takes vectors of at most 2,000 dimensions.
+MAX_INDEXED_DIMENSIONS = 2000
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(Exception):
+    """The environment holds a value the service cannot start with.
+
+    ``problems`` holds one line per bad variable, each naming the variable.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the service cannot start; fix these environment variables:\n  "
+            + "\n  ".join(problems)
+        )
+
+
+class Settings(BaseSettings):
+    """Every setting of the API, the worker and the CLI. Field ``x`` is variable ``X``."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    # -- database ------------------------------------------------------------------
+    database_url: SecretStr | None = None
+    supabase_db_host: str | None = None
+    supabase_db_port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    supabase_db_user: str = "postgres"
+    supabase_db_password: SecretStr | None = None
+    supabase_db_name: str = "postgres"
+    database_schema: str = "upload_pipeline"
+    database_pooler_mode: bool = False
+
+    # -- Supabase --------------------------------------------------------------------
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_jwt_secret: SecretStr | None = None
+
+    # -- service ---------------------------------------------------------------------
+    environment: str = "development"
+    debug: bool = False
+    log_level: LogLevel = "INFO"
+    service_host: str = "0.0.0.0"
+    service_port: Annotated[int, Field(ge=1, le=65535)] = 10000
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # -- retrieval -------------------------------------------------------------------
+    rag_similarity_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    rag_max_chunks: Annotated[int, Field(ge=1, le=50)] = 10
+    rag_token_budget: Annotated[int, Field(ge=1, le=32_000)] = 4000
+    rag_embedding_model: str = "text-embedding-3-small"
+    rag_vector_dimension: Annotated[int, Field(ge=2, le=MAX_INDEXED_DIMENSIONS)] = 1536
+
+    # -- providers -------------------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    llamaparse_api_key: SecretStr | None = None
+    llamaparse_base_url: str | None = None
+
+    # -- worker ----------------------------------------------------------------------
+    worker_poll_interval: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    worker_max_retries: Annotated[int, Field(ge=0, le=100)] = 3
+    worker_retry_base_delay: Annotated[float, Field(ge=0)] = 1.0
+    worker_retry_max_delay: Annotated[float, Field(ge=0)] = 300.0
+    worker_log_level: LogLevel | None = None
+    worker_concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    worker_lease_seconds: Annotated[float, Field(ge=1)] = 60.0
+    worker_heartbeat_seconds: Annotated[float, Field(gt=0)] | None = None
+    worker_rescue_interval: Annotated[float, Field(gt=0)] = 30.0
+    worker_shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
+
+    # -- uploads and chunking --------------------------------------------------------
+    upload_max_bytes: Annotated[int, Field(ge=1)] = 50 * MIB
+    upload_max_documents_per_member: Annotated[int, Field(ge=1)] = 1000
+    upload_max_bytes_per_member: Annotated[int, Field(ge=1)] = 2 * GIB
+    chunk_target_tokens: Annotated[int, Field(ge=16, le=8191)] = 512
+    chunk_overlap_tokens: Annotated[int, Field(ge=0)] = 64
+
+    # -- local files -----------------------------------------------------------------
+    navigator_home: Path = Path(DEFAULT_HOME)
+    blob_dir: Path | None = None
+
+    # -- checks ----------------------------------------------------------------------
+
+    @field_validator("log_level", "worker_log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            origins = [part.strip().rstrip("/") for part in value.split(",")]
+            return [origin for origin in origins if origin]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+                raise ValueError(
+                    "must be a comma-separated list of origins such as "
+                    "https://app.example.org (scheme and host, no path)"
+                )
+        return origins
+
+    @field_validator("database_schema")
+    @classmethod
+    def _check_schema(cls, value: str) -> str:
+        if not SCHEMA_NAME.match(value):
+            raise ValueError(SCHEMA_RULE)
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _check_environment(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not re.match(r"^[a-z][a-z0-9_-]*$", value):
+            raise ValueError("must be a single word such as development, staging or production")
+        return value
+
+    @field_validator("navigator_home", "blob_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    @model_validator(mode="after")
+    def _check_together(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_target_tokens:
+            raise ValueError(
+                f"CHUNK_OVERLAP_TOKENS must be less than CHUNK_TARGET_TOKENS "
+                f"(got {self.chunk_overlap_tokens} and {self.chunk_target_tokens})"
+            )
+        if self.worker_retry_max_delay < self.worker_retry_base_delay:
+            raise ValueError(
+                "WORKER_RETRY_MAX_DELAY must be at least WORKER_RETRY_BASE_DELAY "
+                f"(got {self.worker_retry_max_delay:g} and {self.worker_retry_base_delay:g})"
+            )
+        if self.heartbeat_seconds >= self.worker_lease_seconds:
+            raise ValueError(
+                "WORKER_HEARTBEAT_SECONDS must be less than WORKER_LEASE_SECONDS, so a lease "
+                f"is renewed before it expires (got {self.heartbeat_seconds:g} and "
+                f"{self.worker_lease_seconds:g})"
+            )
+        return self
+
+    # -- derived values ----------------------------------------------------------------
+
+    def database_dsn(self) -> str | None:
+        """``DATABASE_URL``, else a DSN from ``SUPABASE_DB_*`` when the host is set, else
+        None (meaning: the embedded server). Contains the password: never log it."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        if self.supabase_db_host:
+            password = (
+                ":" + quote(self.supabase_db_password.get_secret_value(), safe="")
+                if self.supabase_db_password is not None
+                else ""
+            )
+            return (
+                f"postgresql://{quote(self.supabase_db_user, safe='')}{password}"
+                f"@{self.supabase_db_host}:{self.supabase_db_port}"
+                f"/{quote(self.supabase_db_name, safe='')}"
+            )
+        return None
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_dsn() is None
+
+    @property
+    def blob_path(self) -> Path:
+        """Where uploaded files are kept: ``BLOB_DIR``, else ``NAVIGATOR_HOME/blobs``."""
+        return self.blob_dir if self.blob_dir is not None else self.navigator_home / "blobs"
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """``WORKER_HEARTBEAT_SECONDS``, else a third of the lease."""
+        if self.worker_heartbeat_seconds is not None:
+            return self.worker_heartbeat_seconds
+        return self.worker_lease_seconds / 3
+
+    @property
+    def effective_worker_log_level(self) -> str:
+        return self.worker_log_level or self.log_level
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "dev", "local", "test")
+
+
+class _MappingSource(EnvSettingsSource):
+    """The environment source, reading a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            key if self.case_sensitive else key.lower(): value
+            for key, value in self._environ.items()
+            if not (self.env_ignore_empty and value == "")
+        }
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment).
+
+    Raises :class:`SettingsError` naming every bad variable; the pydantic error
+    (which would show the values, secrets included) is not chained.
+    """
+    source: PydanticBaseSettingsSource = _MappingSource(
+        Settings, os.environ if environ is None else environ
+    )
+    try:
+        # Only the given mapping is read (no .env file, no secrets directory).
+        return Settings(_build_sources=((source,), {}))  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = format_settings_errors(exc)
+    raise SettingsError(problems)
+
+
+# -- turning pydantic's errors into sentences about variables ----------------------
+
+
+def format_settings_errors(exc: ValidationError) -> list[str]:
+    """One line per problem: the variable, what is allowed, and (unless secret) the value."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        line = _describe(error)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _describe(error: ErrorDetails) -> str:
+    loc = error["loc"]
+    if not loc:  # a check across variables: its message names them itself
+        return error["msg"].removeprefix("Value error, ")
+    field = str(loc[0])
+    name = field.upper()
+    rule = _rule(field, error)
+    if _is_secret(field):
+        return f"{name} {rule}"
+    got = error.get("input")
+    if not isinstance(got, str | int | float | bool):
+        return f"{name} {rule}"
+    shown = str(got)
+    if not shown or any(ch.isspace() for ch in shown):
+        shown = repr(shown)
+    return f"{name} {rule} (got {shown})"
+
+
+def _rule(field: str, error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return _bounds(field)
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "must be a whole number"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return "must be a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false (also accepted: 1/0, yes/no, on/off)"
+    if kind == "literal_error":
+        return f"must be one of {error.get('ctx', {}).get('expected', '')}"
+    if kind == "value_error":
+        return error["msg"].removeprefix("Value error, ")
+    return error["msg"].lower()
+
+
+def _bounds(field: str) -> str:
+    low: tuple[str, float] | None = None
+    high: tuple[str, float] | None = None
+    for item in _constraints(field):
+        if isinstance(item, annotated_types.Ge):
+            low = ("ge", item.ge)  # type: ignore[assignment]
+        elif isinstance(item, annotated_types.Gt):
+            low = ("gt", item.gt)  # type: ignore[assignment]
+        elif isinstance(item, annotated_types.Le):
+            high = ("le", item.le)  # type: ignore[assignment]
+        elif isinstance(item, annotated_types.Lt):
+            high = ("lt", item.lt)  # type: ignore[assignment]
+    if low and high and low[0] == "ge" and high[0] == "le":
+        return f"must be between {low[1]:g} and {high[1]:g}"
+    parts = []
+    if low:
+        parts.append(f"at least {low[1]:g}" if low[0] == "ge" else f"greater than {low[1]:g}")
+    if high:
+        parts.append(f"at most {high[1]:g}" if high[0] == "le" else f"less than {high[1]:g}")
+    return "must be " + " and ".join(parts)
+
+
+def _constraints(field: str) -> list[object]:
+    info = Settings.model_fields[field]
+    found = list(info.metadata)
+    for arg in getattr(info.annotation, "__args__", ()):  # Annotated[..., Field(...)] | None
+        for meta in getattr(arg, "__metadata__", ()):
+            found.extend(getattr(meta, "metadata", [meta]))
+    return found
+
+
+def _is_secret(field: str) -> bool:
+    annotation = Settings.model_fields[field].annotation
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())

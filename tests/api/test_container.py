@@ -1,0 +1,130 @@
+"""The composition root picks adapters from the settings and builds nothing at import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.hashing_embedder import HashingEmbedder
+from adapters.llamaparse_parser import LlamaParseParser
+from adapters.openai_embedder import OpenAIEmbedder
+from adapters.parsers.local import LocalParser
+from adapters.postgres.errors import DatabaseUnavailable
+from domain.retry import RetryPolicy
+from entrypoints.container import (
+    Container,
+    build_container,
+    resolve_database,
+    start,
+    stop,
+    use_memory_adapters,
+)
+from entrypoints.settings import load_settings
+from tests.api.conftest import BASE_ENV
+
+
+def container_for(tmp_path: Path, **env: str) -> Container:
+    return build_container(load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path), **env}))
+
+
+def test_without_keys_the_local_parser_and_the_hashing_embedder_are_used(
+    tmp_path: Path,
+) -> None:
+    container = container_for(tmp_path)
+
+    assert isinstance(container.parser(), LocalParser)
+    embedder = container.embedder()
+    assert isinstance(embedder, HashingEmbedder)
+    assert embedder.dimensions == 256
+
+
+def test_with_keys_the_hosted_parser_and_embedder_are_used(tmp_path: Path) -> None:
+    container = container_for(
+        tmp_path, LLAMAPARSE_API_KEY="llx-test", OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1", RAG_EMBEDDING_MODEL="text-embedding-3-large",
+    )
+
+    assert isinstance(container.parser(), LlamaParseParser)
+    embedder = container.embedder()
+    assert isinstance(embedder, OpenAIEmbedder)
+    assert (embedder.model, embedder.dimensions) == ("text-embedding-3-large", 256)
+    assert "sk-test" not in repr(embedder)
+
+
+def test_policies_follow_the_settings(tmp_path: Path) -> None:
+    container = container_for(
+        tmp_path, WORKER_MAX_RETRIES="5", WORKER_RETRY_BASE_DELAY="2",
+        WORKER_RETRY_MAX_DELAY="60", RAG_MAX_CHUNKS="7", CHUNK_TARGET_TOKENS="256",
+        CHUNK_OVERLAP_TOKENS="32", UPLOAD_MAX_DOCUMENTS_PER_MEMBER="9",
+    )
+    use_memory_adapters(container)
+
+    assert container.retry_policy() == RetryPolicy(max_retries=5, base_delay=2, max_delay=60)
+    assert container.retrieval_options().max_chunks == 7
+    assert (container.chunking().target_tokens, container.chunking().overlap_tokens) == (256,
+                                                                                         32)
+    assert container.upload_policy().max_documents_per_member == 9
+    assert container.upload_policy().max_bytes == 64 * 1024
+    assert container.process_job().retry_policy is container.retry_policy()
+    assert container.search_documents().defaults is container.retrieval_options()
+
+
+async def test_a_worker_round_is_made_for_a_named_worker(tmp_path: Path) -> None:
+    container = container_for(tmp_path, WORKER_CONCURRENCY="3")
+    use_memory_adapters(container)
+
+    worker_round = container.worker_round(worker_id="worker-7")
+
+    assert (worker_round.worker_id, worker_round.batch_size) == ("worker-7", 3)
+    assert worker_round.process is container.process_job()
+
+
+async def test_memory_adapters_replace_the_database_until_reset(tmp_path: Path) -> None:
+    container = container_for(tmp_path)
+    memory = use_memory_adapters(container)
+    await start(container)
+
+    assert container.job_queue() is memory.job_queue
+    assert container.clock() is memory.clock
+    assert container.jitter()() == 0.0
+    await stop(container)
+    container.reset_override()
+    assert container.settings().rag_vector_dimension == 256
+
+
+async def test_an_unreachable_database_stops_start_up_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path)})
+    container = build_container(settings, "postgresql://app:pw@127.0.0.1:9/app")
+
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:9/app") as caught:
+        await start(container)
+    assert "pw" not in str(caught.value)
+
+
+async def test_a_configured_database_url_is_used_without_starting_a_server(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://app@db.example.org/app",
+                              "NAVIGATOR_HOME": str(tmp_path)})
+
+    assert await resolve_database(settings) == "postgresql://app@db.example.org/app"
+    assert not (tmp_path / "pgdata").exists()
+
+
+def test_importing_the_entrypoints_builds_nothing(tmp_path: Path) -> None:
+    code = (
+        "import entrypoints.container, entrypoints.api.app, entrypoints.settings, "
+        "entrypoints.metrics, entrypoints.tokens; import os; "
+        "print(sorted(os.listdir(os.environ['NAVIGATOR_HOME'])))"
+    )
+    env = {"NAVIGATOR_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "SERVICE_PORT": "bad"}
+
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[2], check=True)
+
+    assert result.stdout.strip() == "[]"

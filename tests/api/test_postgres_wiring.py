@@ -1,0 +1,91 @@
+"""The same API on the real adapters: the container wired to PostgreSQL (embedded)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from entrypoints.api.app import create_app
+from entrypoints.container import Container, build_container, running
+from entrypoints.settings import load_settings
+from tests.api.conftest import BASE_ENV, bearer
+from tests.api.test_documents import POLICY
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_vector_dimension() -> int:
+    return int(BASE_ENV["RAG_VECTOR_DIMENSION"])
+
+
+@pytest.fixture
+async def wired(
+    postgres_dsn: str, pg_schema: str, tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    settings = load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path),
+                              "DATABASE_SCHEMA": pg_schema})
+    container = build_container(settings, postgres_dsn)
+    app = create_app(container)
+    async with running(container), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://navigator.test"
+    ) as client:
+        yield client, container
+
+
+async def test_health_reads_the_schema_and_the_live_workers_from_postgres(
+    wired: tuple[httpx.AsyncClient, Container], pg_schema: str
+) -> None:
+    client, container = wired
+
+    before = (await client.get("/health")).json()
+    await container.worker_registry().register("worker-a", "host-a", 4121)
+    after = (await client.get("/health")).json()
+
+    assert before["status"] == "degraded"
+    assert before["database"]["schema"] == pg_schema
+    assert before["database"]["schema_present"] is True
+    assert before["database"]["migration_version"] >= 1
+    assert before["database"]["pending_migrations"] == []
+    assert after["status"] == "ok"
+    assert after["workers"]["ids"] == ["worker-a"]
+
+
+async def test_an_upload_is_processed_and_found_by_search_on_postgres(
+    wired: tuple[httpx.AsyncClient, Container], tmp_path: Path
+) -> None:
+    client, container = wired
+
+    uploaded = await client.post("/api/v1/documents", files={"file": ("benefits.md", POLICY)},
+                                 headers=bearer())
+    await container.worker_round(worker_id="test-worker").until_idle()
+    job = (await client.get(uploaded.json()["job"]["links"]["self"], headers=bearer())).json()
+    found = (await client.post("/api/v1/search", json={"query": "maximum out-of-pocket"},
+                               headers=bearer())).json()
+    metrics = (await client.get("/metrics")).text
+
+    assert uploaded.status_code == 202
+    assert list((tmp_path / "blobs" / "uploads").iterdir())  # the file is on disk
+    assert job["status"] == "complete"
+    assert found["chunks"] and found["chunks"][0]["filename"] == "benefits.md"
+    assert 'navigator_jobs{status="complete"} 1.0' in metrics
+
+
+async def test_the_worker_is_woken_by_a_notice_when_a_document_is_uploaded(
+    wired: tuple[httpx.AsyncClient, Container],
+) -> None:
+    client, container = wired
+    woken = asyncio.Event()
+    subscribe = container.job_notices()
+    assert subscribe is not None
+    unsubscribe = await subscribe(woken.set)
+    try:
+        await client.post("/api/v1/documents", files={"file": ("benefits.md", POLICY)},
+                          headers=bearer())
+        await asyncio.wait_for(woken.wait(), timeout=5)
+    finally:
+        await unsubscribe()

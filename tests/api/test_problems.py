@@ -1,0 +1,160 @@
+"""Every error is problem+json, mapped from the domain's errors in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from dependency_injector import providers
+
+from adapters.postgres.errors import DatabaseUnavailable
+from domain.errors import (
+    Conflict,
+    EmptyFile,
+    FileTooLarge,
+    IllegalTransition,
+    InvalidQuery,
+    LeaseLost,
+    NotFound,
+    PipelineError,
+    QuotaExceeded,
+    TransientError,
+    UnsupportedFileType,
+)
+from entrypoints.api.problems import domain_problem
+from entrypoints.container import Container
+from tests.api.conftest import Api, MakeApi, bearer
+from tests.api.test_documents import is_problem
+
+
+class Raising:
+    """Any method call raises ``error``: a stand-in for a broken adapter or use case."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        async def fail(*_args: object, **_kwargs: object) -> None:
+            raise self.error
+
+        return fail
+
+    async def __call__(self, *_args: object, **_kwargs: object) -> None:
+        raise self.error
+
+
+def broken(provider: str, error: BaseException) -> Callable[[Container], None]:
+    def override(container: Container) -> None:
+        getattr(container, provider).override(providers.Object(Raising(error)))
+
+    return override
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (FileTooLarge("x"), 413), (UnsupportedFileType("x"), 415), (EmptyFile("x"), 422),
+    (QuotaExceeded("x"), 429), (NotFound("x"), 404), (Conflict("x"), 409),
+    (InvalidQuery("x"), 422), (TransientError("x"), 503),
+])
+def test_domain_errors_map_to_their_status(error: PipelineError, status: int) -> None:
+    mapped = domain_problem(error)
+
+    assert mapped is not None
+    assert mapped[0] == status
+
+
+@pytest.mark.parametrize("error", [LeaseLost("x"), IllegalTransition("x"), PipelineError("x")])
+def test_errors_that_belong_inside_the_worker_have_no_member_facing_status(
+    error: PipelineError,
+) -> None:
+    assert domain_problem(error) is None
+
+
+async def test_an_internal_error_that_leaks_is_a_plain_500_without_its_message(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("show_job", LeaseLost("worker w-1 lost job 42")))
+
+    response = await api.client.get("/api/v1/jobs/0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10",
+                                    headers=bearer())
+
+    body = is_problem(response, 500)
+    assert "w-1" not in response.text
+    assert body["detail"] == "something went wrong on our side; try again later"
+
+
+async def test_an_unreachable_database_is_a_503_with_retry_after(make_api: MakeApi) -> None:
+    api = await make_api(override=broken(
+        "documents", DatabaseUnavailable("cannot reach PostgreSQL at db:5432/postgres")
+    ))
+
+    response = await api.client.get("/api/v1/documents", headers=bearer())
+
+    body = is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert "try again" in str(body["detail"])
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionRefusedError(111, "Connection refused"),
+    FileNotFoundError(2, "No such file or directory"),  # the server's socket is gone
+    asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+    asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
+    asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+    TimeoutError(),
+])
+async def test_a_lost_or_refused_connection_is_a_503_too(
+    make_api: MakeApi, error: Exception
+) -> None:
+    api = await make_api(override=broken("documents", error))
+
+    response = await api.client.get("/api/v1/documents", headers=bearer())
+
+    is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_a_busy_embedding_service_during_search_is_a_503(make_api: MakeApi) -> None:
+    api = await make_api(override=broken(
+        "search_documents", TransientError("the embedding service is busy", retry_after=20)
+    ))
+
+    response = await api.client.post("/api/v1/search", json={"query": "deductible"},
+                                     headers=bearer())
+
+    body = is_problem(response, 503)
+    assert response.headers["retry-after"] == "20"
+    assert body["detail"] == "the embedding service is busy"
+
+
+async def test_an_unknown_route_is_a_problem_404(api: Api) -> None:
+    body = is_problem(await api.client.get("/api/v2/documents"), 404)
+
+    assert "/docs" in str(body["detail"])
+
+
+async def test_a_wrong_method_is_a_problem_405(api: Api) -> None:
+    body = is_problem(await api.client.put("/api/v1/documents", headers=bearer()), 405)
+
+    assert "PUT" in str(body["detail"])
+
+
+async def test_an_invalid_json_body_lists_what_to_fix(api: Api) -> None:
+    response = await api.client.post("/api/v1/search", content=b"{not json",
+                                     headers={**bearer(), "Content-Type": "application/json"})
+
+    body = is_problem(response, 422)
+    assert body["errors"]
+
+
+async def test_an_unexpected_crash_is_a_problem_500(make_api: MakeApi) -> None:
+    api = await make_api(override=broken("show_job", RuntimeError("secret internals")))
+    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/api/v1/jobs/0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10",
+                                    headers=bearer())
+
+    is_problem(response, 500)
+    assert "secret internals" not in response.text
