@@ -1,15 +1,22 @@
-"""Fixtures of the scenarios' world, and every step definition (shared by all features)."""
+"""Fixtures of the scenarios' world, and every step definition (shared by all features).
+
+Every scenario runs twice: on the in-memory adapters and on PostgreSQL (the
+session's embedded server, a fresh schema per world).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
+from adapters.memory.clock import FakeClock
 from adapters.parsers.local import LocalParser
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from tests.features.backends import Backend, PostgresSchemas, memory_backend
 from tests.features.steps.crashes import *  # noqa: F403
 from tests.features.steps.failures import *  # noqa: F403
 from tests.features.steps.members import *  # noqa: F403
@@ -47,13 +54,48 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
+def postgres_schemas(
+    postgres_dsn: str, loop: asyncio.AbstractEventLoop
+) -> Iterator[PostgresSchemas]:
+    """The scenario's PostgreSQL schemas, made on its loop and dropped at its end."""
+    schemas = PostgresSchemas(postgres_dsn, loop, DIMENSIONS)
+    try:
+        yield schemas
+    finally:
+        loop.run_until_complete(schemas.close())
+
+
+@pytest.fixture(autouse=True, params=[
+    pytest.param("memory", id="memory"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the scenario runs on. Autouse, because pytest-bdd asks for the
+    world only while the steps run, too late for pytest to parametrise over it."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_backend(
+    request: pytest.FixtureRequest, store_kind: str
+) -> Callable[[FakeClock], Backend]:
+    """Makes a new, empty store of the kind the scenario runs on."""
+    if store_kind == "memory":
+        return partial(memory_backend, vector_dimension=DIMENSIONS)
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    return schemas.backend
+
+
+@pytest.fixture
 def make_world(
-    loop: asyncio.AbstractEventLoop, tokenizer: TiktokenTokenizer, local_parser: LocalParser
+    loop: asyncio.AbstractEventLoop, tokenizer: TiktokenTokenizer, local_parser: LocalParser,
+    new_backend: Callable[[FakeClock], Backend],
 ) -> Callable[[], World]:
     """Builds a fresh world on the scenario's loop (e.g. to compare with a clean run)."""
     return lambda: build_world(
         loop, tokenizer, local_parser,
         lambda: HashingEmbedder(dimensions=DIMENSIONS, tokenizer=tokenizer),
+        new_backend,
     )
 
 

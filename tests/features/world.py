@@ -1,6 +1,7 @@
-"""The world the scenarios run in: the real use cases over the in-memory adapters.
+"""The world the scenarios run in: the real use cases over one store.
 
-One in-memory "database", a clock that moves only when a scenario says so, the
+The store is the in-memory adapters or a PostgreSQL schema (``backends``; every
+scenario runs on both). A clock that moves only when a scenario says so, the
 local parser behind a scriptable wrapper, the hashing embedder behind a
 scriptable wrapper, and the real tokenizer. Everything runs on ONE event loop
 per scenario; steps are synchronous and drive coroutines through :meth:`World.run`.
@@ -23,16 +24,13 @@ import attrs
 
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import FakeClock
-from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.embedder import FlakyEmbedder
-from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.parser import ScriptedParser
-from adapters.memory.store import InMemoryStore
 from domain.chunking import ChunkingConfig
 from domain.errors import PipelineError
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Chunk, Document, Job, JobEvent, Lease
-from domain.ports import Parser, Submission, Tokenizer
+from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
+from domain.ports import DocumentRepository, JobQueue, Parser, Submission, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
@@ -40,6 +38,7 @@ from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, WorkerRound
+from tests.features.backends import Backend, Storage
 
 T = TypeVar("T")
 
@@ -86,8 +85,10 @@ class World:
     tokenizer: Tokenizer
     parser: ScriptedParser
     embedder: FlakyEmbedder
-    clock: FakeClock = attrs.Factory(FakeClock)
-    store: InMemoryStore = attrs.Factory(lambda: InMemoryStore(vector_dimension=DIMENSIONS))
+    clock: FakeClock
+    queue: JobQueue
+    documents: DocumentRepository
+    storage: Storage
     blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
     retry_policy: RetryPolicy = attrs.Factory(lambda: RetryPolicy(max_retries=3, base_delay=1.0))
     upload_policy: UploadPolicy = attrs.Factory(UploadPolicy)
@@ -95,12 +96,6 @@ class World:
     chunking: ChunkingConfig = attrs.Factory(
         lambda: ChunkingConfig(target_tokens=64, overlap_tokens=8))
     lease_for: timedelta = timedelta(seconds=60)
-    queue: InMemoryJobQueue = attrs.field(init=False)
-    documents: InMemoryDocumentRepository = attrs.field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        self.queue = InMemoryJobQueue(self.store, self.clock)
-        self.documents = InMemoryDocumentRepository(self.store)
 
     @staticmethod
     def jitter() -> float:
@@ -191,8 +186,30 @@ class World:
     def chunks_of(self, document: Document) -> list[Chunk]:
         return self.run(self.documents.chunks(document.document_id))
 
+    # -- looking past the ports (whatever the store) ------------------------------------
+
+    def all_documents(self) -> list[Document]:
+        return self.run(self.storage.documents())
+
+    def all_jobs(self) -> list[Job]:
+        return self.run(self.storage.jobs())
+
+    def all_events(self) -> list[JobEvent]:
+        return self.run(self.storage.events())
+
+    def vectors(self) -> dict[UUID, ChunkVector]:
+        return self.run(self.storage.vectors())
+
+    def remains_of(self, document: Document) -> list[str]:
+        return self.run(self.storage.remains_of(document.document_id))
+
 
 def build_world(loop: asyncio.AbstractEventLoop, tokenizer: Tokenizer, parser: Parser,
-                embedder_factory: Callable[[], Any]) -> World:
+                embedder_factory: Callable[[], Any],
+                new_backend: Callable[[FakeClock], Backend]) -> World:
+    """A fresh world over a new, empty store that runs on the world's fake clock."""
+    clock = FakeClock()
+    backend = new_backend(clock)
     return World(loop=loop, tokenizer=tokenizer, parser=ScriptedParser(parser),
-                 embedder=FlakyEmbedder(embedder_factory()))
+                 embedder=FlakyEmbedder(embedder_factory()), clock=clock, queue=backend.queue,
+                 documents=backend.documents, storage=backend.storage)

@@ -65,7 +65,7 @@ def _snapshot(world: World, upload: Upload) -> tuple[object, ...]:
     document = upload.document
     job = world.job_of(document)
     return (job, tuple(world.history(job)), tuple(world.chunks_of(document)),
-            tuple(sorted(map(str, world.store.vectors))))
+            tuple(sorted(world.vectors().items(), key=lambda item: str(item[0]))))
 
 
 # -- holds ------------------------------------------------------------------------------
@@ -165,8 +165,7 @@ def _(world: World, upload: Upload) -> None:
     chunks = world.chunks_of(upload.document)
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     assert len({c.chunk_id for c in chunks}) == len(chunks)
-    vectors = [v for v in world.store.vectors.values()
-               if v.chunk_id in {c.chunk_id for c in chunks}]
+    vectors = [v for v in world.vectors().values() if v.chunk_id in {c.chunk_id for c in chunks}]
     assert len(vectors) == len(chunks)
 
 

@@ -62,12 +62,6 @@ def _(world: World, member: str, name: str) -> Outcome:
 @then("nothing made from the document is kept")
 def _(world: World, upload: Upload) -> None:
     document = upload.document
-    store = world.store
-    assert document.document_id not in store.documents
-    assert not [j for j in store.jobs.values() if j.document_id == document.document_id]
-    job_ids = {e.job_id for e in store.events}
-    assert job_ids == {j.job_id for j in store.jobs.values()}
-    assert document.document_id not in store.parsed
-    assert not [key for key in store.chunks if key[0] == document.document_id]
-    assert set(store.vectors) <= {c.chunk_id for c in store.chunks.values()}
+    assert world.remains_of(document) == []
+    assert world.chunks_of(document) == []
     assert document.blob_key not in world.blobs

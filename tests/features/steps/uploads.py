@@ -134,7 +134,7 @@ def _(upload: Upload, reason: str) -> None:
 @then(parsers.re(r"(?:she|he) has no documents"))
 def _(world: World, upload: Upload) -> None:
     assert world.documents_of(upload.member) == []
-    assert not [j for j in world.store.jobs.values() if j.user_id == member_id(upload.member)]
+    assert not [j for j in world.all_jobs() if j.user_id == member_id(upload.member)]
 
 
 @then(parsers.re(r"(?:she|he) has (?P<count>\d+) documents?$"))

@@ -37,7 +37,8 @@ def ready_to_search(world: World, document: Document) -> None:
     assert job.status is JobStatus.COMPLETE, (job.status, job.last_error)
     chunks = world.chunks_of(document)
     assert chunks, "a complete document has passages"
-    assert all(c.chunk_id in world.store.vectors for c in chunks)
+    vectors = world.vectors()
+    assert all(c.chunk_id in vectors for c in chunks)
 
 
 # -- the worker ------------------------------------------------------------------------
@@ -58,7 +59,7 @@ def _(world: World, duration: str, who: str) -> int:
 @given(parsers.re(r"the worker has processed (?:her|their) documents"))
 def _(world: World) -> None:
     world.look_for_work()
-    for job in world.store.jobs.values():
+    for job in world.all_jobs():
         assert job.status is JobStatus.COMPLETE, (job.status, job.last_error)
 
 
@@ -72,8 +73,9 @@ def _(world: World, upload: Upload) -> None:
 
 @then("both documents are ready to search")
 def _(world: World) -> None:
-    assert len(world.store.documents) == 2
-    for document in world.store.documents.values():
+    documents = world.all_documents()
+    assert len(documents) == 2
+    for document in documents:
         ready_to_search(world, document)
 
 
@@ -165,7 +167,7 @@ def _(world: World, batch: list[Document], claims: dict[str, set[UUID]]) -> None
     first, other = claims[FIRST_WORKER], claims[OTHER_WORKER]
     assert not first & other
     assert first | other == {world.job_of(d).job_id for d in batch}
-    for job in world.store.jobs.values():
+    for job in world.all_jobs():
         owner = FIRST_WORKER if job.job_id in first else OTHER_WORKER
         assert job.lease_owner == owner
 
@@ -184,7 +186,7 @@ def _(world: World, batch: list[Document], count: int) -> None:
     assert len(batch) == count
     for document in batch:
         ready_to_search(world, document)
-    workers = {e.worker for e in world.store.events if e.worker}
+    workers = {e.worker for e in world.all_events() if e.worker}
     assert workers == {FIRST_WORKER, OTHER_WORKER}, "both workers took part"
 
 
