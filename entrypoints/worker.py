@@ -4,7 +4,10 @@
 - claims as many jobs as it has free slots, in one statement;
 - each job runs its steps with its lease renewed (see ``domain.processing``);
 - rescues expired leases periodically (the queue lets one worker at a time do it);
-- registers itself and beats, so ``/health`` and ``navigator status`` see it;
+- registers itself and beats, so ``/health`` and ``navigator status`` see it (and
+  registers again if its row went missing);
+- after the database was unreachable, subscribes to notices again (the old
+  LISTEN connection died with the server; polling covered the gap meanwhile);
 - on SIGTERM stops claiming, lets running jobs finish within a grace period and
   gives the rest back without counting an attempt.
 """
@@ -18,11 +21,12 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
-from domain.model import Lease
+from domain.errors import NotFound
+from domain.model import Job, Lease
 from domain.ports import JobQueue
 from domain.processing import LeaseHolder, ProcessJob
 from domain.worker import RescueExpiredLeases
@@ -58,14 +62,22 @@ class WorkerService:
     beat_interval: float = 10.0
     shutdown_grace: float = 30.0
     lease_for: timedelta = timedelta(seconds=60)
+    #: Called with each job as this worker (or its rescue) left it: metrics hook.
+    on_job_left: Callable[[Job | None], None] = lambda job: None
     _running: dict[asyncio.Task[object], LeaseHolder] = attrs.Factory(dict)
     _wake: asyncio.Event = attrs.Factory(asyncio.Event)
+    _unsubscribe: Callable[[], Awaitable[None]] | None = None
+    _database_trouble: bool = False
+
+    @property
+    def running_jobs(self) -> int:
+        return len(self._running)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then shut down gracefully."""
         if self.registry is not None:
             await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
-        unsubscribe = await self.subscribe(self._wake.set) if self.subscribe else None
+        await self._subscribe()
         chores = [asyncio.create_task(self._every(self.rescue_interval, self._rescue))]
         if self.registry is not None:
             chores.append(asyncio.create_task(self._every(self.beat_interval, self._beat)))
@@ -77,9 +89,7 @@ class WorkerService:
             for chore in chores:
                 chore.cancel()
             await self._shutdown()
-            if unsubscribe is not None:
-                with contextlib.suppress(Exception):
-                    await unsubscribe()
+            await self._unsubscribe_quietly()
             if self.registry is not None:
                 with contextlib.suppress(Exception):
                     await self.registry.unregister(self.worker_id)
@@ -93,10 +103,10 @@ class WorkerService:
                 free = self.concurrency - len(self._running)
                 if free > 0:
                     await self._claim(free)
-                waiters: set[asyncio.Future[object]] = {stopping,
-                                                         asyncio.ensure_future(self._wake.wait())}
+                waiters: set[asyncio.Future[Any]] = {stopping,
+                                                      asyncio.ensure_future(self._wake.wait())}
                 waiters.update(self._running)  # a finished job frees a slot
-                done, pending = await asyncio.wait(
+                _done, pending = await asyncio.wait(
                     waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
                 )
                 for waiter in pending:
@@ -105,12 +115,44 @@ class WorkerService:
         finally:
             stopping.cancel()
 
+    async def _subscribe(self) -> None:
+        if self.subscribe is None:
+            return
+        try:
+            self._unsubscribe = await self.subscribe(self._wake.set)
+        except Exception as exc:
+            self._unsubscribe = None
+            self._database_trouble = True  # try again once the database answers
+            log.warning("cannot listen for job notices; polling only for now",
+                        extra={"worker_id": self.worker_id, "error": _describe(exc)})
+
+    async def _unsubscribe_quietly(self) -> None:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            with contextlib.suppress(Exception):
+                await unsubscribe()
+
+    async def _recovered(self) -> None:
+        """The database answers again after failing: the LISTEN connection most likely
+        died with it, so listen anew (and look for work missed meanwhile)."""
+        if not self._database_trouble:
+            return
+        self._database_trouble = False
+        log.info("database reachable again", extra={"worker_id": self.worker_id})
+        if self.subscribe is not None:
+            await self._unsubscribe_quietly()
+            await self._subscribe()
+        self._wake.set()
+
     async def _claim(self, free: int) -> int:
         try:
             leases = await self.queue.claim(self.worker_id, free, self.lease_for)
-        except Exception:
-            log.exception("claim failed; will try again", extra={"worker_id": self.worker_id})
+        except Exception as exc:
+            self._database_trouble = True
+            log.warning("claim failed; will try again",
+                        extra={"worker_id": self.worker_id, "error": _describe(exc)})
             return 0
+        await self._recovered()
         for lease in leases:
             self._start(lease)
         return len(leases)
@@ -132,6 +174,7 @@ class WorkerService:
         except Exception:
             log.exception("job stopped by an error; its lease will expire", extra=extra)
             return None
+        self._job_left(job)
         if job is not None:
             log.info("job left", extra={**extra, "status": str(job.status),
                                         "attempts": job.attempts, "last_error": job.last_error})
@@ -156,6 +199,7 @@ class WorkerService:
     async def _rescue(self) -> None:
         rescued = await self.rescue()
         for job in rescued:
+            self._job_left(job)
             log.warning("rescued a job whose lease expired",
                         extra={"job_id": str(job.job_id), "status": str(job.status),
                                "attempts": job.attempts})
@@ -164,13 +208,30 @@ class WorkerService:
 
     async def _beat(self) -> None:
         assert self.registry is not None
-        await self.registry.beat(self.worker_id)
+        try:
+            await self.registry.beat(self.worker_id)
+        except NotFound:  # our row was removed (a cleanup, a restored database)
+            log.warning("worker row missing; registering again",
+                        extra={"worker_id": self.worker_id})
+            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
 
-    @staticmethod
-    async def _every(seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
+    def _job_left(self, job: Job | None) -> None:
+        try:
+            self.on_job_left(job)
+        except Exception:
+            log.exception("the job hook failed", extra={"worker_id": self.worker_id})
+
+    async def _every(self, seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
         while True:
             try:
                 await chore()
-            except Exception:
-                log.exception("periodic chore failed; will try again")
+            except Exception as exc:
+                self._database_trouble = True
+                log.warning("periodic chore failed; will try again",
+                            extra={"worker_id": self.worker_id, "chore": chore.__name__,
+                                   "error": _describe(exc)})
             await asyncio.sleep(seconds)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,213 @@
+"""``navigator``: run the services, look after the queue, and try the API from a terminal.
+
+Exit codes: 0 when the command did what it says; 1 when it ran but something
+failed (a document failed, a check did not pass, the database is unreachable);
+2 for a usage or configuration error, with a message naming the argument or the
+environment variable to fix.
+
+The commands read the same environment variables as the services (see
+``entrypoints/settings.py``); nothing here has settings of its own except the
+flags below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+
+from entrypoints.settings import Settings, SettingsError, load_settings
+
+OK, FAILED, USAGE = 0, 1, 2
+DEV_MEMBER = "dev-member"
+
+DESCRIPTION = """\
+Insurance Navigator's document upload pipeline: an API that takes members'
+insurance documents, a worker that parses, chunks and embeds them, and search
+over each member's own documents. Everything is configured with environment
+variables (DATABASE_URL, DATABASE_SCHEMA, SERVICE_PORT, OPENAI_API_KEY, ...);
+with no DATABASE_URL an embedded PostgreSQL server keeps its data in
+NAVIGATOR_HOME (default ~/.local/share/insurance-navigator).
+"""
+
+EPILOG = """\
+first steps:
+  navigator up                                  # everything in one process
+  navigator upload path/to/policy.pdf           # in another terminal
+  navigator search "maximum out-of-pocket"
+
+exit codes: 0 ok, 1 failure, 2 usage or configuration error
+"""
+
+
+class UsageError(Exception):
+    """A bad argument: the message names it and says what is allowed (exit code 2)."""
+
+
+class CommandFailed(Exception):
+    """The command ran and failed; the message says why (exit code 1)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="navigator", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, summary: str, *details: str) -> argparse.ArgumentParser:
+        text = "\n".join(textwrap.dedent(part).strip() for part in details)
+        return commands.add_parser(
+            name, help=summary, description=summary + ("\n\n" + text if text else ""),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    up = command("up", "run everything in one process: database, migrations, API and worker",
+                 """\
+                 Starts the embedded PostgreSQL server (or uses DATABASE_URL), applies
+                 the migrations, then serves the API on SERVICE_HOST:SERVICE_PORT
+                 (127.0.0.1:10000 unless set) with a worker in the same process. Uses
+                 the local parser and embedder unless LLAMAPARSE_API_KEY / OPENAI_API_KEY
+                 are set. Prints the URL, a dev token and a first command to try.
+                 Ctrl-C (or SIGTERM) stops it cleanly: the worker finishes or gives back
+                 its jobs, the API stops, and the embedded server is stopped (its data
+                 stays in NAVIGATOR_HOME/pgdata for next time).""")
+    up.add_argument("--member", default=DEV_MEMBER,
+                    help=f"member id of the printed dev token (default {DEV_MEMBER})")
+
+    command("api", "run the API service (uvicorn) on SERVICE_HOST:SERVICE_PORT", """\
+            Serves the HTTP API (OpenAPI at /docs). Logs are JSON lines on stderr
+            (LOG_LEVEL). Run `navigator migrate` first; /health reports pending
+            migrations and live workers. Stops on SIGTERM or Ctrl-C.""")
+
+    worker = command("worker", "run the worker service: claim jobs and process them", """\
+                     Claims up to WORKER_CONCURRENCY jobs at a time, woken by database
+                     notices (LISTEN/NOTIFY) or every WORKER_POLL_INTERVAL seconds; renews
+                     its leases, rescues jobs whose worker died, registers itself so
+                     /health sees it, and logs JSON lines (WORKER_LOG_LEVEL). On SIGTERM
+                     or Ctrl-C it stops claiming, lets running jobs finish within
+                     WORKER_SHUTDOWN_GRACE seconds and gives the rest back.""")
+    worker.add_argument("--check", action="store_true",
+                        help="health check: connect to the database, run the poll query, "
+                             "print one line, exit 0 (healthy) or 1")
+
+    command("migrate", "apply the pending migrations to DATABASE_SCHEMA and list them", """\
+            Plain SQL files from migrations/, applied in order under an advisory lock,
+            so several processes may run it at once. Refuses to run when an applied
+            file has changed.""")
+
+    command("status", "the operator's view of the queue, straight from the database", """\
+            Jobs by status, the oldest job waiting to be picked up, the last 10
+            failures with their reasons, and the workers that reported in recently.""")
+
+    retry = command("retry", "retry a failed job (as an operator)", """\
+                    The job starts again from the step that failed; attempts reset,
+                    history kept. Only a failed job can be retried.""")
+    retry.add_argument("job_id", metavar="JOB_ID", help="the job's id (a UUID)")
+
+    token = command("token", "print a dev access token (JWT) for a member, for local use", """\
+                    Signed with SUPABASE_JWT_SECRET, or in development with the
+                    per-home dev secret the API uses too. Use it as
+                    `export NAVIGATOR_TOKEN=$(navigator token)` or in an
+                    `Authorization: Bearer` header.""")
+    token.add_argument("--member", default=DEV_MEMBER,
+                       help=f"the member id (the token's sub; default {DEV_MEMBER})")
+    token.add_argument("--hours", type=float, default=12.0,
+                       help="how long the token is valid (default 12)")
+
+    client_help = """\
+        Talks to the API over HTTP: --api (default http://127.0.0.1:SERVICE_PORT),
+        with --token, else NAVIGATOR_TOKEN, else a dev token minted for --member."""
+    upload = command("upload", "upload files and follow each to complete or failed",
+                     client_help, """\
+                     Shows one progress line per file; prints why a file failed.
+                     Exits 1 if any file was rejected or failed.""")
+    upload.add_argument("files", metavar="FILE", nargs="+", help="files to upload")
+    upload.add_argument("--no-wait", action="store_true",
+                        help="upload only; do not follow the jobs")
+    upload.add_argument("--timeout", type=float, default=600.0,
+                        help="give up following after this many seconds (default 600)")
+    _client_options(upload)
+
+    search = command("search", "search my documents: the passages that answer a question",
+                     client_help)
+    search.add_argument("query", metavar="QUESTION", help='e.g. "maximum out-of-pocket"')
+    search.add_argument("--max-chunks", type=int, help="at most this many passages "
+                        "(default RAG_MAX_CHUNKS)")
+    search.add_argument("--threshold", type=float, help="minimum cosine similarity, 0 to 1 "
+                        "(default RAG_SIMILARITY_THRESHOLD)")
+    search.add_argument("--budget", type=int, help="token budget of all passages together "
+                        "(default RAG_TOKEN_BUDGET)")
+    search.add_argument("--full", action="store_true",
+                        help="print whole passages instead of the best lines of each")
+    _client_options(search)
+
+    validate = command("validate", "check the configured deployment for real: ✓/✗ per item", """\
+                       Settings load, database reachable, pgvector present, schema present,
+                       migrations applied and unchanged, vector dimension equal to
+                       RAG_VECTOR_DIMENSION, a live worker registered, JWT secret set
+                       outside development, CORS not a wildcard in production, and with
+                       --api the API's /health answering. Exits 1 on any ✗.""")
+    validate.add_argument("--api", metavar="URL",
+                          help="also check this API's /health (e.g. https://api.example.org)")
+    return parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", metavar="URL",
+                        help="the API's base URL (default http://127.0.0.1:$SERVICE_PORT)")
+    parser.add_argument("--token", help="access token (default: $NAVIGATOR_TOKEN, else a dev "
+                                        "token)")
+    parser.add_argument("--member", default=DEV_MEMBER,
+                        help=f"member of the minted dev token (default {DEV_MEMBER})")
+
+
+def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+    # Imported here so `navigator --help` stays fast and light.
+    from entrypoints import cli_client, cli_operator, up
+
+    return {
+        "up": up.command_up,
+        "api": up.command_api,
+        "worker": up.command_worker,
+        "migrate": cli_operator.command_migrate,
+        "status": cli_operator.command_status,
+        "retry": cli_operator.command_retry,
+        "token": cli_operator.command_token,
+        "validate": cli_operator.command_validate,
+        "upload": cli_client.command_upload,
+        "search": cli_client.command_search,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``navigator`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 itself on a usage error
+    handler = _handlers()[args.command]
+    if args.command == "validate":
+        return handler(args, None)  # type: ignore[arg-type]  # loads (and checks) settings itself
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"navigator {args.command}: {exc}", file=sys.stderr)
+        return USAGE
+    try:
+        return handler(args, settings)
+    except SettingsError as exc:
+        print(f"navigator {args.command}: {exc}", file=sys.stderr)
+        return USAGE
+    except UsageError as exc:
+        print(f"navigator {args.command}: {exc}", file=sys.stderr)
+        return USAGE
+    except CommandFailed as exc:
+        print(f"navigator {args.command}: {exc}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        print(f"navigator {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+"""The operator's commands, straight against the database: ``migrate``, ``status``,
+``retry``, ``token``, ``validate`` and the worker's health check.
+
+Each opens what it needs (the configured database, or the embedded server in
+``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
+trouble becomes :class:`CommandFailed` with a message naming the database but
+never its password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import attrs
+import httpx
+
+from adapters.postgres.connection import (
+    connect,
+    describe_dsn,
+    jobs_channel,
+    quote_schema,
+    vector_schema,
+)
+from adapters.postgres.errors import PostgresError
+from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
+from domain.errors import Conflict, NotFound
+from domain.ports import WorkerInfo
+from domain.status import CLAIMABLE, PIPELINE_ORDER, JobStatus
+from entrypoints.cli import OK, CommandFailed, UsageError
+from entrypoints.container import (
+    LIVE_WORKER_HEARTBEATS,
+    build_container,
+    running,
+    start_database,
+)
+from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.tokens import jwt_secret, mint_token
+
+CHECK_TIMEOUT = 5.0
+_DATABASE_TROUBLE = (PostgresError, OSError, TimeoutError, asyncpg.PostgresError,
+                     asyncpg.InterfaceError)
+
+
+# -- the database, opened for one command ------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[str]:
+    """The DSN of the configured database (the embedded server is started, or reused
+    if another navigator process runs it, and let go of at the end)."""
+    with database_errors():
+        dsn, server = await start_database(settings)
+    try:
+        yield dsn
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    try:
+        yield
+    except _DATABASE_TROUBLE as exc:
+        raise CommandFailed(_reason(exc)) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "the database did not answer in time"
+    return str(exc) or type(exc).__name__
+
+
+# -- migrate -------------------------------------------------------------------------------
+
+
+def command_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_migrate(settings))
+
+
+async def _migrate(settings: Settings) -> int:
+    async with database(settings) as dsn:
+        with database_errors():
+            applied = await run_migrations(dsn, settings.database_schema,
+                                           settings.rag_vector_dimension)
+    where = f"schema {settings.database_schema} at {describe_dsn(dsn)}"
+    if applied:
+        print(f"applied {len(applied)} migration(s) to {where}:")
+        for name in applied:
+            print(f"  {name}")
+    else:
+        print(f"{where} is up to date; nothing to apply")
+    return OK
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WaitingJob:
+    job_id: uuid.UUID
+    filename: str
+    status: str
+    waiting_since: datetime
+    attempts: int
+
+
+@attrs.frozen
+class FailedJob:
+    job_id: uuid.UUID
+    filename: str
+    failed_stage: str
+    last_error: str
+    attempts: int
+    failed_at: datetime
+
+
+@attrs.frozen
+class QueueReport:
+    counts: dict[JobStatus, int]
+    oldest_waiting: WaitingJob | None
+    failures: tuple[FailedJob, ...]
+    workers: tuple[WorkerInfo, ...]
+    now: datetime
+
+
+class OperatorQueries:
+    """The few read-only queries only an operator needs (the ports serve members and
+    workers). They read the same tables, schema-qualified like the adapters' SQL."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> None:
+        self._conn = conn
+        self._s = quote_schema(schema)
+
+    async def oldest_waiting(self) -> WaitingJob | None:
+        """The job ready to be claimed (or waiting for its retry time) the longest."""
+        row = await self._conn.fetchrow(
+            f"SELECT j.job_id, d.filename, j.status, j.updated_at, j.attempts "
+            f"FROM {self._s}.upload_jobs j JOIN {self._s}.documents d USING (document_id) "
+            "WHERE j.status = ANY($1::text[]) AND j.lease_owner IS NULL "
+            "ORDER BY j.updated_at, j.job_id LIMIT 1",
+            [str(s) for s in CLAIMABLE],
+        )
+        if row is None:
+            return None
+        return WaitingJob(row["job_id"], row["filename"], row["status"], row["updated_at"],
+                          row["attempts"])
+
+    async def recent_failures(self, limit: int = 10) -> list[FailedJob]:
+        rows = await self._conn.fetch(
+            f"SELECT j.job_id, d.filename, j.failed_stage, j.last_error, j.attempts, "
+            f"j.updated_at FROM {self._s}.upload_jobs j "
+            f"JOIN {self._s}.documents d USING (document_id) "
+            "WHERE j.status = 'failed' ORDER BY j.updated_at DESC, j.job_id LIMIT $1",
+            limit,
+        )
+        return [FailedJob(r["job_id"], r["filename"], r["failed_stage"] or "?",
+                          r["last_error"] or "", r["attempts"], r["updated_at"]) for r in rows]
+
+    async def ready_to_claim(self) -> int:
+        """The worker's poll query: how many jobs a worker could claim right now."""
+        value = await self._conn.fetchval(
+            f"SELECT count(*) FROM {self._s}.upload_jobs "
+            "WHERE status = ANY($1::text[]) AND lease_owner IS NULL AND available_at <= now()",
+            [str(s) for s in CLAIMABLE],
+        )
+        return int(value)
+
+
+def command_status(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(_status(settings))
+    print(render_status(report, settings))
+    return OK
+
+
+async def _status(settings: Settings) -> QueueReport:
+    async with database(settings) as dsn:
+        with database_errors():
+            await require_migrated(dsn, settings)
+            container = build_container(settings, dsn)
+            async with running(container):
+                queries = OperatorQueries(container.pool(), settings.database_schema)
+                return QueueReport(
+                    counts=await container.count_jobs()(),
+                    oldest_waiting=await queries.oldest_waiting(),
+                    failures=tuple(await queries.recent_failures(10)),
+                    workers=tuple(await container.worker_registry().live(
+                        container.live_worker_window())),
+                    now=container.clock().now(),
+                )
+
+
+async def require_migrated(dsn: str, settings: Settings) -> SchemaStatus:
+    conn = await connect(dsn)
+    try:
+        status = await schema_status(conn, settings.database_schema)
+    finally:
+        await conn.close()
+    if not status.exists or not status.applied:
+        raise CommandFailed(
+            f"schema {settings.database_schema} has no tables yet at {describe_dsn(dsn)}: "
+            "run `navigator migrate` first"
+        )
+    return status
+
+
+def render_status(report: QueueReport, settings: Settings) -> str:
+    lines = [f"queue in schema {settings.database_schema}"]
+    total = sum(report.counts.values())
+    width = max(len(str(s)) for s in PIPELINE_ORDER)
+    for status in PIPELINE_ORDER:
+        count = report.counts.get(status, 0)
+        if count or status in (JobStatus.COMPLETE, JobStatus.FAILED, JobStatus.UPLOADED):
+            lines.append(f"  {status!s:<{width}}  {count:>7,}")
+    lines.append(f"  {'total':<{width}}  {total:>7,}")
+    lines.append("")
+    waiting = report.oldest_waiting
+    if waiting is None:
+        lines.append("oldest waiting job: none, nothing is waiting")
+    else:
+        age = humanize(report.now - waiting.waiting_since)
+        retry = f", {waiting.attempts} failed attempt(s)" if waiting.attempts else ""
+        lines.append(f"oldest waiting job: {waiting.job_id} ({waiting.filename}), "
+                     f"{waiting.status} for {age}{retry}")
+    lines.append("")
+    if report.failures:
+        lines.append(f"recent failures (last {len(report.failures)}):")
+        for failure in report.failures:
+            lines.append(f"  {failure.job_id}  {failure.filename}  "
+                         f"{humanize(report.now - failure.failed_at)} ago, "
+                         f"at {failure.failed_stage}: {failure.last_error}")
+        lines.append("  retry one with: navigator retry JOB_ID")
+    else:
+        lines.append("recent failures: none")
+    lines.append("")
+    if report.workers:
+        lines.append(f"live workers ({len(report.workers)}):")
+        for worker in report.workers:
+            lines.append(f"  {worker.worker_id}  pid {worker.pid} on {worker.hostname}, "
+                         f"up {humanize(report.now - worker.started_at)}, last seen "
+                         f"{humanize(report.now - worker.last_seen_at)} ago")
+    else:
+        lines.append("live workers: none — jobs wait until a worker runs (`navigator worker`)")
+    return "\n".join(lines)
+
+
+def humanize(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+# -- retry ---------------------------------------------------------------------------------
+
+
+def command_retry(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        job_id = uuid.UUID(args.job_id)
+    except ValueError:
+        raise UsageError(f"JOB_ID must be a job's UUID (got {args.job_id!r})") from None
+    return asyncio.run(_retry(settings, job_id))
+
+
+async def _retry(settings: Settings, job_id: uuid.UUID) -> int:
+    async with database(settings) as dsn:
+        with database_errors():
+            container = build_container(settings, dsn)
+            async with running(container):
+                try:
+                    job = await container.retry_failed_job()(job_id, by="operator")
+                except NotFound:
+                    raise CommandFailed(f"no job {job_id} in schema "
+                                        f"{settings.database_schema}") from None
+                except Conflict as exc:
+                    raise CommandFailed(f"conflict: {exc}") from None
+    print(f"job {job_id} will run again from {job.status} (attempts reset; history kept)")
+    return OK
+
+
+# -- token ---------------------------------------------------------------------------------
+
+
+def command_token(args: argparse.Namespace, settings: Settings) -> int:
+    if not 0 < args.hours <= 24 * 365:
+        raise UsageError(f"--hours must be between 0 and 8760 (got {args.hours:g})")
+    if not args.member.strip():
+        raise UsageError("--member must not be empty")
+    secret = jwt_secret(settings)
+    if not settings.is_development:
+        print(f"warning: minting a token with the {settings.environment} secret; anyone "
+              "holding it acts as that member", file=sys.stderr)
+    print(mint_token(secret, args.member, ttl=timedelta(hours=args.hours)))
+    return OK
+
+
+# -- worker --check --------------------------------------------------------------------------
+
+
+def check_worker(settings: Settings) -> int:
+    """One line and an exit code: can a worker reach its database and poll the queue?"""
+    ok, message = asyncio.run(_check_worker(settings))
+    print(message)
+    return OK if ok else 1
+
+
+async def _check_worker(settings: Settings) -> tuple[bool, str]:
+    try:
+        async with database(settings) as dsn, asyncio.timeout(CHECK_TIMEOUT):
+            conn = await connect(dsn, connect_timeout=CHECK_TIMEOUT)
+            try:
+                ready = await OperatorQueries(conn, settings.database_schema).ready_to_claim()
+            finally:
+                await conn.close()
+    except CommandFailed as exc:
+        return False, f"unhealthy: {exc}"
+    except asyncpg.UndefinedTableError:
+        return False, (f"unhealthy: schema {settings.database_schema} has no job table; "
+                       "run `navigator migrate`")
+    except _DATABASE_TROUBLE as exc:
+        return False, f"unhealthy: {_reason(exc)}"
+    return True, (f"healthy: database reachable, {ready} job(s) ready to claim in schema "
+                  f"{settings.database_schema}")
+
+
+# -- validate --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Check:
+    passed: bool
+    what: str
+    detail: str = ""
+
+    def line(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        return f"{mark} {self.what}" + (f": {self.detail}" if self.detail else "")
+
+
+def command_validate(args: argparse.Namespace, _settings: object = None) -> int:
+    checks = asyncio.run(validate(api=args.api))
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.passed]
+    print()
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed" if failed
+          else f"all {len(checks)} checks passed")
+    return 1 if failed else OK
+
+
+async def validate(environ: dict[str, str] | None = None, api: str | None = None) -> list[Check]:
+    """The deployment checklist, run for real; never raises."""
+    try:
+        settings = load_settings(environ)
+    except SettingsError as exc:
+        return [Check(False, "settings load", "; ".join(exc.problems))]
+    checks = [Check(True, "settings load", f"environment {settings.environment}, schema "
+                                           f"{settings.database_schema}")]
+    checks.extend(_configuration_checks(settings))
+    checks.extend(await _database_checks(settings))
+    if api:
+        checks.append(await _api_check(api))
+    return checks
+
+
+def _configuration_checks(settings: Settings) -> list[Check]:
+    checks = []
+    if settings.supabase_jwt_secret is not None:
+        checks.append(Check(True, "JWT secret", "SUPABASE_JWT_SECRET is set"))
+    elif settings.is_development:
+        checks.append(Check(True, "JWT secret", f"{settings.environment}: the local dev secret "
+                                                "in NAVIGATOR_HOME is used"))
+    else:
+        checks.append(Check(False, "JWT secret", f"SUPABASE_JWT_SECRET must be set when "
+                                                 f"ENVIRONMENT is {settings.environment}"))
+    if settings.environment == "production" and "*" in settings.cors_origins:
+        checks.append(Check(False, "CORS", "CORS_ORIGINS is a wildcard (*) in production; "
+                                           "list the app's origins instead"))
+    else:
+        shown = ", ".join(settings.cors_origins) or "none (no browser origin allowed)"
+        checks.append(Check(True, "CORS", shown))
+    return checks
+
+
+async def _database_checks(settings: Settings) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        async with database(settings) as dsn:
+            where = describe_dsn(dsn)
+            conn = await connect(dsn, connect_timeout=CHECK_TIMEOUT)
+            try:
+                checks.append(Check(True, "database reachable", where))
+                checks.extend(await _schema_checks(conn, settings))
+            finally:
+                await conn.close()
+    except CommandFailed as exc:
+        checks.append(Check(False, "database reachable", str(exc)))
+    except _DATABASE_TROUBLE as exc:
+        checks.append(Check(False, "database", _reason(exc)))
+    return checks
+
+
+async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[Check]:
+    schema = settings.database_schema
+    extension = await vector_schema(conn)
+    checks = [Check(extension is not None, "pgvector present",
+                    f"extension vector in schema {extension}" if extension
+                    else "run `navigator migrate` or CREATE EXTENSION vector")]
+    status = await schema_status(conn, schema)
+    checks.append(Check(status.exists, "schema present",
+                        schema if status.exists else f"{schema} is missing: run "
+                                                     "`navigator migrate`"))
+    if status.changed:
+        checks.append(Check(False, "migrations unchanged",
+                            "changed after being applied: " + ", ".join(status.changed)))
+    else:
+        checks.append(Check(True, "migrations unchanged"))
+    latest = max((m.version for m in status.applied), default=None)
+    checks.append(Check(
+        not status.pending and status.exists, "migrations applied",
+        f"version {latest}" if not status.pending
+        else "pending: " + ", ".join(status.pending) + " (run `navigator migrate`)",
+    ))
+    stored = status.vector_dimension
+    checks.append(Check(
+        stored == settings.rag_vector_dimension, "vector dimension",
+        f"{stored} = RAG_VECTOR_DIMENSION" if stored == settings.rag_vector_dimension
+        else f"the schema stores {stored} dimensions, RAG_VECTOR_DIMENSION is "
+             f"{settings.rag_vector_dimension}",
+    ))
+    checks.append(await _worker_check(conn, settings, status.exists))
+    return checks
+
+
+async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bool) -> Check:
+    if not exists:
+        return Check(False, "live worker", "no schema, so no worker can be registered")
+    window = timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS)
+    rows = await conn.fetch(
+        f"SELECT worker_id FROM {quote_schema(settings.database_schema)}.workers "
+        "WHERE last_seen_at >= $1 ORDER BY worker_id",
+        datetime.now(UTC) - window,
+    )
+    if not rows:
+        return Check(False, "live worker",
+                     f"no worker reported in the last {window.total_seconds():g}s; start "
+                     f"`navigator worker` with this DATABASE_URL and DATABASE_SCHEMA "
+                     f"(notices on channel {jobs_channel(settings.database_schema)})")
+    ids = [r["worker_id"] for r in rows]
+    return Check(True, "live worker", f"{len(ids)}: {', '.join(ids[:5])}")
+
+
+async def _api_check(api: str) -> Check:
+    url = api.rstrip("/") + "/health"
+    try:
+        async with httpx.AsyncClient(timeout=CHECK_TIMEOUT) as client:
+            response = await client.get(url)
+    except httpx.HTTPError as exc:
+        return Check(False, "API /health", f"{url}: {type(exc).__name__}: {exc}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    state = body.get("status", "?") if isinstance(body, dict) else "?"
+    if response.status_code != 200:
+        return Check(False, "API /health", f"{url} answered {response.status_code} ({state})")
+    return Check(True, "API /health", f"{url} answered 200 ({state})")

