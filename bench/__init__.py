@@ -1,0 +1,1 @@
+"""Benchmarks, not tests: ``python -m bench.<name>``; figures go to docs/BENCHMARKS.md."""
