@@ -169,8 +169,8 @@ async def throughput(dsn: str, schema: str, options: Options) -> Throughput:
                                      vector_dimension=options.dimensions)
         queues = [PostgresJobQueue(p, clock, schema, vector_dimension=options.dimensions)
                   for p in pools]
-        for queue in queues:  # connections open and types known before timing
-            await queue.claim("warm-up", 0, LEASE)
+        for queue in queues:  # connections open before timing
+            await queue.counts()
         await submitter.counts()
         submit_trips.count = process_trips.count = 0
         run = uuid.uuid4().hex
@@ -244,7 +244,7 @@ async def pickup_latency(dsn: str, schema: str, options: Options, notify: bool) 
         done.set()
 
     try:
-        await queue.claim("warm-up", 0, LEASE)
+        await queue.counts()  # connections open before timing
         await asyncio.gather(worker(), uploads())
     finally:
         if listener is not None:

@@ -119,7 +119,10 @@ LIMIT $5
                 "SET LOCAL hnsw.iterative_scan = strict_order; "
                 f"SET LOCAL hnsw.ef_search = {max(40, min(1000, limit * 2))}"
             )
-            rows = await conn.fetch(sql, user_id, query, model, min_similarity, limit)
+            try:
+                rows = await conn.fetch(sql, user_id, query, model, min_similarity, limit)
+            except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
+                raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
         return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:

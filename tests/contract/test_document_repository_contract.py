@@ -170,6 +170,13 @@ async def test_search_ignores_documents_that_are_not_complete(backend: Backend) 
     assert len(await docs.search(MARIA, unit(0, DIMENSIONS), MODEL, -1.0, 10)) == 1
 
 
+async def test_a_query_vector_of_the_wrong_size_is_refused(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", ["deductible"])
+
+    with pytest.raises(ValueError):
+        await backend.documents.search(MARIA, unit(0, DIMENSIONS + 1), MODEL, 0.0, 10)
+
+
 # -- deleting ---------------------------------------------------------------------------
 
 
