@@ -298,7 +298,7 @@ def best_lines(text: str, query: str, limit: int = 420, width: int = 92) -> str:
     holds the most of the query's words, so the answer shows without whole chunks."""
     flat = " ".join(text.split())
     if len(flat) <= limit:
-        return textwrap.fill(flat, width)
+        return textwrap.fill(flat, width, break_on_hyphens=False)
     terms = {w for w in _WORD.findall(query.lower()) if len(w) > 2}
     best_start, best_score = 0, (-1, 0)
     for match in _WORD.finditer(flat.lower()):
@@ -318,4 +318,4 @@ def best_lines(text: str, query: str, limit: int = 420, width: int = 92) -> str:
         space = flat.rfind(" ", start, end)
         end = space if space > start + limit // 2 else end
     shown = ("… " if start > 0 else "") + flat[start:end] + (" …" if end < len(flat) else "")
-    return textwrap.fill(shown, width)
+    return textwrap.fill(shown, width, break_on_hyphens=False)

@@ -406,10 +406,10 @@ async def _database_checks(settings: Settings) -> list[Check]:
                 checks.extend(await _schema_checks(conn, settings))
             finally:
                 await conn.close()
-    except CommandFailed as exc:
-        checks.append(Check(False, "database reachable", str(exc)))
-    except _DATABASE_TROUBLE as exc:
-        checks.append(Check(False, "database", _reason(exc)))
+    except (CommandFailed, *_DATABASE_TROUBLE) as exc:
+        reached = any(c.what == "database reachable" for c in checks)
+        checks.append(Check(False, "database answers" if reached else "database reachable",
+                            _reason(exc)))
     return checks
 
 

@@ -1,0 +1,227 @@
+"""The operator's commands against a real schema: status, retry, migrate, the
+worker's health check and the deployment checklist."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from adapters.postgres.connection import connect
+from domain.model import Job
+from entrypoints.container import Container
+from tests.cli.conftest import Cli
+from tests.e2e.conftest import free_port
+from tests.fakes.serving import BackgroundServer
+
+pytestmark = pytest.mark.postgres
+
+MEMBER = "member-cli"
+LEASE = timedelta(seconds=30)
+DAMAGED = "this PDF is damaged and has no text we can read"
+
+
+async def upload(container: Container, name: str) -> Job:
+    text = f"# {name}\n\nThe deductible is $250 per year.\n".encode()
+    submission = await container.submit_upload()(MEMBER, name, text)
+    return submission.job
+
+
+async def failed_job(container: Container, name: str = "damaged.md") -> Job:
+    job = await upload(container, name)
+    [lease] = await container.job_queue().claim("worker-cli-test", 1, LEASE)
+    assert lease.job_id == job.job_id
+    return await container.job_queue().fail(lease, DAMAGED)
+
+
+async def drop(dsn: str, schema: str) -> None:
+    conn = await connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+async def test_status_shows_counts_the_oldest_waiting_job_recent_failures_and_live_workers(
+    db_cli: Cli, container: Container,
+) -> None:
+    failed = await failed_job(container)
+    waiting = await upload(container, "waiting.md")
+    await container.worker_registry().register("worker-on-duty", "host-a", 4242)
+
+    result = await db_cli.run_async("status")
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert any(line.split() == ["uploaded", "1"] for line in lines)
+    assert any(line.split() == ["failed", "1"] for line in lines)
+    assert any(line.split() == ["total", "2"] for line in lines)
+    assert f"oldest waiting job: {waiting.job_id} (waiting.md), uploaded for" in result.out
+    assert f"{failed.job_id}  damaged.md" in result.out
+    assert f"at parse: {DAMAGED}" in result.out
+    assert "worker-on-duty  pid 4242 on host-a" in result.out
+
+
+async def test_status_of_an_empty_queue_says_nothing_waits_and_no_worker_runs(
+    db_cli: Cli, container: Container,
+) -> None:
+    result = await db_cli.run_async("status")
+    assert result.code == 0
+    assert "nothing is waiting" in result.out
+    assert "recent failures: none" in result.out
+    assert "live workers: none" in result.out
+
+
+async def test_status_of_a_schema_never_migrated_says_to_run_migrate(db_cli: Cli) -> None:
+    db_cli.set(DATABASE_SCHEMA=f"never_{uuid.uuid4().hex[:8]}")
+    result = await db_cli.run_async("status")
+    assert result.code == 1
+    assert "navigator migrate" in result.err
+
+
+# -- retry ------------------------------------------------------------------------------------
+
+
+async def test_retry_sends_a_failed_job_back_to_the_step_that_failed(
+    db_cli: Cli, container: Container,
+) -> None:
+    failed = await failed_job(container)
+    result = await db_cli.run_async("retry", str(failed.job_id))
+    assert result.code == 0, result.err
+    assert "will run again from uploaded" in result.out
+    job = await container.job_queue().get_job(failed.job_id)
+    assert (job.status, job.attempts, job.last_error) == ("uploaded", 0, None)
+    history = await container.job_queue().history(failed.job_id)
+    assert history[-1].detail == "retried by operator"
+
+
+async def test_retrying_a_job_that_has_not_failed_is_refused_as_a_conflict(
+    db_cli: Cli, container: Container,
+) -> None:
+    job = await upload(container, "fine.md")
+    result = await db_cli.run_async("retry", str(job.job_id))
+    assert result.code == 1
+    assert "conflict: only a failed job can be retried; this one is uploaded" in result.err
+
+
+async def test_retrying_an_unknown_job_says_there_is_no_such_job(db_cli: Cli) -> None:
+    missing = uuid.uuid4()
+    result = await db_cli.run_async("retry", str(missing))
+    assert result.code == 1
+    assert f"no job {missing}" in result.err
+
+
+def test_retry_of_something_that_is_not_a_job_id_is_a_usage_error(cli: Cli) -> None:
+    result = cli.run("retry", "last-tuesday")
+    assert result.code == 2
+    assert "JOB_ID must be a job's UUID" in result.err
+
+
+# -- migrate ----------------------------------------------------------------------------------
+
+
+async def test_migrate_applies_the_files_once_then_reports_the_schema_up_to_date(
+    db_cli: Cli, postgres_dsn: str,
+) -> None:
+    schema = f"cli_migrate_{uuid.uuid4().hex[:8]}"
+    db_cli.set(DATABASE_SCHEMA=schema)
+    try:
+        first = await db_cli.run_async("migrate")
+        second = await db_cli.run_async("migrate")
+    finally:
+        await drop(postgres_dsn, schema)
+    assert first.code == 0, first.err
+    assert f"applied 1 migration(s) to schema {schema}" in first.out
+    assert "0001_initial.sql" in first.out
+    assert second.code == 0
+    assert "up to date; nothing to apply" in second.out
+
+
+# -- worker --check ---------------------------------------------------------------------------
+
+
+async def test_the_worker_health_check_passes_and_counts_the_jobs_ready_to_claim(
+    db_cli: Cli, container: Container,
+) -> None:
+    await upload(container, "ready.md")
+    result = await db_cli.run_async("worker", "--check")
+    assert result.code == 0
+    assert result.out.strip().startswith("healthy: database reachable, 1 job(s) ready to claim")
+    assert len(result.out.strip().splitlines()) == 1
+
+
+async def test_the_worker_health_check_fails_when_the_database_cannot_be_reached(
+    db_cli: Cli,
+) -> None:
+    db_cli.set(DATABASE_URL="postgresql://postgres@/postgres?host=/nonexistent-socket-dir")
+    result = await db_cli.run_async("worker", "--check")
+    assert result.code == 1
+    assert result.out.startswith("unhealthy: cannot reach PostgreSQL")
+
+
+async def test_the_worker_health_check_fails_on_a_schema_without_tables(db_cli: Cli) -> None:
+    db_cli.set(DATABASE_SCHEMA=f"never_{uuid.uuid4().hex[:8]}")
+    result = await db_cli.run_async("worker", "--check")
+    assert result.code == 1
+    assert "navigator migrate" in result.out
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+
+async def _health_ok(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def test_validate_passes_every_check_of_a_healthy_deployment(
+    db_cli: Cli, container: Container, pg_schema: str,
+) -> None:
+    await container.worker_registry().register("worker-on-duty", "host-a", 4242)
+    with BackgroundServer(Starlette(routes=[Route("/health", _health_ok)])) as api:
+        result = await db_cli.run_async("validate", "--api", api)
+    assert result.code == 0, result.out
+    marks = [line[0] for line in result.out.splitlines() if line[:1] in "✓✗" and line]
+    assert marks and set(marks) == {"✓"}
+    for item in ("settings load", "database reachable", "pgvector present", "schema present",
+                 "migrations applied", "migrations unchanged", "vector dimension",
+                 "live worker: 1: worker-on-duty", "JWT secret", "CORS", "API /health"):
+        assert f"✓ {item}" in result.out
+    assert "all 11 checks passed" in result.out
+
+
+async def test_validate_names_every_problem_of_a_misconfigured_production_deployment(
+    db_cli: Cli, container: Container,
+) -> None:
+    db_cli.unset("SUPABASE_JWT_SECRET")
+    db_cli.set(ENVIRONMENT="production", CORS_ORIGINS="*", RAG_VECTOR_DIMENSION="16")
+    result = await db_cli.run_async("validate", "--api", f"http://127.0.0.1:{free_port()}")
+    assert result.code == 1
+    failed = [line for line in result.out.splitlines() if line.startswith("✗")]
+    assert [line.split(":")[0] for line in failed] == [
+        "✗ JWT secret", "✗ CORS", "✗ vector dimension", "✗ live worker", "✗ API /health"]
+    assert "SUPABASE_JWT_SECRET must be set" in result.out
+    assert "RAG_VECTOR_DIMENSION is 16" in result.out
+    assert "6 of 11 checks passed" in result.out
+
+
+async def test_validate_reports_a_database_it_cannot_reach(db_cli: Cli) -> None:
+    db_cli.set(DATABASE_URL="postgresql://postgres@/postgres?host=/nonexistent-socket-dir")
+    result = await db_cli.run_async("validate")
+    assert result.code == 1
+    assert "✗ database reachable: cannot reach PostgreSQL at socket /nonexistent-socket-dir" \
+        in result.out
+
+
+def test_validate_with_settings_that_do_not_load_fails_naming_the_variable(cli: Cli) -> None:
+    cli.set(WORKER_CONCURRENCY="0")
+    result = cli.run("validate")
+    assert result.code == 1
+    assert result.out.startswith("✗ settings load: WORKER_CONCURRENCY must be between 1 and 256")
