@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 
+from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound
-
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
 class FilesystemBlobStore:
@@ -20,9 +18,7 @@ class FilesystemBlobStore:
         self._root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not _SAFE_KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"unsafe blob key {key!r}")
-        return self._root / key
+        return self._root / check_blob_key(key)
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._write, self._path(key), bytes(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound
 
 
@@ -10,16 +11,16 @@ class InMemoryBlobStore:
         self._blobs: dict[str, bytes] = {}
 
     async def put(self, key: str, data: bytes) -> None:
-        self._blobs[key] = bytes(data)
+        self._blobs[check_blob_key(key)] = bytes(data)
 
     async def get(self, key: str) -> bytes:
         try:
-            return self._blobs[key]
+            return self._blobs[check_blob_key(key)]
         except KeyError:
             raise NotFound(f"no stored file {key!r}") from None
 
     async def delete(self, key: str) -> None:
-        self._blobs.pop(key, None)
+        self._blobs.pop(check_blob_key(key), None)
 
     def __contains__(self, key: str) -> bool:
         return key in self._blobs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -56,6 +57,10 @@ class InMemoryDocumentRepository:
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int,
     ) -> builtins.list[ScoredChunk]:
+        if not all(math.isfinite(x) for x in vector):
+            raise ValueError("query vector contains NaN or infinity")
+        if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
+            return []
         store = self._store
         complete = {
             j.document_id

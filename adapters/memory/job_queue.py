@@ -14,7 +14,7 @@ import attrs
 from adapters.memory.store import InMemoryStore
 from adapters.memory.vectors import check_vector
 from domain.errors import LeaseLost, NotFound
-from domain.model import Document, Job, JobEvent, Lease
+from domain.model import Chunk, Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
@@ -149,6 +149,10 @@ class InMemoryJobQueue:
 
     def _write_artefacts(self, job: Job, output: StepOutput) -> None:
         store = self._store
+        if output.chunks is not None and output.vectors is not None:
+            raise ValueError("a step stores chunks or vectors, not both at once")
+        if output.chunks is not None:
+            _check_chunks(job, output.chunks)
         if output.parsed is not None:
             store.parsed[job.document_id] = output.parsed
         if output.chunks is not None:
@@ -167,3 +171,11 @@ class InMemoryJobQueue:
                     raise ValueError(f"chunk {vector.chunk_id} is not a chunk of this document")
                 check_vector(vector.vector, store.vector_dimension)
                 store.vectors[vector.chunk_id] = vector
+
+
+def _check_chunks(job: Job, chunks: tuple[Chunk, ...]) -> None:
+    if len({c.ordinal for c in chunks}) != len(chunks):
+        raise ValueError("two chunks share an ordinal")
+    for chunk in chunks:
+        if chunk.document_id != job.document_id or chunk.user_id != job.user_id:
+            raise ValueError(f"chunk {chunk.ordinal} belongs to another document or member")

@@ -21,6 +21,7 @@ from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
+from adapters.memory.workers import InMemoryWorkerRegistry
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.workers import PostgresWorkerRegistry
@@ -67,11 +68,11 @@ class Registry:
     clock: FakeClock
 
 
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ADAPTERS)
 def workers(request: pytest.FixtureRequest) -> Registry:
-    """Only PostgreSQL so far: an in-memory registry joins as a second param when it
-    exists (``adapters/memory``)."""
     clock = FakeClock()
+    if request.param == "memory":
+        return Registry(InMemoryWorkerRegistry(InMemoryStore(), clock), clock)
     pool: Any = request.getfixturevalue("pg_pool")
     schema: str = request.getfixturevalue("pg_schema")
     return Registry(PostgresWorkerRegistry(pool, clock, schema), clock)

@@ -45,3 +45,9 @@ async def test_a_missing_or_deleted_file_is_not_found(blobs: BlobStore) -> None:
         await blobs.get(KEY)
     with pytest.raises(NotFound):
         await blobs.get("uploads/never/stored")
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/absolute", "uploads/../x", "a b", ""])
+async def test_a_key_that_could_escape_the_store_is_refused(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(ValueError):
+        await blobs.put(key, b"x")

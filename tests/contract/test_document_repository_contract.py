@@ -249,3 +249,16 @@ async def test_rewritten_chunks_keep_only_the_vectors_of_unchanged_chunks(
     assert tuple(await docs.chunks(document_id)) == rewritten
     hits = await docs.search(MARIA, unit(0, DIMENSIONS), MODEL, -1.0, 10)
     assert [h.chunk.text for h in hits] == ["kept"]
+
+
+async def test_a_query_without_direction_finds_nothing_and_a_broken_one_is_refused(
+    backend: Backend,
+) -> None:
+    await submit(backend.queue, MARIA, b"maria's policy", backend.clock.now())
+    await process_fully(backend.queue, "worker-1", DIMENSIONS)
+    docs = backend.documents
+    assert await docs.search(MARIA, unit(0, DIMENSIONS), MODEL, -1.0, 10) != []
+
+    assert await docs.search(MARIA, (0.0,) * DIMENSIONS, MODEL, -1.0, 10) == []
+    with pytest.raises(ValueError):
+        await docs.search(MARIA, (float("nan"),) * DIMENSIONS, MODEL, 0.0, 10)

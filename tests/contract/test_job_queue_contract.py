@@ -550,3 +550,25 @@ async def test_a_document_and_job_pair_keep_their_values_through_the_store(
 
     assert await backend.documents.get(document.document_id) == document
     assert await backend.queue.get_job(job.job_id) == job
+
+
+async def test_chunks_that_do_not_belong_to_the_job_are_refused(backend: Backend) -> None:
+    q, docs, clock = backend.queue, backend.documents, backend.clock
+    mine = await submit(q, MARIA, b"maria's policy", clock.now())
+    theirs = await submit(q, JAMAL, b"jamal's policy", clock.now())
+    [lease] = [x for x in await q.claim("worker-1", 2, LEASE) if x.job.user_id == MARIA]
+    held = await run_to(q, lease, S.CHUNKING, DIMENSIONS)
+    assert held is not None
+    before = await q.get_job(lease.job_id)
+    good = chunks_for(held.job, ["deductible", "copay"])
+
+    for bad in (
+        StepOutput(chunks=chunks_for(theirs.job, ["someone else's text"])),
+        StepOutput(chunks=(good[0], attrs.evolve(good[1], ordinal=0))),
+        StepOutput(chunks=good, vectors=vectors_for(good, DIMENSIONS)),
+    ):
+        with pytest.raises(ValueError):
+            await q.finish_step(held, bad, LEASE)
+
+    assert await q.get_job(lease.job_id) == before
+    assert await docs.chunks(mine.document.document_id) == []
