@@ -156,12 +156,16 @@ async def _stop_worker(task: asyncio.Task[None], stop: asyncio.Event,
         await task
 
 
-async def _stop_api(server: _Uvicorn, task: asyncio.Task[None], signals: Signals) -> None:
+async def _stop_api(server: _Uvicorn, task: asyncio.Task[None], signals: Signals,
+                    container: Container) -> None:
     server.should_exit = True
     if signals.force.is_set():
         server.force_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    if server.force_exit:  # uvicorn then skips the lifespan's shutdown: close the pool here
+        with contextlib.suppress(Exception):
+            await stop(container)
 
 
 # -- navigator api --------------------------------------------------------------------------
@@ -181,7 +185,7 @@ async def _api(settings: Settings) -> int:
         with Signals() as signals:
             serving = asyncio.create_task(server.serve(sockets=[sock]))
             await _until_stopped(signals, serving)
-            await _stop_api(server, serving, signals)
+            await _stop_api(server, serving, signals, container)
         if not server.started:
             raise CommandFailed("the API could not start; the log above says why")
     return OK
@@ -247,7 +251,7 @@ async def _up(settings: Settings, member: str) -> int:
             while not (server.started or serving.done() or signals.stop.is_set()):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if not server.started:
-                await _stop_api(server, serving, signals)
+                await _stop_api(server, serving, signals, container)
                 if signals.stop.is_set():
                     return OK
                 raise CommandFailed("the API could not start; the log above says why")
@@ -258,7 +262,7 @@ async def _up(settings: Settings, member: str) -> int:
             await _until_stopped(signals, serving, working)
             say("stopping: the worker finishes or gives back its jobs ...")
             await _stop_worker(working, worker_stop, signals)
-            await _stop_api(server, serving, signals)
+            await _stop_api(server, serving, signals, container)
         crashed = working.done() and not working.cancelled() and working.exception()
         if crashed:
             raise CommandFailed(f"the worker stopped with an error: {crashed!r}")
