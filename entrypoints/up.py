@@ -22,11 +22,13 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import uvicorn
 
@@ -287,6 +289,7 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     token = mint_token(container.jwt_secret(), member, ttl=timedelta(hours=TOKEN_HOURS))
     embedder = container.embedder()
     port_flag = "" if settings.service_port == 10000 else f" --api {url}"
+    navigator = self_command()
     where = (f"embedded PostgreSQL ({settings.navigator_home / 'pgdata'})"
              if settings.uses_embedded_database else describe_dsn(dsn))
     return f"""
@@ -304,11 +307,27 @@ A token for member {member} (valid {TOKEN_HOURS} hours), for curl or your app:
 
 Try, in another terminal (the commands mint their own dev token):
 
-  navigator upload{port_flag} path/to/policy.pdf
-  navigator search{port_flag} "maximum out-of-pocket"
+  {navigator} upload{port_flag} path/to/policy.pdf
+  {navigator} search{port_flag} "maximum out-of-pocket"
 
 Press Ctrl-C to stop.
 """
+
+
+def self_command() -> str:
+    """How to run this same ``navigator`` again: plain ``navigator`` when that is what
+    the PATH finds, else the path it was started by (``.venv/bin/navigator`` from
+    ``make up``)."""
+    started = Path(sys.argv[0])
+    if started.name != "navigator":
+        return "navigator"
+    found = shutil.which("navigator")
+    if found and Path(found).resolve() == started.resolve():
+        return "navigator"
+    try:
+        return str(started.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(started)
 
 
 def say(message: str) -> None:
