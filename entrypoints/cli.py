@@ -35,7 +35,7 @@ EPILOG = """\
 first steps:
   navigator up                                  # everything in one process
   navigator upload path/to/policy.pdf           # in another terminal
-  navigator search "maximum out-of-pocket"
+  navigator search "What is the maximum out-of-pocket amount?"
 
 exit codes: 0 ok, 1 failure, 2 usage or configuration error
 """

@@ -308,7 +308,7 @@ A token for member {member} (valid {TOKEN_HOURS} hours), for curl or your app:
 Try, in another terminal (the commands mint their own dev token):
 
   {navigator} upload{port_flag} path/to/policy.pdf
-  {navigator} search{port_flag} "maximum out-of-pocket"
+  {navigator} search{port_flag} "What is the maximum out-of-pocket amount?"
 
 Press Ctrl-C to stop.
 """

@@ -6,6 +6,7 @@ uploads the 232-page policy and finds its maximum out-of-pocket amount."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -74,7 +75,9 @@ def test_navigator_up_brings_everything_up_and_a_newcomer_finds_the_out_of_pocke
 
         uploaded = navigator("upload", "--api", url, str(CORPUS_DIR / "scan_classic_hmo.pdf"))
         assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
-        found = navigator("search", "--api", url, "maximum out-of-pocket")
+        suggested = next(line for line in printed.splitlines() if " search " in line)
+        question = shlex.split(suggested)[-1]  # the search the banner tells a newcomer to try
+        found = navigator("search", "--api", url, question)
         assert found.returncode == 0, found.stderr
         assert "scan_classic_hmo.pdf, page 57" in found.stdout and "$1,500" in found.stdout
 
