@@ -7,7 +7,10 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message"}
+#: LogRecord attributes that are not extra fields (uvicorn adds an ANSI-coloured copy).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {
+    "message", "color_message"
+}
 
 
 class JsonFormatter(logging.Formatter):

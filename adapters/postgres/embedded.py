@@ -65,7 +65,7 @@ class EmbeddedPostgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(server_module, self.data_dir)
         self._server = server_module.get_server(self.data_dir, cleanup_mode="stop")
-        self.psql("CREATE EXTENSION IF NOT EXISTS vector;")
+        self.psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS vector;")
         return self.dsn
 
     def psql(self, sql: str) -> str:
