@@ -15,24 +15,26 @@ import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import attrs
 import httpx
 
+from adapters.clock import SystemClock
 from adapters.postgres.connection import (
     connect,
     describe_dsn,
     jobs_channel,
-    quote_schema,
     vector_schema,
 )
 from adapters.postgres.errors import PostgresError
 from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
+from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
+from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import Conflict, NotFound
 from domain.ports import WorkerInfo
-from domain.status import CLAIMABLE, PIPELINE_ORDER, JobStatus
+from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli import OK, CommandFailed, UsageError
 from entrypoints.container import (
     LIVE_WORKER_HEARTBEATS,
@@ -104,74 +106,12 @@ async def _migrate(settings: Settings) -> int:
 
 
 @attrs.frozen
-class WaitingJob:
-    job_id: uuid.UUID
-    filename: str
-    status: str
-    waiting_since: datetime
-    attempts: int
-
-
-@attrs.frozen
-class FailedJob:
-    job_id: uuid.UUID
-    filename: str
-    failed_stage: str
-    last_error: str
-    attempts: int
-    failed_at: datetime
-
-
-@attrs.frozen
 class QueueReport:
     counts: dict[JobStatus, int]
     oldest_waiting: WaitingJob | None
     failures: tuple[FailedJob, ...]
     workers: tuple[WorkerInfo, ...]
     now: datetime
-
-
-class OperatorQueries:
-    """The few read-only queries only an operator needs (the ports serve members and
-    workers). They read the same tables, schema-qualified like the adapters' SQL."""
-
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> None:
-        self._conn = conn
-        self._s = quote_schema(schema)
-
-    async def oldest_waiting(self) -> WaitingJob | None:
-        """The job ready to be claimed (or waiting for its retry time) the longest."""
-        row = await self._conn.fetchrow(
-            f"SELECT j.job_id, d.filename, j.status, j.updated_at, j.attempts "
-            f"FROM {self._s}.upload_jobs j JOIN {self._s}.documents d USING (document_id) "
-            "WHERE j.status = ANY($1::text[]) AND j.lease_owner IS NULL "
-            "ORDER BY j.updated_at, j.job_id LIMIT 1",
-            [str(s) for s in CLAIMABLE],
-        )
-        if row is None:
-            return None
-        return WaitingJob(row["job_id"], row["filename"], row["status"], row["updated_at"],
-                          row["attempts"])
-
-    async def recent_failures(self, limit: int = 10) -> list[FailedJob]:
-        rows = await self._conn.fetch(
-            f"SELECT j.job_id, d.filename, j.failed_stage, j.last_error, j.attempts, "
-            f"j.updated_at FROM {self._s}.upload_jobs j "
-            f"JOIN {self._s}.documents d USING (document_id) "
-            "WHERE j.status = 'failed' ORDER BY j.updated_at DESC, j.job_id LIMIT $1",
-            limit,
-        )
-        return [FailedJob(r["job_id"], r["filename"], r["failed_stage"] or "?",
-                          r["last_error"] or "", r["attempts"], r["updated_at"]) for r in rows]
-
-    async def ready_to_claim(self) -> int:
-        """The worker's poll query: how many jobs a worker could claim right now."""
-        value = await self._conn.fetchval(
-            f"SELECT count(*) FROM {self._s}.upload_jobs "
-            "WHERE status = ANY($1::text[]) AND lease_owner IS NULL AND available_at <= now()",
-            [str(s) for s in CLAIMABLE],
-        )
-        return int(value)
 
 
 def command_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,7 +126,7 @@ async def _status(settings: Settings) -> QueueReport:
             await require_migrated(dsn, settings)
             container = build_container(settings, dsn)
             async with running(container):
-                queries = OperatorQueries(container.pool(), settings.database_schema)
+                queries = PostgresOperatorQueries(container.pool(), settings.database_schema)
                 return QueueReport(
                     counts=await container.count_jobs()(),
                     oldest_waiting=await queries.oldest_waiting(),
@@ -322,7 +262,8 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
         async with database(settings) as dsn, asyncio.timeout(CHECK_TIMEOUT):
             conn = await connect(dsn, connect_timeout=CHECK_TIMEOUT)
             try:
-                ready = await OperatorQueries(conn, settings.database_schema).ready_to_claim()
+                queries = PostgresOperatorQueries(conn, settings.database_schema)
+                ready = await queries.ready_to_claim()
             finally:
                 await conn.close()
     except CommandFailed as exc:
@@ -449,17 +390,14 @@ async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bo
     if not exists:
         return Check(False, "live worker", "no schema, so no worker can be registered")
     window = timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS)
-    rows = await conn.fetch(
-        f"SELECT worker_id FROM {quote_schema(settings.database_schema)}.workers "
-        "WHERE last_seen_at >= $1 ORDER BY worker_id",
-        datetime.now(UTC) - window,
-    )
+    registry = PostgresWorkerRegistry(conn, SystemClock(), settings.database_schema)
+    rows = await registry.live(window)
     if not rows:
         return Check(False, "live worker",
                      f"no worker reported in the last {window.total_seconds():g}s; start "
                      f"`navigator worker` with this DATABASE_URL and DATABASE_SCHEMA "
                      f"(notices on channel {jobs_channel(settings.database_schema)})")
-    ids = [r["worker_id"] for r in rows]
+    ids = [w.worker_id for w in rows]
     return Check(True, "live worker", f"{len(ids)}: {', '.join(ids[:5])}")
 
 

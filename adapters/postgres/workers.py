@@ -15,7 +15,9 @@ from domain.ports import Clock, WorkerInfo
 class PostgresWorkerRegistry:
     """``WorkerRegistry`` on PostgreSQL; times come from the clock, like the queue's."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool | asyncpg.Connection, clock: Clock, schema: str = DEFAULT_SCHEMA
+    ) -> None:
         self._pool = pool
         self._clock = clock
         self._s = quote_schema(schema)
