@@ -249,13 +249,18 @@ class Job:
         return self.retry_later(None, now, decision.reason, decision.retry_at, worker="rescue")
 
     def requeue(self, now: datetime, by: str) -> tuple[Job, JobEvent]:
-        """A member or operator retries a failed job: attempts reset, history kept."""
+        """A member or operator retries a failed job: attempts reset, history kept.
+
+        A hosted parser's job id is forgotten, so the retry parses afresh instead of
+        waiting again on the external job that failed.
+        """
         if self.status is not JobStatus.FAILED:
             raise Conflict(f"only a failed job can be retried; this one is {self.status}")
         resume_at = _resume_status(self.failed_stage)
         return self._move(
             resume_at, now, None, f"retried by {by}",
             attempts=0, available_at=now, last_error=None, failed_stage=None,
+            parser_job_id=None,
         )
 
 

@@ -273,6 +273,15 @@ def test_a_manual_retry_resumes_at_the_failed_step_with_attempts_reset() -> None
     assert job.is_claimable(NOW)
 
 
+def test_a_manual_retry_parses_afresh_instead_of_waiting_on_the_hosted_job_that_failed(
+) -> None:
+    job, lease = claim(new_job())
+    job = attrs.evolve(job, parser_job_id="llamaparse-job-that-failed")
+    job, _ = job.fail(lease, NOW, "LlamaParse could not read the file")
+    job, _ = job.requeue(NOW, "member")
+    assert (job.status, job.parser_job_id) == (S.UPLOADED, None)
+
+
 def test_only_a_failed_job_can_be_retried_by_hand() -> None:
     with pytest.raises(Conflict):
         new_job().requeue(NOW, "member")
