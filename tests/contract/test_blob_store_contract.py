@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from domain.errors import NotFound
@@ -51,3 +53,11 @@ async def test_a_missing_or_deleted_file_is_not_found(blobs: BlobStore) -> None:
 async def test_a_key_that_could_escape_the_store_is_refused(blobs: BlobStore, key: str) -> None:
     with pytest.raises(ValueError):
         await blobs.put(key, b"x")
+
+
+async def test_the_same_file_stored_twice_at_once_is_stored_whole(blobs: BlobStore) -> None:
+    data = bytes(range(256)) * 40_000  # 10 MB: the two writes overlap
+
+    await asyncio.gather(*(blobs.put(KEY, data) for _ in range(4)))
+
+    assert await blobs.get(KEY) == data
