@@ -86,10 +86,18 @@ class ProcessJob:
     chunking: ChunkingConfig = ChunkingConfig()
     validation: ParseValidation = ParseValidation()
     lease_for: timedelta = timedelta(seconds=60)
+    heartbeat_every: timedelta | None = None  # default: a third of the lease
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
 
-    async def __call__(self, lease: Lease, holder: LeaseHolder | None = None) -> Job | None:
-        """Returns the job as this worker left it, or None if the lease was lost."""
+    async def __call__(
+        self, lease: Lease, holder: LeaseHolder | None = None,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> Job | None:
+        """Returns the job as this worker left it, or None if the lease was lost.
+
+        Once ``stopping()`` is true (the worker is shutting down) the step that is
+        running finishes and the job is given back instead of going on to the next.
+        """
         holder = holder if holder is not None else LeaseHolder()
         carry = _Carry()
         current: Lease | None = lease
@@ -100,7 +108,9 @@ class ProcessJob:
             try:
                 output = await self._with_heartbeat(current, self._run_step(step.name, current,
                                                                             carry))
-                current = await self.queue.finish_step(current, output, self.lease_for)
+                current = await self.queue.finish_step(
+                    current, output, self.lease_for, continue_=not stopping()
+                )
                 holder.lease = current
                 self.on_step(step.name, asyncio.get_running_loop().time() - started, "ok")
             except LeaseLost as exc:
@@ -132,15 +142,24 @@ class ProcessJob:
             return None
 
     async def _with_heartbeat(self, lease: Lease, work: Awaitable[StepOutput]) -> StepOutput:
+        """Run the step's work, renewing the lease meanwhile. Only a lost lease stops
+        the work: a failed renewal (a database hiccup) is tried again at the next
+        beat, and if the lease runs out meanwhile the next renewal says so."""
         task = asyncio.ensure_future(work)
-        interval = self.lease_for.total_seconds() / 3
+        interval = (self.heartbeat_every or self.lease_for / 3).total_seconds()
         holder = lease
         try:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=interval)
                 if done:
                     return task.result()
-                holder = await self.queue.heartbeat(holder, self.lease_for)
+                try:
+                    holder = await self.queue.heartbeat(holder, self.lease_for)
+                except LeaseLost:
+                    raise
+                except Exception as exc:
+                    log.warning("lease renewal failed; will try again",
+                                extra={"job_id": str(lease.job_id), "error": repr(exc)})
         finally:
             if not task.done():
                 task.cancel()

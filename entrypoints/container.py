@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -71,6 +71,7 @@ from entrypoints.metrics import Metrics
 from entrypoints.probes import InMemoryDatabaseProbe, PostgresDatabaseProbe
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
+from entrypoints.worker import Subscribe, Subscription
 
 #: A worker counts as live while it has beaten within this many heartbeat intervals.
 LIVE_WORKER_HEARTBEATS = 3
@@ -100,19 +101,14 @@ def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
     return HashingEmbedder(dimensions=settings.rag_vector_dimension, tokenizer=tokenizer)
 
 
-#: Subscribes a callback to "new work" notices; returns a coroutine function that unsubscribes.
-Subscribe = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
-
-
 def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | None:
     """LISTEN on the queue's channel over a connection of its own, or None (poll only)
     behind a transaction-mode pooler, which cannot hold a LISTEN."""
     if settings.database_pooler_mode:
         return None
 
-    async def subscribe(callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-        listener = await listen(dsn, channel, lambda _payload: callback())
-        return listener.close
+    async def subscribe(callback: Callable[[], None]) -> Subscription:
+        return await listen(dsn, channel, lambda _payload: callback())
 
     return subscribe
 
@@ -157,6 +153,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     jwt_secret = providers.Singleton(jwt_secret, settings)
     lease_for = providers.Singleton(timedelta, seconds=settings.provided.worker_lease_seconds)
+    heartbeat_every = providers.Singleton(timedelta, seconds=settings.provided.heartbeat_seconds)
     live_worker_window = providers.Singleton(
         lambda settings: timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS),
         settings,
@@ -235,6 +232,7 @@ class Container(containers.DeclarativeContainer):
         ProcessJob, queue=job_queue, documents=documents, blobs=blobs, parser=parser,
         embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
         retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
+        heartbeat_every=heartbeat_every,
         on_step=metrics.provided.observe_step,
     )
     rescue_expired_leases = providers.Singleton(

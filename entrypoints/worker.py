@@ -40,8 +40,17 @@ class Registry(Protocol):
     async def unregister(self, worker_id: str) -> None: ...
 
 
-#: Subscribes a callback to "new work" notices; returns a coroutine function that unsubscribes.
-Subscribe = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
+class Subscription(Protocol):
+    """A live subscription to "new work" notices (a LISTEN connection)."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+#: Subscribes a callback to "new work" notices.
+Subscribe = Callable[[Callable[[], None]], Awaitable[Subscription]]
 
 
 def new_worker_id() -> str:
@@ -66,8 +75,9 @@ class WorkerService:
     on_job_left: Callable[[Job | None], None] = lambda job: None
     _running: dict[asyncio.Task[object], LeaseHolder] = attrs.Factory(dict)
     _wake: asyncio.Event = attrs.Factory(asyncio.Event)
-    _unsubscribe: Callable[[], Awaitable[None]] | None = None
+    _subscription: Subscription | None = None
     _database_trouble: bool = False
+    _stopping: bool = False
 
     @property
     def running_jobs(self) -> int:
@@ -86,6 +96,7 @@ class WorkerService:
         try:
             await self._loop(stop)
         finally:
+            self._stopping = True  # running jobs finish their step, then give the job back
             for chore in chores:
                 chore.cancel()
             await self._shutdown()
@@ -112,6 +123,7 @@ class WorkerService:
                 for waiter in pending:
                     if waiter is not stopping and waiter not in self._running:
                         waiter.cancel()
+                self._check_subscription()
         finally:
             stopping.cancel()
 
@@ -119,18 +131,27 @@ class WorkerService:
         if self.subscribe is None:
             return
         try:
-            self._unsubscribe = await self.subscribe(self._wake.set)
+            self._subscription = await self.subscribe(self._wake.set)
         except Exception as exc:
-            self._unsubscribe = None
+            self._subscription = None
             self._database_trouble = True  # try again once the database answers
             log.warning("cannot listen for job notices; polling only for now",
                         extra={"worker_id": self.worker_id, "error": _describe(exc)})
 
+    def _check_subscription(self) -> None:
+        """A LISTEN connection can drop on its own (an idle timeout in a proxy): treat
+        it like a database outage, so the next successful claim listens anew."""
+        if self._subscription is not None and not self._subscription.alive:
+            if not self._database_trouble:
+                log.warning("the job notice connection dropped; polling until it is back",
+                            extra={"worker_id": self.worker_id})
+            self._database_trouble = True
+
     async def _unsubscribe_quietly(self) -> None:
-        unsubscribe, self._unsubscribe = self._unsubscribe, None
-        if unsubscribe is not None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
             with contextlib.suppress(Exception):
-                await unsubscribe()
+                await subscription.close()
 
     async def _recovered(self) -> None:
         """The database answers again after failing: the LISTEN connection most likely
@@ -168,7 +189,7 @@ class WorkerService:
                  "worker_id": self.worker_id}
         log.info("job claimed", extra={**extra, "status": str(lease.job.status)})
         try:
-            job = await self.process(lease, holder)
+            job = await self.process(lease, holder, lambda: self._stopping)
         except asyncio.CancelledError:
             raise
         except Exception:

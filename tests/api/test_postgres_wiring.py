@@ -82,10 +82,12 @@ async def test_the_worker_is_woken_by_a_notice_when_a_document_is_uploaded(
     woken = asyncio.Event()
     subscribe = container.job_notices()
     assert subscribe is not None
-    unsubscribe = await subscribe(woken.set)
+    subscription = await subscribe(woken.set)
     try:
+        assert subscription.alive
         await client.post("/api/v1/documents", files={"file": ("benefits.md", POLICY)},
                           headers=bearer())
         await asyncio.wait_for(woken.wait(), timeout=5)
     finally:
-        await unsubscribe()
+        await subscription.close()
+    assert not subscription.alive

@@ -23,7 +23,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.errors import Conflict, FileTooLarge, InvalidQuery, LeaseLost, NotFound
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Job, MediaType, ParsedDocument, ScoredChunk
+from domain.model import Job, Lease, MediaType, ParsedDocument, ScoredChunk
 from domain.ports import ParseCheckpoint, ParseRequest, Submission
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
@@ -246,6 +246,32 @@ async def test_a_long_step_keeps_its_hold_by_renewing_it(rig: Rig) -> None:
     rig.parser.resume()
     await task
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
+
+
+async def test_a_failed_renewal_does_not_stop_the_step_or_cost_an_attempt(rig: Rig) -> None:
+    rig.lease_for = timedelta(seconds=0.09)  # heartbeats every 0.03 s of real time
+    renew = rig.queue.heartbeat
+    failures: list[int] = []
+
+    async def renew_after_a_hiccup(lease: Lease, lease_for: timedelta) -> Lease:
+        if len(failures) < 2:
+            failures.append(1)
+            raise ConnectionResetError("the database connection was reset")
+        return await renew(lease, lease_for)
+
+    rig.queue.heartbeat = renew_after_a_hiccup  # type: ignore[method-assign]
+    rig.parser.hang()
+    submission = await rig.submit()
+    task = asyncio.create_task(rig.worker().until_idle())
+    await rig.parser.wait_until_hanging()
+    await asyncio.sleep(0.15)  # two failed renewals, then good ones
+    rig.parser.resume()
+    await task
+
+    job = await rig.job(submission)
+    assert len(failures) == 2
+    assert (job.status, job.attempts) == (JobStatus.COMPLETE, 0)
+    assert len(rig.parser.calls) == 1  # the slow parse was not thrown away
 
 
 async def test_a_worker_whose_hold_was_taken_stops_without_writing(rig: Rig) -> None:

@@ -8,7 +8,7 @@ the service's own loop runs on real time with short intervals.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,23 @@ QUICK = dict(poll_interval=0.05, rescue_interval=0.05, beat_interval=0.05, shutd
 
 
 @attrs.define
+class FakeSubscription:
+    rig: Rig
+    alive: bool = True
+
+    async def close(self) -> None:
+        self.alive = False
+        self.rig.unsubscribed += 1
+
+
+@attrs.define
 class Rig:
     container: Container
     memory: MemoryAdapters
     parser: ScriptedParser
     notices: list[Callable[[], None]] = attrs.Factory(list)
     unsubscribed: int = 0
+    subscriptions: list[FakeSubscription] = attrs.Factory(list)
 
     async def upload(self, name: str = "policy.md", text: str = POLICY) -> UUID:
         submission = await self.container.submit_upload()(MEMBER, name, text.encode())
@@ -54,13 +65,11 @@ class Rig:
     def job(self, job_id: UUID) -> Job:
         return self.memory.store.jobs[job_id]
 
-    async def subscribe(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def subscribe(self, callback: Callable[[], None]) -> FakeSubscription:
         self.notices.append(callback)
-
-        async def unsubscribe() -> None:
-            self.unsubscribed += 1
-
-        return unsubscribe
+        subscription = FakeSubscription(self)
+        self.subscriptions.append(subscription)
+        return subscription
 
     def service(self, **changes: Any) -> WorkerService:
         fields: dict[str, Any] = dict(
@@ -186,7 +195,7 @@ async def test_a_job_still_running_after_the_grace_period_is_given_back_without_
     assert history[-1].detail == "released at shutdown"
 
 
-async def test_a_job_that_finishes_within_the_grace_period_completes_before_the_worker_stops(
+async def test_a_stopping_worker_finishes_the_running_step_then_gives_the_job_back(
     rig: Rig,
 ) -> None:
     rig.parser.hang()
@@ -198,7 +207,10 @@ async def test_a_job_that_finishes_within_the_grace_period_completes_before_the_
     assert not running_.task.done()  # waiting for the job, not claiming anything new
     rig.parser.resume()
     await asyncio.wait_for(running_.task, timeout=5)
-    assert rig.job(job_id).status is JobStatus.COMPLETE
+    job = rig.job(job_id)
+    assert job.status is JobStatus.PARSED  # parsing finished; chunking never started
+    assert not job.is_held
+    assert job.attempts == 0
 
 
 async def test_a_stopping_worker_claims_nothing_new(rig: Rig) -> None:
@@ -313,3 +325,20 @@ async def test_a_failing_job_hook_does_not_stop_the_worker(rig: Rig) -> None:
     await eventually(lambda: rig.job(second).status is JobStatus.COMPLETE)
     assert not running_.task.done()
     await running_.stop()
+
+
+async def test_a_dropped_notice_connection_is_replaced_while_the_database_is_fine(
+    rig: Rig,
+) -> None:
+    running_ = await start(rig.service(poll_interval=0.05))
+    await eventually(lambda: len(rig.subscriptions) == 1)
+
+    rig.subscriptions[0].alive = False  # e.g. a proxy closed the idle LISTEN connection
+
+    await eventually(lambda: len(rig.subscriptions) == 2)
+    assert rig.subscriptions[1].alive
+    job_id = await rig.upload()
+    rig.notices[-1]()
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await running_.stop()
+
