@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from adapters.memory.store import InMemoryStore
-from adapters.memory.vectors import cosine
+from adapters.vectors import cosine
 from domain.errors import NotFound
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage

@@ -12,7 +12,7 @@ from uuid import UUID
 import attrs
 
 from adapters.memory.store import InMemoryStore
-from adapters.memory.vectors import check_vector
+from adapters.vectors import check_vector
 from domain.errors import LeaseLost, NotFound
 from domain.model import Chunk, Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
@@ -148,11 +148,19 @@ class InMemoryJobQueue:
         self._store.events.extend(events)
 
     def _write_artefacts(self, job: Job, output: StepOutput) -> None:
+        """Check everything first, then write: like the single statement of the real
+        adapter, a step's artefacts are stored entirely or not at all."""
         store = self._store
         if output.chunks is not None and output.vectors is not None:
             raise ValueError("a step stores chunks or vectors, not both at once")
         if output.chunks is not None:
             _check_chunks(job, output.chunks)
+        if output.vectors is not None:
+            known = {c.chunk_id for k, c in store.chunks.items() if k[0] == job.document_id}
+            for vector in output.vectors:
+                if vector.chunk_id not in known:
+                    raise ValueError(f"chunk {vector.chunk_id} is not a chunk of this document")
+                check_vector(vector.vector, store.vector_dimension)
         if output.parsed is not None:
             store.parsed[job.document_id] = output.parsed
         if output.chunks is not None:
@@ -164,14 +172,8 @@ class InMemoryJobQueue:
                 if old is not None and old != chunk:
                     store.vectors.pop(old.chunk_id, None)
                 store.chunks[(job.document_id, chunk.ordinal)] = chunk
-        if output.vectors is not None:
-            known = {c.chunk_id for k, c in store.chunks.items() if k[0] == job.document_id}
-            for vector in output.vectors:
-                if vector.chunk_id not in known:
-                    raise ValueError(f"chunk {vector.chunk_id} is not a chunk of this document")
-                check_vector(vector.vector, store.vector_dimension)
-                store.vectors[vector.chunk_id] = vector
-
+        for vector in output.vectors or ():
+            store.vectors[vector.chunk_id] = vector
 
 def _check_chunks(job: Job, chunks: tuple[Chunk, ...]) -> None:
     if len({c.ordinal for c in chunks}) != len(chunks):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from domain.model import (
@@ -109,16 +108,3 @@ def parsed_from_json(text: str) -> ParsedDocument:
     data = json.loads(text)
     pages = [ParsedPage(p["number"], p["markdown"]) for p in data["pages"]]
     return ParsedDocument(pages=pages, parser=data.get("parser", ""))
-
-
-def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:
-    """Refuse a vector that must never be stored (wrong size, NaN or infinity, all
-    zeros: it would match nothing, or everything, in a cosine search)."""
-    values = [float(x) for x in vector]
-    if dimensions is not None and len(values) != dimensions:
-        raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
-    if not all(math.isfinite(x) for x in values):
-        raise ValueError("vector contains NaN or infinity")
-    if not any(values):
-        raise ValueError("vector is all zeros")
-    return values

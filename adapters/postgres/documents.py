@@ -16,13 +16,13 @@ import asyncpg
 from pgvector import Vector
 
 from adapters.postgres._rows import (
-    check_vector,
     chunk_from_row,
     document_from_row,
     job_from_row,
     parsed_from_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from adapters.vectors import check_vector
 from domain.errors import NotFound
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage

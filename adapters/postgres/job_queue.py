@@ -18,7 +18,9 @@ atomic:
   moved the lease on), the current row is read and the domain asked again.
 - time comes from the injected clock, passed to every statement, so the fake
   clock of the tests drives lease expiry and back-off on PostgreSQL exactly as on
-  the in-memory queue (a system clock makes it the database's ``now()``).
+  the in-memory queue. Real runs use each host's system clock, so hosts must keep
+  time (NTP): a clock running ahead by more than a lease would rescue healthy
+  jobs early (fencing still keeps their work safe, but attempts are spent).
 
 No transaction is held open while a parser or embedder runs: each call is one
 short statement in autocommit.
@@ -37,7 +39,6 @@ import attrs
 from pgvector import Vector
 
 from adapters.postgres._rows import (
-    check_vector,
     document_from_row,
     event_from_row,
     job_from_row,
@@ -45,6 +46,7 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_schema
 from adapters.postgres.migrations import stored_vector_dimension
+from adapters.vectors import check_vector
 from domain.errors import Conflict, LeaseLost, NotFound
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
@@ -115,6 +117,7 @@ class PostgresJobQueue:
         self._schema = schema
         self._s = quote_schema(schema)
         self._channel = jobs_channel(schema)
+        self._rescue_lock = f"navigator.rescue.{schema}"
         self._vector_dimension = vector_dimension
         self._claim_sql = self._build_claim_sql()
 
@@ -273,8 +276,23 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         return await self._fenced(lease, give_back)
 
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
+        """One worker at a time (a session advisory lock per schema): the others skip
+        the round instead of racing over the same expired rows. Each rescue is its
+        own compare-and-set write, on the connection that holds the lock."""
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
+                                       self._rescue_lock):
+                return []
+            try:
+                return await self._rescue(conn, policy, jitter)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._rescue_lock)
+
+    async def _rescue(
+        self, conn: asyncpg.Connection, policy: RetryPolicy, jitter: Jitter
+    ) -> list[Job]:
         now = self._clock.now()
-        rows = await self._pool.fetch(
+        rows = await conn.fetch(
             f"SELECT * FROM {self._s}.upload_jobs WHERE lease_owner IS NOT NULL "
             "AND lease_expires_at <= $1 ORDER BY lease_expires_at, job_id",
             now,
@@ -282,8 +300,8 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         rescued = []
         for current in map(job_from_row, rows):
             new, event = current.rescue(now, policy, jitter())
-            row = await self._write(current, new, [event])
-            if row is not None:  # else someone else rescued (or the holder finished) first
+            row = await self._write(current, new, [event], db=conn)
+            if row is not None:  # else the holder finished (or gave up) first
                 rescued.append(job_from_row(row))
         return rescued
 
@@ -331,6 +349,7 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         now: datetime | None = None,
         output: StepOutput | None = None,
         notify: bool = False,
+        db: asyncpg.Pool | asyncpg.Connection | None = None,
     ) -> Any:
         """One statement: update the row from ``current`` to ``new`` if it still is
         ``current`` (and the lease is alive), record the events and the artefacts.
@@ -357,7 +376,7 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         if notify:
             select += f", pg_notify({p(self._channel)}, f.job_id::text) AS notified"
         sql = "WITH " + ",\n".join(ctes) + f"\n{select} FROM fenced f"
-        return await self._pool.fetchrow(sql, *p.values)
+        return await (db or self._pool).fetchrow(sql, *p.values)
 
     def _events_cte(self, events: Sequence[JobEvent], p: _Params) -> str:
         columns = (

@@ -197,3 +197,25 @@ async def test_lease_expiry_follows_the_injected_clock_not_the_database_clock(
 
     assert [j.job_id for j in await queue.rescue_expired(RetryPolicy(), lambda: 0.0)] == [
         lease.job_id]
+
+
+async def test_only_one_worker_at_a_time_rescues_expired_leases(
+    queue: PostgresJobQueue, clock: FakeClock, postgres_dsn: str, pg_schema: str,
+) -> None:
+    await submit(queue, MARIA, b"maria's policy", clock.now())
+    [lease] = await queue.claim("worker-crashed", 1, LEASE)
+    clock.advance(LEASE.total_seconds() + 1)
+    policy = RetryPolicy(jitter=0.0)
+    other = await connect(postgres_dsn)
+    try:  # another worker is in the middle of its rescue round
+        await other.execute("SELECT pg_advisory_lock(hashtext($1))",
+                            f"navigator.rescue.{pg_schema}")
+        assert await queue.rescue_expired(policy, lambda: 0.0) == []
+        assert (await queue.get_job(lease.job_id)).is_held
+        await other.execute("SELECT pg_advisory_unlock(hashtext($1))",
+                            f"navigator.rescue.{pg_schema}")
+    finally:
+        await other.close()
+
+    [rescued] = await queue.rescue_expired(policy, lambda: 0.0)
+    assert (rescued.status, rescued.attempts, rescued.is_held) == (JobStatus.UPLOADED, 1, False)
