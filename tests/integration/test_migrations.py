@@ -21,7 +21,7 @@ from adapters.postgres.migrations import (
     run_migrations,
     schema_status,
 )
-from domain.status import CLAIMABLE, JobStatus
+from domain.status import CLAIMABLE, WORKING, JobStatus
 
 pytestmark = pytest.mark.postgres
 
@@ -93,13 +93,16 @@ async def test_the_status_check_allows_exactly_the_state_machine_statuses(
     )
     accepted = []
     for status in [*JobStatus, "done", "PARSING", "embedding"]:
+        holder = "worker-1" if status in WORKING else None
         try:
             async with conn.transaction():
                 await conn.execute(
                     f'INSERT INTO "{pg_schema}".upload_jobs (job_id, document_id, user_id, '
-                    "status, available_at, created_at, updated_at, failed_stage) "
-                    "VALUES ($1, $2, 'member-a', $3, now(), now(), now(), 'parse')",
-                    uuid.uuid4(), document_id, str(status),
+                    "status, available_at, created_at, updated_at, failed_stage, "
+                    "lease_owner, lease_expires_at) "
+                    "VALUES ($1, $2, 'member-a', $3, now(), now(), now(), 'parse', $4, "
+                    "CASE WHEN $4::text IS NULL THEN NULL ELSE now() END)",
+                    uuid.uuid4(), document_id, str(status), holder,
                 )
                 raise _Rollback
         except _Rollback:
@@ -111,6 +114,31 @@ async def test_the_status_check_allows_exactly_the_state_machine_statuses(
 
 class _Rollback(Exception):
     pass
+
+
+async def test_a_job_shown_as_being_worked_on_must_have_a_holder(
+    conn: asyncpg.Connection, pg_schema: str
+) -> None:
+    document_id = uuid.uuid4()
+    await conn.execute(
+        f'INSERT INTO "{pg_schema}".documents VALUES ($1, $2, $3, $4, $5, $6, $7, now())',
+        document_id, "member-a", "policy.pdf", "application/pdf", 10, "c" * 64, "k",
+    )
+    for status in sorted(WORKING):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                f'INSERT INTO "{pg_schema}".upload_jobs (job_id, document_id, user_id, '
+                "status, available_at, created_at, updated_at) "
+                "VALUES ($1, $2, 'member-a', $3, now(), now(), now())",
+                uuid.uuid4(), document_id, str(status),
+            )
+    with pytest.raises(asyncpg.CheckViolationError):
+        await conn.execute(
+            f'INSERT INTO "{pg_schema}".upload_jobs (job_id, document_id, user_id, '
+            "status, available_at, created_at, updated_at, failed_stage) "
+            "VALUES ($1, $2, 'member-a', 'failed', now(), now(), now(), 'somewhere')",
+            uuid.uuid4(), document_id,
+        )
 
 
 async def test_the_claim_index_covers_exactly_the_claimable_statuses(
