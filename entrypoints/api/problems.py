@@ -27,6 +27,7 @@ from domain.errors import (
     FileTooLarge,
     InvalidQuery,
     NotFound,
+    PermanentError,
     PipelineError,
     QuotaExceeded,
     TransientError,
@@ -72,6 +73,9 @@ DOMAIN_PROBLEMS: tuple[tuple[type[PipelineError], int, str, str], ...] = (
     (Conflict, 409, "conflict", "Conflict"),
     (InvalidQuery, 422, "invalid-query", "Invalid search"),
     (TransientError, 503, "temporarily-unavailable", "Temporarily unavailable"),
+    # A provider refused us for good (revoked key, exhausted quota): the adapters'
+    # messages are written to be shown and never carry the key.
+    (PermanentError, 502, "provider-refused", "A service we rely on refused the request"),
 )
 
 _STATUS_TITLES = {

@@ -19,6 +19,7 @@ from domain.errors import (
     InvalidQuery,
     LeaseLost,
     NotFound,
+    PermanentError,
     PipelineError,
     QuotaExceeded,
     TransientError,
@@ -56,7 +57,7 @@ def broken(provider: str, error: BaseException) -> Callable[[Container], None]:
 @pytest.mark.parametrize(("error", "status"), [
     (FileTooLarge("x"), 413), (UnsupportedFileType("x"), 415), (EmptyFile("x"), 422),
     (QuotaExceeded("x"), 429), (NotFound("x"), 404), (Conflict("x"), 409),
-    (InvalidQuery("x"), 422), (TransientError("x"), 503),
+    (InvalidQuery("x"), 422), (TransientError("x"), 503), (PermanentError("x"), 502),
 ])
 def test_domain_errors_map_to_their_status(error: PipelineError, status: int) -> None:
     mapped = domain_problem(error)
@@ -127,6 +128,18 @@ async def test_a_busy_embedding_service_during_search_is_a_503(make_api: MakeApi
     body = is_problem(response, 503)
     assert response.headers["retry-after"] == "20"
     assert body["detail"] == "the embedding service is busy"
+
+
+async def test_a_provider_refusing_our_key_during_search_is_a_502_that_says_why(
+    make_api: MakeApi,
+) -> None:
+    reason = "OpenAI rejected the API key (401); set a valid OPENAI_API_KEY"
+    api = await make_api(override=broken("search_documents", PermanentError(reason)))
+
+    response = await api.client.post("/api/v1/search", json={"query": "deductible"},
+                                     headers=bearer())
+
+    assert is_problem(response, 502)["detail"] == reason
 
 
 async def test_an_unknown_route_is_a_problem_404(api: Api) -> None:
