@@ -27,6 +27,9 @@ class BackgroundServer:
 
     def start(self) -> str:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Accepted connections inherit TCP_NODELAY: without it every small response
+        # waits ~40 ms for the peer's delayed ACK (Nagle's algorithm).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         config = uvicorn.Config(
