@@ -25,7 +25,6 @@ boundaries survive into chunks.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import time
 from collections.abc import Mapping
@@ -33,7 +32,8 @@ from typing import Any
 
 import llama_cloud
 
-from domain.errors import PermanentError, TransientError
+from adapters.http_errors import retry_after_seconds
+from domain.errors import PermanentError, TransientError, is_transient_http_status
 from domain.model import MediaType, ParsedDocument, ParsedPage
 from domain.ports import ParseCheckpoint, ParseRequest
 
@@ -258,7 +258,7 @@ def _classify(
                 f"LlamaParse refused the API key during {during} ({status}): check "
                 "LLAMAPARSE_API_KEY"
             )
-        if status in (408, 409) or status >= 500:
+        if is_transient_http_status(status):
             return TransientError(f"LlamaParse server error during {during} ({status})")
         detail = _detail(exc.body)
         reason = f": {provider_text(detail)}" if detail else ""
@@ -274,19 +274,3 @@ def _detail(body: object) -> str:
         if detail:
             return str(detail)
     return ""
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The wait a 429 asks for (``retry-after`` in seconds or as an HTTP date)."""
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

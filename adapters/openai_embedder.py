@@ -23,18 +23,17 @@ quarter of the bytes of decimal JSON for the same float32 values.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import math
 import operator
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import openai
 
+from adapters.http_errors import retry_after_seconds
 from domain.batching import plan_batches
-from domain.errors import PermanentError, TransientError
+from domain.errors import PermanentError, TransientError, is_transient_http_status
 from domain.ports import EmbeddingLimits, Embeddings
 
 log = logging.getLogger(__name__)
@@ -222,7 +221,7 @@ def _classify(exc: openai.APIError) -> TransientError | PermanentError:
                 f"OpenAI refused the API key ({status}): check OPENAI_API_KEY and its "
                 "access to the embedding model"
             )
-        if status in (408, 409) or status >= 500:
+        if is_transient_http_status(status):
             return TransientError(f"OpenAI server error ({status})")
         detail = f" [{code}]" if code else ""
         return PermanentError(f"OpenAI rejected the embeddings request ({status}){detail}")
@@ -262,26 +261,3 @@ def _checked_vectors(
 
 def _malformed(what: str) -> TransientError:
     return TransientError(f"OpenAI sent a malformed embeddings response: {what}")
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The wait a 429 asks for: ``retry-after-ms``, ``retry-after`` in seconds or as
-    an HTTP date. None when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

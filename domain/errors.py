@@ -65,3 +65,9 @@ class QuotaExceeded(UploadRejected):
 
 class InvalidQuery(PipelineError):
     """A search request outside the allowed limits."""
+
+
+def is_transient_http_status(status: int) -> bool:
+    """A provider's HTTP status worth retrying: timeouts (408), conflicts (409), rate
+    limits (429) and server errors (5xx). Any other 4xx is permanent."""
+    return status in (408, 409, 429) or status >= 500
