@@ -29,13 +29,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from adapters.postgres.connection import check_schema_name
+from adapters.postgres.errors import InvalidSchemaName
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 DEFAULT_HOME = "~/.local/share/insurance-navigator"
-SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SCHEMA_RULE = (
     "must be a plain SQL identifier: lowercase letters, digits and underscores, "
-    "starting with a letter or underscore, at most 63 characters"
+    "starting with a letter or underscore, at most 63 characters, not starting with pg_"
 )
 # pgvector's HNSW index (which search uses) takes vectors of at most 2,000 dimensions.
 MAX_INDEXED_DIMENSIONS = 2000
@@ -158,9 +160,10 @@ class Settings(BaseSettings):
     @field_validator("database_schema")
     @classmethod
     def _check_schema(cls, value: str) -> str:
-        if not SCHEMA_NAME.match(value):
-            raise ValueError(SCHEMA_RULE)
-        return value
+        try:
+            return check_schema_name(value)  # the rule the database adapter enforces
+        except InvalidSchemaName:
+            raise ValueError(SCHEMA_RULE) from None
 
     @field_validator("environment")
     @classmethod

@@ -125,8 +125,9 @@ def test_a_bad_value_is_refused_with_the_variable_and_what_is_allowed(
     assert refused(**env) == [expected]
 
 
-def test_a_schema_name_must_be_a_plain_sql_identifier() -> None:
-    (problem,) = refused(DATABASE_SCHEMA='upload"; drop schema public; --')
+@pytest.mark.parametrize("schema", ['upload"; drop schema public; --', "pg_uploads", "Upload"])
+def test_a_schema_name_must_be_a_plain_sql_identifier(schema: str) -> None:
+    (problem,) = refused(DATABASE_SCHEMA=schema)
 
     assert problem.startswith("DATABASE_SCHEMA must be a plain SQL identifier")
 
