@@ -138,5 +138,7 @@ def _parse_text(data: bytes, parser: str) -> ParsedDocument:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PermanentError("the file is not valid UTF-8 text") from None
+    if not text.strip():
+        raise PermanentError("we could not find any text in this document")
     pages = tuple(ParsedPage(n, page) for n, page in enumerate(text.split(PAGE_BREAK), start=1))
     return ParsedDocument(pages, parser=parser)

@@ -8,10 +8,6 @@ and API tests use it) and around the local parser (as the scenarios use it).
 What only one adapter does stays in that adapter's own tests: the hosted parser's
 checkpoint (resume a LlamaParse job instead of uploading twice), its polling,
 timeouts and provider errors; the scripted fake's failures.
-
-A real difference, kept out of the blank-file test below: the scripted fake on its
-own hands a blank text file's blank page on instead of refusing it, so that the
-validate step's own "no text" check can be exercised (``tests/unit/test_use_cases.py``).
 """
 
 from __future__ import annotations
@@ -46,7 +42,6 @@ CLAIMS = {
     "scripted-over-local": EVERY_TYPE,
 }
 READS_PDF = [kind for kind, types in CLAIMS.items() if MediaType.PDF in types]
-REFUSES_BLANK_TEXT = ["local", "llamaparse", "scripted-over-local"]
 
 SUMMARY = (
     "# Summary of Benefits 2025\n"
@@ -170,7 +165,6 @@ async def test_a_file_with_page_breaks_keeps_every_word_on_pages_numbered_from_o
     assert words(" ".join(page.markdown for page in parsed.pages)) == words(WITH_PAGE_BREAKS)
 
 
-@pytest.mark.parametrize("adapter", REFUSES_BLANK_TEXT, indirect=True)
 @pytest.mark.parametrize("blank", [b"", b"   \n\n\t  \n"])
 async def test_a_text_file_with_nothing_to_read_fails_permanently_with_a_reason(
     parser: Parser, blank: bytes,

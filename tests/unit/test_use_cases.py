@@ -23,7 +23,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.errors import Conflict, FileTooLarge, InvalidQuery, LeaseLost, NotFound
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Job, Lease, MediaType, ParsedDocument, ScoredChunk
+from domain.model import Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
 from domain.ports import ParseCheckpoint, ParseRequest, Submission
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
@@ -196,7 +196,15 @@ async def test_a_step_retried_by_another_worker_starts_from_the_stored_work(rig:
 
 
 async def test_a_parse_with_no_text_fails_validation_for_good(rig: Rig) -> None:
-    submission = await rig.submit(data=b" \n\f\n ", filename="blank.txt")
+    class BlankPages(ScriptedParser):
+        """A parser that hands on blank pages instead of refusing them."""
+
+        async def parse(self, request: ParseRequest, checkpoint: ParseCheckpoint
+                        ) -> ParsedDocument:
+            return ParsedDocument((ParsedPage(1, " \n"), ParsedPage(2, "")), parser="blank")
+
+    rig.parser = BlankPages()
+    submission = await rig.submit(data=b"a scanned page with no text layer", filename="scan.txt")
     await rig.worker().until_idle()
     job = await rig.job(submission)
     assert (job.status, job.failed_stage) == (JobStatus.FAILED, "validate")
