@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: Annotated[float, Field(gt=0)] | None = None
     worker_rescue_interval: Annotated[float, Field(gt=0)] = 30.0
     worker_shutdown_grace: Annotated[float, Field(ge=0)] = 30.0
+    #: Serve the worker's own Prometheus metrics (step durations, retries, failures) on
+    #: this port; unset, the worker serves none (``navigator up`` shows them at /metrics).
+    worker_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     # -- uploads and chunking --------------------------------------------------------
     upload_max_bytes: Annotated[int, Field(ge=1)] = 50 * MIB

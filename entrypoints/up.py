@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import prometheus_client
 import uvicorn
 
 from adapters.postgres.connection import describe_dsn
@@ -67,6 +68,18 @@ def build_worker(container: Container, settings: Settings) -> WorkerService:
         lease_for=container.lease_for(),
         on_job_left=container.metrics().record_job,
     )
+
+
+def serve_worker_metrics(container: Container, settings: Settings) -> None:
+    """``WORKER_METRICS_PORT``: the worker's step durations, retries and failures for
+    Prometheus, on ``SERVICE_HOST`` (a small HTTP server in a thread)."""
+    if settings.worker_metrics_port is None:
+        return
+    prometheus_client.start_http_server(
+        settings.worker_metrics_port, addr=settings.service_host,
+        registry=container.metrics().registry,
+    )
+    log.info("worker metrics served", extra={"port": settings.worker_metrics_port})
 
 
 class _Uvicorn(uvicorn.Server):
@@ -212,6 +225,7 @@ async def _worker(settings: Settings) -> int:
         with database_errors():
             await start(container)
         try:
+            serve_worker_metrics(container, settings)
             worker = build_worker(container, settings)
             stop_worker = asyncio.Event()
             with Signals() as signals:

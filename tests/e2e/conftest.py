@@ -230,6 +230,7 @@ def make_deployment(dsn: str, home: Path, **env: str) -> Deployment:
         "DATABASE_URL": dsn, "DATABASE_SCHEMA": schema, "NAVIGATOR_HOME": str(home),
         "SUPABASE_JWT_SECRET": SECRET, "SERVICE_HOST": "127.0.0.1", "SERVICE_PORT": str(port),
         "ENVIRONMENT": "test", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+        "WORKER_METRICS_PORT": str(free_port()),
         **FAST_WORKER, **env,
     })
     deployment = Deployment(dsn, schema, home, port, environment)

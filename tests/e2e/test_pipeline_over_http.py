@@ -115,6 +115,15 @@ def test_health_shows_the_database_migrated_and_the_live_worker(
     assert body["workers"]["live"] == 1
 
 
+def test_the_worker_shows_its_step_durations_and_failures_to_prometheus(
+    deployment: Deployment, processed: dict[str, dict[str, object]]
+) -> None:
+    port = deployment.env["WORKER_METRICS_PORT"]
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'navigator_step_duration_seconds_count{outcome="ok",step="parse"}' in text
+    assert 'navigator_step_failures_total{step="parse"} 1.0' in text  # the damaged PDF
+
+
 def test_the_cli_uploads_follows_and_searches_like_a_newcomer(
     deployment: Deployment, processed: object
 ) -> None:
