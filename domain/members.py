@@ -38,8 +38,7 @@ class DeleteDocument:
 
     async def __call__(self, document_id: UUID, user_id: str) -> Document:
         document = await self.documents.delete(document_id, user_id)
-        if await self.documents.find_by_sha256(user_id, document.sha256) is None:
-            await self.blobs.delete(document.blob_key)
+        await self.blobs.delete(document.blob_key)  # this document's own file
         return document
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from uuid import UUID
 
 import attrs
 
@@ -11,10 +12,12 @@ from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, JobQue
 from domain.upload_policy import UploadPolicy
 
 
-def blob_key_for(user_id: str, sha256: str) -> str:
-    """Content-addressed per member: the same bytes from one member share one blob."""
+def blob_key_for(user_id: str, document_id: UUID) -> str:
+    """One file per document, under a folder per member (the member id is hashed, so
+    any id makes a safe key). A document's file is never shared with another
+    document, so deleting one can never take another's file with it."""
     member = hashlib.sha256(user_id.encode()).hexdigest()[:32]
-    return f"uploads/{member}/{sha256}"
+    return f"uploads/{member}/{document_id}"
 
 
 @attrs.frozen
@@ -44,11 +47,12 @@ class SubmitUpload:
                               created=False)
         usage = await self.documents.usage(user_id)
         media_type = self.policy.check(data, filename, declared_type, usage)
-        key = blob_key_for(user_id, sha256)
+        document_id = self.new_id()
+        key = blob_key_for(user_id, document_id)
         await self.blobs.put(key, data)
         now = self.clock.now()
         document = Document(
-            document_id=self.new_id(),
+            document_id=document_id,
             user_id=user_id,
             filename=_clean_filename(filename),
             media_type=media_type,
@@ -57,8 +61,12 @@ class SubmitUpload:
             blob_key=key,
             created_at=now,
         )
-        return await self.queue.submit(document, Job.new(self.new_id(), document.document_id,
-                                                         user_id, now))
+        submission = await self.queue.submit(
+            document, Job.new(self.new_id(), document.document_id, user_id, now)
+        )
+        if not submission.created:  # the same file arrived twice at once: keep the first
+            await self.blobs.delete(key)
+        return submission
 
 
 def _clean_filename(filename: str) -> str:

@@ -24,3 +24,7 @@ class InMemoryBlobStore:
 
     def __contains__(self, key: str) -> bool:
         return key in self._blobs
+
+    def keys(self) -> list[str]:
+        """The stored keys, sorted (for tests)."""
+        return sorted(self._blobs)

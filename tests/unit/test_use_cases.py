@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import attrs
 import pytest
 
+from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import FakeClock
@@ -121,7 +122,7 @@ async def test_a_name_with_nothing_left_is_called_upload(rig: Rig) -> None:
 async def test_the_file_is_stored_under_its_own_hash_before_the_job_exists(rig: Rig) -> None:
     submission = await rig.submit()
     document = submission.document
-    assert document.blob_key == blob_key_for(MEMBER, document.sha256)
+    assert document.blob_key == blob_key_for(MEMBER, document.document_id)
     assert await rig.blobs.get(document.blob_key) == POLICY_TEXT.encode()
     assert rig.queue.notices == [submission.job.job_id]
 
@@ -137,7 +138,7 @@ async def test_a_refused_upload_stores_nothing(rig: Rig) -> None:
     with pytest.raises(FileTooLarge):
         await rig.submit_use_case(UploadPolicy(max_bytes=10))(MEMBER, "plan.md", data)
     assert rig.store.documents == {}
-    assert blob_key_for(MEMBER, hashlib.sha256(data).hexdigest()) not in rig.blobs
+    assert rig.blobs.keys() == []
     assert rig.queue.notices == []
 
 
@@ -366,6 +367,24 @@ async def test_deleting_removes_the_stored_file_and_every_row(rig: Rig) -> None:
     assert rig.store.events == []
     with pytest.raises(NotFound):
         await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+async def test_the_same_file_arriving_twice_at_once_keeps_one_document_and_one_file(
+    rig: Rig, tmp_path: Path,
+) -> None:
+    rig.blobs = FilesystemBlobStore(tmp_path)  # type: ignore[assignment]  # writes yield
+    use_case = rig.submit_use_case()
+    first, second = await asyncio.gather(
+        use_case(MEMBER, "plan.md", POLICY_TEXT.encode()),
+        use_case(MEMBER, "plan copy.md", POLICY_TEXT.encode()),
+    )
+    assert {first.created, second.created} == {True, False}
+    assert first.document == second.document
+    assert files_under(tmp_path) == [first.document.blob_key]
 
 
 async def test_deleting_one_members_copy_keeps_the_others_file(rig: Rig) -> None:
