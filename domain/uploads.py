@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from uuid import UUID
 
@@ -40,7 +41,7 @@ class SubmitUpload:
     async def __call__(
         self, user_id: str, filename: str, data: bytes, declared_type: str | None = None
     ) -> Submission:
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = await _sha256(data)
         existing = await self.documents.find_by_sha256(user_id, sha256)
         if existing is not None:
             return Submission(existing, await self.queue.job_for_document(existing.document_id),
@@ -67,6 +68,17 @@ class SubmitUpload:
         if not submission.created:  # the same file arrived twice at once: keep the first
             await self.blobs.delete(key)
         return submission
+
+
+#: Above this size the hash is computed in a thread (hashlib releases the GIL), so a
+#: large upload does not hold up the other requests.
+_HASH_IN_THREAD_BYTES = 1 << 20
+
+
+async def _sha256(data: bytes) -> str:
+    if len(data) < _HASH_IN_THREAD_BYTES:
+        return hashlib.sha256(data).hexdigest()
+    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
 
 
 def _clean_filename(filename: str) -> str:
