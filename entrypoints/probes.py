@@ -7,6 +7,7 @@ A probe never raises: a database that cannot be reached is a report with
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
 import asyncpg
@@ -26,6 +27,9 @@ class DatabaseReport:
     migration_version: int | None = None
     pending_migrations: tuple[str, ...] = ()
     error: str | None = None
+
+
+log = logging.getLogger("navigator.health")
 
 
 class DatabaseProbe(Protocol):
@@ -53,8 +57,11 @@ class PostgresDatabaseProbe:
                     status = await schema_status(conn, self._schema)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+            # /health is public: where the database lives goes to the log, not the answer.
+            log.warning("database unreachable", extra={"database": self._where,
+                                                        "error": reason})
             return DatabaseReport(False, self._schema,
-                                  error=f"cannot reach PostgreSQL at {self._where}: {reason}")
+                                  error=f"cannot reach PostgreSQL: {reason}")
         version = max((m.version for m in status.applied), default=None)
         return DatabaseReport(
             reachable=True, schema=self._schema, schema_present=status.exists,

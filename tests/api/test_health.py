@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncpg
 from dependency_injector import providers
 
 from entrypoints.container import Container
-from entrypoints.probes import DatabaseReport
+from entrypoints.probes import DatabaseReport, PostgresDatabaseProbe
 from tests.api.conftest import Api, MakeApi
 
 
@@ -63,3 +64,17 @@ async def test_an_unreachable_database_makes_health_503(make_api: MakeApi) -> No
     assert body["status"] == "down"
     assert body["database"]["reachable"] is False
     assert "timed out" in body["database"]["error"]
+
+
+async def test_a_down_database_is_reported_without_saying_where_it_lives() -> None:
+    dsn = "postgresql://navigator:s3cret-password@127.0.0.1:1/insurance"
+    pool = await asyncpg.create_pool(dsn, min_size=0, max_size=1)
+    try:
+        report = await PostgresDatabaseProbe(pool, "upload_pipeline", dsn, timeout=5).check()
+    finally:
+        await pool.close()
+
+    assert not report.reachable
+    assert report.error is not None and report.error.startswith("cannot reach PostgreSQL")
+    assert "127.0.0.1" not in report.error
+    assert "s3cret" not in report.error and "s3cret" not in repr(report)
