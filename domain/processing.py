@@ -100,35 +100,36 @@ class ProcessJob:
         """
         holder = holder if holder is not None else LeaseHolder()
         carry = _Carry()
+        clock = asyncio.get_running_loop().time
         current: Lease | None = lease
         while current is not None:
             holder.lease = holding = current
             step = current.job.current_step()
-            started = asyncio.get_running_loop().time()
+            started, outcome = clock(), "cancelled"
+            error: StepError | None = None
             try:
-                output = await self._with_heartbeat(current, self._run_step(step.name, current,
-                                                                            carry))
+                work = self._run_step(step.name, current, carry)
+                output = await self._with_heartbeat(current, work)
                 current = await self.queue.finish_step(
                     current, output, self.lease_for, continue_=not stopping()
                 )
-                holder.lease = current
-                self.on_step(step.name, asyncio.get_running_loop().time() - started, "ok")
+                holder.lease, outcome = current, "ok"
+                continue
             except LeaseLost as exc:
+                outcome = "lease_lost"
                 log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
-                self.on_step(step.name, asyncio.get_running_loop().time() - started, "lease_lost")
-                holder.lease = None
-                return None
             except StepError as exc:
-                self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
-                holder.lease = None
-                return await self._handle_failure(holding, exc)
+                outcome, error = "error", exc
             except Exception as exc:  # a bug or an unclassified library error
                 log.exception("step crashed", extra={"job_id": str(lease.job_id)})
-                self.on_step(step.name, asyncio.get_running_loop().time() - started, "error")
-                holder.lease = None
-                error = TransientError(f"unexpected error in {step.name}: {type(exc).__name__}: "
-                                       f"{exc}")
-                return await self._handle_failure(holding, error)
+                outcome = "error"
+                error = TransientError(
+                    f"unexpected error in {step.name}: {type(exc).__name__}: {exc}"
+                )
+            finally:
+                self.on_step(step.name, clock() - started, outcome)
+            holder.lease = None
+            return None if error is None else await self._handle_failure(holding, error)
         return await self.queue.get_job(lease.job_id)
 
     async def _handle_failure(self, lease: Lease, error: StepError) -> Job | None:
