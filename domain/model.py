@@ -174,15 +174,16 @@ class Job:
 
     def finish_step(
         self, lease: Lease, now: datetime, lease_for: timedelta, *, detail: str = "",
-        continue_: bool = True,
+        continue_: bool = True, embedding_tokens: int = 0,
     ) -> tuple[Job, list[JobEvent]]:
-        """Record the current step's result; with ``continue_`` the same worker
-        keeps the lease and starts the next step at once."""
+        """Record the current step's result (and the embedding tokens it used); with
+        ``continue_`` the same worker keeps the lease and starts the next step at once."""
         self.check_lease(lease, now)
         step = self.current_step()
         job, done = self._move(
             step.result, now, lease.worker, detail or f"{step.name} done",
             last_error=None, available_at=now,
+            embedding_tokens=self.embedding_tokens + embedding_tokens,
         )
         events = [done]
         following = next_step(step)
@@ -195,6 +196,21 @@ class Job:
         else:
             job = attrs.evolve(job, lease_owner=None, lease_expires_at=None)
         return job, events
+
+    def record_parser_job(self, lease: Lease, now: datetime, parser_job_id: str) -> Job:
+        """Remember a hosted parser's job id, so a successor resumes instead of paying twice."""
+        self.check_lease(lease, now)
+        return attrs.evolve(self, parser_job_id=parser_job_id)
+
+    def check_own_chunks(self, chunks: Iterable[Chunk]) -> None:
+        """Refuse chunks that are not this job's document's, or that share an ordinal."""
+        ordinals = set()
+        for chunk in chunks:
+            if chunk.document_id != self.document_id or chunk.user_id != self.user_id:
+                raise ValueError(f"chunk {chunk.ordinal} belongs to another document or member")
+            if chunk.ordinal in ordinals:
+                raise ValueError("two chunks share an ordinal")
+            ordinals.add(chunk.ordinal)
 
     def retry_later(
         self, lease: Lease | None, now: datetime, error: str, available_at: datetime,

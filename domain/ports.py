@@ -57,6 +57,10 @@ class StepOutput:
     embedding_tokens: int = 0
     detail: str = ""
 
+    def __attrs_post_init__(self) -> None:
+        if self.chunks is not None and self.vectors is not None:
+            raise ValueError("a step stores chunks or vectors, not both at once")
+
 
 @attrs.frozen
 class Usage:

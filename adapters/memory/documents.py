@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import builtins
-import math
 from collections.abc import Sequence
 from uuid import UUID
 
 from adapters.memory.store import InMemoryStore
-from adapters.vectors import cosine
+from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
@@ -38,10 +37,7 @@ class InMemoryDocumentRepository:
         return Usage(documents=len(mine), bytes=sum(d.size_bytes for d in mine))
 
     async def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
-        for document in self._store.documents.values():
-            if document.user_id == user_id and document.sha256 == sha256:
-                return document
-        return None
+        return self._store.find_by_sha256(user_id, sha256)
 
     async def parsed(self, document_id: UUID) -> ParsedDocument:
         try:
@@ -57,10 +53,9 @@ class InMemoryDocumentRepository:
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int,
     ) -> builtins.list[ScoredChunk]:
-        if not all(math.isfinite(x) for x in vector):
-            raise ValueError("query vector contains NaN or infinity")
         if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
             return []
+        check_vector(vector, None)
         store = self._store
         complete = {
             j.document_id

@@ -13,8 +13,8 @@ import attrs
 
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector
-from domain.errors import LeaseLost, NotFound
-from domain.model import Chunk, Document, Job, JobEvent, Lease
+from domain.errors import Conflict, LeaseLost, NotFound
+from domain.model import Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
@@ -29,9 +29,11 @@ class InMemoryJobQueue:
     # -- members ------------------------------------------------------------------
 
     async def submit(self, document: Document, job: Job) -> Submission:
-        for existing in self._store.documents.values():
-            if existing.user_id == document.user_id and existing.sha256 == document.sha256:
-                return Submission(existing, self._store.job_of(existing.document_id), False)
+        existing = self._store.find_by_sha256(document.user_id, document.sha256)
+        if existing is not None:
+            return Submission(existing, self._store.job_of(existing.document_id), False)
+        if document.document_id in self._store.documents or job.job_id in self._store.jobs:
+            raise Conflict(f"document {document.document_id} or job {job.job_id} already exists")
         self._store.documents[document.document_id] = document
         self._store.jobs[job.job_id] = job
         self._store.events.append(job.first_event())
@@ -66,6 +68,8 @@ class InMemoryJobQueue:
     # -- workers ------------------------------------------------------------------
 
     async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        if limit < 1:
+            return []
         now = self._clock.now()
         ready = sorted(
             (j for j in self._store.jobs.values() if j.is_claimable(now)),
@@ -86,21 +90,17 @@ class InMemoryJobQueue:
     async def finish_step(
         self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
     ) -> Lease | None:
-        job = self._held(lease)
-        now = self._clock.now()
-        job.check_lease(lease, now)
-        self._write_artefacts(job, output)
-        job = attrs.evolve(job, embedding_tokens=job.embedding_tokens + output.embedding_tokens)
-        job, events = job.finish_step(
-            lease, now, lease_for, detail=output.detail, continue_=continue_
+        held = self._held(lease)
+        job, events = held.finish_step(
+            lease, self._clock.now(), lease_for, detail=output.detail, continue_=continue_,
+            embedding_tokens=output.embedding_tokens,
         )
+        self._write_artefacts(held, output)
         self._save(job, events)
         return attrs.evolve(lease, job=job) if job.is_held else None
 
     async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
-        job = self._held(lease)
-        job.check_lease(lease, self._clock.now())
-        job = attrs.evolve(job, parser_job_id=parser_job_id)
+        job = self._held(lease).record_parser_job(lease, self._clock.now(), parser_job_id)
         self._save(job, [])
         return attrs.evolve(lease, job=job)
 
@@ -122,11 +122,14 @@ class InMemoryJobQueue:
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
         now = self._clock.now()
         rescued = []
-        for job in list(self._store.jobs.values()):
-            if job.is_held and job.lease_expired(now):
-                job, event = job.rescue(now, policy, jitter())
-                self._save(job, [event])
-                rescued.append(job)
+        expired = sorted(
+            (j for j in self._store.jobs.values() if j.is_held and j.lease_expired(now)),
+            key=lambda j: (j.lease_expires_at, str(j.job_id)),
+        )
+        for job in expired:
+            job, event = job.rescue(now, policy, jitter())
+            self._save(job, [event])
+            rescued.append(job)
         return rescued
 
     # -- internals ----------------------------------------------------------------
@@ -151,10 +154,8 @@ class InMemoryJobQueue:
         """Check everything first, then write: like the single statement of the real
         adapter, a step's artefacts are stored entirely or not at all."""
         store = self._store
-        if output.chunks is not None and output.vectors is not None:
-            raise ValueError("a step stores chunks or vectors, not both at once")
         if output.chunks is not None:
-            _check_chunks(job, output.chunks)
+            job.check_own_chunks(output.chunks)
         if output.vectors is not None:
             known = {c.chunk_id for k, c in store.chunks.items() if k[0] == job.document_id}
             for vector in output.vectors:
@@ -174,10 +175,3 @@ class InMemoryJobQueue:
                 store.chunks[(job.document_id, chunk.ordinal)] = chunk
         for vector in output.vectors or ():
             store.vectors[vector.chunk_id] = vector
-
-def _check_chunks(job: Job, chunks: tuple[Chunk, ...]) -> None:
-    if len({c.ordinal for c in chunks}) != len(chunks):
-        raise ValueError("two chunks share an ordinal")
-    for chunk in chunks:
-        if chunk.document_id != job.document_id or chunk.user_id != job.user_id:
-            raise ValueError(f"chunk {chunk.ordinal} belongs to another document or member")

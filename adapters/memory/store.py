@@ -12,6 +12,7 @@ from uuid import UUID
 import attrs
 
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, ParsedDocument
+from domain.ports import WorkerInfo
 
 
 @attrs.define
@@ -23,7 +24,13 @@ class InMemoryStore:
     parsed: dict[UUID, ParsedDocument] = attrs.Factory(dict)
     chunks: dict[tuple[UUID, int], Chunk] = attrs.Factory(dict)
     vectors: dict[UUID, ChunkVector] = attrs.Factory(dict)
-    workers: dict[str, dict[str, object]] = attrs.Factory(dict)
+    workers: dict[str, WorkerInfo] = attrs.Factory(dict)
+
+    def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
+        for document in self.documents.values():
+            if document.user_id == user_id and document.sha256 == sha256:
+                return document
+        return None
 
     def job_of(self, document_id: UUID) -> Job:
         for job in self.jobs.values():

@@ -22,18 +22,18 @@ class InMemoryWorkerRegistry:
         now = self._clock.now()
         info = WorkerInfo(worker_id, hostname, pid, started_at=now, last_seen_at=now,
                           version=version)
-        self._store.workers[worker_id] = attrs.asdict(info)
+        self._store.workers[worker_id] = info
 
     async def beat(self, worker_id: str) -> None:
-        row = self._store.workers.get(worker_id)
-        if row is None:
+        info = self._store.workers.get(worker_id)
+        if info is None:
             raise NotFound(f"worker {worker_id} is not registered")
-        self._store.workers[worker_id] = {**row, "last_seen_at": self._clock.now()}
+        self._store.workers[worker_id] = attrs.evolve(info, last_seen_at=self._clock.now())
 
     async def unregister(self, worker_id: str) -> None:
         self._store.workers.pop(worker_id, None)
 
     async def live(self, within: timedelta) -> list[WorkerInfo]:
         since = self._clock.now() - within
-        found = [WorkerInfo(**row) for row in self._store.workers.values()]  # type: ignore[arg-type]
-        return sorted((w for w in found if w.last_seen_at >= since), key=lambda w: w.worker_id)
+        live = (w for w in self._store.workers.values() if w.last_seen_at >= since)
+        return sorted(live, key=lambda w: w.worker_id)

@@ -236,10 +236,8 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
     ) -> Lease | None:
         def finish(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            job.check_lease(lease, now)
-            job = attrs.evolve(job, embedding_tokens=job.embedding_tokens + output.embedding_tokens)
             return job.finish_step(lease, now, lease_for, detail=output.detail,
-                                   continue_=continue_)
+                                   continue_=continue_, embedding_tokens=output.embedding_tokens)
 
         if output.vectors and self._vector_dimension is None:
             async with self._pool.acquire() as conn:
@@ -249,8 +247,7 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
 
     async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
         def remember(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            job.check_lease(lease, now)
-            return attrs.evolve(job, parser_job_id=parser_job_id), []
+            return job.record_parser_job(lease, now, parser_job_id), []
 
         return attrs.evolve(lease, job=await self._fenced(lease, remember))
 
@@ -408,8 +405,6 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
                 f"SET parsed = {p(parsed_to_json(output.parsed), '::jsonb')} "
                 "FROM fenced f WHERE d.document_id = f.document_id)"
             )
-        if output.chunks is not None and output.vectors:
-            raise ValueError("a step stores chunks or vectors, not both at once")
         if output.chunks is not None:
             ctes.extend(self._chunk_ctes(job, output.chunks, p))
         if output.vectors:
@@ -441,12 +436,8 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         }
 
     def _chunk_ctes(self, job: Job, chunks: Sequence[Chunk], p: _Params) -> list[str]:
+        job.check_own_chunks(chunks)
         ordinals = [c.ordinal for c in chunks]
-        if len(set(ordinals)) != len(ordinals):
-            raise ValueError("two chunks share an ordinal")
-        for chunk in chunks:
-            if chunk.document_id != job.document_id or chunk.user_id != job.user_id:
-                raise ValueError(f"chunk {chunk.ordinal} belongs to another document or member")
         columns = {
             "chunk_id": p([c.chunk_id for c in chunks], "::uuid[]"),
             "ordinal": p(ordinals, "::int[]"),

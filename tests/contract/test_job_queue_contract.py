@@ -565,7 +565,6 @@ async def test_chunks_that_do_not_belong_to_the_job_are_refused(backend: Backend
     for bad in (
         StepOutput(chunks=chunks_for(theirs.job, ["someone else's text"])),
         StepOutput(chunks=(good[0], attrs.evolve(good[1], ordinal=0))),
-        StepOutput(chunks=good, vectors=vectors_for(good, DIMENSIONS)),
     ):
         with pytest.raises(ValueError):
             await q.finish_step(held, bad, LEASE)

@@ -11,6 +11,7 @@ import pytest
 
 from domain.errors import Conflict, IllegalTransition, LeaseLost
 from domain.model import Job, Lease
+from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,
@@ -294,3 +295,8 @@ def test_a_finished_step_without_continuing_hands_the_job_back() -> None:
     assert not job.is_held
     assert job.is_claimable(NOW)
     assert StepName(step_claimable_at(job.status).name) is StepName.VALIDATE
+
+
+def test_a_step_output_carries_chunks_or_vectors_never_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        StepOutput(chunks=(), vectors=())
