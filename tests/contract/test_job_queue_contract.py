@@ -67,6 +67,28 @@ async def test_a_member_uploading_the_same_bytes_again_gets_the_existing_documen
     assert (await q.counts())[S.UPLOADED] == 1
 
 
+async def test_a_new_upload_reusing_a_taken_job_id_is_refused_and_changes_nothing(
+    backend: Backend,
+) -> None:
+    q, now = backend.queue, backend.clock.now()
+    first = await submit(q, MARIA, b"policy 2025", now)
+    document, job = upload(MARIA, b"dental plan", now)
+
+    with pytest.raises(Conflict):
+        await q.submit(document, attrs.evolve(job, job_id=first.job.job_id))
+
+    assert await q.get_job(first.job.job_id) == first.job
+    assert await q.job_for_document(first.document.document_id) == first.job
+
+
+async def test_a_claim_for_no_jobs_claims_none(backend: Backend) -> None:
+    await submit(backend.queue, MARIA, b"policy 2025", backend.clock.now())
+
+    assert await backend.queue.claim("worker-1", 0, LEASE) == []
+    assert await backend.queue.claim("worker-1", -1, LEASE) == []
+    assert (await backend.queue.counts())[S.UPLOADED] == 1
+
+
 async def test_two_members_uploading_the_same_bytes_get_separate_documents(
     backend: Backend,
 ) -> None:
