@@ -259,9 +259,9 @@ def build_container(settings: Settings, database_dsn: str | None = None) -> Cont
 
 
 async def start(container: Container) -> None:
-    """Open the resources (the database pool, the hosted clients) and check the JWT
-    secret, so a bad configuration fails now rather than on the first request."""
-    container.jwt_secret()
+    """Open the resources (the database pool, the hosted clients). The JWT secret is
+    checked by the API alone (``create_app``): the worker and the operator commands
+    never see a member's token, so they must not need it."""
     pending = container.init_resources()
     if pending is not None:
         await pending

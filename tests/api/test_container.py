@@ -26,6 +26,10 @@ from entrypoints.settings import load_settings
 from tests.api.conftest import BASE_ENV
 
 
+def entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 def container_for(tmp_path: Path, **env: str) -> Container:
     return build_container(load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path), **env}))
 
@@ -93,6 +97,21 @@ async def test_memory_adapters_replace_the_database_until_reset(tmp_path: Path) 
     await stop(container)
     container.reset_override()
     assert container.settings().rag_vector_dimension == 256
+
+
+async def test_a_production_worker_starts_without_the_jwt_secret_only_the_api_needs(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in BASE_ENV.items() if k != "SUPABASE_JWT_SECRET"}
+    settings = load_settings({**env, "ENVIRONMENT": "production",
+                              "NAVIGATOR_HOME": str(tmp_path)})
+    container = build_container(settings)
+    use_memory_adapters(container)
+
+    await start(container)
+    await stop(container)
+
+    assert entries(tmp_path) == []  # no development secret written either
 
 
 async def test_an_unreachable_database_stops_start_up_with_a_clear_message(
