@@ -263,6 +263,25 @@ class Tokenizer(Protocol):
         ...
 
 
+@attrs.frozen
+class DatabaseReport:
+    """Is the database there, with our schema migrated? (``/health``, ``navigator status``)"""
+
+    reachable: bool
+    schema: str
+    schema_present: bool = False
+    migration_version: int | None = None
+    pending_migrations: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class DatabaseProbe(Protocol):
+    async def check(self) -> DatabaseReport:
+        """Never raises: an unreachable database is ``reachable=False`` with a reason
+        that names neither a password nor where the database lives."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Aware UTC time."""

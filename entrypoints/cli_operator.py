@@ -37,7 +37,6 @@ from domain.ports import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli import OK, CommandFailed, UsageError
 from entrypoints.container import (
-    LIVE_WORKER_HEARTBEATS,
     build_container,
     running,
     start_database,
@@ -389,7 +388,7 @@ async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[C
 async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bool) -> Check:
     if not exists:
         return Check(False, "live worker", "no schema, so no worker can be registered")
-    window = timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS)
+    window = settings.live_worker_window
     registry = PostgresWorkerRegistry(conn, SystemClock(), settings.database_schema)
     rows = await registry.live(window)
     if not rows:

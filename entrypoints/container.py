@@ -3,7 +3,7 @@
 Nothing is built at import time. A process builds one container at start-up::
 
     settings = load_settings()
-    dsn = await resolve_database(settings)        # DATABASE_URL, or the embedded server
+    dsn, server = await start_database(settings)  # DATABASE_URL, or the embedded server
     container = build_container(settings, dsn)
     async with running(container):                 # opens the pool; closes it at the end
         submit = container.submit_upload()
@@ -47,6 +47,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.probe import InMemoryDatabaseProbe
 from adapters.memory.store import InMemoryStore
 from adapters.memory.workers import InMemoryWorkerRegistry
 from adapters.openai_embedder import OpenAIEmbedder
@@ -55,6 +56,7 @@ from adapters.postgres.connection import create_pool, jobs_channel, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
@@ -68,14 +70,9 @@ from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, WorkerRound
 from entrypoints.metrics import Metrics
-from entrypoints.probes import InMemoryDatabaseProbe, PostgresDatabaseProbe
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
 from entrypoints.worker import Subscribe, Subscription
-
-#: A worker counts as live while it has beaten within this many heartbeat intervals.
-LIVE_WORKER_HEARTBEATS = 3
-
 
 # -- choosing adapters from the settings ----------------------------------------------
 
@@ -154,10 +151,8 @@ class Container(containers.DeclarativeContainer):
     jwt_secret = providers.Singleton(jwt_secret, settings)
     lease_for = providers.Singleton(timedelta, seconds=settings.provided.worker_lease_seconds)
     heartbeat_every = providers.Singleton(timedelta, seconds=settings.provided.heartbeat_seconds)
-    live_worker_window = providers.Singleton(
-        lambda settings: timedelta(seconds=settings.heartbeat_seconds * LIVE_WORKER_HEARTBEATS),
-        settings,
-    )
+    live_worker_window = providers.Callable(lambda settings: settings.live_worker_window,
+                                            settings)
 
     # Storage: files on disk, rows in PostgreSQL through one pool.
     blobs = providers.Singleton(FilesystemBlobStore, root=settings.provided.blob_path)
@@ -247,7 +242,7 @@ class Container(containers.DeclarativeContainer):
 
 def build_container(settings: Settings, database_dsn: str | None = None) -> Container:
     """A container for these settings. ``database_dsn`` is the resolved DSN (see
-    :func:`resolve_database`); None only when the database is replaced by
+    :func:`start_database`); None only when the database is replaced by
     :func:`use_memory_adapters`."""
     container = Container()
     container.settings.set_default(settings)
@@ -300,16 +295,6 @@ async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | No
         return dsn, None
     server = EmbeddedPostgres(settings.navigator_home / "pgdata")
     return await asyncio.to_thread(server.start), server
-
-
-async def resolve_database(settings: Settings) -> str:
-    """``DATABASE_URL`` (or the ``SUPABASE_DB_*`` parts), else the DSN of the embedded
-    server, started now in ``NAVIGATOR_HOME/pgdata`` and stopped when the process ends.
-
-    Migrations are not run here: ``navigator migrate`` and ``navigator up`` do that.
-    """
-    dsn, _server = await start_database(settings)
-    return dsn
 
 
 # -- the in-memory variant ---------------------------------------------------------------

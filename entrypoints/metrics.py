@@ -17,7 +17,7 @@ collide. Every name starts with ``navigator_``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -84,10 +84,6 @@ class Metrics:
             self.failures.labels(step=job.failed_stage or "unknown").inc()
         elif job.status in CLAIMABLE and job.last_error and not job.is_held:
             self.retries.labels(step=str(step_claimable_at(job.status).name)).inc()
-
-    def record_jobs(self, jobs: Iterable[Job | None]) -> None:
-        for job in jobs:
-            self.record_job(job)
 
     def record_upload(self, result: str) -> None:
         self.uploads.labels(result=result).inc()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -35,6 +36,7 @@ from adapters.postgres.errors import InvalidSchemaName
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 DEFAULT_HOME = "~/.local/share/insurance-navigator"
+LIVE_WORKER_HEARTBEATS = 3
 SCHEMA_RULE = (
     "must be a plain SQL identifier: lowercase letters, digits and underscores, "
     "starting with a letter or underscore, at most 63 characters, not starting with pg_"
@@ -236,6 +238,11 @@ class Settings(BaseSettings):
         if self.worker_heartbeat_seconds is not None:
             return self.worker_heartbeat_seconds
         return self.worker_lease_seconds / 3
+
+    @property
+    def live_worker_window(self) -> timedelta:
+        """A worker counts as live while it has beaten within three heartbeats."""
+        return timedelta(seconds=self.heartbeat_seconds * LIVE_WORKER_HEARTBEATS)
 
     @property
     def effective_worker_log_level(self) -> str:

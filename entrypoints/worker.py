@@ -27,17 +27,11 @@ import attrs
 
 from domain.errors import NotFound
 from domain.model import Job, Lease
-from domain.ports import JobQueue
+from domain.ports import JobQueue, WorkerRegistry
 from domain.processing import LeaseHolder, ProcessJob
 from domain.worker import RescueExpiredLeases
 
 log = logging.getLogger("navigator.worker")
-
-
-class Registry(Protocol):
-    async def register(self, worker_id: str, hostname: str, pid: int) -> None: ...
-    async def beat(self, worker_id: str) -> None: ...
-    async def unregister(self, worker_id: str) -> None: ...
 
 
 class Subscription(Protocol):
@@ -62,7 +56,7 @@ class WorkerService:
     queue: JobQueue
     process: ProcessJob
     rescue: RescueExpiredLeases
-    registry: Registry | None = None
+    registry: WorkerRegistry | None = None
     subscribe: Subscribe | None = None
     worker_id: str = attrs.Factory(new_worker_id)
     concurrency: int = 4

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from domain.ports import WorkerInfo
+from domain.ports import DatabaseReport, WorkerInfo
 from entrypoints.api.deps import Wired
 from entrypoints.api.problems import DATABASE_DOWN
 from entrypoints.api.schemas import (
@@ -16,7 +16,6 @@ from entrypoints.api.schemas import (
     HealthResponse,
     WorkersHealth,
 )
-from entrypoints.probes import DatabaseReport
 
 router = APIRouter(tags=["operations"])
 

@@ -17,8 +17,8 @@ from domain.retry import RetryPolicy
 from entrypoints.container import (
     Container,
     build_container,
-    resolve_database,
     start,
+    start_database,
     stop,
     use_memory_adapters,
 )
@@ -131,7 +131,7 @@ async def test_a_configured_database_url_is_used_without_starting_a_server(
     settings = load_settings({"DATABASE_URL": "postgresql://app@db.example.org/app",
                               "NAVIGATOR_HOME": str(tmp_path)})
 
-    assert await resolve_database(settings) == "postgresql://app@db.example.org/app"
+    assert await start_database(settings) == ("postgresql://app@db.example.org/app", None)
     assert not (tmp_path / "pgdata").exists()
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncpg
 from dependency_injector import providers
 
+from adapters.postgres.probe import PostgresDatabaseProbe
+from domain.ports import DatabaseReport
 from entrypoints.container import Container
-from entrypoints.probes import DatabaseReport, PostgresDatabaseProbe
 from tests.api.conftest import Api, MakeApi
 
 

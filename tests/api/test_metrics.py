@@ -65,10 +65,12 @@ async def test_retries_and_failures_are_counted_by_step(make_api: MakeApi) -> No
     worker_round = api.container.worker_round(worker_id="test-worker")
     metrics = api.container.metrics()
 
-    metrics.record_jobs(await worker_round())
+    for job in await worker_round():
+        metrics.record_job(job)
     parser.fail_permanently("the file is damaged")
     api.memory.clock.advance(1)
-    metrics.record_jobs(await worker_round())
+    for job in await worker_round():
+        metrics.record_job(job)
 
     samples = await scrape(api)
     assert samples[("navigator_step_retries_total", (("step", "parse"),))] == 1

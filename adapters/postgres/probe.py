@@ -1,40 +1,19 @@
-"""Is the database there, with our schema migrated? (for ``/health`` and ``navigator status``)
-
-A probe never raises: a database that cannot be reached is a report with
-``reachable=False`` and a reason that names no password.
-"""
+"""Is PostgreSQL there, with our schema migrated? A probe for ``/health`` that never raises."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
 
 import asyncpg
-import attrs
 
 from adapters.postgres.connection import describe_dsn
 from adapters.postgres.migrations import schema_status
+from domain.ports import DatabaseReport
 
 PROBE_TIMEOUT = 3.0
 
-
-@attrs.frozen
-class DatabaseReport:
-    reachable: bool
-    schema: str
-    schema_present: bool = False
-    migration_version: int | None = None
-    pending_migrations: tuple[str, ...] = ()
-    error: str | None = None
-
-
 log = logging.getLogger("navigator.health")
-
-
-class DatabaseProbe(Protocol):
-    async def check(self) -> DatabaseReport:
-        ...
 
 
 class PostgresDatabaseProbe:
@@ -68,13 +47,3 @@ class PostgresDatabaseProbe:
             migration_version=version,
             pending_migrations=status.pending + status.changed,
         )
-
-
-class InMemoryDatabaseProbe:
-    """The in-memory adapters' "database" is always there and needs no migrations."""
-
-    def __init__(self, schema: str = "in-memory") -> None:
-        self._schema = schema
-
-    async def check(self) -> DatabaseReport:
-        return DatabaseReport(True, self._schema, schema_present=True)
