@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 
 from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.tokens import DEFAULT_TTL
 
 OK, FAILED, USAGE = 0, 1, 2
 DEV_MEMBER = "dev-member"
@@ -113,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                     `Authorization: Bearer` header.""")
     token.add_argument("--member", default=DEV_MEMBER,
                        help=f"the member id (the token's sub; default {DEV_MEMBER})")
-    token.add_argument("--hours", type=float, default=12.0,
-                       help="how long the token is valid (default 12)")
+    token.add_argument("--hours", type=float, default=DEFAULT_TTL.total_seconds() / 3600,
+                       help="how long the token is valid (default %(default)g)")
 
     client_help = """\
         Talks to the API over HTTP: --api (default http://127.0.0.1:SERVICE_PORT),

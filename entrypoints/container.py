@@ -293,7 +293,7 @@ async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | No
     dsn = settings.database_dsn()
     if dsn is not None:
         return dsn, None
-    server = EmbeddedPostgres(settings.navigator_home / "pgdata")
+    server = EmbeddedPostgres(settings.pgdata_dir)
     return await asyncio.to_thread(server.start), server
 
 

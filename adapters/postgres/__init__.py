@@ -14,7 +14,7 @@ from adapters.postgres.connection import (
     listen,
 )
 from adapters.postgres.documents import PostgresDocumentRepository
-from adapters.postgres.embedded import EmbeddedPostgres, default_data_dir
+from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.errors import (
     DatabaseUnavailable,
     InvalidSchemaName,
@@ -50,7 +50,6 @@ __all__ = [
     "applied_migrations",
     "check_schema_name",
     "create_pool",
-    "default_data_dir",
     "jobs_channel",
     "listen",
     "migrate",

@@ -17,21 +17,11 @@ the server alive forever.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import psutil
-
-DEFAULT_HOME = Path("~/.local/share/insurance-navigator")
-
-
-def default_data_dir() -> Path:
-    """``$NAVIGATOR_HOME/pgdata``, else ``~/.local/share/insurance-navigator/pgdata``."""
-    home = os.environ.get("NAVIGATOR_HOME")
-    base = Path(home) if home else DEFAULT_HOME
-    return (base.expanduser() / "pgdata").resolve()
 
 
 class EmbeddedPostgres:
@@ -43,8 +33,8 @@ class EmbeddedPostgres:
     dir>``; local trust authentication, no password). ``stop()`` lets go of it.
     """
 
-    def __init__(self, data_dir: Path | str | None = None) -> None:
-        self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir()
+    def __init__(self, data_dir: Path | str) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
         self._server: Any = None
 
     @property
