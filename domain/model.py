@@ -121,8 +121,14 @@ class Job:
     def is_held(self) -> bool:
         return self.lease_owner is not None
 
+    @property
+    def is_waiting(self) -> bool:
+        """Waiting for a worker: at the start of a step, held by no one (maybe until
+        ``available_at``, after a failed attempt)."""
+        return self.status in CLAIMABLE and not self.is_held
+
     def is_claimable(self, now: datetime) -> bool:
-        return self.status in CLAIMABLE and not self.is_held and self.available_at <= now
+        return self.is_waiting and self.available_at <= now
 
     def lease_expired(self, now: datetime) -> bool:
         return self.lease_expires_at is not None and self.lease_expires_at <= now

@@ -34,11 +34,13 @@ class RetrievalOptions:
 
 @attrs.frozen
 class RetrievalResult:
-    """The chosen chunks, best first; ``considered`` counts every candidate offered."""
+    """The chosen chunks, best first; ``considered`` counts every candidate offered;
+    ``options`` are the limits the chunks were chosen under (defaults filled in)."""
 
     chunks: tuple[ScoredChunk, ...]
     tokens_used: int
     considered: int
+    options: RetrievalOptions = RetrievalOptions()
 
 
 def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> RetrievalResult:
@@ -60,7 +62,8 @@ def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> Retrie
         if used + candidate.chunk.token_count <= options.token_budget:
             chosen.append(candidate)
             used += candidate.chunk.token_count
-    return RetrievalResult(chunks=tuple(chosen), tokens_used=used, considered=len(offered))
+    return RetrievalResult(chunks=tuple(chosen), tokens_used=used, considered=len(offered),
+                           options=options)
 
 
 def _rank(candidate: ScoredChunk) -> tuple[float, UUID, int]:

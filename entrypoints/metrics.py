@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from domain.model import Job
-from domain.status import CLAIMABLE, JobStatus, step_claimable_at
+from domain.status import JobStatus, step_claimable_at
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Steps take from milliseconds (validate) to minutes (a hosted parse of a long PDF).
@@ -82,7 +82,7 @@ class Metrics:
             return
         if job.status is JobStatus.FAILED:
             self.failures.labels(step=job.failed_stage or "unknown").inc()
-        elif job.status in CLAIMABLE and job.last_error and not job.is_held:
+        elif job.is_waiting and job.last_error:
             self.retries.labels(step=str(step_claimable_at(job.status).name)).inc()
 
     def record_upload(self, result: str) -> None:

@@ -11,9 +11,9 @@ from domain.members import RetryFailedJob, ShowJob
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import Wired
 from entrypoints.api.problems import problem_responses
-from entrypoints.api.schemas import JobDetail, job_url
+from entrypoints.api.schemas import API, JobDetail, job_url
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix=f"{API}/jobs", tags=["jobs"])
 
 
 @router.get(

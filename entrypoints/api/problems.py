@@ -34,12 +34,11 @@ from domain.errors import (
     UnsupportedFileType,
     UploadRejected,
 )
-from entrypoints.api.schemas import PROBLEM_EXAMPLES, Problem
+from entrypoints.api.schemas import PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_PREFIX = "urn:insurance-navigator:problem:"
 RETRY_AFTER_SECONDS = 5
 
 
@@ -103,7 +102,7 @@ def problem(
 ) -> JSONResponse:
     default_slug, default_title = _STATUS_TITLES.get(status, ("error", "Error"))
     body: dict[str, object] = {
-        "type": TYPE_PREFIX + (slug or default_slug),
+        "type": PROBLEM_TYPE_PREFIX + (slug or default_slug),
         "title": title or default_title,
         "status": status,
         "detail": detail,

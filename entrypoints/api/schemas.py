@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.members import JobReport
 from domain.model import Document, Job, JobEvent, ScoredChunk
-from domain.status import CLAIMABLE, JobStatus, progress
+from domain.status import JobStatus, progress
 
 API = "/api/v1"
+PROBLEM_TYPE_PREFIX = "urn:insurance-navigator:problem:"
 
 _DOC_ID = "0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10"
 _JOB_ID = "5c1e7d2a-3f4b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -118,7 +119,7 @@ class JobOut(BaseModel):
         links = {"self": job_url(job.job_id), "document": document_url(job.document_id)}
         if job.status is JobStatus.FAILED:
             links["retry"] = job_url(job.job_id) + "/retry"
-        waiting = job.status in CLAIMABLE and not job.is_held
+        waiting = job.is_waiting
         return cls(
             id=job.job_id, document_id=job.document_id, status=job.status,
             progress=round(progress(job.status), 4), attempts=job.attempts,
@@ -320,7 +321,7 @@ class Problem(BaseModel):
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str) -> dict[str, object]:
-    return {"type": f"urn:insurance-navigator:problem:{slug}", "title": title, "status": status,
+    return {"type": f"{PROBLEM_TYPE_PREFIX}{slug}", "title": title, "status": status,
             "detail": detail, "instance": path}
 
 

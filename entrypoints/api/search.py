@@ -10,9 +10,9 @@ from domain.search import SearchDocuments
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import Wired
 from entrypoints.api.problems import problem_responses
-from entrypoints.api.schemas import ChunkOut, SearchRequest, SearchResponse
+from entrypoints.api.schemas import API, ChunkOut, SearchRequest, SearchResponse
 
-router = APIRouter(prefix="/api/v1", tags=["search"])
+router = APIRouter(prefix=API, tags=["search"])
 
 
 @router.post(
@@ -30,13 +30,10 @@ async def search(body: SearchRequest, member: Member, container: Wired) -> Searc
         member, body.query, similarity_threshold=body.similarity_threshold,
         max_chunks=body.max_chunks, token_budget=body.token_budget,
     )
-    defaults = container.retrieval_options()
     return SearchResponse(
         query=body.query,
         chunks=[ChunkOut.from_domain(scored) for scored in result.chunks],
         tokens_used=result.tokens_used,
-        token_budget=body.token_budget or defaults.token_budget,
-        similarity_threshold=(body.similarity_threshold
-                              if body.similarity_threshold is not None
-                              else defaults.similarity_threshold),
+        token_budget=result.options.token_budget,
+        similarity_threshold=result.options.similarity_threshold,
     )
