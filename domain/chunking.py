@@ -112,7 +112,6 @@ def chunk_document(
                 ordinal=ordinal,
                 text=text[start:end],
                 token_count=tokens,
-                # mypy's attrs plugin cannot type the model's bare ``tuple`` converter
                 heading_path=headings,
                 page=page_numbers[bisect.bisect_right(page_starts, start) - 1],
                 char_start=start,

@@ -80,7 +80,7 @@ class JobEvent:
 class Job:
     """The processing job of one document.
 
-    ``attempts`` counts failed tries (transient errors and expired leases); the
+    ``attempts`` counts failed tries (errors of either kind and expired leases); the
     attempt in progress is ``attempts + 1``. ``fencing_token`` grows on every
     claim; a write carrying an older token is refused.
     """

@@ -114,7 +114,8 @@ class JobQueue(Protocol):
         ...
 
     async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
-        """Retry a failed job (member: ``user_id`` set; operator: None). 409 unless failed."""
+        """Retry a failed job (member: ``user_id`` set; operator: None); ``Conflict``
+        unless it has failed."""
         ...
 
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:

@@ -2,8 +2,9 @@
 
 Each step's result is committed on its own (fenced by the lease), and the worker
 keeps the job for the next step instead of releasing and re-claiming it. While a
-step runs the lease is renewed in the background. No transaction is open while
-the parser or the embedder works: the queue is only called between steps.
+step runs the lease is renewed in the background. Every queue call is a short
+write of its own (a heartbeat, the hosted parser's job id, a step's result): no
+transaction spans the parser's or the embedder's work.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class _Carry:
 @attrs.define
 class ProcessJob:
     """Run the step a lease is for, then every following step, until the job is
-    complete, failed, retried later, or the lease is lost."""
+    complete, failed, retried later, or the lease is lost, or (the worker stopping)
+    given back at the result of the step that was running."""
 
     queue: JobQueue
     documents: DocumentRepository

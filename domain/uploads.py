@@ -62,9 +62,13 @@ class SubmitUpload:
             blob_key=key,
             created_at=now,
         )
-        submission = await self.queue.submit(
-            document, Job.new(self.new_id(), document.document_id, user_id, now)
-        )
+        try:
+            submission = await self.queue.submit(
+                document, Job.new(self.new_id(), document.document_id, user_id, now)
+            )
+        except BaseException:  # nothing refers to the file: don't leave it behind
+            await self.blobs.delete(key)
+            raise
         if not submission.created:  # the same file arrived twice at once: keep the first
             await self.blobs.delete(key)
         return submission

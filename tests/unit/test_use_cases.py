@@ -24,7 +24,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.errors import Conflict, FileTooLarge, InvalidQuery, LeaseLost, NotFound
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
+from domain.model import Document, Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
 from domain.ports import ParseCheckpoint, ParseRequest, Submission
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
@@ -131,6 +131,17 @@ async def test_the_declared_type_does_not_decide_the_type(rig: Rig) -> None:
     submission = await rig.submit_use_case()(MEMBER, "plan.md", POLICY_TEXT.encode(),
                                              "application/octet-stream")
     assert submission.document.media_type is MediaType.MARKDOWN
+
+
+async def test_an_upload_the_database_could_not_record_leaves_no_file_behind(rig: Rig) -> None:
+    async def database_down(document: Document, job: Job) -> Submission:
+        raise ConnectionRefusedError("the database is restarting")
+
+    rig.queue.submit = database_down  # type: ignore[method-assign]
+    for _ in range(3):  # the member tries again; each try stores its file first
+        with pytest.raises(ConnectionRefusedError):
+            await rig.submit_use_case()(MEMBER, "plan.md", POLICY_TEXT.encode())
+    assert rig.blobs.keys() == []
 
 
 async def test_a_refused_upload_stores_nothing(rig: Rig) -> None:
