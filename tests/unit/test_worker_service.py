@@ -214,11 +214,23 @@ async def test_a_stopping_worker_finishes_the_running_step_then_gives_the_job_ba
 
 
 async def test_a_stopping_worker_claims_nothing_new(rig: Rig) -> None:
-    running_ = await start(rig.service())
-    await running_.stop()
-    job_id = await rig.upload()
-    await asyncio.sleep(0.2)
-    assert rig.job(job_id).status is JobStatus.UPLOADED
+    rig.parser.hang()  # one job keeps the worker busy within its grace period
+    running_ = await start(rig.service(poll_interval=0.05, shutdown_grace=5))
+    busy = await rig.upload()
+    await eventually(lambda: rig.parser.hanging == 1)
+    running_.stop_event.set()
+
+    late = await rig.upload("late.md", POLICY + "\nLate addition.\n")
+    for notice in rig.notices:
+        notice()  # the upload's wake-up reaches the stopping worker
+    await asyncio.sleep(0.2)  # several poll intervals
+    assert not running_.task.done()  # still finishing the busy job
+    assert not rig.job(late).is_held and rig.job(late).status is JobStatus.UPLOADED
+
+    rig.parser.resume()
+    await asyncio.wait_for(running_.task, timeout=5)
+    assert rig.job(late).status is JobStatus.UPLOADED
+    assert rig.job(busy).status is JobStatus.PARSED
     assert rig.unsubscribed == 1
 
 
