@@ -61,6 +61,7 @@ from domain.model import (
 )
 from domain.ports import StepOutput
 from domain.status import JobStatus
+from domain.uploads import blob_key_for
 
 LEASE = timedelta(seconds=60)
 
@@ -107,8 +108,9 @@ def new_upload(n: int, run: str) -> tuple[Document, Job]:
     clock = SystemClock()
     content = f"{run} upload {n}".encode()
     sha = hashlib.sha256(content).hexdigest()
-    document = Document(uuid.uuid4(), f"member-{n % 50}", f"policy-{n}.pdf", MediaType.PDF,
-                        len(content), sha, f"uploads/{sha}", clock.now())
+    document_id, member = uuid.uuid4(), f"member-{n % 50}"
+    document = Document(document_id, member, f"policy-{n}.pdf", MediaType.PDF, len(content),
+                        sha, blob_key_for(member, document_id), clock.now())
     return document, Job.new(uuid.uuid4(), document.document_id, document.user_id, clock.now())
 
 

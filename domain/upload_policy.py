@@ -161,9 +161,14 @@ def _accepted(types: Iterable[MediaType]) -> str:
     return f"We accept {listed} files."
 
 
+def base_name(filename: str) -> str:
+    """The file's own name, without the folders a client may send along with it."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
 def _shown(filename: str, default: str = "The file") -> str:
     """The file's own name (no client path), quoted and kept short, for messages."""
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = base_name(filename)
     if not name:
         return default
     return repr(name if len(name) <= 80 else name[:77] + "...")

@@ -10,7 +10,7 @@ import attrs
 
 from domain.model import Document, Job
 from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, JobQueue, Submission
-from domain.upload_policy import UploadPolicy
+from domain.upload_policy import UploadPolicy, base_name
 
 
 def blob_key_for(user_id: str, document_id: UUID) -> str:
@@ -87,6 +87,5 @@ async def _sha256(data: bytes) -> str:
 
 def _clean_filename(filename: str) -> str:
     """Keep the base name only, without control characters, at most 255 characters."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    cleaned = "".join(ch for ch in base_name(filename) if ch.isprintable()).strip()
     return (cleaned or "upload")[:255]

@@ -20,6 +20,7 @@ from domain.model import (
 )
 from domain.ports import JobQueue, StepOutput, Submission
 from domain.status import JobStatus
+from domain.uploads import blob_key_for
 
 LEASE = timedelta(seconds=30)
 MARIA = "member-maria"
@@ -29,14 +30,15 @@ JAMAL = "member-jamal"
 def upload(user_id: str, content: bytes, now: datetime, filename: str = "policy.pdf",
            priority: int = 100) -> tuple[Document, Job]:
     sha256 = hashlib.sha256(content).hexdigest()
+    document_id = uuid4()
     document = Document(
-        document_id=uuid4(),
+        document_id=document_id,
         user_id=user_id,
         filename=filename,
         media_type=MediaType.PDF,
         size_bytes=len(content),
         sha256=sha256,
-        blob_key=f"uploads/{user_id}/{sha256}",
+        blob_key=blob_key_for(user_id, document_id),
         created_at=now,
     )
     job = attrs.evolve(Job.new(uuid4(), document.document_id, user_id, now), priority=priority)
