@@ -32,15 +32,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import attrs
 import httpx
 
-from adapters.postgres.connection import connect
-from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.migrations import run_migrations
+from bench._db import database, drop_schema, fresh_schema
 from domain.model import Job
 from entrypoints.api.app import create_app
 from entrypoints.container import build_container, running
@@ -63,8 +60,7 @@ class Timings:
 
 
 async def one_run(dsn: str, home: Path, data: bytes, filename: str, dimensions: int) -> Timings:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    await run_migrations(dsn, schema, dimensions)
+    schema = await fresh_schema(dsn, dimensions)
     settings = load_settings({
         "DATABASE_URL": dsn, "DATABASE_SCHEMA": schema, "NAVIGATOR_HOME": str(home),
         "RAG_VECTOR_DIMENSION": str(dimensions), "SUPABASE_JWT_SECRET": SECRET,
@@ -115,11 +111,7 @@ async def one_run(dsn: str, home: Path, data: bytes, filename: str, dimensions: 
                 timings.chunks = len(await container.documents().chunks(document_id))
                 timings.pages = len((await container.documents().parsed(document_id)).pages)
     finally:
-        conn = await connect(dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await drop_schema(dsn, schema)
     return timings
 
 
@@ -129,14 +121,12 @@ def _ms(seconds: float) -> str:
 
 async def main_async(args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
-    base = Path(tempfile.mkdtemp(prefix="navigator-bench-"))
-    server = EmbeddedPostgres(base / "pgdata")
-    try:
-        print("starting the embedded PostgreSQL server ...", file=sys.stderr)
-        dsn = await asyncio.to_thread(server.start)
+    homes = Path(tempfile.mkdtemp(prefix="navigator-bench-homes-"))
+    print("starting the embedded PostgreSQL server ...", file=sys.stderr)
+    with database(None) as dsn:
         runs: list[Timings] = []
         for number in range(1, args.runs + 1):
-            home = base / f"home-{number}"
+            home = homes / f"home-{number}"
             timings = await one_run(dsn, home, data, args.file.name, args.dimensions)
             runs.append(timings)
             steps = "  ".join(f"{s} {timings.steps.get(s, 0) * 1000:.0f}" for s in STEPS)
@@ -149,10 +139,8 @@ async def main_async(args: argparse.Namespace) -> int:
               f"{statistics.median(r.total for r in runs):.2f} s")
         for step in STEPS:
             print(f"  {step:<11}{_ms(statistics.median(r.steps.get(step, 0.0) for r in runs))}")
-        return 0
-    finally:
-        await asyncio.to_thread(server.stop)
-        shutil.rmtree(base, ignore_errors=True)
+    shutil.rmtree(homes, ignore_errors=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,25 +30,20 @@ import argparse
 import asyncio
 import hashlib
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import attrs
 
 from adapters.clock import SystemClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
-from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import run_migrations
+from bench._db import database, drop_schema, fresh_schema
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -256,34 +251,6 @@ async def pickup_latency(dsn: str, schema: str, options: Options, notify: bool) 
 
 
 # -- running ----------------------------------------------------------------------------
-
-
-@contextmanager
-def database(dsn: str | None) -> Iterator[str]:
-    if dsn:
-        yield dsn
-        return
-    base = Path(tempfile.mkdtemp(prefix="navigator-bench-"))
-    server = EmbeddedPostgres(base / "pgdata")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-async def fresh_schema(dsn: str, dimensions: int) -> str:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    await run_migrations(dsn, schema, dimensions)
-    return schema
-
-
-async def drop_schema(dsn: str, schema: str) -> None:
-    conn = await connect(dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 def percentile(values: list[float], p: float) -> float:
