@@ -28,7 +28,7 @@ from adapters.postgres.connection import (
     jobs_channel,
     vector_schema,
 )
-from adapters.postgres.errors import PostgresError
+from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
 from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
 from adapters.postgres.workers import PostgresWorkerRegistry
@@ -45,8 +45,7 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import jwt_secret, mint_token
 
 CHECK_TIMEOUT = 5.0
-_DATABASE_TROUBLE = (PostgresError, OSError, TimeoutError, asyncpg.PostgresError,
-                     asyncpg.InterfaceError)
+_CHECK_FAILED: tuple[type[Exception], ...] = (CommandFailed, *DATABASE_TROUBLE)
 
 
 # -- the database, opened for one command ------------------------------------------------
@@ -69,7 +68,7 @@ async def database(settings: Settings) -> AsyncIterator[str]:
 def database_errors() -> Iterator[None]:
     try:
         yield
-    except _DATABASE_TROUBLE as exc:
+    except DATABASE_TROUBLE as exc:
         raise CommandFailed(_reason(exc)) from None
 
 
@@ -270,7 +269,7 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
     except asyncpg.UndefinedTableError:
         return False, (f"unhealthy: schema {settings.database_schema} has no job table; "
                        "run `navigator migrate`")
-    except _DATABASE_TROUBLE as exc:
+    except DATABASE_TROUBLE as exc:
         return False, f"unhealthy: {_reason(exc)}"
     return True, (f"healthy: database reachable, {ready} job(s) ready to claim in schema "
                   f"{settings.database_schema}")
@@ -346,7 +345,7 @@ async def _database_checks(settings: Settings) -> list[Check]:
                 checks.extend(await _schema_checks(conn, settings))
             finally:
                 await conn.close()
-    except (CommandFailed, *_DATABASE_TROUBLE) as exc:
+    except _CHECK_FAILED as exc:
         reached = any(c.what == "database reachable" for c in checks)
         checks.append(Check(False, "database answers" if reached else "database reachable",
                             _reason(exc)))

@@ -7,6 +7,8 @@ port and database but never the password.
 
 from __future__ import annotations
 
+import asyncpg
+
 
 class PostgresError(Exception):
     """Base of the PostgreSQL adapter's own errors."""
@@ -26,3 +28,21 @@ class MissingExtension(PostgresError):
 
 class MigrationError(PostgresError):
     """The migrations on disk and the ones recorded in the schema disagree."""
+
+
+#: The database cannot be reached right now (a server gone away, shutting down or
+#: starting up, a refused or missing socket, a timeout): worth answering 503 and
+#: trying again, never a bug. (``TimeoutError`` is an ``OSError``.)
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+)
+
+#: Anything that goes wrong talking to the database, for a command or a probe that
+#: reports it rather than crashing.
+DATABASE_TROUBLE: tuple[type[Exception], ...] = (
+    PostgresError, asyncpg.PostgresError, asyncpg.InterfaceError, *DATABASE_UNREACHABLE,
+)

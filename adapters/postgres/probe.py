@@ -8,6 +8,7 @@ import logging
 import asyncpg
 
 from adapters.postgres.connection import describe_dsn
+from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.migrations import schema_status
 from domain.ports import DatabaseReport
 
@@ -34,7 +35,7 @@ class PostgresDatabaseProbe:
             async with asyncio.timeout(self._timeout):
                 async with self._pool.acquire() as conn:
                     status = await schema_status(conn, self._schema)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_TROUBLE as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
             # /health is public: where the database lives goes to the log, not the answer.
             log.warning("database unreachable", extra={"database": self._where,

@@ -9,18 +9,16 @@ be reached is a 503 with ``Retry-After``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from adapters.postgres.errors import DatabaseUnavailable
+from adapters.postgres.errors import DATABASE_UNREACHABLE
 from domain.errors import (
     Conflict,
     EmptyFile,
@@ -122,17 +120,8 @@ def domain_problem(exc: PipelineError) -> tuple[int, str, str] | None:
     return None
 
 
-#: Errors that mean the database (or the file store) cannot be reached right now: 503.
-#: A pooled connection whose server went away, a server shutting down or starting up,
-#: a refused or missing socket, a timeout.
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    DatabaseUnavailable,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.TooManyConnectionsError,
-    OSError,
-    asyncio.TimeoutError,
-)
+#: The database (or the file store: ``OSError``) cannot be reached right now: 503.
+DATABASE_DOWN = DATABASE_UNREACHABLE
 
 
 def database_unavailable(request: Request) -> JSONResponse:
