@@ -30,17 +30,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from adapters.postgres.connection import check_schema_name
+from adapters.postgres.connection import SCHEMA_RULE, check_schema_name
 from adapters.postgres.errors import InvalidSchemaName
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 DEFAULT_HOME = "~/.local/share/insurance-navigator"
 LIVE_WORKER_HEARTBEATS = 3
-SCHEMA_RULE = (
-    "must be a plain SQL identifier: lowercase letters, digits and underscores, "
-    "starting with a letter or underscore, at most 63 characters, not starting with pg_"
-)
 # pgvector's HNSW index (which search uses) takes vectors of at most 2,000 dimensions.
 MAX_INDEXED_DIMENSIONS = 2000
 

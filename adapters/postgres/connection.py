@@ -33,13 +33,16 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 CONNECT_TIMEOUT = 10.0
 
 
+SCHEMA_RULE = (
+    "must be a plain SQL identifier: lowercase letters, digits and underscores, "
+    "starting with a letter or underscore, at most 63 characters, not starting with pg_"
+)
+
+
 def check_schema_name(schema: str) -> str:
     """Accept only plain lowercase identifiers (no quoting games, at most 63 bytes)."""
     if not _IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):
-        raise InvalidSchemaName(
-            f"DATABASE_SCHEMA must be a lowercase SQL identifier (letters, digits, _), "
-            f"not starting with pg_: got {schema!r}"
-        )
+        raise InvalidSchemaName(f"DATABASE_SCHEMA {SCHEMA_RULE}: got {schema!r}")
     return schema
 
 
