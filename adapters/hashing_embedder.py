@@ -24,7 +24,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from domain.errors import PermanentError
 from domain.ports import EmbeddingLimits, Embeddings, Tokenizer
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -58,9 +57,7 @@ class HashingEmbedder:
         self.model = model
         self.dimensions = dimensions
         # The same limits as OpenAI's, so a chunk that fits one fits the other.
-        self.limits = limits or EmbeddingLimits(
-            max_inputs=2048, max_tokens_per_request=300_000, max_tokens_per_input=8191
-        )
+        self.limits = limits or EmbeddingLimits()
         self._tokenizer = tokenizer
         self._features: dict[str, tuple[Feature, ...]] = {}
 
@@ -82,12 +79,7 @@ class HashingEmbedder:
             if not words:
                 raise ValueError(f"text {position} is empty: there is nothing to embed")
             count = self._tokenizer.count(text) if self._tokenizer else len(words)
-            if count > self.limits.max_tokens_per_input:
-                raise PermanentError(
-                    f"text {position} has {count} tokens, more than the "
-                    f"{self.limits.max_tokens_per_input} one embedding input may have"
-                )
-            tokens_used += count
+            tokens_used += self.limits.check_input(position, count)
             vectors.append(self.vector(words))
         return Embeddings(vectors=tuple(vectors), tokens_used=tokens_used)
 

@@ -144,13 +144,7 @@ class OpenAIEmbedder:
     def _count(self, position: int, text: str) -> int:
         if not text.strip():
             raise ValueError(f"text {position} is empty: there is nothing to embed")
-        count = self._tokenizer.count(text)
-        if count > self.limits.max_tokens_per_input:
-            raise PermanentError(
-                f"text {position} has {count} tokens, more than the "
-                f"{self.limits.max_tokens_per_input} one embedding input may have"
-            )
-        return count
+        return self.limits.check_input(position, self._tokenizer.count(text))
 
     def _resources(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import attrs
 
+from domain.errors import PermanentError
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -232,6 +233,15 @@ class EmbeddingLimits:
     max_inputs: int = 2048
     max_tokens_per_request: int = 300_000
     max_tokens_per_input: int = 8191
+
+    def check_input(self, position: int, tokens: int) -> int:
+        """A text over the per-input limit can never be embedded: a permanent error."""
+        if tokens > self.max_tokens_per_input:
+            raise PermanentError(
+                f"text {position} has {tokens} tokens, more than the "
+                f"{self.max_tokens_per_input} one embedding input may have"
+            )
+        return tokens
 
 
 @attrs.frozen
