@@ -12,6 +12,7 @@ A module can change the vector size of its schemas by overriding the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect, create_pool
+from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrations import run_migrations
 
@@ -62,19 +63,28 @@ def pg_vector_dimension() -> int:
     return TEST_VECTOR_DIMENSION
 
 
-@pytest.fixture
-async def pg_schema(postgres_dsn: str, pg_vector_dimension: int) -> AsyncIterator[str]:
-    """A new schema with every migration applied; dropped after the test."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    await run_migrations(postgres_dsn, schema, pg_vector_dimension)
+@contextlib.asynccontextmanager
+async def migrated_schema(dsn: str, vector_dimension: int, name: str | None = None
+                          ) -> AsyncIterator[str]:
+    """A schema (``name``, or a new random one) with every migration applied; dropped
+    when the block ends, whatever happened in it."""
+    schema = name or f"test_{uuid.uuid4().hex[:12]}"
+    await run_migrations(dsn, schema, vector_dimension)
     try:
         yield schema
     finally:
-        conn = await connect(postgres_dsn)
+        conn = await connect(dsn)
         try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await conn.execute(f"DROP SCHEMA IF EXISTS {quote_schema(schema)} CASCADE")
         finally:
             await conn.close()
+
+
+@pytest.fixture
+async def pg_schema(postgres_dsn: str, pg_vector_dimension: int) -> AsyncIterator[str]:
+    """A new schema with every migration applied; dropped after the test."""
+    async with migrated_schema(postgres_dsn, pg_vector_dimension) as schema:
+        yield schema
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ async def submit(queue: JobQueue, user_id: str, content: bytes, now: datetime,
 
 
 def parsed(text: str = "# Summary of benefits\n\nDeductible: $500") -> ParsedDocument:
-    return ParsedDocument([ParsedPage(1, text)], parser="contract")  # type: ignore[arg-type]
+    return ParsedDocument([ParsedPage(1, text)], parser="contract")
 
 
 def chunks_for(job: Job, texts: list[str]) -> tuple[Chunk, ...]:

@@ -22,13 +22,12 @@ import pytest
 from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import run_migrations
 from domain.errors import LeaseLost
 from domain.model import Lease
 from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
-from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
 from tests.contract.builders import chunks_for, parsed, upload, vectors_for
 
 pytestmark = pytest.mark.postgres
@@ -222,9 +221,8 @@ async def test_crashed_workers_jobs_are_rescued_and_their_late_writes_refused(
 async def test_two_schemas_worked_at_once_never_see_each_others_jobs(
     postgres_dsn: str, pg_schema: str, make_queue: Callable[..., asyncio.Future[PostgresJobQueue]],
 ) -> None:
-    staging = f"{pg_schema}_staging"
-    await run_migrations(postgres_dsn, staging, TEST_VECTOR_DIMENSION)
-    try:
+    async with migrated_schema(postgres_dsn, TEST_VECTOR_DIMENSION,
+                               f"{pg_schema}_staging") as staging:
         production_q, staging_q = await make_queue(pg_schema, 2), await make_queue(staging, 2)
         production_ids = set(await submit_many(production_q, 60, "production "))
         staging_ids = set(await submit_many(staging_q, 40, "staging "))
@@ -246,10 +244,6 @@ async def test_two_schemas_worked_at_once_never_see_each_others_jobs(
         assert (await production_q.counts())[S.COMPLETE] == 60
         assert (await staging_q.counts())[S.COMPLETE] == 40
         assert set(await events_by_job(postgres_dsn, staging)) == staging_ids
-    finally:
-        conn = await connect(postgres_dsn)
-        await conn.execute(f'DROP SCHEMA "{staging}" CASCADE')
-        await conn.close()
 
 
 def test_the_pipeline_the_tests_expect_is_the_state_machine() -> None:

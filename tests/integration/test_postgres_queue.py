@@ -14,11 +14,10 @@ from adapters.memory.clock import FakeClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import run_migrations
 from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
-from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
 from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
 
 pytestmark = pytest.mark.postgres
@@ -141,9 +140,13 @@ async def test_new_and_retried_jobs_are_announced_on_the_schemas_channel(
 async def test_two_schemas_in_one_database_never_see_each_others_jobs(
     postgres_dsn: str, pg_schema: str, clock: FakeClock
 ) -> None:
-    staging = f"{pg_schema}_staging"
-    await run_migrations(postgres_dsn, staging, TEST_VECTOR_DIMENSION)
-    pools = [await create_pool(postgres_dsn, s, max_size=2) for s in (pg_schema, staging)]
+    async with migrated_schema(postgres_dsn, TEST_VECTOR_DIMENSION,
+                               f"{pg_schema}_staging") as staging:
+        await _both_schemas(postgres_dsn, pg_schema, staging, clock)
+
+
+async def _both_schemas(dsn: str, pg_schema: str, staging: str, clock: FakeClock) -> None:
+    pools = [await create_pool(dsn, s, max_size=2) for s in (pg_schema, staging)]
     try:
         production_q, staging_q = (PostgresJobQueue(p, clock, s)
                                    for p, s in zip(pools, (pg_schema, staging), strict=True))
@@ -165,9 +168,6 @@ async def test_two_schemas_in_one_database_never_see_each_others_jobs(
     finally:
         for pool in pools:
             await pool.close()
-        conn = await connect(postgres_dsn)
-        await conn.execute(f'DROP SCHEMA "{staging}" CASCADE')
-        await conn.close()
 
 
 async def test_a_worker_using_its_lease_from_before_a_heartbeat_pays_a_reread_not_an_error(
