@@ -35,6 +35,11 @@ class LeaseLost(PipelineError):
     """The worker no longer holds the job: its lease expired or was fenced off."""
 
 
+class StoreUnavailable(PipelineError):
+    """The job store cannot be reached right now (the database went away or is
+    shutting down). Expected and passing: the write is tried again once it answers."""
+
+
 class NotFound(PipelineError):
     """The thing does not exist, or belongs to another member (never say which)."""
 

@@ -234,14 +234,17 @@ class Job:
         )
         return job, event
 
-    def release(self, lease: Lease, now: datetime) -> tuple[Job, JobEvent | None]:
-        """Give the job back without counting an attempt (graceful shutdown)."""
+    def release(
+        self, lease: Lease, now: datetime, reason: str = "released at shutdown"
+    ) -> tuple[Job, JobEvent | None]:
+        """Give the job back without counting an attempt (graceful shutdown, or a
+        step's result the database could not take)."""
         self.check_lease(lease, now)
         step = self.current_step()
         changes = dict(lease_owner=None, lease_expires_at=None, available_at=now)
         if step.working is None:
             return attrs.evolve(self, updated_at=now, **changes), None  # type: ignore[arg-type]
-        return self._move(step.claim_from, now, lease.worker, "released at shutdown", **changes)
+        return self._move(step.claim_from, now, lease.worker, reason, **changes)
 
     def fail(
         self, lease: Lease | None, now: datetime, error: str, *, worker: str | None = None,

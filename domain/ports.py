@@ -105,8 +105,9 @@ class JobQueue(Protocol):
         """Dead-letter the job with its stage and reason (fenced)."""
         ...
 
-    async def release(self, lease: Lease) -> Job:
-        """Give the job back without counting an attempt (graceful shutdown)."""
+    async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
+        """Give the job back without counting an attempt (graceful shutdown, or a
+        step's result the database could not take); ``reason`` goes in its history."""
         ...
 
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:

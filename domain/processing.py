@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -18,7 +19,7 @@ from datetime import timedelta
 import attrs
 
 from domain.chunking import ChunkingConfig, chunk_document
-from domain.errors import LeaseLost, StepError, TransientError
+from domain.errors import LeaseLost, StepError, StoreUnavailable, TransientError
 from domain.model import Chunk, ChunkVector, Job, Lease, ParsedDocument
 from domain.ports import (
     BlobStore,
@@ -37,6 +38,9 @@ from domain.status import StepName
 from domain.validation import ParseValidation
 
 log = logging.getLogger(__name__)
+
+#: Waits between tries to reach the database again after a write it could not take.
+_STORE_RETRY = RetryPolicy(max_retries=0, base_delay=0.5, max_delay=10.0, jitter=0.0)
 
 
 @attrs.define
@@ -90,6 +94,7 @@ class ProcessJob:
     lease_for: timedelta = timedelta(seconds=60)
     heartbeat_every: timedelta | None = None  # default: a third of the lease
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits between store retries
 
     async def __call__(
         self, lease: Lease, holder: LeaseHolder | None = None,
@@ -120,6 +125,15 @@ class ProcessJob:
             except LeaseLost as exc:
                 outcome = "lease_lost"
                 log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
+            except StoreUnavailable as exc:
+                outcome = "store_unreachable"
+                log.warning("the database went away during the step; the job goes back as "
+                            "soon as it answers", extra={"job_id": str(lease.job_id),
+                                                             "error": str(exc)})
+                holder.lease = None
+                return await self._until_stored(holding, functools.partial(
+                    self.queue.release, holding,
+                    "given back: the database went away during the step"), said=True)
             except StepError as exc:
                 outcome, error = "error", exc
             except Exception as exc:  # a bug or an unclassified library error
@@ -137,12 +151,34 @@ class ProcessJob:
     async def _handle_failure(self, lease: Lease, error: StepError) -> Job | None:
         decision = self.retry_policy.decide(error, lease.job.attempts, self.clock.now(),
                                             self.jitter())
-        try:
-            if decision.retry_at is None:
-                return await self.queue.fail(lease, decision.reason)
-            return await self.queue.retry_later(lease, decision.reason, decision.retry_at)
-        except LeaseLost:
-            return None
+        if decision.retry_at is None:
+            return await self._until_stored(lease, lambda: self.queue.fail(lease, decision.reason))
+        retry_at = decision.retry_at
+        return await self._until_stored(
+            lease, lambda: self.queue.retry_later(lease, decision.reason, retry_at))
+
+    async def _until_stored(self, lease: Lease, write: Callable[[], Awaitable[Job]],
+                            *, said: bool = False) -> Job | None:
+        """Make a fenced write that gives the job up (retry later, fail, give back),
+        trying again while the database does not answer, so the job moves on as soon
+        as it is back instead of waiting out its lease. Past the lease, rescue takes
+        the job over and this worker stops trying. None if the lease was lost. One
+        line goes to the log for the outage (none if the caller ``said`` it already)."""
+        deadline = lease.job.lease_expires_at
+        failures = 0
+        while True:
+            try:
+                return await write()
+            except LeaseLost:
+                return None
+            except StoreUnavailable as exc:
+                failures += 1
+                if failures == 1 and not said:
+                    log.warning("the database is unreachable; trying again until it answers",
+                                extra={"job_id": str(lease.job_id), "error": str(exc)})
+                if deadline is not None and self.clock.now() >= deadline:
+                    return None
+                await self.pause(_STORE_RETRY.delay(failures))
 
     async def _with_heartbeat(self, lease: Lease, work: Awaitable[StepOutput]) -> StepOutput:
         """Run the step's work, renewing the lease meanwhile. Only a lost lease stops
@@ -218,3 +254,4 @@ class ProcessJob:
             for chunk, vector in zip(chunks, result.vectors, strict=True)
         )
         return vectors, result.tokens_used
+

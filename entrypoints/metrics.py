@@ -42,7 +42,7 @@ class Metrics:
         self.step_duration = Histogram(
             "navigator_step_duration_seconds",
             "How long pipeline steps took in this process, by step and outcome "
-            "(ok, error, lease_lost, cancelled).",
+            "(ok, error, lease_lost, store_unreachable, cancelled).",
             ["step", "outcome"], buckets=STEP_BUCKETS, registry=self.registry,
         )
         self.retries = Counter(

@@ -3,7 +3,7 @@
 - wakes on a database notice (LISTEN/NOTIFY) or, failing that, every poll interval;
 - claims as many jobs as it has free slots, in one statement;
 - each job runs its steps with its lease renewed (see ``domain.processing``);
-- rescues expired leases periodically (the queue lets one worker at a time do it);
+- rescues expired leases periodically (any worker may; a rescue is counted once);
 - registers itself and beats, so ``/health`` and ``navigator status`` see it (and
   registers again if its row went missing);
 - after the database was unreachable, subscribes to notices again (the old

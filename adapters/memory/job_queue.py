@@ -114,8 +114,8 @@ class InMemoryJobQueue:
         self._save(job, [event])
         return job
 
-    async def release(self, lease: Lease) -> Job:
-        job, event = self._held(lease).release(lease, self._clock.now())
+    async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
+        job, event = self._held(lease).release(lease, self._clock.now(), reason)
         self._save(job, [event] if event else [])
         return job
 

@@ -45,9 +45,10 @@ from adapters.postgres._rows import (
     parsed_to_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_schema
+from adapters.postgres.errors import DATABASE_UNREACHABLE
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.vectors import check_vector
-from domain.errors import Conflict, LeaseLost, NotFound
+from domain.errors import Conflict, LeaseLost, NotFound, StoreUnavailable
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
 from domain.ports import Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
@@ -117,7 +118,6 @@ class PostgresJobQueue:
         self._schema = schema
         self._s = quote_schema(schema)
         self._channel = jobs_channel(schema)
-        self._rescue_lock = f"navigator.rescue.{schema}"
         self._vector_dimension = vector_dimension
         self._claim_sql = self._build_claim_sql()
 
@@ -265,31 +265,22 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
 
         return await self._fenced(lease, dead_letter)
 
-    async def release(self, lease: Lease) -> Job:
+    async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
         def give_back(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            new, event = job.release(lease, now)
+            new, event = job.release(lease, now, reason)
             return new, [event] if event else []
 
         return await self._fenced(lease, give_back)
 
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
-        """One worker at a time (a session advisory lock per schema): the others skip
-        the round instead of racing over the same expired rows. Each rescue is its
-        own compare-and-set write, on the connection that holds the lock."""
-        async with self._pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
-                                       self._rescue_lock):
-                return []
-            try:
-                return await self._rescue(conn, policy, jitter)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._rescue_lock)
-
-    async def _rescue(
-        self, conn: asyncpg.Connection, policy: RetryPolicy, jitter: Jitter
-    ) -> list[Job]:
+        """Any worker may rescue, several at once, and none waits for another: each
+        rescue is its own compare-and-set write, so of two workers racing for one
+        expired job exactly one moves it (the attempt is counted once) and the other's
+        write changes nothing. No lock is held between statements, so a worker that
+        freezes in the middle of its round (paused, partitioned) holds up nobody's
+        rescue."""
         now = self._clock.now()
-        rows = await conn.fetch(
+        rows = await self._pool.fetch(
             f"SELECT * FROM {self._s}.upload_jobs WHERE lease_owner IS NOT NULL "
             "AND lease_expires_at <= $1 ORDER BY lease_expires_at, job_id",
             now,
@@ -297,8 +288,8 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         rescued = []
         for current in map(job_from_row, rows):
             new, event = current.rescue(now, policy, jitter())
-            row = await self._write(current, new, [event], db=conn)
-            if row is not None:  # else the holder finished (or gave up) first
+            row = await self._write(current, new, [event])
+            if row is not None:  # else the holder finished, or another worker rescued it
                 rescued.append(job_from_row(row))
         return rescued
 
@@ -307,7 +298,17 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
     async def _fenced(
         self, lease: Lease, transition: Transition, output: StepOutput | None = None
     ) -> Job:
-        """Apply ``transition`` to the job the lease holds and store it, fenced."""
+        """Apply ``transition`` to the job the lease holds and store it, fenced. A
+        database that cannot be reached is ``StoreUnavailable``: the worker tries the
+        write again once it answers."""
+        try:
+            return await self._fenced_write(lease, transition, output)
+        except DATABASE_UNREACHABLE as exc:
+            raise StoreUnavailable(f"the database is unreachable: {type(exc).__name__}") from exc
+
+    async def _fenced_write(
+        self, lease: Lease, transition: Transition, output: StepOutput | None
+    ) -> Job:
         now = self._clock.now()
         current = lease.job
         fresh = False
@@ -346,7 +347,6 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         now: datetime | None = None,
         output: StepOutput | None = None,
         notify: bool = False,
-        db: asyncpg.Pool | asyncpg.Connection | None = None,
     ) -> Any:
         """One statement: update the row from ``current`` to ``new`` if it still is
         ``current`` (and the lease is alive), record the events and the artefacts.
@@ -373,7 +373,7 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         if notify:
             select += f", pg_notify({p(self._channel)}, f.job_id::text) AS notified"
         sql = "WITH " + ",\n".join(ctes) + f"\n{select} FROM fenced f"
-        return await (db or self._pool).fetchrow(sql, *p.values)
+        return await self._pool.fetchrow(sql, *p.values)
 
     def _events_cte(self, events: Sequence[JobEvent], p: _Params) -> str:
         columns = (

@@ -4,8 +4,12 @@ locks skipped, the partial index used, schemas kept apart, round trips counted."
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,11 +18,13 @@ from adapters.memory.clock import FakeClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
+from domain.errors import StoreUnavailable
 from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
 from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
+from tests.corpus import REPO_DIR
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
@@ -199,23 +205,95 @@ async def test_lease_expiry_follows_the_injected_clock_not_the_database_clock(
         lease.job_id]
 
 
-async def test_only_one_worker_at_a_time_rescues_expired_leases(
+#: A worker's rescue round that freezes itself (SIGSTOP, as a paused VM or a debugger
+#: does) at the first expired job it finds, after reading the expired rows.
+_FROZEN_RESCUER = """
+import asyncio, os, signal, sys
+from datetime import datetime
+from adapters.memory.clock import FakeClock
+from adapters.postgres.connection import create_pool
+from adapters.postgres.job_queue import PostgresJobQueue
+from domain.retry import RetryPolicy
+
+def freeze() -> float:
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return 0.0
+
+async def main() -> None:
+    dsn, schema, now = sys.argv[1:4]
+    pool = await create_pool(dsn, schema, min_size=1, max_size=1)
+    queue = PostgresJobQueue(pool, FakeClock(datetime.fromisoformat(now)), schema)
+    print(len(await queue.rescue_expired(RetryPolicy(jitter=0.0), freeze)))
+    await pool.close()
+
+asyncio.run(main())
+"""
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped by a signal (state T in /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] == "T"
+
+
+async def test_a_worker_frozen_in_its_rescue_round_holds_up_no_other_workers_rescue(
     queue: PostgresJobQueue, clock: FakeClock, postgres_dsn: str, pg_schema: str,
 ) -> None:
     await submit(queue, MARIA, b"maria's policy", clock.now())
     [lease] = await queue.claim("worker-crashed", 1, LEASE)
     clock.advance(LEASE.total_seconds() + 1)
-    policy = RetryPolicy(jitter=0.0)
-    other = await connect(postgres_dsn)
-    try:  # another worker is in the middle of its rescue round
-        await other.execute("SELECT pg_advisory_lock(hashtext($1))",
-                            f"navigator.rescue.{pg_schema}")
-        assert await queue.rescue_expired(policy, lambda: 0.0) == []
-        assert (await queue.get_job(lease.job_id)).is_held
-        await other.execute("SELECT pg_advisory_unlock(hashtext($1))",
-                            f"navigator.rescue.{pg_schema}")
-    finally:
-        await other.close()
+    frozen = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _FROZEN_RESCUER, postgres_dsn, pg_schema, clock.now().isoformat(),
+        cwd=REPO_DIR, stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(60):  # the child starts Python and reads the rows
+            while not _stopped(frozen.pid):
+                assert frozen.returncode is None, "the frozen rescuer exited before freezing"
+                await asyncio.sleep(0.01)
 
-    [rescued] = await queue.rescue_expired(policy, lambda: 0.0)
-    assert (rescued.status, rescued.attempts, rescued.is_held) == (JobStatus.UPLOADED, 1, False)
+        [rescued] = await queue.rescue_expired(RetryPolicy(jitter=0.0), lambda: 0.0)
+        assert (rescued.job_id, rescued.status, rescued.attempts, rescued.is_held) == (
+            lease.job_id, JobStatus.UPLOADED, 1, False)
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        out, _ = await asyncio.wait_for(frozen.communicate(), timeout=60)
+    # Woken up, the frozen worker finds the job already moved and writes nothing.
+    assert (frozen.returncode, out.decode().strip()) == (0, "0")
+    assert (await queue.get_job(lease.job_id)).attempts == 1
+
+
+async def test_two_workers_rescuing_the_same_job_at_once_count_one_attempt(
+    queue: PostgresJobQueue, clock: FakeClock, pg_pool: asyncpg.Pool, pg_schema: str,
+) -> None:
+    other = PostgresJobQueue(pg_pool, clock, pg_schema)
+    await submit(queue, MARIA, b"maria's policy", clock.now())
+    [lease] = await queue.claim("worker-crashed", 1, LEASE)
+    clock.advance(LEASE.total_seconds() + 1)
+    policy = RetryPolicy(jitter=0.0)
+
+    results = await asyncio.gather(*(q.rescue_expired(policy, lambda: 0.0)
+                                     for q in (queue, other, queue, other)))
+
+    assert sorted(len(r) for r in results) == [0, 0, 0, 1]
+    job = await queue.get_job(lease.job_id)
+    assert (job.status, job.attempts, job.is_held) == (JobStatus.UPLOADED, 1, False)
+    rescues = [e for e in await queue.history(lease.job_id) if e.worker == "rescue"]
+    assert len(rescues) == 1
+
+
+async def test_a_write_the_database_cannot_take_says_the_store_is_unavailable(
+    queue: PostgresJobQueue, clock: FakeClock, pg_schema: str,
+) -> None:
+    await submit(queue, MARIA, b"maria's policy", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    with socket.socket() as closed:  # a port nothing listens on: the server is gone
+        closed.bind(("127.0.0.1", 0))
+        gone = f"postgresql://navigator@127.0.0.1:{closed.getsockname()[1]}/navigator"
+    pool = await asyncpg.create_pool(gone, min_size=0, max_size=1)
+    try:
+        with pytest.raises(StoreUnavailable, match="unreachable"):
+            await PostgresJobQueue(pool, clock, pg_schema).release(lease)
+    finally:
+        await pool.close()
+    assert (await queue.get_job(lease.job_id)).is_held  # nothing changed meanwhile

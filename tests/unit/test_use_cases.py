@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,14 @@ from adapters.memory.parser import ScriptedParser
 from adapters.memory.store import InMemoryStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
-from domain.errors import Conflict, FileTooLarge, InvalidQuery, LeaseLost, NotFound
+from domain.errors import (
+    Conflict,
+    FileTooLarge,
+    InvalidQuery,
+    LeaseLost,
+    NotFound,
+    StoreUnavailable,
+)
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.model import Document, Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
 from domain.ports import ParseCheckpoint, ParseRequest, Submission
@@ -292,6 +300,88 @@ async def test_a_failed_renewal_does_not_stop_the_step_or_cost_an_attempt(rig: R
     assert len(failures) == 2
     assert (job.status, job.attempts) == (JobStatus.COMPLETE, 0)
     assert len(rig.parser.calls) == 1  # the slow parse was not thrown away
+
+
+def fail_while_the_database_is_away(rig: Rig, method: str, times: int) -> list[str]:
+    """Make the queue's ``method`` fail ``times`` times as a database shutting down
+    does; returns the list each failed call is noted in."""
+    real = getattr(rig.queue, method)
+    failed: list[str] = []
+
+    async def during_an_outage(*args: object, **kwargs: object) -> object:
+        if len(failed) < times:
+            failed.append(method)
+            raise StoreUnavailable("the database is unreachable: CannotConnectNowError")
+        return await real(*args, **kwargs)
+
+    setattr(rig.queue, method, during_an_outage)
+    return failed
+
+
+async def test_a_step_whose_result_met_a_database_outage_goes_back_as_soon_as_it_answers(
+    rig: Rig, caplog: pytest.LogCaptureFixture,
+) -> None:
+    submission = await rig.submit()
+    fail_while_the_database_is_away(rig, "finish_step", 1)
+    fail_while_the_database_is_away(rig, "release", 2)
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    with caplog.at_level(logging.DEBUG, logger="domain.processing"):
+        job = await attrs.evolve(rig.process, pause=wait)(lease)
+
+    # Given back at once (the fake clock never moved: no lease was waited out), and
+    # not counted as a failed try.
+    assert job is not None
+    assert (job.status, job.attempts, job.is_held) == (JobStatus.UPLOADED, 0, False)
+    assert waits == [0.5, 1.0]
+    assert rig.on_step == [("parse", "store_unreachable")]
+    history = await rig.queue.history(submission.job.job_id)
+    assert history[-1].detail == "given back: the database went away during the step"
+    # One line in the log, and no traceback: an outage is expected, not a crash.
+    records = [r for r in caplog.records if r.name == "domain.processing"]
+    assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+    await rig.worker("worker-2").until_idle()
+    assert (await rig.job(submission)).status is JobStatus.COMPLETE
+
+
+async def test_a_failure_met_by_a_database_outage_is_recorded_once_it_answers(
+    rig: Rig,
+) -> None:
+    rig.parser.fail_transiently(1, "LlamaParse answered 503")
+    await rig.submit()
+    failed = fail_while_the_database_is_away(rig, "retry_later", 3)
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    job = await attrs.evolve(rig.process, pause=wait)(lease)
+
+    assert failed == ["retry_later"] * 3 and waits == [0.5, 1.0, 2.0]
+    assert job is not None
+    assert (job.status, job.attempts, job.last_error) == (
+        JobStatus.UPLOADED, 1, "LlamaParse answered 503")
+
+
+async def test_a_worker_stops_trying_to_write_once_its_lease_has_run_out(rig: Rig) -> None:
+    rig.parser.fail_transiently(1, "LlamaParse answered 503")
+    submission = await rig.submit()
+    fail_while_the_database_is_away(rig, "retry_later", 1000)
+
+    async def wait(seconds: float) -> None:
+        rig.clock.advance(seconds)
+
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    assert await attrs.evolve(rig.process, pause=wait)(lease) is None
+    # Rescue takes the job over from here, as from a worker that died.
+    await RescueExpiredLeases(rig.queue, RetryPolicy(), lambda: 0.0)()
+    job = await rig.job(submission)
+    assert (job.status, job.attempts, job.is_held) == (JobStatus.UPLOADED, 1, False)
 
 
 async def test_a_worker_whose_hold_was_taken_stops_without_writing(rig: Rig) -> None:
