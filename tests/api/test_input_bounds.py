@@ -1,7 +1,8 @@
 """Bad input gets a clear 4xx that the OpenAPI document declares, never a 5xx.
 
-The huge-offset regression runs on PostgreSQL (where it used to be a 500: asyncpg
-cannot send an offset past ``bigint``); the rest on the in-memory adapters.
+The huge-offset and NUL-member regressions run on PostgreSQL, where both used to be
+500s (asyncpg cannot send an offset past ``bigint``, nor text with a NUL byte); the
+rest run on the in-memory adapters.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from entrypoints.api.app import create_app
 from entrypoints.api.schemas import MAX_OFFSET
 from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
-from tests.api.conftest import BASE_ENV, Api, bearer
+from entrypoints.tokens import mint_token
+from tests.api.conftest import BASE_ENV, SECRET, Api, bearer
 from tests.api.test_documents import POLICY, is_problem
 
 
@@ -70,6 +72,19 @@ async def test_the_largest_declared_offset_answers_an_empty_page_on_postgres(
 
     assert response.status_code == 200
     assert response.json()["items"] == []
+
+
+@pytest.mark.postgres
+async def test_a_signed_token_whose_member_id_has_a_nul_byte_is_a_401_not_a_500(
+    on_postgres: httpx.AsyncClient,
+) -> None:
+    token = mint_token(SECRET, "member-1\x00")
+
+    response = await on_postgres.get("/api/v1/documents",
+                                     headers={"Authorization": f"Bearer {token}"})
+
+    body = is_problem(response, 401)
+    assert "'sub'" in str(body["detail"])
 
 
 async def test_the_offset_bounds_are_declared_in_the_openapi_document(api: Api) -> None:
