@@ -135,6 +135,9 @@ class JwksKeySet:
             self._clock() - self._attempted_at >= self._min_interval
 
     async def _refresh(self) -> None:
+        if self._lock.locked():  # a fetch is under way: wait for it rather than start one
+            async with self._lock:
+                return
         if not self._may_fetch():
             return
         async with self._lock:
