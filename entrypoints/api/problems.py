@@ -182,6 +182,11 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is no {request.url.path}; see /docs for the routes"
         headers = dict(exc.headers or {})
+        if exc.status_code == 400:
+            # FastAPI's only 400: a JSON body it could not even decode (not UTF-8). Every
+            # route with a body declares 422 for a body that is not the JSON it wants.
+            return problem(422, "body: is not valid JSON; send UTF-8 JSON text "
+                                "(Content-Type: application/json)", instance=request.url.path)
         if exc.status_code == 405:
             allowed = allowed_methods(request)
             headers["Allow"] = ", ".join(allowed)

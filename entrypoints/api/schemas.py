@@ -28,8 +28,6 @@ _WHEN = "2025-01-06T09:00:00Z"
 #: The largest paging offset: PostgreSQL's ``integer``. Any larger offset could never land
 #: on a document, and an offset past ``bigint`` could not even be sent to the database.
 MAX_OFFSET = 2**31 - 1
-#: The longest search question, in characters (the token limit is checked after this).
-MAX_QUERY_CHARS = 10_000
 
 # -- links ---------------------------------------------------------------------------
 
@@ -234,6 +232,10 @@ def _integral_float_as_int(value: object) -> object:
 #: A JSON number: an integer or a decimal, never ``true``/``false`` nor a string of digits.
 _JsonNumber = Annotated[float, Strict()]
 _LIMITS = SearchLimits()
+#: The longest search question, in characters. A character is at most four UTF-8 bytes and
+#: a cl100k token at least one byte, so a question this long is always within the search's
+#: token limit: what the schema calls valid, the search accepts.
+MAX_QUERY_CHARS = _LIMITS.max_query_tokens // 4
 Similarity = Annotated[_JsonNumber, Field(ge=0, le=1)]
 # JSON integers (``5`` or ``5.0``), never ``true``/``false`` nor a string of digits. The
 # decimal is made whole before the bounds are checked, so the bounds stay declared.

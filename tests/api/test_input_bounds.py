@@ -116,7 +116,16 @@ async def test_every_search_limit_declares_the_bounds_the_service_enforces(api: 
     assert bounds("max_chunks") == (1, 50)
     assert bounds("token_budget") == (1, 32_000)
     assert bounds("similarity_threshold") == (0, 1)
-    assert properties["query"]["maxLength"] == 10_000
+    assert properties["query"]["maxLength"] == 500
+
+
+async def test_the_longest_declared_question_is_accepted_whatever_its_characters(
+    api: Api,
+) -> None:
+    # Four-byte characters: the most tokens a question of declared length can take.
+    response = await search(api, {"query": "\U0001f9fe" * 500})
+
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("field", ["similarity_threshold", "max_chunks", "token_budget"])
@@ -162,6 +171,14 @@ async def test_a_body_that_is_not_json_says_so(api: Api) -> None:
 
     body = is_problem(response, 422)
     assert "not valid JSON" in str(body["detail"])
+
+
+async def test_a_body_that_is_not_utf8_is_a_declared_422(api: Api) -> None:
+    response = await api.client.post("/api/v1/search", content=b'{"query": "\xff\xfe"}',
+                                     headers={**bearer(), "Content-Type": "application/json"})
+
+    body = is_problem(response, 422)
+    assert "UTF-8" in str(body["detail"])
 
 
 async def test_a_question_with_a_nul_character_is_refused(api: Api) -> None:
