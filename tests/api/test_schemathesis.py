@@ -13,9 +13,14 @@ Requests carry a member's bearer token (``headers``), so generated cases reach t
 handlers; the ``ignored_auth`` check also sends them without it and with a forged
 one and expects 401. One document is uploaded first, so listing has a row to show.
 
-Nothing is disabled. Settings that make the run affordable: at most
-:data:`EXAMPLES_PER_OPERATION` fuzzed cases per operation, and no stateful phase
-(its link-following needs OpenAPI links the app does not declare). The run fails
+No check is disabled. One is configured: for the upload only, "schema-valid data
+is accepted" also expects 413, 415 and 422, since a well-formed upload can be
+refused for what the file is (too big, an unreadable type, empty), which no schema
+can say. Settings that make the run affordable: at most
+:data:`EXAMPLES_PER_OPERATION` fuzzed cases per operation, no stateful phase (its
+link-following needs OpenAPI links the app does not declare), no Hypothesis
+deadline or health checks (they time generation, and a loaded CI machine's
+latency would count against them; they check nothing about the API). The run fails
 with fewer than :data:`MIN_CASES` requests in all, so a schema that stops generating
 cannot pass quietly.
 """
