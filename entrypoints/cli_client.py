@@ -24,7 +24,7 @@ import httpx
 
 from entrypoints.cli import OK, CommandFailed, UsageError
 from entrypoints.settings import Settings
-from entrypoints.tokens import jwt_secret, mint_token
+from entrypoints.tokens import mint_dev_token
 
 TERMINAL = ("complete", "failed")
 POLL_SECONDS = 0.25
@@ -47,7 +47,7 @@ def access_token(args: argparse.Namespace, settings: Settings) -> str:
     token = args.token or os.environ.get("NAVIGATOR_TOKEN")
     if token:
         return str(token).strip()
-    return mint_token(jwt_secret(settings), args.member)
+    return mint_dev_token(settings, args.member)
 
 
 def client_for(args: argparse.Namespace, settings: Settings) -> httpx.Client:

@@ -42,7 +42,7 @@ from entrypoints.container import (
     start_database,
 )
 from entrypoints.settings import Settings, SettingsError, load_settings
-from entrypoints.tokens import jwt_secret, mint_token
+from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
 CHECK_TIMEOUT = 5.0
 _CHECK_FAILED: tuple[type[Exception], ...] = (CommandFailed, *DATABASE_TROUBLE)
@@ -241,7 +241,8 @@ def command_token(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.is_development:
         print(f"warning: minting a token with the {settings.environment} secret; anyone "
               "holding it acts as that member", file=sys.stderr)
-    print(mint_token(secret, args.member, ttl=timedelta(hours=args.hours)))
+    print(mint_token(secret, args.member, ttl=timedelta(hours=args.hours),
+                     issuer=token_issuer(settings) or DEV_ISSUER))
     return OK
 
 

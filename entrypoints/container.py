@@ -69,6 +69,7 @@ from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, WorkerRound
+from entrypoints.api.auth import make_token_verifier
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
@@ -149,6 +150,8 @@ class Container(containers.DeclarativeContainer):
     jitter = providers.Object(random.random)
     metrics = providers.Singleton(Metrics)
     jwt_secret = providers.Singleton(jwt_secret, settings)
+    #: Checks members' access tokens (JWKS signing keys and/or the HS256 secret).
+    token_verifier = providers.Singleton(make_token_verifier, settings)
     lease_for = providers.Singleton(timedelta, seconds=settings.provided.worker_lease_seconds)
     heartbeat_every = providers.Singleton(timedelta, seconds=settings.provided.heartbeat_seconds)
     live_worker_window = providers.Callable(lambda settings: settings.live_worker_window,

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     supabase_anon_key: SecretStr | None = None
     supabase_service_role_key: SecretStr | None = None
     supabase_jwt_secret: SecretStr | None = None
+    #: How long the project's signing keys (JWKS) are cached, and the least time between
+    #: two fetches of them (an unknown ``kid`` refetches at most this often).
+    auth_jwks_cache_seconds: Annotated[float, Field(gt=0, le=86_400)] = 600.0
+    auth_jwks_refetch_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
 
     # -- service ---------------------------------------------------------------------
     environment: str = "development"
@@ -157,6 +161,17 @@ class Settings(BaseSettings):
                     "https://app.example.org (scheme and host, no path)"
                 )
         return origins
+
+    @field_validator("supabase_url")
+    @classmethod
+    def _check_supabase_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s?#]+$", value):
+            raise ValueError("must be the project's URL such as https://abcd.supabase.co "
+                             "(scheme and host, no path)")
+        return value
 
     @field_validator("database_schema")
     @classmethod

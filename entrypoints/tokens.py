@@ -1,7 +1,11 @@
-"""Access tokens as Supabase issues them: HS256 JWTs, audience ``authenticated``,
-the member's id in ``sub``, signed with ``SUPABASE_JWT_SECRET``.
+"""Access tokens as Supabase issues them: JWTs with audience ``authenticated``, the
+member's id in ``sub``, issued by ``SUPABASE_URL/auth/v1``. Current projects sign
+them with asymmetric signing keys (checked in :mod:`entrypoints.api.auth` against
+the project's JWKS); legacy projects with the HS256 ``SUPABASE_JWT_SECRET``.
 
-:func:`mint_token` makes one for local use (``navigator token``, tests).
+:func:`mint_token` makes an HS256 one for local use (``navigator token``, tests):
+only the secret can be used for that, as a project's private signing keys never
+leave Supabase. With ``SUPABASE_URL`` set, minted tokens carry its issuer.
 
 **The development secret.** With ``SUPABASE_JWT_SECRET`` unset and ``ENVIRONMENT``
 a development one (development, dev, local, test), :func:`jwt_secret` creates a
@@ -30,6 +34,35 @@ AUDIENCE = "authenticated"
 ALGORITHM = "HS256"
 DEV_SECRET_FILE = "dev-jwt-secret"
 DEFAULT_TTL = timedelta(hours=12)
+#: The issuer of minted tokens when no ``SUPABASE_URL`` is set (then no issuer is checked).
+DEV_ISSUER = "navigator-dev"
+
+
+def token_issuer(settings: Settings) -> str | None:
+    """``SUPABASE_URL/auth/v1``, the ``iss`` of the project's tokens; None without a URL."""
+    if not settings.supabase_url:
+        return None
+    return settings.supabase_url.rstrip("/") + "/auth/v1"
+
+
+def token_schemes(settings: Settings) -> list[str]:
+    """In words, the signing schemes the API accepts with these settings (for operators)."""
+    schemes = []
+    if settings.supabase_url:
+        schemes.append(f"signing keys (ES256/RS256) from {settings.supabase_url.rstrip('/')}"
+                       "/auth/v1/.well-known/jwks.json")
+    if settings.supabase_jwt_secret is not None:
+        schemes.append("legacy HS256 secret (SUPABASE_JWT_SECRET)")
+    elif settings.is_development:
+        schemes.append("HS256 with the local development secret in NAVIGATOR_HOME")
+    return schemes
+
+
+def mint_dev_token(settings: Settings, member_id: str, *, ttl: timedelta = DEFAULT_TTL) -> str:
+    """A token for ``member_id`` signed with the HS256 secret these settings use (the dev
+    secret in development), with the project's issuer when ``SUPABASE_URL`` is set."""
+    return mint_token(jwt_secret(settings), member_id, ttl=ttl,
+                      issuer=token_issuer(settings) or DEV_ISSUER)
 
 
 def jwt_secret(settings: Settings) -> SecretStr:
@@ -75,6 +108,7 @@ def mint_token(
     ttl: timedelta = DEFAULT_TTL,
     now: float | None = None,
     email: str | None = None,
+    issuer: str = DEV_ISSUER,
 ) -> str:
     """A token for ``member_id`` shaped like Supabase's (``role`` and ``aud`` are
     ``authenticated``), valid for ``ttl``."""
@@ -88,7 +122,7 @@ def mint_token(
         "iat": issued,
         "exp": issued + int(ttl.total_seconds()),
         "jti": str(uuid.uuid4()),
-        "iss": "navigator-dev",
+        "iss": issuer,
     }
     if email:
         claims["email"] = email

@@ -39,7 +39,7 @@ from entrypoints.cli_operator import check_worker, database, database_errors, re
 from entrypoints.container import Container, build_container, start, stop
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
-from entrypoints.tokens import DEFAULT_TTL, mint_token
+from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
 from entrypoints.worker import WorkerService
 
 log = logging.getLogger("navigator")
@@ -296,7 +296,7 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{settings.service_port}"
-    token = mint_token(container.jwt_secret(), member)
+    token = mint_dev_token(container.settings(), member)
     hours = DEFAULT_TTL.total_seconds() / 3600
     embedder = container.embedder()
     default_port = Settings.model_fields["service_port"].default

@@ -28,7 +28,8 @@ embed. Follow a job with `GET /api/v1/jobs/{id}`, then search the member's own
 documents with `POST /api/v1/search`.
 
 **Authentication**: `Authorization: Bearer <token>`, a Supabase access token
-(HS256, audience `authenticated`; the member is `sub`). Locally, `navigator token
+(ES256/RS256 from the project's signing keys, or HS256 with the legacy JWT secret;
+audience `authenticated`; the member is `sub`). Locally, `navigator token
 <member-id>` prints one. A member only ever sees their own documents and jobs:
 anyone else's are answered as not found.
 
@@ -47,7 +48,7 @@ TAGS = [
 def create_app(container: Container) -> FastAPI:
     """The API around ``container``; its resources open and close with the app."""
     settings = container.settings()
-    container.jwt_secret()  # a missing production secret stops start-up here
+    container.token_verifier()  # no way to check tokens in production stops start-up here
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from entrypoints.api.multipart import FIELD, read_file_field
 from entrypoints.api.problems import problem_responses
 from entrypoints.api.schemas import (
     API,
+    MAX_OFFSET,
     UPLOAD_EXAMPLE,
     DocumentPage,
     DocumentWithJob,
@@ -66,7 +67,7 @@ _UPLOAD_BODY = {
               "description": "The same bytes were uploaded before: the existing document",
               "content": {"application/json": {"example": {**UPLOAD_EXAMPLE,
                                                             "duplicate": True}}}},
-        **problem_responses(401, 413, 415, 422, 429, 503),
+        **problem_responses(400, 401, 413, 415, 422, 429, 503),
     },
     openapi_extra=_UPLOAD_BODY,
 )
@@ -107,7 +108,7 @@ async def list_documents(
     member: Member,
     container: Wired,
     limit: Annotated[int, Query(ge=1, le=100, description="documents per page")] = 20,
-    offset: Annotated[int, Query(ge=0, description="documents to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="documents to skip")] = 0,
 ) -> DocumentPage:
     rows = await container.documents().list(member, limit + 1, offset)
     return DocumentPage(

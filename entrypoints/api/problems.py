@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from adapters.postgres.errors import DATABASE_UNREACHABLE
 from domain.errors import (
@@ -180,10 +181,20 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is no {request.url.path}; see /docs for the routes"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400:
+            # FastAPI's only 400: a JSON body it could not even decode (not UTF-8). Every
+            # route with a body declares 422 for a body that is not the JSON it wants.
+            return problem(422, "body: is not valid JSON; send UTF-8 JSON text "
+                                "(Content-Type: application/json)", instance=request.url.path)
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return problem(exc.status_code, detail, instance=request.url.path,
-                       headers=exc.headers)
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
+            detail = (f"{request.method} is not allowed on {request.url.path}; use "
+                      f"{', '.join(allowed)} (see /docs)")
+        return problem(exc.status_code, detail, instance=request.url.path, headers=headers)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Starlette logs the exception itself; the member sees no internals.
@@ -201,11 +212,39 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error, on_database_down)
 
 
+#: Where FastAPI says an invalid value came from: the first item of an error's ``loc``.
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_error(error: Mapping[str, object]) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]  # type: ignore[attr-defined]
-    where = ".".join(loc) or "request"
+    """``field: message``, the field named as the client sent it (``body`` for the body as
+    a whole; a body field called ``query`` is ``query``, not a location)."""
+    loc = [str(part) for part in error.get("loc", ())]  # type: ignore[attr-defined]
+    location = loc.pop(0) if loc and loc[0] in _LOCATIONS else None
+    where = ".".join(loc) or location or "request"
+    if error.get("type") == "json_invalid":
+        return "body: is not valid JSON; send a JSON object (Content-Type: application/json)"
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     return f"{where}: {message}"
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this request's path, plus OPTIONS.
+
+    Starlette's own 405 names only the first route that matched the path, so a path
+    served by two routes (``GET`` and ``POST /api/v1/documents``) would advertise one.
+    Each method is tried against the app's routes as they match requests.
+    """
+    routes = request.app.router.routes
+    allowed = {
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in routes)
+    }
+    return sorted(allowed | {"OPTIONS"})
 
 
 PROBLEM_REF = "#/components/schemas/Problem"

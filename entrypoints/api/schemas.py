@@ -7,13 +7,14 @@ by the ``from_*`` constructors here, so the domain never sees pydantic.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from domain.members import JobReport
 from domain.model import Document, Job, JobEvent, ScoredChunk
+from domain.search import SearchLimits
 from domain.status import JobStatus, progress
 
 API = "/api/v1"
@@ -23,6 +24,10 @@ _DOC_ID = "0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10"
 _JOB_ID = "5c1e7d2a-3f4b-4c6d-8e9f-0a1b2c3d4e5f"
 _CHUNK_ID = "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"
 _WHEN = "2025-01-06T09:00:00Z"
+
+#: The largest paging offset: PostgreSQL's ``integer``. Any larger offset could never land
+#: on a document, and an offset past ``bigint`` could not even be sent to the database.
+MAX_OFFSET = 2**31 - 1
 
 # -- links ---------------------------------------------------------------------------
 
@@ -217,6 +222,31 @@ class JobDetail(JobOut):
 # -- search ------------------------------------------------------------------------------
 
 
+def _integral_float_as_int(value: object) -> object:
+    # JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 is not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A JSON number: an integer or a decimal, never ``true``/``false`` nor a string of digits.
+_JsonNumber = Annotated[float, Strict()]
+_LIMITS = SearchLimits()
+#: The longest search question, in characters. A character is at most four UTF-8 bytes and
+#: a cl100k token at least one byte, so a question this long is always within the search's
+#: token limit: what the schema calls valid, the search accepts.
+MAX_QUERY_CHARS = _LIMITS.max_query_tokens // 4
+Similarity = Annotated[_JsonNumber, Field(ge=0, le=1)]
+# JSON integers (``5`` or ``5.0``), never ``true``/``false`` nor a string of digits. The
+# decimal is made whole before the bounds are checked, so the bounds stay declared.
+MaxChunks = Annotated[int, Strict(), Field(ge=1, le=_LIMITS.max_chunks),
+                      BeforeValidator(_integral_float_as_int)]
+TokenBudget = Annotated[int, Strict(), Field(ge=1, le=_LIMITS.max_token_budget),
+                        BeforeValidator(_integral_float_as_int)]
+Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUERY_CHARS,
+                                          pattern=r"^[^\x00]*$")]
+
+
 class SearchRequest(BaseModel):
     """A question; the optional limits default to the service's RAG_* settings."""
 
@@ -226,10 +256,19 @@ class SearchRequest(BaseModel):
          "max_chunks": 5, "token_budget": 2000},
     ]})
 
-    query: str = Field(min_length=1, max_length=10_000)
-    similarity_threshold: float | None = Field(default=None, ge=0, le=1)
-    max_chunks: int | None = Field(default=None, ge=1)
-    token_budget: int | None = Field(default=None, ge=1)
+    query: Question = Field(description="the question, in words (no NUL characters)")
+    similarity_threshold: Similarity | None = Field(
+        default=None,
+        description="the least cosine similarity a passage needs (default "
+                    "`RAG_SIMILARITY_THRESHOLD`)",
+    )
+    max_chunks: MaxChunks | None = Field(
+        default=None, description="the most passages to return (default `RAG_MAX_CHUNKS`)",
+    )
+    token_budget: TokenBudget | None = Field(
+        default=None,
+        description="the most tokens of all passages together (default `RAG_TOKEN_BUDGET`)",
+    )
 
 
 class ChunkOut(BaseModel):
@@ -326,6 +365,9 @@ def _problem(status: int, slug: str, title: str, detail: str, path: str) -> dict
 
 
 PROBLEM_EXAMPLES: dict[int, dict[str, object]] = {
+    400: _problem(400, "bad-request", "Bad request",
+                  "the multipart body is malformed; send it as multipart/form-data",
+                  f"{API}/documents"),
     401: _problem(401, "unauthorized", "Unauthorized",
                   "the access token has expired; sign in again to get a new one",
                   f"{API}/documents"),

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from entrypoints.api.auth import verify_token
+from entrypoints.api.auth import MAX_MEMBER_ID_CHARS, TokenVerifier
 from entrypoints.api.problems import Unauthorized
 from entrypoints.tokens import mint_token
 from tests.api.conftest import MEMBER, SECRET, Api, bearer
@@ -138,11 +138,46 @@ async def test_a_token_without_an_expiry_is_refused(api: Api) -> None:
     unauthorized(await get_documents(api, {"Authorization": f"Bearer {token}"}))
 
 
-def test_a_token_signed_with_another_hmac_algorithm_is_refused() -> None:
+async def test_a_token_signed_with_another_hmac_algorithm_is_refused() -> None:
     token = jwt.encode(claims(), SECRET, algorithm="HS512")
 
     with pytest.raises(Unauthorized, match="HS256"):
-        verify_token(token, SecretStr(SECRET))
+        await TokenVerifier(secret=SecretStr(SECRET)).member(token)
+
+
+async def test_a_member_id_with_a_nul_byte_is_refused_not_a_server_error(api: Api) -> None:
+    token = signed(sub="member-1\x00; DROP")
+
+    detail = unauthorized(await get_documents(api, {"Authorization": f"Bearer {token}"}))
+
+    assert "'sub'" in detail and "printable" in detail
+
+
+@pytest.mark.parametrize("sub", ["line\nbreak", "tab\there", "\u202eright-to-left", "\ud800",
+                                 "x" * (MAX_MEMBER_ID_CHARS + 1)],
+                         ids=["newline", "tab", "bidi-override", "lone-surrogate", "too-long"])
+async def test_a_member_id_that_is_not_short_printable_text_is_refused(
+    api: Api, sub: str
+) -> None:
+    token = signed(sub=sub)
+
+    unauthorized(await get_documents(api, {"Authorization": f"Bearer {token}"}))
+
+
+async def test_a_member_id_that_is_not_text_is_refused(api: Api) -> None:
+    token = signed(sub=12345)
+
+    detail = unauthorized(await get_documents(api, {"Authorization": f"Bearer {token}"}))
+
+    assert "'sub'" in detail
+
+
+async def test_the_longest_printable_member_id_is_accepted(api: Api) -> None:
+    token = signed(sub="é" * MAX_MEMBER_ID_CHARS)
+
+    response = await get_documents(api, {"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/health", "/metrics", "/docs", "/openapi.json"])

@@ -9,7 +9,8 @@ import pytest
 from tests.api.conftest import Api
 
 ROUTES = {
-    ("post", "/api/v1/documents"): {"202", "200", "401", "413", "415", "422", "429", "503"},
+    ("post", "/api/v1/documents"): {"202", "200", "400", "401", "413", "415", "422", "429",
+                                      "503"},
     ("get", "/api/v1/documents"): {"200", "401", "422", "503"},
     ("get", "/api/v1/documents/{document_id}"): {"200", "401", "404", "422", "503"},
     ("delete", "/api/v1/documents/{document_id}"): {"204", "401", "404", "422", "503"},

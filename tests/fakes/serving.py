@@ -18,8 +18,9 @@ class BackgroundServer:
     no port can be taken by someone else in between.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, lifespan: str = "off") -> None:
         self._app = app
+        self._lifespan = lifespan  # "on" runs the app's start-up and shut-down
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -33,7 +34,7 @@ class BackgroundServer:
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="off",
+            self._app, log_level="warning", access_log=False, lifespan=self._lifespan,
             timeout_graceful_shutdown=1,
         )
         server = uvicorn.Server(config)
@@ -53,7 +54,9 @@ class BackgroundServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
-            self._server.force_exit = True  # do not wait for deliberately slow responses
+            # Do not wait for deliberately slow responses; an app with a lifespan is let
+            # shut down (its pool closed) rather than cancelled.
+            self._server.force_exit = self._lifespan == "off"
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._socket is not None:
