@@ -72,8 +72,7 @@ READER_BROKE = (
     "and upload that"
 )
 READER_CRASHED = (
-    "our document reader stopped unexpectedly while reading this file ({how}); "
-    "it will be tried again"
+    "our document reader stopped unexpectedly while reading this file ({how})"
 )
 #: Signals a process raises on itself when what it reads breaks it: an allocation the
 #: memory cap refused in C or C++ code (abort), or a reader bug the file triggers.
