@@ -332,10 +332,14 @@ def _parse(media_type: str, engine: str, data: bytes) -> tuple[Any, ...]:
 
 
 def _caused_by_memory(exc: BaseException) -> bool:
+    """A ``MemoryError`` anywhere in the chain, or libxml2 (under python-docx) saying it
+    ran out (it raises a syntax error whose log says ``ERR_NO_MEMORY``)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, MemoryError):
+            return True
+        if "ERR_NO_MEMORY" in str(getattr(current, "error_log", "")):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
