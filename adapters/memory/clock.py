@@ -14,6 +14,7 @@ class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
         self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
+        self._fell_asleep: asyncio.Event | None = None
 
     def now(self) -> datetime:
         return self._now
@@ -32,7 +33,15 @@ class FakeClock:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sleepers.append((self._now + timedelta(seconds=seconds), waiter))
+        if self._fell_asleep is not None:
+            self._fell_asleep.set()
         await waiter
+
+    async def wait_until_sleeping(self) -> None:
+        """Return once a sleep is waiting for the clock (at once if one already is)."""
+        while not self.sleeping:
+            self._fell_asleep = asyncio.Event()
+            await self._fell_asleep.wait()
 
     @property
     def sleeping(self) -> int:

@@ -38,8 +38,7 @@ async def started_hanging_step(rig: Rig) -> asyncio.Task[object]:
     """A round whose parse hangs, once the step's time limit is being measured."""
     task: asyncio.Task[object] = asyncio.create_task(timed_worker(rig).until_idle())
     await rig.parser.wait_until_hanging()
-    while rig.clock.sleeping == 0:  # the limit's timer registers in the same turn
-        await asyncio.sleep(0)
+    await rig.clock.wait_until_sleeping()
     return task
 
 
