@@ -112,6 +112,11 @@ class IsolatedLocalParser:
     ) -> None:
         self.limits = limits or ParseLimits()
         self._pdf_engine = pdf_engine
+        # One child started ahead of need, waiting for a file: its start-up is off the
+        # path of the next parse. It has read nothing yet, so it is not "reused".
+        self._spare: _Child | None = None
+        self._spare_lock = threading.Lock()
+        self._preparing: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
         return f"IsolatedLocalParser(limits={self.limits!r})"
@@ -122,7 +127,8 @@ class IsolatedLocalParser:
     async def parse(self, request: ParseRequest, checkpoint: ParseCheckpoint) -> ParsedDocument:
         """``checkpoint`` is unused: a local parse has no external job to resume."""
         started = time.perf_counter()
-        child = _Child(self.limits)
+        child = self._take_spare() or _Child(self.limits)
+        self._prepare_spare()
         try:
             reply = await asyncio.to_thread(
                 child.run, str(request.media_type), str(self._pdf_engine), request.data
@@ -131,6 +137,33 @@ class IsolatedLocalParser:
             child.kill()  # cancelled (step timeout, shutdown) or done: never left running
         seconds = time.perf_counter() - started
         return self._outcome(request, reply, seconds)
+
+    def _take_spare(self) -> _Child | None:
+        with self._spare_lock:
+            child, self._spare = self._spare, None
+        return child if child is not None and child.waiting else None
+
+    def _prepare_spare(self) -> None:
+        """Start the next file's child in the background while this one is read."""
+        if self._preparing:
+            return
+
+        def start() -> None:
+            child = _Child(self.limits)
+            child.start()
+            with self._spare_lock:
+                replaced, self._spare = self._spare, child
+            if replaced is not None:
+                replaced.kill()
+
+        future = asyncio.ensure_future(asyncio.to_thread(start))
+        self._preparing.add(future)
+        future.add_done_callback(self._spare_ready)
+
+    def _spare_ready(self, future: asyncio.Future[None]) -> None:
+        self._preparing.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("could not start a spare parser process: %r", future.exception())
 
     def _outcome(self, request: ParseRequest, reply: _Reply, seconds: float) -> ParsedDocument:
         ids = {"document_id": str(request.document_id), "media_type": str(request.media_type),
@@ -185,9 +218,29 @@ class _Child:
         self._process: ForkServerProcess | None = None
         self._killed = False
         self._timed_out = False
+        self._conn: Connection | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Started, alive, and not yet given a file."""
+        with self._lock:
+            return (self._conn is not None and not self._killed and self._process is not None
+                    and self._process.exitcode is None)
+
+    def start(self) -> None:
+        """Start the process (it waits for the file). Blocking: call it in a thread."""
+        if self._process is None:
+            conn = self._start()
+            with self._lock:
+                if self._killed and conn is not None:
+                    conn.close()
+                else:
+                    self._conn = conn
 
     def run(self, media_type: str, engine: str, data: bytes) -> _Reply:
-        conn = self._start()
+        self.start()
+        with self._lock:
+            conn, self._conn = self._conn, None
         if conn is None:
             return _Reply("crashed", detail="stopped before it started")
         try:
@@ -213,6 +266,9 @@ class _Child:
     def kill(self) -> None:
         with self._lock:
             self._killed = True
+            if self._conn is not None:  # a spare never given a file
+                self._conn.close()
+                self._conn = None
             if self._process is not None and self._process.exitcode is None:
                 with contextlib.suppress(OSError, ValueError):
                     self._process.kill()
@@ -273,8 +329,11 @@ def _context() -> ForkServerContext:
 def _child_main(conn: Connection, limits: ParseLimits) -> None:
     """Read one request, set the limits, parse, answer, exit."""
     try:
-        media_type, engine = conn.recv()
-        data = conn.recv_bytes()
+        try:
+            media_type, engine = conn.recv()
+            data = conn.recv_bytes()
+        except (EOFError, OSError):  # a spare retired, or its worker gone: nothing to do
+            return
         threading.Thread(target=_watch_parent, args=(conn, limits.wall_seconds),
                          name="watch-parent", daemon=True).start()
         _set_limits(limits)
