@@ -128,13 +128,13 @@ class IsolatedLocalParser:
         """``checkpoint`` is unused: a local parse has no external job to resume."""
         started = time.perf_counter()
         child = self._take_spare() or _Child(self.limits)
-        self._prepare_spare()
         try:
             reply = await asyncio.to_thread(
                 child.run, str(request.media_type), str(self._pdf_engine), request.data
             )
         finally:
             child.kill()  # cancelled (step timeout, shutdown) or done: never left running
+            self._prepare_spare()  # after, not during: it would compete for the CPU
         seconds = time.perf_counter() - started
         return self._outcome(request, reply, seconds)
 
@@ -144,8 +144,8 @@ class IsolatedLocalParser:
         return child if child is not None and child.waiting else None
 
     def _prepare_spare(self) -> None:
-        """Start the next file's child in the background while this one is read."""
-        if self._preparing:
+        """Start the next file's child in the background."""
+        if self._preparing or self._spare is not None:
             return
 
         def start() -> None:
