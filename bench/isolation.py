@@ -53,8 +53,7 @@ async def _timed(parser: Parser, data: bytes, media_type: MediaType = MediaType.
     return time.perf_counter() - started, len(parsed.pages)
 
 
-async def main(runs: int, path: Path) -> None:
-    data = path.read_bytes()
+async def main(runs: int, data: bytes, name: str) -> None:
     parsers: dict[str, Parser] = {"in-process": LocalParser(), "isolated": IsolatedLocalParser()}
     times: dict[str, list[float]] = {name: [] for name in parsers}
     warm_up = {name: (await _timed(parser, data))[0] for name, parser in parsers.items()}
@@ -66,7 +65,7 @@ async def main(runs: int, path: Path) -> None:
             times[name].append(seconds)
         print(f"run {run + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in parsers))
     medians = {name: statistics.median(values) for name, values in times.items()}
-    print(f"\n{path.name}: {len(data):,} bytes, {pages} pages with text, {runs} runs")
+    print(f"\n{name}: {len(data):,} bytes, {pages} pages with text, {runs} runs")
     for name in parsers:
         print(f"  {name:<11} median {medians[name]:.3f} s   "
               f"(min {min(times[name]):.3f}, max {max(times[name]):.3f}; "
@@ -85,4 +84,4 @@ if __name__ == "__main__":
     arguments.add_argument("--runs", type=int, default=9)
     arguments.add_argument("--file", type=Path, default=DEFAULT_FILE)
     options = arguments.parse_args()
-    asyncio.run(main(options.runs, options.file))
+    asyncio.run(main(options.runs, options.file.read_bytes(), options.file.name))
