@@ -138,6 +138,12 @@ class IsolatedLocalParser:
         seconds = time.perf_counter() - started
         return self._outcome(request, reply, seconds)
 
+    async def aclose(self) -> None:
+        """Stop the spare child (the container calls this at shutdown)."""
+        spare = self._take_spare()
+        if spare is not None:
+            spare.kill()
+
     def _take_spare(self) -> _Child | None:
         with self._spare_lock:
             child, self._spare = self._spare, None
@@ -307,7 +313,11 @@ class _Child:
             return _Reply("crashed", detail="stopped by the worker")
         if code is not None and code < 0:
             kind = "broke" if -code in _SELF_INFLICTED else "crashed"
-            return _Reply(kind, detail=f"ended by {signal.Signals(-code).name}")
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return _Reply(kind, detail=f"ended by {name}")
         return _Reply("crashed", detail=f"exit code {code}")
 
 
