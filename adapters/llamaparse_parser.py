@@ -99,14 +99,14 @@ class LlamaParseParser:
         client = self._resources()
         job_id = checkpoint.external_id
         if job_id is not None:
-            log.info("resuming LlamaParse job %s for %s", job_id, request.filename)
-            if await self._wait(client, job_id, request.filename, resumed=True):
-                return await self._result(client, job_id, request.filename)
-            log.warning("LlamaParse no longer knows job %s; uploading %s again",
-                        job_id, request.filename)
+            log.info("resuming LlamaParse job %s for document %s", job_id, request.document_id)
+            if await self._wait(client, job_id, resumed=True):
+                return await self._result(client, job_id)
+            log.warning("LlamaParse no longer knows job %s; uploading document %s again",
+                        job_id, request.document_id)
         job_id = await self._upload(client, request, checkpoint)
-        await self._wait(client, job_id, request.filename)
-        return await self._result(client, job_id, request.filename)
+        await self._wait(client, job_id)
+        return await self._result(client, job_id)
 
     async def aclose(self) -> None:
         """Close the HTTP connections (the container calls this at shutdown)."""
@@ -131,12 +131,11 @@ class LlamaParseParser:
             raise self._domain_error(exc, "upload") from None
         # Saved before any waiting: from here on, a retry resumes this job.
         await checkpoint.save(job.id)
-        log.info("LlamaParse job %s started for %s", job.id, request.filename)
+        log.info("LlamaParse job %s started for document %s", job.id, request.document_id)
         return job.id
 
     async def _wait(
-        self, client: llama_cloud.AsyncLlamaCloud, job_id: str, filename: str,
-        *, resumed: bool = False,
+        self, client: llama_cloud.AsyncLlamaCloud, job_id: str, *, resumed: bool = False,
     ) -> bool:
         """Poll until the job is done. False only if a resumed job is unknown."""
         deadline = time.monotonic() + self.timeout
@@ -150,7 +149,7 @@ class LlamaParseParser:
             except llama_cloud.NotFoundError:
                 if resumed:
                     return False
-                raise PermanentError(f"LlamaParse lost job {job_id} for {filename}") from None
+                raise PermanentError(f"LlamaParse lost job {job_id} for this file") from None
             except llama_cloud.APIError as exc:
                 error = self._domain_error(exc, "status check")
                 failures += 1
@@ -166,20 +165,20 @@ class LlamaParseParser:
                 if status in _ENDED_BADLY:
                     reason = response.job.error_message or "no reason given"
                     raise PermanentError(
-                        f"LlamaParse could not parse {filename} (job {job_id} "
+                        f"LlamaParse could not parse this file (job {job_id} "
                         f"{status.lower()}): {self._provider_text(reason)}"
                     )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TransientError(
-                    f"LlamaParse job {job_id} for {filename} was still {status.lower()} "
+                    f"LlamaParse job {job_id} for this file was still {status.lower()} "
                     f"after {self.timeout:g}s; the retry resumes waiting for it"
                 )
             await asyncio.sleep(min(wait, remaining))
             interval = min(interval * 2, self.max_poll_interval)
 
     async def _result(
-        self, client: llama_cloud.AsyncLlamaCloud, job_id: str, filename: str
+        self, client: llama_cloud.AsyncLlamaCloud, job_id: str
     ) -> ParsedDocument:
         try:
             response = await client.parsing.get(
@@ -190,7 +189,7 @@ class LlamaParseParser:
         pages = _pages(response, job_id)
         if not any(page.markdown.strip() for page in pages):
             raise PermanentError(
-                f"LlamaParse found no text in {filename} (job {job_id}): the file may be "
+                f"LlamaParse found no text in this file (job {job_id}): it may be "
                 "scanned images without text, blank or protected"
             )
         return ParsedDocument(pages=pages, parser=self.name)

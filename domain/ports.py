@@ -300,6 +300,13 @@ class Clock(Protocol):
         ...
 
 
+class Timer(Protocol):
+    async def sleep(self, seconds: float) -> None:
+        """Return once ``seconds`` have passed (on a fake clock: once it has moved that
+        far), so time limits can be tested without waiting."""
+        ...
+
+
 class IdFactory(Protocol):
     def __call__(self) -> UUID:
         ...

@@ -31,6 +31,7 @@ from domain.ports import (
     Parser,
     ParseRequest,
     StepOutput,
+    Timer,
     Tokenizer,
 )
 from domain.retry import RetryPolicy
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 
 #: Waits between tries to reach the database again after a write it could not take.
 _STORE_RETRY = RetryPolicy(max_retries=0, base_delay=0.5, max_delay=10.0, jitter=0.0)
+
+
+class _LoopTimer:
+    """Real time, on the event loop."""
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 @attrs.define
@@ -93,6 +101,11 @@ class ProcessJob:
     validation: ParseValidation = ParseValidation()
     lease_for: timedelta = timedelta(seconds=60)
     heartbeat_every: timedelta | None = None  # default: a third of the lease
+    #: A step still running after this long is stopped and retried (a transient
+    #: failure, within the retry policy's limit). None: no limit.
+    step_timeout: timedelta | None = timedelta(minutes=15)
+    #: Measures the step timeout; the clock moves it in tests (no real waiting).
+    timer: Timer = attrs.Factory(lambda: _LoopTimer())
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits between store retries
 
@@ -116,7 +129,7 @@ class ProcessJob:
             error: StepError | None = None
             try:
                 work = self._run_step(step.name, current, carry)
-                output = await self._with_heartbeat(current, work)
+                output = await self._with_heartbeat(current, self._timed(step.name, work))
                 current = await self.queue.finish_step(
                     current, output, self.lease_for, continue_=not stopping()
                 )
@@ -179,6 +192,26 @@ class ProcessJob:
                 if deadline is not None and self.clock.now() >= deadline:
                     return None
                 await self.pause(_STORE_RETRY.delay(failures))
+
+    async def _timed(self, step: StepName, work: Awaitable[StepOutput]) -> StepOutput:
+        """The step's work, stopped (cancelled) once it has run ``step_timeout``: a
+        transient failure, so the step is tried again later within the retry limit."""
+        task = asyncio.ensure_future(work)
+        if self.step_timeout is None:
+            return await task
+        seconds = self.step_timeout.total_seconds()
+        timer = asyncio.ensure_future(self.timer.sleep(seconds))
+        try:
+            done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            raise TransientError(f"the {step} step took longer than {seconds:g} s")
+        finally:
+            for pending in (task, timer):
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await pending
 
     async def _with_heartbeat(self, lease: Lease, work: Awaitable[StepOutput]) -> StepOutput:
         """Run the step's work, renewing the lease meanwhile. Only a lost lease stops

@@ -51,7 +51,7 @@ from adapters.memory.probe import InMemoryDatabaseProbe
 from adapters.memory.store import InMemoryStore
 from adapters.memory.workers import InMemoryWorkerRegistry
 from adapters.openai_embedder import OpenAIEmbedder
-from adapters.parsers.local import LocalParser
+from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
 from adapters.postgres.connection import create_pool, jobs_channel, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.embedded import EmbeddedPostgres
@@ -79,11 +79,16 @@ from entrypoints.worker import Subscribe, Subscription
 
 
 def make_parser(settings: Settings) -> Parser:
-    """LlamaParse when ``LLAMAPARSE_API_KEY`` is set, else the local parsers."""
+    """LlamaParse when ``LLAMAPARSE_API_KEY`` is set, else the local parsers, each file
+    in a child process under the ``PARSER_*`` limits."""
     if settings.llamaparse_api_key is not None:
         return LlamaParseParser(settings.llamaparse_api_key.get_secret_value(),
                                 base_url=settings.llamaparse_base_url)
-    return LocalParser()
+    return IsolatedLocalParser(limits=ParseLimits(
+        memory_bytes=settings.parser_memory_limit_mib * MIB,
+        cpu_seconds=settings.parser_cpu_limit_seconds,
+        wall_seconds=settings.parser_timeout_seconds,
+    ))
 
 
 def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
@@ -154,6 +159,9 @@ class Container(containers.DeclarativeContainer):
     token_verifier = providers.Singleton(make_token_verifier, settings)
     lease_for = providers.Singleton(timedelta, seconds=settings.provided.worker_lease_seconds)
     heartbeat_every = providers.Singleton(timedelta, seconds=settings.provided.heartbeat_seconds)
+    step_timeout = providers.Singleton(
+        timedelta, seconds=settings.provided.worker_step_timeout_seconds
+    )
     live_worker_window = providers.Callable(lambda settings: settings.live_worker_window,
                                             settings)
 
@@ -230,7 +238,7 @@ class Container(containers.DeclarativeContainer):
         ProcessJob, queue=job_queue, documents=documents, blobs=blobs, parser=parser,
         embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
         retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
-        heartbeat_every=heartbeat_every,
+        heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock,
         on_step=metrics.provided.observe_step,
     )
     rescue_expired_leases = providers.Singleton(

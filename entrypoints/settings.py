@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     #: this port; unset, the worker serves none (``navigator up`` shows them at /metrics).
     worker_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
+    # -- time and memory limits (issue 10) ---------------------------------------------
+    #: A step still running after this long is stopped and retried (a passing failure).
+    worker_step_timeout_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900.0
+    #: Each file is parsed locally in a child process that may use at most this much
+    #: memory (address space), this much CPU time, and this long on the clock; a file
+    #: that breaks one fails for good ("this file takes too long to read...").
+    parser_memory_limit_mib: Annotated[int, Field(ge=64, le=65_536)] = 1024
+    parser_cpu_limit_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    parser_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 300.0
+
     # -- uploads and chunking --------------------------------------------------------
     upload_max_bytes: Annotated[int, Field(ge=1)] = 50 * MIB
     upload_max_documents_per_member: Annotated[int, Field(ge=1)] = 1000
@@ -205,6 +215,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WORKER_RETRY_MAX_DELAY must be at least WORKER_RETRY_BASE_DELAY "
                 f"(got {self.worker_retry_max_delay:g} and {self.worker_retry_base_delay:g})"
+            )
+        if self.parser_timeout_seconds >= self.worker_step_timeout_seconds:
+            raise ValueError(
+                "PARSER_TIMEOUT_SECONDS must be less than WORKER_STEP_TIMEOUT_SECONDS, so a "
+                "file too slow to read fails with its own reason instead of being retried "
+                f"(got {self.parser_timeout_seconds:g} and "
+                f"{self.worker_step_timeout_seconds:g})"
             )
         if self.heartbeat_seconds >= self.worker_lease_seconds:
             raise ValueError(

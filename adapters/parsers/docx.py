@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +34,15 @@ DAMAGED = (
 )
 TOO_LARGE = "this Word document is too large once unpacked; split it or export it as a PDF"
 
-# A .docx is a zip: refuse one that would unpack into more than this (a zip bomb).
+# A .docx is a zip: refuse one that would unpack into more than this (a zip bomb),
+# counted as the bytes come out of the decompressor (never the sizes the zip declares).
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+_INFLATE_STEP = 256 * 1024
+_ENCRYPTED = 0x1
+# A zip entry's local header (APPNOTE 4.3.7): signature, version, flags, method, time,
+# date, CRC-32, compressed size, size, file name length, extra field length.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
 _HEADING = re.compile(r"^heading (\d)$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _STYLE_LIST = "style:"
@@ -59,8 +68,66 @@ def _check_is_docx(data: bytes) -> None:
         raise PermanentError(NOT_A_DOCX) from exc
     if not any(e.filename == "word/document.xml" for e in entries):
         raise PermanentError(NOT_A_DOCX)
-    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise PermanentError(TOO_LARGE)
+    _check_unpacked_sizes(data, entries)
+
+
+def _check_unpacked_sizes(data: bytes, entries: list[zipfile.ZipInfo]) -> None:
+    """Inflate every entry, counting the bytes that really come out, and refuse the
+    file once they pass ``MAX_UNPACKED_BYTES``.
+
+    The sizes a zip declares are never trusted: a zip bomb patches them small. Each
+    entry's deflate stream is read from its local header to the stream's own end
+    marker, ``_INFLATE_STEP`` bytes of output at a time, so no more than one step is
+    ever held in memory. An entry whose real size is not the size it declares is
+    damaged (python-docx would read a truncated part and fail on its checksum).
+    """
+    budget = MAX_UNPACKED_BYTES
+    for entry in entries:
+        size = _inflated_size(data, entry, budget)
+        if size > budget:
+            raise PermanentError(TOO_LARGE)
+        if size != entry.file_size:
+            raise PermanentError(DAMAGED)
+        budget -= size
+
+
+def _inflated_size(data: bytes, entry: zipfile.ZipInfo, budget: int) -> int:
+    """How many bytes ``entry`` unpacks to, counting no further than ``budget + 1``."""
+    if entry.flag_bits & _ENCRYPTED:
+        raise PermanentError(DAMAGED)
+    start = _data_offset(data, entry)
+    if entry.compress_type == zipfile.ZIP_STORED:
+        return min(entry.compress_size, len(data) - start)
+    if entry.compress_type != zipfile.ZIP_DEFLATED:  # Word only writes these two
+        raise PermanentError(DAMAGED)
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as in a zip
+    view = memoryview(data)
+    position, size = start, 0
+    try:
+        while not inflater.eof and size <= budget:
+            chunk = view[position:position + _INFLATE_STEP]
+            position += len(chunk)
+            # At the end of the data, an empty chunk drains what zlib still holds.
+            produced = len(inflater.decompress(chunk, _INFLATE_STEP))
+            while inflater.unconsumed_tail and not inflater.eof and size + produced <= budget:
+                produced += len(inflater.decompress(inflater.unconsumed_tail, _INFLATE_STEP))
+            size += produced
+            if not chunk and not produced and not inflater.eof:
+                raise PermanentError(DAMAGED)  # the data ended before the stream did
+    except zlib.error as exc:
+        raise PermanentError(DAMAGED) from exc
+    return size
+
+
+def _data_offset(data: bytes, entry: zipfile.ZipInfo) -> int:
+    """Where ``entry``'s compressed bytes start: after its local header."""
+    header = data[entry.header_offset:entry.header_offset + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size:
+        raise PermanentError(DAMAGED)
+    signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    if signature != _LOCAL_SIGNATURE:
+        raise PermanentError(DAMAGED)
+    return entry.header_offset + _LOCAL_HEADER.size + name_length + extra_length
 
 
 def _document_markdown(document: WordDocument) -> str:

@@ -11,7 +11,7 @@ import pytest
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.openai_embedder import OpenAIEmbedder
-from adapters.parsers.local import LocalParser
+from adapters.parsers.isolated import IsolatedLocalParser, ParseLimits
 from adapters.postgres.errors import DatabaseUnavailable
 from domain.retry import RetryPolicy
 from entrypoints.container import (
@@ -39,7 +39,10 @@ def test_without_keys_the_local_parser_and_the_hashing_embedder_are_used(
 ) -> None:
     container = container_for(tmp_path)
 
-    assert isinstance(container.parser(), LocalParser)
+    parser = container.parser()
+    assert isinstance(parser, IsolatedLocalParser)  # each file in a child process
+    assert parser.limits == ParseLimits(memory_bytes=1024 * 1024 * 1024, cpu_seconds=120,
+                                        wall_seconds=300)
     embedder = container.embedder()
     assert isinstance(embedder, HashingEmbedder)
     assert embedder.dimensions == 256

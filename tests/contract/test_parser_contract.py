@@ -1,4 +1,5 @@
-"""The parser's contract, on every adapter: local, LlamaParse, and the scripted fake.
+"""The parser's contract, on every adapter: local (in the worker's process, and in a
+child process under limits), LlamaParse, and the scripted fake.
 
 LlamaParse runs through the real ``llama-cloud`` SDK against the fake LlamaParse
 on 127.0.0.1 (which reads a PDF with pypdf, as the local parser reads it with
@@ -24,6 +25,7 @@ import pytest
 
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.memory.parser import ScriptedParser
+from adapters.parsers.isolated import IsolatedLocalParser
 from adapters.parsers.local import LocalParser
 from domain.errors import PermanentError
 from domain.model import MediaType, ParsedDocument
@@ -37,6 +39,7 @@ TEXT_TYPES = frozenset({MediaType.TEXT, MediaType.MARKDOWN})
 #: What each adapter says it reads (its docstring), by test id.
 CLAIMS = {
     "local": EVERY_TYPE,
+    "local-isolated": EVERY_TYPE,
     "llamaparse": EVERY_TYPE,
     "scripted": TEXT_TYPES,
     "scripted-over-local": EVERY_TYPE,
@@ -95,6 +98,8 @@ async def adapter(request: pytest.FixtureRequest) -> AsyncIterator[Adapter]:
             await hosted.aclose()
     elif kind == "local":
         yield Adapter(LocalParser(), claims)
+    elif kind == "local-isolated":
+        yield Adapter(IsolatedLocalParser(), claims)
     elif kind == "scripted":
         yield Adapter(ScriptedParser(), claims)
     else:
