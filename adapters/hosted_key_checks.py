@@ -35,12 +35,13 @@ class KeyCheck:
 
 
 async def check_openai_key(api_key: str, *, base_url: str | None = None,
-                           model: str | None = None, timeout: float = TIMEOUT) -> KeyCheck:
+                           model: str | None = None,
+                           http_timeout: float = TIMEOUT) -> KeyCheck:
     """List OpenAI's models; with ``model``, also check the key may use it."""
 
     async def call() -> str:
         async with openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
-                                      timeout=timeout) as client:
+                                      timeout=http_timeout) as client:
             page = await client.models.list()
         ids = {m.id for m in page.data}
         if model is not None and model not in ids:
@@ -53,12 +54,12 @@ async def check_openai_key(api_key: str, *, base_url: str | None = None,
 
 
 async def check_anthropic_key(api_key: str, *, base_url: str | None = None,
-                              timeout: float = TIMEOUT) -> KeyCheck:
+                              http_timeout: float = TIMEOUT) -> KeyCheck:
     """List Anthropic's models."""
 
     async def call() -> str:
         async with anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url,
-                                            max_retries=0, timeout=timeout) as client:
+                                            max_retries=0, timeout=http_timeout) as client:
             page = await client.models.list()
         return f"key accepted ({len(page.data)} models listed)"
 
@@ -66,12 +67,12 @@ async def check_anthropic_key(api_key: str, *, base_url: str | None = None,
 
 
 async def check_llamaparse_key(api_key: str, *, base_url: str | None = None,
-                               timeout: float = TIMEOUT) -> KeyCheck:
+                               http_timeout: float = TIMEOUT) -> KeyCheck:
     """List the LlamaCloud projects the key belongs to."""
 
     async def call() -> str:
         client = llama_cloud.AsyncLlamaCloud(api_key=api_key, base_url=base_url,
-                                             max_retries=0, timeout=timeout)
+                                             max_retries=0, timeout=http_timeout)
         try:
             projects = await client.projects.list()
         finally:

@@ -95,3 +95,46 @@ class PostgresInvariants:
             "SELECT to_regclass($1) IS NOT NULL", f"{self._s}.{FILES_TABLE}"
         )
         return bool(found)
+
+
+class PostgresCanaryRows:
+    """What ``navigator validate``'s canaries left in a schema, and the last-resort
+    removal of them: everything of one (dedicated) member, by SQL."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> None:
+        self._conn = conn
+        self._s = quote_schema(schema)
+
+    async def rows_of_document(self, document_id: str, job_id: str) -> dict[str, int]:
+        """Rows still there for one document: by table, only those not zero."""
+        s = self._s
+        by_document = {
+            "documents": f"SELECT count(*) FROM {s}.documents WHERE document_id = $1::uuid",
+            "upload_jobs": f"SELECT count(*) FROM {s}.upload_jobs WHERE document_id = $1::uuid",
+            "document_chunks": f"SELECT count(*) FROM {s}.document_chunks "
+                               "WHERE document_id = $1::uuid",
+        }
+        if await self._has_files_table():
+            by_document[FILES_TABLE] = (f"SELECT count(*) FROM {s}.{FILES_TABLE} "
+                                        "WHERE document_id = $1::uuid")
+        counts = {table: int(await self._conn.fetchval(sql, document_id))
+                  for table, sql in by_document.items()}
+        counts["job_events"] = int(await self._conn.fetchval(
+            f"SELECT count(*) FROM {s}.job_events WHERE job_id = $1::uuid", job_id))
+        return {table: n for table, n in counts.items() if n}
+
+    async def documents_of_member(self, member: str) -> int:
+        return int(await self._conn.fetchval(
+            f"SELECT count(*) FROM {self._s}.documents WHERE user_id = $1", member))
+
+    async def delete_member(self, member: str) -> int:
+        """Delete every document of ``member``; jobs, history, chunks and stored bytes
+        go with them (their foreign keys cascade). Returns how many documents."""
+        deleted = await self._conn.fetch(
+            f"DELETE FROM {self._s}.documents WHERE user_id = $1 RETURNING document_id",
+            member)
+        return len(deleted)
+
+    async def _has_files_table(self) -> bool:
+        return bool(await self._conn.fetchval(
+            "SELECT to_regclass($1) IS NOT NULL", f"{self._s}.{FILES_TABLE}"))

@@ -1,9 +1,10 @@
 """A fake of Anthropic's ``GET /v1/models`` on 127.0.0.1, for the real ``anthropic`` SDK.
 
 Only what ``navigator validate`` needs to check a key: the key (``x-api-key``, or
-``Authorization: Bearer`` as newer SDKs send it) is compared with the key the fake was made with; a wrong one gets Anthropic's 401
-error body (which, unlike the real service, echoes the whole key given, so a test
-proves the checker never passes the provider's text along).
+``Authorization: Bearer`` as newer SDKs send it) is compared with the fake's own; a
+wrong one gets Anthropic's 401 error body (which, unlike the real service, echoes
+the whole key given, so a test proves the checker never passes the provider's text
+along).
 ``with FakeAnthropicModels() as server:`` serves it at ``server.base_url``.
 """
 

@@ -101,6 +101,6 @@ async def test_a_refused_anthropic_key_fails_without_showing_the_key(
 @pytest.mark.parametrize("check", [check_openai_key, check_anthropic_key,
                                    check_llamaparse_key])
 async def test_a_provider_that_cannot_be_reached_is_reported_as_such(check: object) -> None:
-    result = await check(WRONG_KEY, base_url=closed_port_url(), timeout=3)  # type: ignore[operator]
+    result = await check(WRONG_KEY, base_url=closed_port_url(), http_timeout=3)  # type: ignore[operator]
     assert not result.accepted
     assert result.detail == "cannot reach the provider (connection failed)"
