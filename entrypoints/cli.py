@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the results as JSON instead of ✓/✗ lines")
     validate.add_argument("--member", default="navigator-validation",
                           help="member id of the canaries' token (default %(default)s); "
-                               "never a real member: its documents are deleted")
+                               "best a member of its own")
     validate.add_argument("--token",
                           help="the canaries' token, when no SUPABASE_JWT_SECRET can mint "
                                "one (projects with asymmetric JWT keys)")

@@ -38,14 +38,14 @@ cleanup
 ``navigator-validation``) with ``SUPABASE_JWT_SECRET`` (or, in development, the dev
 secret in ``NAVIGATOR_HOME``). A project that signs tokens only with asymmetric
 keys (JWKS) has no secret to mint with: pass ``--token`` with a token of a
-dedicated validation user. Never use a real member: cleanup deletes every
-document of that member.
+dedicated validation user. Every canary's file name starts with
+``navigator-validate-``; cleanup touches nothing else of the member.
 
 **Cleanup.** Everything the canaries create is deleted through the API when the
-run ends, whether checks passed or not (also on Ctrl-C). Documents of the
-validation member left by an interrupted earlier run are deleted first. If the API
-cannot delete them, they are deleted by SQL (their jobs, history, chunks and
-stored bytes cascade with them).
+run ends, whether checks passed or not (also on Ctrl-C). Canaries left by an
+interrupted earlier run are deleted first. If the API cannot delete them, they
+are deleted by SQL (their jobs, history, chunks and stored bytes cascade with
+them).
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ PIPELINE: tuple[JobStatus, ...] = tuple(s for s in PIPELINE_ORDER if s is not Jo
 OTHER_ENVIRONMENT_SCHEMA = {"staging": "upload_pipeline", "production": "upload_pipeline_staging"}
 FOREIGN_ORIGIN = "https://validation-probe.invalid"
 DOCUMENTS = "/api/v1/documents"
+#: Every canary's file name starts so; cleanup deletes nothing else.
+CANARY_PREFIX = "navigator-validate-"
 POLL_SECONDS = 0.2
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 CHECK_TIMEOUT = 5.0
@@ -449,6 +451,8 @@ class Canaries:
                                             headers=self._auth)
             if response.status_code == 200:
                 for item in response.json().get("items", []):
+                    if not str(item["document"]["filename"]).startswith(CANARY_PREFIX):
+                        continue  # not a canary: never touched
                     gone = await self._http.delete(f"{DOCUMENTS}/{item['document']['id']}",
                                                    headers=self._auth)
                     removed += gone.status_code == 204
@@ -478,39 +482,42 @@ class Canaries:
             removed = await self._delete_by_sql()
             return Check("cleanup", what, False,
                          f"{failed_api} canaries could not be deleted through the API; "
-                         + (f"{removed} document(s) of {self.member} deleted by SQL"
+                         + (f"{removed} canary document(s) of {self.member} deleted by SQL"
                             if removed is not None else
-                            f"delete member {self.member}'s documents by hand"))
+                            f"delete member {self.member}'s documents named "
+                            f"{CANARY_PREFIX}* by hand"))
         if self._rows is not None:
             try:
-                remaining = await self._rows.documents_of_member(self.member)
+                remaining = await self._rows.canaries_of_member(self.member, CANARY_PREFIX)
             except DATABASE_TROUBLE:
                 pass  # e.g. a schema without tables: ask the API instead
             else:
                 if remaining:
                     await self._delete_by_sql()
                     return Check("cleanup", what, False,
-                                 f"{remaining} document(s) of {self.member} were still there "
+                                 f"{remaining} canary document(s) of {self.member} were still "
+                                 "there "
                                  "after the API deleted them; deleted by SQL")
                 return Check("cleanup", what, True,
-                             f"{made}; no row of member {self.member} remains")
+                             f"{made}; no canary of member {self.member} remains")
         listed = await self._listed()
         if listed is None:
             return Check("cleanup", what, False,
                          f"{made}, but neither the database nor the API could confirm it")
         return Check("cleanup", what, listed == 0,
-                     f"{made}; the API lists {listed} document(s) of {self.member} "
+                     f"{made}; the API lists {listed} canary document(s) of {self.member} "
                      "(the database could not be checked from here)")
 
     async def _delete_by_sql(self) -> int | None:
         if self._rows is None:
             return None
         try:
-            return await self._rows.delete_member(self.member)
+            return await self._rows.delete_canaries(self.member, CANARY_PREFIX)
         except DATABASE_TROUBLE:
             return None
 
     async def _listed(self) -> int | None:
+        """How many canaries the API still lists (None if it cannot say)."""
         try:
             response = await self._http.get(DOCUMENTS, params={"limit": 100},
                                             headers=self._auth)
@@ -518,12 +525,13 @@ class Canaries:
             return None
         if response.status_code != 200:
             return None
-        return len(response.json().get("items", []))
+        return sum(str(item["document"]["filename"]).startswith(CANARY_PREFIX)
+                   for item in response.json().get("items", []))
 
     # -- one canary -------------------------------------------------------------------
 
     async def _upload(self, name: str, data: bytes) -> Canary:
-        filename = f"navigator-validate-{self._run}-{name}"
+        filename = f"{CANARY_PREFIX}{self._run}-{name}"
         sent = time.monotonic()
         try:
             response = await self._http.post(DOCUMENTS, files={"file": (filename, data)},

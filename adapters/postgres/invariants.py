@@ -99,7 +99,8 @@ class PostgresInvariants:
 
 class PostgresCanaryRows:
     """What ``navigator validate``'s canaries left in a schema, and the last-resort
-    removal of them: everything of one (dedicated) member, by SQL."""
+    removal of them by SQL: documents of the validation member whose file name
+    carries the canaries' prefix (nothing else, even if the member were real)."""
 
     def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> None:
         self._conn = conn
@@ -123,16 +124,20 @@ class PostgresCanaryRows:
             f"SELECT count(*) FROM {s}.job_events WHERE job_id = $1::uuid", job_id))
         return {table: n for table, n in counts.items() if n}
 
-    async def documents_of_member(self, member: str) -> int:
+    async def canaries_of_member(self, member: str, prefix: str) -> int:
+        """How many documents of ``member`` have a file name starting with ``prefix``."""
         return int(await self._conn.fetchval(
-            f"SELECT count(*) FROM {self._s}.documents WHERE user_id = $1", member))
+            f"SELECT count(*) FROM {self._s}.documents "
+            "WHERE user_id = $1 AND starts_with(filename, $2)", member, prefix))
 
-    async def delete_member(self, member: str) -> int:
-        """Delete every document of ``member``; jobs, history, chunks and stored bytes
-        go with them (their foreign keys cascade). Returns how many documents."""
+    async def delete_canaries(self, member: str, prefix: str) -> int:
+        """Delete the documents of ``member`` whose file name starts with ``prefix``;
+        jobs, history, chunks and stored bytes go with them (their foreign keys
+        cascade). Returns how many documents."""
         deleted = await self._conn.fetch(
-            f"DELETE FROM {self._s}.documents WHERE user_id = $1 RETURNING document_id",
-            member)
+            f"DELETE FROM {self._s}.documents "
+            "WHERE user_id = $1 AND starts_with(filename, $2) RETURNING document_id",
+            member, prefix)
         return len(deleted)
 
     async def _has_files_table(self) -> bool:

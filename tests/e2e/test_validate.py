@@ -58,8 +58,16 @@ def broken(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory
         shutil.rmtree(home, ignore_errors=True)
 
 
+ORDINARY = b"# My own notes\n\nThe validation member's own document, not a canary.\n"
+LEFT_OVER = b"# A canary of a run that was killed\n\nIt must be swept away.\n"
+
+
 @pytest.fixture(scope="module")
 def report(healthy: Deployment) -> dict[str, Any]:
+    with healthy.client(VALIDATION_MEMBER) as member:
+        assert healthy.upload(member, "notes.md", ORDINARY).status_code == 202
+        assert healthy.upload(member, "navigator-validate-killedrun-canary.md",
+                              LEFT_OVER).status_code == 202
     result = healthy.run("validate", "--api", healthy.url, "--json", "--load", "3",
                          "--timeout", "60", timeout=240)
     assert result.stdout.startswith("{"), result.stdout + result.stderr
@@ -146,14 +154,16 @@ def test_security_items_cover_tokens_cors_schema_and_keys(report: dict[str, Any]
     assert item(report, "OpenAI key")["detail"].startswith("OPENAI_API_KEY not set")
 
 
-def test_nothing_of_the_canaries_is_left_in_the_database(
+def test_nothing_of_the_canaries_is_left_and_nothing_else_is_touched(
     report: dict[str, Any], healthy: Deployment,
 ) -> None:
-    assert item(report, "nothing of the canaries left")["passed"]
-    rows = healthy.sql("SELECT count(*) AS n FROM {s}.documents WHERE user_id = $1",
+    cleanup = item(report, "nothing of the canaries left")
+    assert cleanup["passed"]
+    assert "1 left by an earlier run removed" in cleanup["detail"]
+    rows = healthy.sql("SELECT filename FROM {s}.documents WHERE user_id = $1",
                        VALIDATION_MEMBER)
-    assert rows[0]["n"] == 0
-    assert healthy.sql("SELECT count(*) AS n FROM {s}.upload_jobs")[0]["n"] == 0
+    assert [r["filename"] for r in rows] == ["notes.md"]
+    assert healthy.sql("SELECT count(*) AS n FROM {s}.upload_jobs")[0]["n"] == 1
 
 
 def test_a_deployment_on_another_schema_without_a_worker_shows_each_problem_as_a_cross(
