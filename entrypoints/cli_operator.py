@@ -280,6 +280,9 @@ def command_validate(args: argparse.Namespace, _settings: object = None) -> int:
 
     if args.load < 1 or args.timeout <= 0:
         raise UsageError("--load must be at least 1 and --timeout positive")
+    if args.api and not args.api.startswith(("http://", "https://")):
+        raise UsageError(f"--api must be an http(s) URL such as "
+                         f"https://api-service-staging.onrender.com (got {args.api!r})")
     options = validate.Options(api=args.api, member=args.member, token=args.token,
                                load=args.load, timeout=args.timeout)
     checks, settings, api = asyncio.run(validate.validate(options=options))

@@ -251,3 +251,11 @@ async def test_validate_checks_each_configured_hosted_key_with_a_call_that_costs
     assert "✓ Anthropic key: key accepted (2 models listed)" in result.out
     assert "never-shown" not in result.out + result.err
     assert openai_server.request_count == 0 and llamaparse_server.uploads == 0
+
+
+@pytest.mark.parametrize("argv", [("--api", "api.example.org"), ("--load", "0"),
+                                  ("--timeout", "0")])
+def test_validate_refuses_bad_arguments_naming_them(cli: Cli, argv: tuple[str, str]) -> None:
+    result = cli.run("validate", *argv)
+    assert result.code == 2
+    assert argv[0] in result.err
