@@ -40,7 +40,6 @@ from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret, mint_token
 
 CHECK_TIMEOUT = 5.0
-_CHECK_FAILED: tuple[type[Exception], ...] = (CommandFailed, *DATABASE_TROUBLE)
 
 
 # -- the database, opened for one command ------------------------------------------------
