@@ -46,6 +46,11 @@ class RetryPolicy:
         full = min(self.max_delay, self.base_delay * 2**exponent)
         return full * (1 - self.jitter * u)
 
+    def schedule(self) -> tuple[float, ...]:
+        """The delay before each retry, in order: the plain exponential delays, each of
+        which the jitter may shorten by up to ``jitter`` of itself."""
+        return tuple(self.delay(n) for n in range(1, self.max_retries + 1))
+
     def decide(
         self, error: StepError, failures_so_far: int, now: datetime, u: float = 0.0
     ) -> RetryDecision:

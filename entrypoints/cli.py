@@ -144,14 +144,33 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print whole passages instead of the best lines of each")
     _client_options(search)
 
-    validate = command("validate", "check the configured deployment for real: ✓/✗ per item", """\
-                       Settings load, database reachable, pgvector present, schema present,
-                       migrations applied and unchanged, vector dimension equal to
-                       RAG_VECTOR_DIMENSION, a live worker registered, JWT secret set
-                       outside development, CORS not a wildcard in production, and with
-                       --api the API's /health answering. Exits 1 on any ✗.""")
+    validate = command("validate", "check a deployment for real: one ✓/✗ line per item", """\
+                       Run it with the services' settings (the same environment variables)
+                       and --api pointing at the API. Checks: connectivity (this check, the
+                       API and a worker reach the database and the schema; migrations;
+                       pgvector); the queue (a canary document uploaded as a dedicated
+                       validation member, followed through all ten statuses, then deleted);
+                       error handling (a damaged canary fails with its reason); the retry
+                       policy and its delays; SQL invariants; N canaries at once (median and
+                       worst time to complete); security (401 without or with a forged
+                       token, CORS preflights, the schema is this environment's own, the
+                       token scheme in force, each configured hosted key). Everything the
+                       canaries create is deleted, even when a check fails. Exits 1 on any ✗.
+                       See docs/OPERATIONS.md.""")
     validate.add_argument("--api", metavar="URL",
-                          help="also check this API's /health (e.g. https://api.example.org)")
+                          help="the API's base URL (default http://127.0.0.1:$SERVICE_PORT)")
+    validate.add_argument("--json", action="store_true",
+                          help="print the results as JSON instead of ✓/✗ lines")
+    validate.add_argument("--member", default="navigator-validation",
+                          help="member id of the canaries' token (default %(default)s); "
+                               "best a member of its own")
+    validate.add_argument("--token",
+                          help="the canaries' token, when no SUPABASE_JWT_SECRET can mint "
+                               "one (projects with asymmetric JWT keys)")
+    validate.add_argument("--load", type=int, default=5, metavar="N",
+                          help="canaries uploaded at once for the load check (default 5)")
+    validate.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                          help="how long each canary may take to finish (default 120)")
     return parser
 
 
@@ -187,15 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 itself on a usage error
     handler = _handlers()[args.command]
-    if args.command == "validate":
-        return handler(args, None)  # type: ignore[arg-type]  # loads (and checks) settings itself
     try:
-        settings = load_settings()
+        # validate loads the settings itself: settings that do not load are one of its ✗
+        settings = None if args.command == "validate" else load_settings()
     except SettingsError as exc:
         print(f"navigator {args.command}: {exc}", file=sys.stderr)
         return USAGE
     try:
-        return handler(args, settings)
+        return handler(args, settings)  # type: ignore[arg-type]  # None only for validate
     except SettingsError as exc:
         print(f"navigator {args.command}: {exc}", file=sys.stderr)
         return USAGE

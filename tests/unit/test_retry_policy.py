@@ -99,3 +99,9 @@ def test_jitter_draws_are_applied_exactly() -> None:
 def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**settings)  # type: ignore[arg-type]
+
+
+def test_the_schedule_lists_the_wait_before_each_retry_up_to_the_cap() -> None:
+    policy = RetryPolicy(max_retries=5, base_delay=1.0, max_delay=6.0)
+    assert policy.schedule() == (1.0, 2.0, 4.0, 6.0, 6.0)
+    assert RetryPolicy(max_retries=0).schedule() == ()
