@@ -41,6 +41,9 @@ class InMemoryJobQueue:
         # member's usage and the insert are one atomic step, as under PostgreSQL's
         # per-member lock.
         data = None if file is None else await read_all(file)
+        if data is not None and len(data) != document.size_bytes:
+            raise ValueError(f"the file has {len(data)} bytes, the document says "
+                             f"{document.size_bytes}")
         existing = self._store.find_by_sha256(document.user_id, document.sha256)
         if existing is not None:
             return Submission(existing, self._store.job_of(existing.document_id), False)

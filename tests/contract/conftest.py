@@ -47,6 +47,8 @@ class Backend:
     queue: JobQueue
     documents: DocumentRepository
     clock: FakeClock
+    #: The file store kept with the jobs (written by ``queue.submit``).
+    files: BlobStore
 
 
 ADAPTERS = [
@@ -61,7 +63,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         store = InMemoryStore(vector_dimension=DIMENSIONS)
         return Backend("memory", InMemoryJobQueue(store, clock),
-                       InMemoryDocumentRepository(store), clock)
+                       InMemoryDocumentRepository(store), clock, InMemoryBlobStore(store))
     pool: Any = request.getfixturevalue("pg_pool")
     schema: str = request.getfixturevalue("pg_schema")
     return Backend(
@@ -69,6 +71,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         PostgresJobQueue(pool, clock, schema),
         PostgresDocumentRepository(pool, schema),
         clock,
+        PostgresBlobStore(pool, schema),
     )
 
 
