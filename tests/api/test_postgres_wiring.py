@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
