@@ -66,6 +66,15 @@ class FilesystemBlobStore:
         path = self._path(key)
         await asyncio.to_thread(path.unlink, True)
 
+    def stored_keys(self) -> list[str]:
+        """Every stored key, sorted (temporary files of unfinished writes left out)."""
+        if not self._root.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self._root).as_posix() for path in self._root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+
 
 def _fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)

@@ -21,6 +21,7 @@ import asyncpg
 from adapters.blob_keys import check_blob_key
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from domain.errors import NotFound
+from domain.file_moves import StoredDocument
 from domain.files import PART_BYTES, UploadedFile
 
 
@@ -85,3 +86,12 @@ class PostgresBlobStore:
             "WHERE d.document_id = f.document_id AND d.blob_key = $1",
             key,
         )
+
+
+async def stored_documents(pool: asyncpg.Pool, schema: str) -> list[StoredDocument]:
+    """Every document's file key and hash, oldest first (for moving files in)."""
+    rows = await pool.fetch(
+        f"SELECT blob_key, sha256 FROM {quote_schema(schema)}.documents "
+        "ORDER BY created_at, document_id"
+    )
+    return [StoredDocument(row["blob_key"], row["sha256"]) for row in rows]
