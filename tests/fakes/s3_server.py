@@ -7,6 +7,7 @@ the objects in memory and accepts any credentials.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
@@ -55,6 +56,8 @@ class RunningS3Server:
                                           verbose=False)
 
     def __enter__(self) -> S3Server:
+        # werkzeug logs every request line (bucket and key) at INFO: keep test output clean.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         url = f"http://127.0.0.1:{self._port}"
         deadline = time.monotonic() + 30
