@@ -30,14 +30,15 @@ async def write_file(conn: asyncpg.Connection, schema: str, document_id: UUID,
     """Write the file's parts for ``document_id`` on ``conn`` (inside the caller's
     transaction); returns the number of bytes written. One part is in memory at a
     time."""
-    s = quote_schema(schema)
-    statement = await conn.prepare(
-        f"INSERT INTO {s}.document_files (document_id, part, data) VALUES ($1, $2, $3)"
-    )
+    # A plain execute, not conn.prepare(): behind a transaction-mode pooler
+    # (DATABASE_POOLER_MODE) named prepared statements must not be left on a server
+    # connection that another client gets next.
+    sql = (f"INSERT INTO {quote_schema(schema)}.document_files (document_id, part, data) "
+           "VALUES ($1, $2, $3)")
     written = 0
     number = 0
     async for part in file.parts(PART_BYTES):
-        await statement.fetch(document_id, number, part)
+        await conn.execute(sql, document_id, number, part)
         written += len(part)
         number += 1
     return written
