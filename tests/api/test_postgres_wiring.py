@@ -71,7 +71,7 @@ async def test_an_upload_is_processed_and_found_by_search_on_postgres(
 
     assert uploaded.status_code == 202
     assert not (tmp_path / "blobs").exists()  # the file is in the database, not on disk
-    document_id = uploaded.json()["id"]
+    document_id = uploaded.json()["document"]["id"]
     stored = await container.pool().fetchval(
         f'SELECT sum(length(data)) FROM "{container.settings().database_schema}".document_files '
         "WHERE document_id = $1", UUID(document_id))

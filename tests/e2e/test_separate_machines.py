@@ -162,8 +162,10 @@ def topology(request: pytest.FixtureRequest, postgres_dsn: str,
                  "the API to answer", START_TIMEOUT, logs=topology.logs)
         for name in ("worker-a", "worker-b"):
             topology.start(topology.machine(name, root, **FAST_WORKER), "worker")
+        # Two processes importing at once on a busy machine: give them room.
         wait_for(lambda: len(topology.sql("SELECT 1 FROM {s}.workers")) == 2,
-                 "both workers to register", START_TIMEOUT, logs=topology.logs)
+                 "both workers to register", 3 * START_TIMEOUT, interval=0.5,
+                 logs=topology.logs)
         yield topology
     finally:
         for service in topology.services:
