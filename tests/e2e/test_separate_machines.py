@@ -159,7 +159,8 @@ def topology(request: pytest.FixtureRequest, postgres_dsn: str,
         assert migrated.returncode == 0, migrated.stderr
         api_service = topology.start(api, "api")
         wait_for(lambda: _answers(topology.url) or not api_service.alive(),
-                 "the API to answer", START_TIMEOUT, logs=topology.logs)
+                 "the API to answer", 3 * START_TIMEOUT, interval=0.5, logs=topology.logs)
+        assert api_service.alive(), topology.logs()
         for name in ("worker-a", "worker-b"):
             topology.start(topology.machine(name, root, **FAST_WORKER), "worker")
         # Two processes importing at once on a busy machine: give them room.
