@@ -12,7 +12,6 @@ files, the CLI).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 from collections.abc import AsyncIterator
@@ -86,11 +85,3 @@ def as_uploaded_file(data: UploadedFile | bytes | bytearray | memoryview) -> Upl
 async def read_all(file: UploadedFile) -> bytes:
     """The whole file in memory (for stores that keep bytes in memory)."""
     return b"".join([part async for part in file.parts()])
-
-
-async def sha256_of(file: UploadedFile) -> str:
-    """Hash the bytes again, part by part (in a thread, so the loop is not held up)."""
-    digest = hashlib.sha256()
-    async for part in file.parts():
-        await asyncio.to_thread(digest.update, part)
-    return digest.hexdigest()

@@ -84,15 +84,3 @@ async def test_the_same_file_stored_twice_at_once_is_stored_whole(blobs: BlobSto
     await asyncio.gather(*(blobs.put(KEY, BytesFile(data)) for _ in range(4)))
 
     assert await blobs.get(KEY) == data
-
-
-async def test_a_store_kept_with_the_jobs_never_holds_a_file_without_its_document(
-    blobs: BlobStore,
-) -> None:
-    if not blobs.kept_with_jobs:
-        pytest.skip("object storage and folders hold files by key alone")
-
-    with pytest.raises(NotFound):
-        await blobs.put("uploads/no-such/document", BytesFile(b"orphan"))
-    with pytest.raises(NotFound):
-        await blobs.get("uploads/no-such/document")

@@ -126,3 +126,12 @@ async def test_a_file_shorter_than_its_document_says_is_not_recorded(backend: Ba
         await backend.documents.get(document.document_id)
     with pytest.raises(NotFound):
         await backend.files.get(document.blob_key)
+
+
+async def test_the_files_kept_with_the_jobs_never_hold_a_file_without_its_document(
+    backend: Backend,
+) -> None:
+    with pytest.raises(NotFound):
+        await backend.files.put("uploads/no-such/document", BytesFile(b"an orphan"))
+    with pytest.raises(NotFound):
+        await backend.files.get("uploads/no-such/document")
