@@ -1,6 +1,11 @@
 """Blob store on the local file system: written to a temporary file, fsynced, renamed.
 
 A reader never sees half a file, and a crash mid-write leaves only a temp file.
+
+It is no longer a store a deployment can choose: a folder on one machine is out of
+reach of the API and workers on others. It stays for one job: reading the files an
+earlier version kept in ``NAVIGATOR_HOME/blobs`` (or ``BLOB_DIR``), which
+``navigator migrate`` moves into the configured store.
 """
 
 from __future__ import annotations
@@ -13,17 +18,24 @@ from pathlib import Path
 
 from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound
+from domain.files import UploadedFile, read_all
 
 
 class FilesystemBlobStore:
+    kept_with_jobs = False
+
     def __init__(self, root: Path) -> None:
         self._root = Path(root)
+
+    @property
+    def root(self) -> Path:
+        return self._root
 
     def _path(self, key: str) -> Path:
         return self._root / check_blob_key(key)
 
-    async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._write, self._path(key), bytes(data))
+    async def put(self, key: str, file: UploadedFile) -> None:
+        await asyncio.to_thread(self._write, self._path(key), await read_all(file))
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -53,6 +65,15 @@ class FilesystemBlobStore:
     async def delete(self, key: str) -> None:
         path = self._path(key)
         await asyncio.to_thread(path.unlink, True)
+
+    def stored_keys(self) -> list[str]:
+        """Every stored key, sorted (temporary files of unfinished writes left out)."""
+        if not self._root.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self._root).as_posix() for path in self._root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -29,8 +29,9 @@ class RetryFailedJob:
 class DeleteDocument:
     """Remove a member's document, its job, history, chunks and stored file.
 
-    Rows go first (so it leaves search at once); the file after. A worker still
-    holding the job loses its lease and writes nothing.
+    Rows go first (so it leaves search at once); the file with them where files live
+    in the database, else right after. A worker still holding the job loses its
+    lease and writes nothing.
     """
 
     documents: DocumentRepository

@@ -7,7 +7,7 @@ one of these protocols and passes the same contract suite in ``tests/contract``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 import attrs
 
 from domain.errors import PermanentError
+from domain.files import UploadedFile
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -69,12 +70,30 @@ class Usage:
     bytes: int
 
 
+#: Decides, from what a member already stores, whether one more upload fits their
+#: quota; raises ``QuotaExceeded`` if not (``UploadPolicy.check_quota``).
+Admission = Callable[[Usage], None]
+
+
 class JobQueue(Protocol):
     """The job table as a queue. Every write a worker makes is fenced by its lease."""
 
-    async def submit(self, document: Document, job: Job) -> Submission:
+    async def submit(
+        self,
+        document: Document,
+        job: Job,
+        *,
+        admit: Admission | None = None,
+        file: UploadedFile | None = None,
+    ) -> Submission:
         """Record document + job (+ wake-up notice) at once; a member's second upload
-        of the same bytes returns the existing pair with ``created=False``."""
+        of the same bytes returns the existing pair with ``created=False``.
+
+        One member's submissions are serialised (a per-member lock), and inside it the
+        member's usage is read and ``admit`` asked, so a quota holds exactly however
+        many uploads arrive at once. ``file`` (for a store whose bytes live with the
+        jobs, ``BlobStore.kept_with_jobs``) is written in the same transaction: the
+        upload is all there or not at all."""
         ...
 
     async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
@@ -181,13 +200,29 @@ class DocumentRepository(Protocol):
 
 
 class BlobStore(Protocol):
-    async def put(self, key: str, data: bytes) -> None:
+    """Uploaded files, one per document, by the document's ``blob_key``.
+
+    ``kept_with_jobs`` is True for a store in the queue's own database: its bytes
+    are written by ``JobQueue.submit`` in the transaction that records the document,
+    and removed with the document. Otherwise (object storage) the file is put first
+    and the document recorded after, so a document never names a file that was not
+    written.
+    """
+
+    @property
+    def kept_with_jobs(self) -> bool:
+        ...
+
+    async def put(self, key: str, file: UploadedFile) -> None:
+        """Store (or replace) the file under ``key``, streamed part by part."""
         ...
 
     async def get(self, key: str) -> bytes:
+        """The whole file; ``NotFound`` if there is none."""
         ...
 
     async def delete(self, key: str) -> None:
+        """Remove the file; no error if there is none."""
         ...
 
 

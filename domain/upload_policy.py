@@ -17,7 +17,7 @@ The business rules:
 
 from __future__ import annotations
 
-import io
+import codecs
 import re
 import zipfile
 from collections.abc import Iterable
@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import attrs
 
 from domain.errors import EmptyFile, FileTooLarge, QuotaExceeded, UnsupportedFileType
+from domain.files import PART_BYTES, UploadedFile, as_uploaded_file
 from domain.model import MediaType
 from domain.ports import Usage
 
@@ -43,6 +44,11 @@ _CLAIMS = {
     MediaType.DOCX: ("a Word document", (".docx",), {MediaType.DOCX.value}),
 }
 _PDF_WINDOW = 1024
+#: How much of the start of a file the signatures and the HTML test look at.
+_HEAD_BYTES = 64 * 1024
+#: How much of a text file (in characters) the Markdown test looks at. The whole file
+#: is still checked to be UTF-8, block by block.
+_TEXT_WINDOW = 1024 * 1024
 _LEADING_JUNK = b" \t\r\n\f\x00\xef\xbb\xbf\xfe\xff"
 _OTHER_FORMATS = (  # (signature, offset, what the member has)
     (b"\x89PNG\r\n\x1a\n", 0, "a PNG image"),
@@ -63,9 +69,15 @@ _HTML_TAG = re.compile(
 _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S", re.MULTILINE)
 
 
-def sniff_media_type(data: bytes, filename: str, declared: str | None = None) -> MediaType:
-    """The file's type from its contents; ``UnsupportedFileType`` if we cannot read it."""
-    kind = _content_kind(data, filename, declared)
+def sniff_media_type(
+    data: bytes | UploadedFile, filename: str, declared: str | None = None
+) -> MediaType:
+    """The file's type from its contents; ``UnsupportedFileType`` if we cannot read it.
+
+    Reads the file, never holds all of it: the first 64 KiB, a ZIP's directory, and
+    a text file block by block."""
+    file = as_uploaded_file(data)
+    kind = _content_kind(file, filename, declared)
     if isinstance(kind, MediaType) and kind in (MediaType.PDF, MediaType.DOCX):
         return kind
     claim = _claimed_type(filename, declared)
@@ -83,16 +95,17 @@ def sniff_media_type(data: bytes, filename: str, declared: str | None = None) ->
     return kind
 
 
-def _content_kind(data: bytes, filename: str, declared: str | None) -> MediaType | str:
+def _content_kind(file: UploadedFile, filename: str, declared: str | None) -> MediaType | str:
     """The media type the bytes are, or a phrase saying what they are instead."""
-    if data[:_PDF_WINDOW + 5].lstrip(_LEADING_JUNK).startswith(b"%PDF-"):
+    head = file.head(_HEAD_BYTES)
+    if head[:_PDF_WINDOW + 5].lstrip(_LEADING_JUNK).startswith(b"%PDF-"):
         return MediaType.PDF
-    if data.startswith(b"PK\x03\x04"):
-        return _zip_kind(data)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(file)
     for signature, offset, what in _OTHER_FORMATS:
-        if data[offset : offset + len(signature)] == signature:
+        if head[offset : offset + len(signature)] == signature:
             return what
-    text = _utf8(data)
+    text = _utf8_start(file)
     if text is None:
         return "a binary file"
     name, declared_type = filename.lower(), _essence(declared)
@@ -110,9 +123,9 @@ def _content_kind(data: bytes, filename: str, declared: str | None) -> MediaType
     return MediaType.TEXT
 
 
-def _zip_kind(data: bytes) -> MediaType | str:
+def _zip_kind(file: UploadedFile) -> MediaType | str:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with file.reader() as raw, zipfile.ZipFile(raw) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, EOFError, OSError):
         return "a damaged or incomplete ZIP archive"
@@ -125,13 +138,25 @@ def _zip_kind(data: bytes) -> MediaType | str:
     return "a ZIP archive"
 
 
-def _utf8(data: bytes) -> str | None:
-    if b"\x00" in data:
-        return None
+def _utf8_start(file: UploadedFile) -> str | None:
+    """The first ``_TEXT_WINDOW`` characters if the whole file is UTF-8 text without
+    NUL bytes, else None."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    kept: list[str] = []
+    kept_chars = 0
     try:
-        return data.decode("utf-8-sig")
+        with file.reader() as raw:
+            while block := raw.read(PART_BYTES):
+                if b"\x00" in block:
+                    return None
+                text = decoder.decode(block)
+                if kept_chars < _TEXT_WINDOW:
+                    kept.append(text)
+                    kept_chars += len(text)
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
+    return "".join(kept)[:_TEXT_WINDOW]
 
 
 def _essence(declared: str | None) -> str:
@@ -205,21 +230,24 @@ class UploadPolicy:
     max_documents_per_member: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
     max_bytes_per_member: int = attrs.field(default=2 * GiB, validator=attrs.validators.ge(1))
 
-    def check(self, data: bytes, filename: str, declared: str | None, usage: Usage) -> MediaType:
+    def check(
+        self, data: bytes | UploadedFile, filename: str, declared: str | None, usage: Usage
+    ) -> MediaType:
         """The upload's type if it may be stored; else the first rule it breaks."""
-        if not data:
+        file = as_uploaded_file(data)
+        if file.size == 0:
             raise EmptyFile(
                 f"The file is empty: {_shown(filename, 'it')} has 0 bytes. Choose the document "
                 "again and upload it once it has finished saving."
             )
-        self.check_size(len(data), filename)
-        media_type = sniff_media_type(data, filename, declared)
+        self.check_size(file.size, filename)
+        media_type = sniff_media_type(file, filename, declared)
         if media_type not in self.allowed_types:
             raise UnsupportedFileType(
                 f"{_shown(filename)} is {_describe(media_type)}, which is not accepted here. "
                 f"{_accepted(self.allowed_types)}"
             )
-        self.check_quota(len(data), usage)
+        self.check_quota(file.size, usage)
         return media_type
 
     def check_size(self, size: int, filename: str = "") -> None:

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 from uuid import UUID
 
 import attrs
 
+from domain.files import UploadedFile, as_uploaded_file
 from domain.model import Document, Job
-from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, JobQueue, Submission
+from domain.ports import (
+    Admission,
+    BlobStore,
+    Clock,
+    DocumentRepository,
+    IdFactory,
+    JobQueue,
+    Submission,
+)
 from domain.upload_policy import UploadPolicy, base_name
+
+T = TypeVar("T")
 
 
 def blob_key_for(user_id: str, document_id: UUID) -> str:
@@ -23,12 +37,18 @@ def blob_key_for(user_id: str, document_id: UUID) -> str:
 
 @attrs.frozen
 class SubmitUpload:
-    """Store the file, then record document + job in one step.
+    """Store the file and record document + job, all or nothing.
 
     The server computes the SHA-256 (a client's hash is never trusted). A member
     uploading the same bytes again gets the existing document back and nothing is
-    processed twice. The bytes are stored *before* the job exists, so a worker never
-    sees a job whose file is missing.
+    processed twice. The member's quotas (documents and bytes) are checked and
+    taken in the same step that records the document, one upload of a member at a
+    time, so uploads arriving together can never pass them.
+
+    Where the files live in the database (the default), the bytes, the document,
+    the job and the wake-up notice commit together. In object storage the file is
+    written *before* the document is recorded (and removed again if it is not), so
+    a worker never sees a job whose file is missing.
     """
 
     queue: JobQueue
@@ -39,50 +59,62 @@ class SubmitUpload:
     policy: UploadPolicy
 
     async def __call__(
-        self, user_id: str, filename: str, data: bytes, declared_type: str | None = None
+        self,
+        user_id: str,
+        filename: str,
+        data: UploadedFile | bytes,
+        declared_type: str | None = None,
     ) -> Submission:
-        sha256 = await _sha256(data)
-        existing = await self.documents.find_by_sha256(user_id, sha256)
+        file = as_uploaded_file(data)
+        existing = await self.documents.find_by_sha256(user_id, file.sha256)
         if existing is not None:
             return Submission(existing, await self.queue.job_for_document(existing.document_id),
                               created=False)
-        usage = await self.documents.usage(user_id)
-        media_type = self.policy.check(data, filename, declared_type, usage)
+        usage = await self.documents.usage(user_id)  # a first look; the queue decides
+        media_type = await _in_thread_if_large(
+            file, lambda: self.policy.check(file, filename, declared_type, usage)
+        )
         document_id = self.new_id()
-        key = blob_key_for(user_id, document_id)
-        await self.blobs.put(key, data)
         now = self.clock.now()
         document = Document(
             document_id=document_id,
             user_id=user_id,
             filename=_clean_filename(filename),
             media_type=media_type,
-            size_bytes=len(data),
-            sha256=sha256,
-            blob_key=key,
+            size_bytes=file.size,
+            sha256=file.sha256,
+            blob_key=blob_key_for(user_id, document_id),
             created_at=now,
         )
+        job = Job.new(self.new_id(), document.document_id, user_id, now)
+        admit = functools.partial(self.policy.check_quota, file.size)
+        if self.blobs.kept_with_jobs:
+            return await self.queue.submit(document, job, admit=admit, file=file)
+        return await self._store_then_submit(document, job, admit, file)
+
+    async def _store_then_submit(
+        self, document: Document, job: Job, admit: Admission, file: UploadedFile
+    ) -> Submission:
+        await self.blobs.put(document.blob_key, file)
         try:
-            submission = await self.queue.submit(
-                document, Job.new(self.new_id(), document.document_id, user_id, now)
-            )
+            submission = await self.queue.submit(document, job, admit=admit)
         except BaseException:  # nothing refers to the file: don't leave it behind
-            await self.blobs.delete(key)
+            await self.blobs.delete(document.blob_key)
             raise
         if not submission.created:  # the same file arrived twice at once: keep the first
-            await self.blobs.delete(key)
+            await self.blobs.delete(document.blob_key)
         return submission
 
 
-#: Above this size the hash is computed in a thread (hashlib releases the GIL), so a
-#: large upload does not hold up the other requests.
-_HASH_IN_THREAD_BYTES = 1 << 20
+#: Above this size the policy reads the file in a thread, so a large upload does not
+#: hold up the other requests.
+_THREAD_BYTES = 1 << 20
 
 
-async def _sha256(data: bytes) -> str:
-    if len(data) < _HASH_IN_THREAD_BYTES:
-        return hashlib.sha256(data).hexdigest()
-    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+async def _in_thread_if_large(file: UploadedFile, check: Callable[[], T]) -> T:
+    if file.size < _THREAD_BYTES:
+        return check()
+    return await asyncio.to_thread(check)
 
 
 def _clean_filename(filename: str) -> str:

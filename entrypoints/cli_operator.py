@@ -36,6 +36,7 @@ from entrypoints.container import (
     running,
     start_database,
 )
+from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
@@ -84,13 +85,19 @@ async def _migrate(settings: Settings) -> int:
         with database_errors():
             applied = await run_migrations(dsn, settings.database_schema,
                                            settings.rag_vector_dimension)
-    where = f"schema {settings.database_schema} at {describe_dsn(dsn)}"
-    if applied:
-        print(f"applied {len(applied)} migration(s) to {where}:")
-        for name in applied:
-            print(f"  {name}")
-    else:
-        print(f"{where} is up to date; nothing to apply")
+        where = f"schema {settings.database_schema} at {describe_dsn(dsn)}"
+        if applied:
+            print(f"applied {len(applied)} migration(s) to {where}:")
+            for name in applied:
+                print(f"  {name}")
+        else:
+            print(f"{where} is up to date; nothing to apply")
+        with database_errors():
+            moved = await move_files_from_disk(settings, dsn)
+    if moved is not None:
+        # Reported, not fatal: a file already gone must not block every later deploy.
+        print("\n".join(describe_move(moved, settings)),
+              file=sys.stdout if moved.lost_nothing else sys.stderr)
     return OK
 
 

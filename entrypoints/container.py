@@ -16,6 +16,9 @@ Adapters picked from the settings:
 
 - database: PostgreSQL through one asyncpg pool (``pool``), shared by the queue,
   the repository and the worker registry;
+- file store (``blobs``): ``PostgresBlobStore`` (``FILE_STORE=postgres``, the default:
+  the bytes commit with the document, its job and the notice), or ``S3BlobStore``
+  (``FILE_STORE=s3``, ``object_store``);
 - parser: ``LlamaParseParser`` when ``LLAMAPARSE_API_KEY`` is set, else ``LocalParser``;
 - embedder: ``OpenAIEmbedder`` when ``OPENAI_API_KEY`` is set, else
   ``HashingEmbedder(dimensions=RAG_VECTOR_DIMENSION)``. Search only sees vectors
@@ -40,7 +43,6 @@ import attrs
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
-from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.memory.blobs import InMemoryBlobStore
@@ -55,13 +57,15 @@ from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
 from adapters.postgres.connection import create_pool, jobs_channel, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.files import PostgresBlobStore
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
+from adapters.s3_blobs import S3BlobStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.ports import Embedder, Parser, Tokenizer
+from domain.ports import BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
@@ -104,6 +108,30 @@ def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
     return HashingEmbedder(dimensions=settings.rag_vector_dimension, tokenizer=tokenizer)
 
 
+def make_object_store(settings: Settings) -> S3BlobStore | None:
+    """The S3-compatible store when ``FILE_STORE=s3``, else None. Connects on first use."""
+    if settings.file_store != "s3":
+        return None
+    assert settings.s3_bucket is not None  # the settings check it
+    secret = settings.s3_secret_access_key
+    return S3BlobStore(
+        settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret is not None else None,
+        key_prefix=settings.s3_key_prefix,
+    )
+
+
+def make_blob_store(object_store: S3BlobStore | None, pool: asyncpg.Pool, schema: str
+                    ) -> BlobStore:
+    """The object store if one is configured, else the files' table in PostgreSQL."""
+    if object_store is not None:
+        return object_store
+    return PostgresBlobStore(pool, schema)
+
+
 def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | None:
     """LISTEN on the queue's channel over a connection of its own, or None (poll only)
     behind a transaction-mode pooler, which cannot hold a LISTEN."""
@@ -129,10 +157,11 @@ async def _open_pool(dsn: str, settings: Settings) -> AsyncIterator[asyncpg.Pool
         await pool.close()
 
 
-async def _close_clients(parser: object, embedder: object) -> AsyncIterator[None]:
+async def _close_clients(parser: object, embedder: object, object_store: object
+                         ) -> AsyncIterator[None]:
     """Closes the hosted clients' HTTP connections at shutdown."""
     yield
-    for client in (parser, embedder):
+    for client in (parser, embedder, object_store):
         close = getattr(client, "aclose", None)
         if close is not None:
             with contextlib.suppress(Exception):
@@ -165,9 +194,11 @@ class Container(containers.DeclarativeContainer):
     live_worker_window = providers.Callable(lambda settings: settings.live_worker_window,
                                             settings)
 
-    # Storage: files on disk, rows in PostgreSQL through one pool.
-    blobs = providers.Singleton(FilesystemBlobStore, root=settings.provided.blob_path)
+    # Storage: rows (and, by default, files) in PostgreSQL through one pool.
     pool = providers.Resource(_open_pool, dsn=database_dsn, settings=settings)
+    object_store = providers.Singleton(make_object_store, settings)
+    blobs = providers.Singleton(make_blob_store, object_store, pool,
+                                settings.provided.database_schema)
     job_queue = providers.Singleton(
         PostgresJobQueue, pool, clock, schema=settings.provided.database_schema,
         vector_dimension=settings.provided.rag_vector_dimension,
@@ -191,7 +222,7 @@ class Container(containers.DeclarativeContainer):
     tokenizer = providers.Singleton(TiktokenTokenizer)
     parser = providers.Singleton(make_parser, settings)
     embedder = providers.Singleton(make_embedder, settings, tokenizer)
-    hosted_clients = providers.Resource(_close_clients, parser, embedder)
+    hosted_clients = providers.Resource(_close_clients, parser, embedder, object_store)
 
     # Policies
     retry_policy = providers.Singleton(
@@ -324,7 +355,8 @@ class MemoryAdapters:
 
 
 def use_memory_adapters(container: Container, clock: FakeClock | None = None) -> MemoryAdapters:
-    """Replace the database, the file store and the clock by the in-memory adapters.
+    """Replace the database, the file store and the clock by the in-memory adapters
+    (files kept with the documents, as the default PostgreSQL store keeps them).
 
     The pool is then never opened; the clock is a :class:`FakeClock` that moves only
     when told, and the retry jitter is always 0, so times are exact. Undo with
@@ -338,7 +370,7 @@ def use_memory_adapters(container: Container, clock: FakeClock | None = None) ->
         clock=clock,
         job_queue=InMemoryJobQueue(store, clock),
         documents=InMemoryDocumentRepository(store),
-        blobs=InMemoryBlobStore(),
+        blobs=InMemoryBlobStore(store),  # kept with the documents, as in PostgreSQL
         worker_registry=InMemoryWorkerRegistry(store, clock),
     )
     container.override_providers(

@@ -144,7 +144,20 @@ class Settings(BaseSettings):
 
     # -- local files -----------------------------------------------------------------
     navigator_home: Path = Path(DEFAULT_HOME)
+    #: Where files were kept on disk before they moved into FILE_STORE; read (and
+    #: emptied) only by ``navigator migrate``.
     blob_dir: Path | None = None
+
+    # -- the file store (uploaded files) ------------------------------------------------
+    #: ``postgres``: in DATABASE_SCHEMA, beside the documents (the default); ``s3``: an
+    #: S3-compatible bucket (AWS S3, Supabase Storage, Cloudflare R2, MinIO).
+    file_store: Literal["postgres", "s3"] = "postgres"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_key_prefix: str = ""
 
     # -- checks ----------------------------------------------------------------------
 
@@ -204,8 +217,28 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()
 
+    @field_validator("file_store", mode="before")
+    @classmethod
+    def _lower_case_store(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be an http(s) URL such as "
+                             "https://<project>.supabase.co/storage/v1/s3")
+        return value
+
     @model_validator(mode="after")
     def _check_together(self) -> Settings:
+        if self.file_store == "s3" and not self.s3_bucket:
+            raise ValueError("FILE_STORE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL, "
+                             "S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY unless the "
+                             "defaults of AWS apply)")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set "
+                             "both or neither")
         if self.chunk_overlap_tokens >= self.chunk_target_tokens:
             raise ValueError(
                 f"CHUNK_OVERLAP_TOKENS must be less than CHUNK_TARGET_TOKENS "
@@ -262,7 +295,8 @@ class Settings(BaseSettings):
 
     @property
     def blob_path(self) -> Path:
-        """Where uploaded files are kept: ``BLOB_DIR``, else ``NAVIGATOR_HOME/blobs``."""
+        """Where earlier versions kept uploaded files on disk: ``BLOB_DIR``, else
+        ``NAVIGATOR_HOME/blobs``. ``navigator migrate`` moves them into the file store."""
         return self.blob_dir if self.blob_dir is not None else self.navigator_home / "blobs"
 
     @property

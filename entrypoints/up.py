@@ -37,6 +37,7 @@ from entrypoints.api.app import create_app
 from entrypoints.cli import OK, CommandFailed
 from entrypoints.cli_operator import check_worker, database, database_errors, require_migrated
 from entrypoints.container import Container, build_container, start, stop
+from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
@@ -254,6 +255,10 @@ async def _up(settings: Settings, member: str) -> int:
                                            settings.rag_vector_dimension)
         if applied:
             say(f"applied migrations: {', '.join(applied)}")
+        with database_errors():
+            moved = await move_files_from_disk(settings, dsn)
+        if moved is not None:
+            say("\n".join(describe_move(moved, settings)))
         container = build_container(settings, dsn)
         server = api_server(container, settings, access_log=False)
         with Signals() as signals:

@@ -26,6 +26,7 @@ import pytest
 from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrations import run_migrations
+from tests.fakes.s3_server import RunningS3Server, S3Server
 
 #: The vector size of test schemas: small, so test vectors can be written by hand.
 TEST_VECTOR_DIMENSION = 8
@@ -95,3 +96,10 @@ async def pg_pool(postgres_dsn: str, pg_schema: str) -> AsyncIterator[asyncpg.Po
         yield pool
     finally:
         await pool.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible server (moto, server mode) on 127.0.0.1 for the test run."""
+    with RunningS3Server() as server:
+        yield server

@@ -33,8 +33,7 @@ class InMemoryDocumentRepository:
         return [(d, self._store.job_of(d.document_id)) for d in mine[offset : offset + limit]]
 
     async def usage(self, user_id: str) -> Usage:
-        mine = [d for d in self._store.documents.values() if d.user_id == user_id]
-        return Usage(documents=len(mine), bytes=sum(d.size_bytes for d in mine))
+        return self._store.usage(user_id)
 
     async def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
         return self._store.find_by_sha256(user_id, sha256)

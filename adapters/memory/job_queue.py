@@ -14,8 +14,9 @@ import attrs
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector
 from domain.errors import Conflict, LeaseLost, NotFound
+from domain.files import UploadedFile, read_all
 from domain.model import Document, Job, JobEvent, Lease
-from domain.ports import Clock, Jitter, StepOutput, Submission
+from domain.ports import Admission, Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
 
@@ -28,13 +29,31 @@ class InMemoryJobQueue:
 
     # -- members ------------------------------------------------------------------
 
-    async def submit(self, document: Document, job: Job) -> Submission:
+    async def submit(
+        self,
+        document: Document,
+        job: Job,
+        *,
+        admit: Admission | None = None,
+        file: UploadedFile | None = None,
+    ) -> Submission:
+        # Read the file first: from here on nothing awaits, so the look at the
+        # member's usage and the insert are one atomic step, as under PostgreSQL's
+        # per-member lock.
+        data = None if file is None else await read_all(file)
+        if data is not None and len(data) != document.size_bytes:
+            raise ValueError(f"the file has {len(data)} bytes, the document says "
+                             f"{document.size_bytes}")
         existing = self._store.find_by_sha256(document.user_id, document.sha256)
         if existing is not None:
             return Submission(existing, self._store.job_of(existing.document_id), False)
         if document.document_id in self._store.documents or job.job_id in self._store.jobs:
             raise Conflict(f"document {document.document_id} or job {job.job_id} already exists")
+        if admit is not None:
+            admit(self._store.usage(document.user_id))
         self._store.documents[document.document_id] = document
+        if data is not None:
+            self._store.files[document.document_id] = data
         self._store.jobs[job.job_id] = job
         self._store.events.append(job.first_event())
         self.notices.append(job.job_id)

@@ -12,7 +12,7 @@ from uuid import UUID
 import attrs
 
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, ParsedDocument
-from domain.ports import WorkerInfo
+from domain.ports import Usage, WorkerInfo
 
 
 @attrs.define
@@ -25,10 +25,22 @@ class InMemoryStore:
     chunks: dict[tuple[UUID, int], Chunk] = attrs.Factory(dict)
     vectors: dict[UUID, ChunkVector] = attrs.Factory(dict)
     workers: dict[str, WorkerInfo] = attrs.Factory(dict)
+    #: The files kept with the documents (as the PostgreSQL file store keeps them).
+    files: dict[UUID, bytes] = attrs.Factory(dict)
 
     def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
         for document in self.documents.values():
             if document.user_id == user_id and document.sha256 == sha256:
+                return document
+        return None
+
+    def usage(self, user_id: str) -> Usage:
+        mine = [d for d in self.documents.values() if d.user_id == user_id]
+        return Usage(documents=len(mine), bytes=sum(d.size_bytes for d in mine))
+
+    def document_with_key(self, blob_key: str) -> Document | None:
+        for document in self.documents.values():
+            if document.blob_key == blob_key:
                 return document
         return None
 
@@ -42,6 +54,7 @@ class InMemoryStore:
         """Cascade as the foreign keys do in PostgreSQL."""
         self.documents.pop(document_id, None)
         self.parsed.pop(document_id, None)
+        self.files.pop(document_id, None)
         for job in [j for j in self.jobs.values() if j.document_id == document_id]:
             del self.jobs[job.job_id]
             self.events[:] = [e for e in self.events if e.job_id != job.job_id]

@@ -46,11 +46,13 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_schema
 from adapters.postgres.errors import DATABASE_UNREACHABLE
+from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.vectors import check_vector
 from domain.errors import Conflict, LeaseLost, NotFound, StoreUnavailable
+from domain.files import UploadedFile
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
-from domain.ports import Clock, Jitter, StepOutput, Submission
+from domain.ports import Admission, Clock, Jitter, StepOutput, Submission, Usage
 from domain.retry import RetryPolicy
 from domain.status import CLAIMABLE, PIPELINE_ORDER, STEPS, JobStatus
 
@@ -118,6 +120,7 @@ class PostgresJobQueue:
         self._schema = schema
         self._s = quote_schema(schema)
         self._channel = jobs_channel(schema)
+        self._member_lock = f"navigator.member-uploads.{schema}"
         self._vector_dimension = vector_dimension
         self._claim_sql = self._build_claim_sql()
 
@@ -128,7 +131,75 @@ class PostgresJobQueue:
 
     # -- members ------------------------------------------------------------------
 
-    async def submit(self, document: Document, job: Job) -> Submission:
+    async def submit(
+        self,
+        document: Document,
+        job: Job,
+        *,
+        admit: Admission | None = None,
+        file: UploadedFile | None = None,
+    ) -> Submission:
+        """One transaction, under a per-member advisory lock (released at commit): look
+        for the same bytes, read the member's usage and ask ``admit``, then insert the
+        document, its file's parts, the job, its first event and the notice (five
+        round trips). With neither a quota nor a file to take care of, one statement
+        does it all (operators' tools, benchmarks)."""
+        if admit is None and file is None:
+            return await self._submit_in_one_statement(document, job)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
+                self._member_lock, document.user_id,
+            )
+            row = await conn.fetchrow(
+                f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
+                document.user_id, document.sha256,
+            )
+            if row is not None:
+                existing = document_from_row(row)
+                return Submission(existing, await self._job_for_document(conn, existing),
+                                  False)
+            if admit is not None:
+                usage = await conn.fetchrow(
+                    "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes "
+                    f"FROM {self._s}.documents WHERE user_id = $1",
+                    document.user_id,
+                )
+                admit(Usage(documents=usage["n"], bytes=int(usage["bytes"])))
+            try:
+                await conn.fetch(*self._insert_sql(document, job))
+            except asyncpg.UniqueViolationError as exc:
+                raise Conflict(f"document {document.document_id} or job {job.job_id} already "
+                               "exists") from exc
+            if file is not None:
+                written = await write_file(conn, self._schema, document.document_id, file)
+                if written != document.size_bytes:
+                    raise ValueError(f"the file has {written} bytes, the document says "
+                                     f"{document.size_bytes}")
+        return Submission(document, job, True)
+
+    async def _submit_in_one_statement(self, document: Document, job: Job) -> Submission:
+        sql, *args = self._insert_sql(document, job, on_conflict="ON CONFLICT (user_id, sha256) "
+                                                                 "DO NOTHING")
+        try:
+            created = await self._pool.fetch(sql, *args)
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"document {document.document_id} or job {job.job_id} already "
+                           "exists") from exc
+        if created:
+            return Submission(document, job, True)
+        row = await self._pool.fetchrow(
+            f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
+            document.user_id, document.sha256,
+        )
+        if row is None:  # deleted between the two statements: a fresh upload after all
+            return await self._submit_in_one_statement(document, job)
+        existing = document_from_row(row)
+        return Submission(existing, await self.job_for_document(existing.document_id), False)
+
+    def _insert_sql(self, document: Document, job: Job, on_conflict: str = "") -> list[Any]:
+        """The statement (then its arguments) that inserts document, job, first event
+        and notice."""
         p = _Params()
         doc_values = ", ".join(
             p(v) for v in (
@@ -146,7 +217,7 @@ WITH doc AS (
     INSERT INTO {self._s}.documents (document_id, user_id, filename, media_type, size_bytes,
                                      sha256, blob_key, created_at)
     VALUES ({doc_values})
-    ON CONFLICT (user_id, sha256) DO NOTHING
+    {on_conflict}
     RETURNING document_id
 ), job AS (
     INSERT INTO {self._s}.upload_jobs ({", ".join(_INSERTED)})
@@ -160,21 +231,15 @@ WITH doc AS (
 )
 SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
 """
-        try:
-            created = await self._pool.fetch(sql, *p.values)
-        except asyncpg.UniqueViolationError as exc:
-            raise Conflict(f"document {document.document_id} or job {job.job_id} already "
-                           "exists") from exc
-        if created:
-            return Submission(document, job, True)
-        row = await self._pool.fetchrow(
-            f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
-            document.user_id, document.sha256,
+        return [sql, *p.values]
+
+    async def _job_for_document(self, conn: asyncpg.Connection, document: Document) -> Job:
+        row = await conn.fetchrow(
+            f"SELECT * FROM {self._s}.upload_jobs WHERE document_id = $1", document.document_id
         )
-        if row is None:  # deleted between the two statements: a fresh upload after all
-            return await self.submit(document, job)
-        existing = document_from_row(row)
-        return Submission(existing, await self.job_for_document(existing.document_id), False)
+        if row is None:
+            raise NotFound(f"no job for document {document.document_id}")
+        return job_from_row(row)
 
     async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
         for _ in range(3):

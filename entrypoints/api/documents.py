@@ -81,9 +81,10 @@ async def upload_document(
             request.headers, request.stream(), max_bytes=policy.max_bytes,
             too_large=policy.check_size,
         )
-        submission = await container.submit_upload()(
-            member, received.filename, received.data, received.declared_type
-        )
+        with received:
+            submission = await container.submit_upload()(
+                member, received.filename, received.file, received.declared_type
+            )
     except UploadRejected:
         metrics.record_upload("rejected")
         raise

@@ -1,5 +1,8 @@
 """Reading an uploaded file from a multipart body as it streams in, with a size cap.
 
+The file's bytes go straight to an anonymous temporary file (``SpooledUpload``),
+hashed as they pass, so the API never holds a whole upload in memory.
+
 The body is parsed chunk by chunk as it arrives; reading stops the moment the
 file passes the cap, so an oversized upload is refused after at most the cap
 (plus one network chunk) has been read, never after the whole body. A
@@ -15,6 +18,7 @@ import attrs
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from adapters.spooled_upload import SpooledUpload
 from entrypoints.api.problems import BadUpload
 
 FIELD = "file"
@@ -24,9 +28,17 @@ FORM_OVERHEAD = 64 * 1024
 
 @attrs.frozen
 class ReceivedFile:
+    """The file part of the form; close ``file`` when done (``with received: ...``)."""
+
     filename: str
     declared_type: str | None
-    data: bytes
+    file: SpooledUpload
+
+    def __enter__(self) -> ReceivedFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.file.close()
 
 
 @attrs.define
@@ -46,7 +58,7 @@ class _Reader:
     header_value: bytes = b""
     other_bytes: int = 0
     found: ReceivedFile | None = None
-    data: bytearray = attrs.Factory(bytearray)
+    spool: SpooledUpload | None = None
     in_file: bool = False
     files_seen: int = 0
 
@@ -77,20 +89,27 @@ class _Reader:
             self.files_seen += 1
             if self.files_seen > 1:
                 raise BadUpload(422, f"send one file per request in the field {FIELD!r}")
+            self.spool = SpooledUpload()
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if not self.in_file:
             self._count_other(end - start)
             return
-        if len(self.data) + (end - start) > self.max_bytes:
-            self.too_large(len(self.data) + (end - start), self.part.filename or "")
-        self.data += data[start:end]
+        assert self.spool is not None
+        if self.spool.size + (end - start) > self.max_bytes:
+            self.too_large(self.spool.size + (end - start), self.part.filename or "")
+        self.spool.write(memoryview(data)[start:end])
 
     def on_part_end(self) -> None:
         if self.in_file:
+            assert self.spool is not None
             self.found = ReceivedFile(self.part.filename or "upload", self.part.content_type,
-                                      bytes(self.data))
+                                      self.spool.finish())
             self.in_file = False
+
+    def discard(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
     def _count_other(self, size: int) -> None:
         self.other_bytes += size
@@ -132,17 +151,22 @@ async def read_file_field(
         "on_headers_finished": reader.on_headers_finished,
     })
     try:
-        async for chunk in body:
-            parser.write(chunk)
-        parser.finalize()
-    except MultipartParseError:
-        raise BadUpload(400, "the multipart body is malformed; send it as "
-                             "multipart/form-data") from None
-    if reader.in_file:
-        raise BadUpload(400, "the upload was cut off before the end of the file; send it again")
-    if reader.found is None:
-        raise BadUpload(422, f"the form has no field named {FIELD!r}; send the file in it "
-                             f"(e.g. curl -F {FIELD}=@policy.pdf ...)")
+        try:
+            async for chunk in body:
+                parser.write(chunk)
+            parser.finalize()
+        except MultipartParseError:
+            raise BadUpload(400, "the multipart body is malformed; send it as "
+                                 "multipart/form-data") from None
+        if reader.in_file:
+            raise BadUpload(400, "the upload was cut off before the end of the file; "
+                                 "send it again")
+        if reader.found is None:
+            raise BadUpload(422, f"the form has no field named {FIELD!r}; send the file in "
+                                 f"it (e.g. curl -F {FIELD}=@policy.pdf ...)")
+    except BaseException:
+        reader.discard()
+        raise
     return reader.found
 
 

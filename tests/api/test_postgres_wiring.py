@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
@@ -69,7 +70,12 @@ async def test_an_upload_is_processed_and_found_by_search_on_postgres(
     metrics = (await client.get("/metrics")).text
 
     assert uploaded.status_code == 202
-    assert list((tmp_path / "blobs" / "uploads").iterdir())  # the file is on disk
+    assert not (tmp_path / "blobs").exists()  # the file is in the database, not on disk
+    document_id = uploaded.json()["document"]["id"]
+    stored = await container.pool().fetchval(
+        f'SELECT sum(length(data)) FROM "{container.settings().database_schema}".document_files '
+        "WHERE document_id = $1", UUID(document_id))
+    assert stored == len(POLICY)
     assert job["status"] == "complete"
     assert found["chunks"] and found["chunks"][0]["filename"] == "benefits.md"
     assert 'navigator_jobs{status="complete"} 1.0' in metrics

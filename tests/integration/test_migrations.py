@@ -78,7 +78,7 @@ async def test_the_schema_has_the_tables_the_adapters_use(
         )
     }
     assert tables == {
-        "documents", "upload_jobs", "job_events", "document_chunks", "workers",
+        "documents", "upload_jobs", "job_events", "document_chunks", "workers", "document_files",
         "schema_migrations",
     }
 

@@ -142,7 +142,7 @@ async def test_the_declared_type_does_not_decide_the_type(rig: Rig) -> None:
 
 
 async def test_an_upload_the_database_could_not_record_leaves_no_file_behind(rig: Rig) -> None:
-    async def database_down(document: Document, job: Job) -> Submission:
+    async def database_down(document: Document, job: Job, **_: object) -> Submission:
         raise ConnectionRefusedError("the database is restarting")
 
     rig.queue.submit = database_down  # type: ignore[method-assign]

@@ -1,0 +1,98 @@
+"""Uploaded files in PostgreSQL: the default file store (``FILE_STORE=postgres``).
+
+The bytes live in ``document_files``, in parts of at most 1 MiB (one row each),
+beside the document they belong to and removed with it (``ON DELETE CASCADE``).
+``PostgresJobQueue.submit`` writes them in the transaction that records the
+document, its job and the wake-up notice (``write_file``), so an upload is all
+there or not at all. A worker on any machine reads them back by the document's
+``blob_key``.
+
+``put`` exists for moving files in (``navigator migrate``): it replaces the parts
+of the document that has the key, in one transaction, and refuses a key no
+document has (the store never keeps bytes without a document).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from adapters.blob_keys import check_blob_key
+from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from domain.errors import NotFound
+from domain.file_moves import StoredDocument
+from domain.files import PART_BYTES, UploadedFile
+
+
+async def write_file(conn: asyncpg.Connection, schema: str, document_id: UUID,
+                     file: UploadedFile) -> int:
+    """Write the file's parts for ``document_id`` on ``conn`` (inside the caller's
+    transaction); returns the number of bytes written. One part is in memory at a
+    time."""
+    # A plain execute, not conn.prepare(): behind a transaction-mode pooler
+    # (DATABASE_POOLER_MODE) named prepared statements must not be left on a server
+    # connection that another client gets next.
+    sql = (f"INSERT INTO {quote_schema(schema)}.document_files (document_id, part, data) "
+           "VALUES ($1, $2, $3)")
+    written = 0
+    number = 0
+    async for part in file.parts(PART_BYTES):
+        await conn.execute(sql, document_id, number, part)
+        written += len(part)
+        number += 1
+    return written
+
+
+class PostgresBlobStore:
+    """``BlobStore`` in PostgreSQL, in the schema of the queue and the documents."""
+
+    kept_with_jobs = True
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
+        self._pool = pool
+        self._schema = schema
+        self._s = quote_schema(schema)
+
+    async def put(self, key: str, file: UploadedFile) -> None:
+        check_blob_key(key)
+        async with self._pool.acquire() as conn, conn.transaction():
+            document_id = await conn.fetchval(
+                f"SELECT document_id FROM {self._s}.documents WHERE blob_key = $1 FOR UPDATE",
+                key,
+            )
+            if document_id is None:
+                raise NotFound(f"no document has the file key {key!r}: a file is stored "
+                               "with its document")
+            await conn.execute(f"DELETE FROM {self._s}.document_files WHERE document_id = $1",
+                               document_id)
+            await write_file(conn, self._schema, document_id, file)
+
+    async def get(self, key: str) -> bytes:
+        check_blob_key(key)
+        rows = await self._pool.fetch(
+            f"SELECT f.data FROM {self._s}.document_files f "
+            f"JOIN {self._s}.documents d ON d.document_id = f.document_id "
+            "WHERE d.blob_key = $1 ORDER BY f.part",
+            key,
+        )
+        if not rows:
+            raise NotFound(f"no stored file {key!r}")
+        return b"".join(row["data"] for row in rows)
+
+    async def delete(self, key: str) -> None:
+        check_blob_key(key)
+        await self._pool.execute(
+            f"DELETE FROM {self._s}.document_files f USING {self._s}.documents d "
+            "WHERE d.document_id = f.document_id AND d.blob_key = $1",
+            key,
+        )
+
+
+async def stored_documents(pool: asyncpg.Pool, schema: str) -> list[StoredDocument]:
+    """Every document's file key and hash, oldest first (for moving files in)."""
+    rows = await pool.fetch(
+        f"SELECT blob_key, sha256 FROM {quote_schema(schema)}.documents "
+        "ORDER BY created_at, document_id"
+    )
+    return [StoredDocument(row["blob_key"], row["sha256"]) for row in rows]
