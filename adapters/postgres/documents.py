@@ -116,7 +116,19 @@ class PostgresDocumentRepository:
         if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
             return []
         query = Vector(check_vector(values, None))
-        sql = f"""
+        try:
+            rows = await self._pool.fetch(
+                self.search_sql, user_id, query, model, min_similarity, limit
+            )
+        except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
+            raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
+        return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
+
+    @property
+    def search_sql(self) -> str:
+        """The search statement: $1 member, $2 query vector, $3 model, $4 minimum
+        similarity, $5 limit (public so bench/search.py can show its plan)."""
+        return f"""
 WITH candidates AS MATERIALIZED (
     SELECT c.chunk_id
     FROM {self._s}.document_chunks c
@@ -126,19 +138,17 @@ WITH candidates AS MATERIALIZED (
     ORDER BY c.embedding_bits <~> binary_quantize($2::vector)
     LIMIT greatest($5, {EXACT_RERANK_CANDIDATES})
 )
-SELECT c.*, d.filename, 1 - (c.embedding <=> $2) AS similarity
+SELECT c.*, d.filename, 1 - c.distance AS similarity
 FROM candidates k
-JOIN {self._s}.document_chunks c ON c.chunk_id = k.chunk_id
+CROSS JOIN LATERAL (  -- one row each, by primary key; OFFSET 0: the distance is computed once
+    SELECT c.*, c.embedding <=> $2 AS distance
+    FROM {self._s}.document_chunks c WHERE c.chunk_id = k.chunk_id OFFSET 0
+) c
 JOIN {self._s}.documents d ON d.document_id = c.document_id
-WHERE 1 - (c.embedding <=> $2) >= $4
-ORDER BY c.embedding <=> $2
+WHERE 1 - c.distance >= $4
+ORDER BY c.distance
 LIMIT $5
 """
-        try:
-            rows = await self._pool.fetch(sql, user_id, query, model, min_similarity, limit)
-        except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
-            raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
-        return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
         row = await self._pool.fetchrow(
