@@ -50,9 +50,10 @@ class EmbeddingSpace:
         rng = np.random.default_rng((self._seed, member, 0))
         return rng.choice(TOPICS, TOPICS_PER_MEMBER, replace=False)
 
-    def documents(self, member: int, chunks: int) -> list[Matrix]:
-        """The member's ``chunks`` vectors, as documents of up to 285 chunks each."""
-        rng = np.random.default_rng((self._seed, member, 1))
+    def documents(self, member: int, chunks: int, upload: int = 0) -> list[Matrix]:
+        """The member's ``chunks`` vectors, as documents of up to 285 chunks each;
+        each ``upload`` number draws different documents."""
+        rng = np.random.default_rng((self._seed, member, 1, upload))
         topics = self._member_topics(member)
         out: list[Matrix] = []
         chosen = self._document_topics.setdefault(member, [])

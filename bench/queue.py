@@ -15,7 +15,8 @@ works in a fresh schema that is dropped at the end.
    claim batches of ``--batch`` and take every job through all six steps, keeping
    the job from step to step (``continue_``). The steps are instant but their
    artefacts are real: one parsed page, ``--chunks`` chunks, and one vector of
-   ``--dimensions`` floats per chunk written to the HNSW index. Prints documents/s,
+   ``--dimensions`` floats per chunk (distinct and clustered like real embeddings,
+   bench/_vectors.py; numpy from the ``bench`` extra). Prints documents/s,
    status transitions/s (events recorded per second) and round trips per document
    (statements sent, counted on the connections; each is its own transaction).
 2. **pickup latency**: one idle worker, uploads arriving one at a time at random
@@ -39,11 +40,13 @@ from datetime import timedelta
 
 import asyncpg
 import attrs
+import numpy as np
 
 from adapters.clock import SystemClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.job_queue import PostgresJobQueue
 from bench._db import database, drop_schema, fresh_schema
+from bench._vectors import EmbeddingSpace
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -114,9 +117,7 @@ class InstantSteps:
 
     def __init__(self, chunks: int, dimensions: int) -> None:
         self._chunks = chunks
-        rng = random.Random(7)
-        self._vectors = [tuple(rng.uniform(-1, 1) for _ in range(dimensions))
-                         for _ in range(64)]
+        self._space = EmbeddingSpace(dimensions)
         self._page = ParsedDocument([ParsedPage(1, "# Benefits\n\nDeductible: $500")],
                                     parser="instant")
 
@@ -135,9 +136,12 @@ class InstantSteps:
         if job.status is JobStatus.CHUNKING:
             return StepOutput(chunks=self._chunks_of(job))
         if job.status is JobStatus.EMBEDDING_IN_PROGRESS:
+            member = int(job.user_id.rsplit("-", 1)[1])
+            drawn = np.vstack(self._space.documents(member, self._chunks,
+                                                    job.document_id.int >> 64))
             vectors = tuple(
-                ChunkVector(c.chunk_id, self._vectors[(hash(c.chunk_id) + i) % 64], "instant")
-                for i, c in enumerate(self._chunks_of(job))
+                ChunkVector(c.chunk_id, v.tolist(), "instant")
+                for c, v in zip(self._chunks_of(job), drawn, strict=True)
             )
             return StepOutput(vectors=vectors, embedding_tokens=12 * self._chunks)
         return StepOutput()

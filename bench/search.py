@@ -25,7 +25,9 @@ On the embedded PostgreSQL (a temporary data directory, default durability) or
    members: spread over 20 of them), each through ``PostgresDocumentRepository.search``
    (the product's call, threshold 0.3, 10 chunks), timed from the client; p50, p95,
    p99 and recall@10 against an exact answer computed in numpy from the same vectors
-   with the same threshold.
+   with the same threshold; and the CPU time the PostgreSQL backend spent per query
+   (from /proc: a figure other work on a shared machine does not inflate as much as
+   it inflates the wall-clock latencies).
 
 ``--migration`` instead measures migration 0005 on a populated table: the schema is
 migrated up to 0004, filled to ``--chunks`` (without the old HNSW index: dropping an
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import shutil
 import statistics
 import sys
@@ -261,11 +264,20 @@ def print_ingestion(result: Ingestion) -> None:
 # -- search -----------------------------------------------------------------------------
 
 
-async def search(repository: PostgresDocumentRepository, space: EmbeddingSpace,
-                 members: list[Member], queries: int, label: str) -> None:
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend on this machine has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
+                 space: EmbeddingSpace, members: list[Member], queries: int,
+                 label: str) -> None:
     latencies: list[float] = []
     recalls: list[float] = []
     per_member = max(1, queries // len(members))
+    pid = await pool.fetchval("SELECT pg_backend_pid()")  # the pool's one connection
+    server_cpu = _backend_cpu(pid)
     for member in members:
         vectors = np.vstack(member.documents)
         for query in space.queries(member.number, vectors, per_member, seed=3):
@@ -276,17 +288,19 @@ async def search(repository: PostgresDocumentRepository, space: EmbeddingSpace,
             exact = {member.chunk_ids[i] for i in exact_top(vectors, query, THRESHOLD, LIMIT)}
             found = {h.chunk.chunk_id for h in hits}
             recalls.append(len(exact & found) / len(exact) if exact else float(not found))
+    server_cpu = _backend_cpu(pid) - server_cpu
     ms = [x * 1000 for x in latencies]
-    print(f"  {label:<34} p50 {percentile(ms, 50):6.1f}  p95 {percentile(ms, 95):6.1f}  "
-          f"p99 {percentile(ms, 99):6.1f} ms   recall@10 {statistics.fmean(recalls):.4f} "
-          f"(min {min(recalls):.1f}, {len(ms)} queries)", flush=True)
+    print(f"  {label:<30} p50 {percentile(ms, 50):6.1f}  p95 {percentile(ms, 95):6.1f}  "
+          f"p99 {percentile(ms, 99):6.1f} ms  recall@10 {statistics.fmean(recalls):.4f} "
+          f"(min {min(recalls):.1f}, {len(ms)} q)  server CPU {server_cpu / len(ms) * 1000:5.1f} "
+          f"ms/q", flush=True)
 
 
 async def explain(pool: asyncpg.Pool, repository: PostgresDocumentRepository,
                   space: EmbeddingSpace, member: Member) -> None:
     """The plan PostgreSQL runs for one of the member's queries, with its timings."""
     query = space.queries(member.number, np.vstack(member.documents), 2, seed=5)[1]
-    sql = repository.search_sql
+    sql = repository.search_sql(LIMIT)
     rows = await pool.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", member.user_id,
                             query.tolist(), MODEL, THRESHOLD, LIMIT)
     print(f"plan for {member.user_id} ({member.chunks:,} chunks):")
@@ -315,7 +329,7 @@ async def run(options: Options, dsn: str) -> None:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     await run_migrations(dsn, schema, options.dimensions)
     conn = await connect(dsn)
-    pool = await create_pool(dsn, schema, min_size=2, max_size=2)
+    pool = await create_pool(dsn, schema, min_size=1, max_size=1)
     try:
         await _register(conn)
         filler = Filler(conn, schema, space)
@@ -341,13 +355,13 @@ async def run(options: Options, dsn: str) -> None:
               f"{LIMIT} chunks; client-timed through the repository):")
         repository = PostgresDocumentRepository(pool, schema)
         warm = sampled[-1]
-        await search(repository, space, [warm], 20, "(warm-up, not counted)")
-        await search(repository, space, sampled[-20:], options.queries,
+        await search(repository, pool, space, [warm], 20, "(warm-up, not counted)")
+        await search(repository, pool, space, sampled[-20:], options.queries,
                      f"typical member (~{options.typical} chunks)")
         if options.mid:
-            await search(repository, space, [members[1]], options.queries,
+            await search(repository, pool, space, [members[1]], options.queries,
                          f"mid member ({options.mid:,} chunks)")
-        await search(repository, space, [members[0]], options.queries,
+        await search(repository, pool, space, [members[0]], options.queries,
                      f"heavy member ({options.heavy:,} chunks)")
         if options.explain:
             for member in (sampled[-1], members[0]):

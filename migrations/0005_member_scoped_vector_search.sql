@@ -37,3 +37,8 @@ CREATE INDEX document_chunks_member_search
     INCLUDE (document_id, chunk_id, embedding_bits);
 
 DROP INDEX {schema}.document_chunks_by_member;
+
+-- Serves search's "complete documents only" filter from the member's side, so it never
+-- reads every member's jobs.
+CREATE INDEX upload_jobs_complete_by_member
+    ON {schema}.upload_jobs (user_id, document_id) WHERE status = 'complete';

@@ -118,36 +118,47 @@ class PostgresDocumentRepository:
         query = Vector(check_vector(values, None))
         try:
             rows = await self._pool.fetch(
-                self.search_sql, user_id, query, model, min_similarity, limit
+                self.search_sql(limit), user_id, query, model, min_similarity, limit
             )
         except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
             raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
         return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
 
-    @property
-    def search_sql(self) -> str:
+    def search_sql(self, limit: int) -> str:
         """The search statement: $1 member, $2 query vector, $3 model, $4 minimum
-        similarity, $5 limit (public so bench/search.py can show its plan)."""
+        similarity, $5 limit (public so bench/search.py can show its plan).
+
+        Written so that the plan stays right when PostgreSQL switches a prepared
+        statement to its generic plan: the candidate count is a literal (so the
+        estimate is right), the query's bits are computed once (an InitPlan), each
+        candidate is fetched by primary key, and documents are joined only to the
+        chunks that are returned.
+        """
+        candidates = max(limit, EXACT_RERANK_CANDIDATES)
         return f"""
 WITH candidates AS MATERIALIZED (
     SELECT c.chunk_id
     FROM {self._s}.document_chunks c
-    JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id
+    JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id AND j.user_id = $1
     WHERE c.user_id = $1 AND c.embedding_model = $3 AND c.embedding_bits IS NOT NULL
       AND j.status = 'complete'
-    ORDER BY c.embedding_bits <~> binary_quantize($2::vector)
-    LIMIT greatest($5, {EXACT_RERANK_CANDIDATES})
+    ORDER BY c.embedding_bits <~> (SELECT binary_quantize($2::vector))
+    LIMIT {candidates}
+), ranked AS (
+    SELECT c.*
+    FROM candidates k
+    CROSS JOIN LATERAL (  -- by primary key; OFFSET 0: the distance is computed once
+        SELECT c.*, c.embedding <=> $2 AS distance
+        FROM {self._s}.document_chunks c WHERE c.chunk_id = k.chunk_id OFFSET 0
+    ) c
+    WHERE 1 - c.distance >= $4
+    ORDER BY c.distance
+    LIMIT $5
 )
-SELECT c.*, d.filename, 1 - c.distance AS similarity
-FROM candidates k
-CROSS JOIN LATERAL (  -- one row each, by primary key; OFFSET 0: the distance is computed once
-    SELECT c.*, c.embedding <=> $2 AS distance
-    FROM {self._s}.document_chunks c WHERE c.chunk_id = k.chunk_id OFFSET 0
-) c
-JOIN {self._s}.documents d ON d.document_id = c.document_id
-WHERE 1 - c.distance >= $4
-ORDER BY c.distance
-LIMIT $5
+SELECT r.*, d.filename, 1 - r.distance AS similarity
+FROM ranked r
+JOIN {self._s}.documents d ON d.document_id = r.document_id
+ORDER BY r.distance
 """
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
