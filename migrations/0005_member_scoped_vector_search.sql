@@ -21,7 +21,7 @@
 -- vector back into its row under the new storage. Measured ~2 min per million chunks
 -- on a 2-core machine (docs/BENCHMARKS.md); plan a maintenance window for large tables.
 
-DROP INDEX {schema}.document_chunks_embedding;
+DROP INDEX IF EXISTS {schema}.document_chunks_embedding;  -- IF EXISTS: an operator may have dropped it already
 
 ALTER TABLE {schema}.document_chunks ALTER COLUMN embedding SET STORAGE MAIN;
 
