@@ -51,9 +51,11 @@ _DOCUMENT_COLUMNS = (
 class PostgresDocumentRepository:
     """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA,
+                 rerank_candidates: int = EXACT_RERANK_CANDIDATES) -> None:
         self._pool = pool
         self._s = quote_schema(schema)
+        self._rerank_candidates = rerank_candidates
 
     async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
         row = await self._pool.fetchrow(
@@ -134,7 +136,7 @@ class PostgresDocumentRepository:
         candidate is fetched by primary key, and documents are joined only to the
         chunks that are returned.
         """
-        candidates = max(limit, EXACT_RERANK_CANDIDATES)
+        candidates = max(limit, self._rerank_candidates)
         return f"""
 WITH candidates AS MATERIALIZED (
     SELECT c.chunk_id

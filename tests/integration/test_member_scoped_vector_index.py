@@ -80,6 +80,65 @@ async def _complete_document(conn: asyncpg.Connection, schema: str, member: str,
         )
 
 
+async def _member_with_vectors(conn: asyncpg.Connection, schema: str, member: str,
+                               chunks: dict[str, list[float]]) -> None:
+    s = f'"{schema}"'
+    document_id = uuid.uuid4()
+    await conn.execute(
+        f"INSERT INTO {s}.documents VALUES ($1, $2, 'plan.pdf', 'application/pdf', 10, $3, "
+        "'k', now())",
+        document_id, member, uuid.uuid4().hex * 2,
+    )
+    await conn.execute(
+        f"INSERT INTO {s}.upload_jobs (job_id, document_id, user_id, status, available_at, "
+        "created_at, updated_at) VALUES ($1, $2, $3, 'complete', now(), now(), now())",
+        uuid.uuid4(), document_id, member,
+    )
+    for ordinal, (text, vector) in enumerate(chunks.items()):
+        await conn.execute(
+            f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, text, "
+            "token_count, embedding, embedding_model) "
+            "VALUES ($1, $2, $3, $4, $5, 3, $6::text::vector, $7)",
+            uuid.uuid4(), document_id, member, ordinal, text,
+            "[" + ",".join(map(str, vector)) + "]", MODEL,
+        )
+
+
+# Eight dimensions. The query's signs are +++++++-; "copay" points the query's way in
+# cosine but has the opposite sign in 7 of 8 dimensions, so binary quantization ranks
+# it last; the other two share the query's signs but point away from it.
+_QUERY = [1.0] * 7 + [-0.1]
+_ADVERSARIAL = {
+    "copay": [3.0] + [-0.01] * 6 + [0.01],
+    "deductible": [0.01] * 7 + [5.0],
+    "coinsurance": [0.01] * 7 + [1.0],
+}
+
+
+async def test_a_member_within_the_rerank_count_is_ranked_exactly_whatever_the_bits_say(
+    conn: asyncpg.Connection, pg_pool: asyncpg.Pool, pg_schema: str
+) -> None:
+    await _member_with_vectors(conn, pg_schema, "member-maria", _ADVERSARIAL)
+    repository = PostgresDocumentRepository(pg_pool, pg_schema, rerank_candidates=3)
+
+    hits = await repository.search("member-maria", _QUERY, MODEL, -1.0, 1)
+
+    assert [h.chunk.text for h in hits] == ["copay"]
+
+
+async def test_beyond_the_rerank_count_a_chunk_the_bits_rank_last_can_be_missed(
+    conn: asyncpg.Connection, pg_pool: asyncpg.Pool, pg_schema: str
+) -> None:
+    """The price of the re-rank (recall@10 measured by bench/search.py), pinned so a
+    change to it is seen."""
+    await _member_with_vectors(conn, pg_schema, "member-maria", _ADVERSARIAL)
+    repository = PostgresDocumentRepository(pg_pool, pg_schema, rerank_candidates=2)
+
+    hits = await repository.search("member-maria", _QUERY, MODEL, -1.0, 2)
+
+    assert sorted(h.chunk.text for h in hits) == ["coinsurance", "deductible"]
+
+
 async def _out_of_line(conn: asyncpg.Connection, schema: str) -> int:
     """How many stored vectors live in the TOAST table rather than in their row."""
     return int(await conn.fetchval(
