@@ -3,7 +3,7 @@
 Run from the repository root (numpy comes with the ``bench`` extra)::
 
     .venv/bin/python -m bench.vector_candidates [--heavy 10000] [--others 20000]
-        [--queries 100] [--dimensions 1536] [--dsn postgresql://...]
+        [--queries 100] [--dimensions 1536] [--only NAME ...] [--dsn postgresql://...]
 
 One member of ``--heavy`` chunks and ``--others`` chunks of members of 330, the
 clustered vectors of bench/_vectors.py, documents in shuffled order, loaded by COPY
@@ -98,6 +98,7 @@ async def load(conn: asyncpg.Connection, name: str, spec: tuple[str, str, str],
     await conn.copy_records_to_table(table.strip('"'), records=rows,
                                      columns=["id", "user_id", "model", "text", "embedding"])
     await conn.execute(index.format(table=table))
+    await conn.execute(f"CREATE INDEX ON {table} (id)")  # the re-rank's lookups
     took = time.perf_counter() - began
     await conn.execute(f"VACUUM ANALYZE {table}")
     return took
@@ -142,6 +143,8 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
           f"{THRESHOLD}, {LIMIT} chunks")
     try:
         for name, spec in _candidates(args.dimensions).items():
+            if args.only and name not in args.only:
+                continue
             half = name.startswith("halfvec")
             loaded = await load(conn, name, spec,
                                 [(*r[:4], HalfVector(r[4]) if half else Vector(r[4]))
@@ -171,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--others", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--dimensions", type=int, default=1536)
+    parser.add_argument("--only", nargs="*", help="measure only these candidates")
     parser.add_argument("--dsn", default=None)
     args = parser.parse_args(argv)
     with database(args.dsn) as dsn:
