@@ -31,12 +31,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import attrs
+from pgvector import Vector
 
 from adapters.postgres._rows import (
     document_from_row,
@@ -415,19 +415,13 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
                 f"WHERE document_id = {p(job.document_id)} AND chunk_id = ANY({ids}))"
             )
             guards.append(f"(SELECT n FROM known) = {p(len(vectors))}")
-            # Every vector's floats in one real[] (encoded by asyncpg in C), each row
-            # taking its slice: a vector[] of pgvector objects cost more client CPU
-            # than the UPDATE cost the server (docs/BENCHMARKS.md, "Vector search").
-            # Every vector has the schema's dimension (checked above).
-            size = len(next(iter(vectors.values()))[0])
-            floats = p(list(chain.from_iterable(v for v, _ in vectors.values())), "::real[]")
             ctes.append(
                 f"vectors AS (UPDATE {self._s}.document_chunks c "
-                f"SET embedding = ({floats})[(u.n - 1) * {size} + 1 : u.n * {size}]::vector, "
-                "embedding_model = u.model "
+                "SET embedding = u.embedding, embedding_model = u.model "
                 f"FROM fenced f, unnest({ids}, "
+                f"{p([Vector(values) for values, _ in vectors.values()], '::vector[]')}, "
                 f"{p([model for _, model in vectors.values()], '::text[]')}) "
-                "WITH ORDINALITY AS u(chunk_id, model, n) "
+                "AS u(chunk_id, embedding, model) "
                 "WHERE c.chunk_id = u.chunk_id AND c.document_id = f.document_id)"
             )
         return ctes
@@ -436,13 +430,10 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         self, vectors: Sequence[ChunkVector]
     ) -> dict[UUID, tuple[list[float], str]]:
         """Each chunk's vector (the last one given wins) and model, after the checks."""
-        checked = {
+        return {
             v.chunk_id: (check_vector(v.vector, self._vector_dimension), v.model)
             for v in vectors
         }
-        if len({len(values) for values, _ in checked.values()}) > 1:
-            raise ValueError("the vectors of one step differ in size")
-        return checked
 
     def _chunk_ctes(self, job: Job, chunks: Sequence[Chunk], p: _Params) -> list[str]:
         job.check_own_chunks(chunks)
