@@ -57,7 +57,7 @@ SELECT id FROM (
 _BQ = """
 WITH candidates AS MATERIALIZED (
     SELECT id FROM {table} WHERE user_id = $1 AND model = 'm'
-    ORDER BY bits <~> binary_quantize($2::vector) LIMIT {n}
+    ORDER BY bits <~> (SELECT binary_quantize($2::vector)) LIMIT {n}
 )
 SELECT c.id FROM candidates k CROSS JOIN LATERAL (
     SELECT t.id, t.embedding <=> $2 AS distance FROM {table} t WHERE t.id = k.id OFFSET 0
