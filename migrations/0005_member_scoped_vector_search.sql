@@ -18,8 +18,9 @@
 --
 -- On a populated table: ADD COLUMN ... STORED rewrites the table once under an ACCESS
 -- EXCLUSIVE lock (searches and uploads wait); the rewrite also brings every existing
--- vector back into its row under the new storage. Measured ~2 min per million chunks
--- on a 2-core machine (docs/BENCHMARKS.md); plan a maintenance window for large tables.
+-- vector back into its row under the new storage. Measured: 48 s for 100,000 chunks on a
+-- busy 2-core machine, so ~8 min per million chunks (docs/BENCHMARKS.md, extrapolated);
+-- plan a maintenance window for large tables.
 
 DROP INDEX IF EXISTS {schema}.document_chunks_embedding;  -- IF EXISTS: an operator may have dropped it already
 
