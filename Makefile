@@ -23,6 +23,8 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.queue
 	$(BIN)/python -m bench.embedding
 	$(BIN)/python -m bench.pipeline

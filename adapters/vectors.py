@@ -9,10 +9,12 @@ from collections.abc import Sequence
 def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:
     """Refuse a vector that must never be stored (wrong size, NaN or infinity, all
     zeros: it would match nothing, or everything, in a cosine search)."""
-    values = [float(x) for x in vector]
+    values = list(map(float, vector))
     if dimensions is not None and len(values) != dimensions:
         raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
-    if not all(math.isfinite(x) for x in values):
+    # A finite sum proves every value finite in one C loop (a worker checks ~300 vectors
+    # of 1,536 per step); only a sum that overflowed or met NaN/inf needs the full check.
+    if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
         raise ValueError("vector contains NaN or infinity")
     if not any(values):
         raise ValueError("vector is all zeros")

@@ -15,7 +15,8 @@ works in a fresh schema that is dropped at the end.
    claim batches of ``--batch`` and take every job through all six steps, keeping
    the job from step to step (``continue_``). The steps are instant but their
    artefacts are real: one parsed page, ``--chunks`` chunks, and one vector of
-   ``--dimensions`` floats per chunk written to the HNSW index. Prints documents/s,
+   ``--dimensions`` floats per chunk (distinct and clustered like real embeddings,
+   bench/_vectors.py; numpy from the ``bench`` extra). Prints documents/s,
    status transitions/s (events recorded per second) and round trips per document
    (statements sent, counted on the connections; each is its own transaction).
 2. **pickup latency**: one idle worker, uploads arriving one at a time at random
@@ -39,11 +40,13 @@ from datetime import timedelta
 
 import asyncpg
 import attrs
+import numpy as np
 
 from adapters.clock import SystemClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.job_queue import PostgresJobQueue
 from bench._db import database, drop_schema, fresh_schema
+from bench._vectors import EmbeddingSpace
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -114,11 +117,17 @@ class InstantSteps:
 
     def __init__(self, chunks: int, dimensions: int) -> None:
         self._chunks = chunks
-        rng = random.Random(7)
-        self._vectors = [tuple(rng.uniform(-1, 1) for _ in range(dimensions))
-                         for _ in range(64)]
+        self._space = EmbeddingSpace(dimensions)
+        self._vectors: dict[uuid.UUID, list[tuple[float, ...]]] = {}
         self._page = ParsedDocument([ParsedPage(1, "# Benefits\n\nDeductible: $500")],
                                     parser="instant")
+
+    def prepare(self, document: Document) -> None:
+        """Draw the document's vectors now, so drawing them is not timed."""
+        member = int(document.user_id.rsplit("-", 1)[1])
+        drawn = np.vstack(self._space.documents(member, self._chunks,
+                                                document.document_id.int >> 64))
+        self._vectors[document.document_id] = [tuple(v.tolist()) for v in drawn]
 
     def _chunks_of(self, job: Job) -> tuple[Chunk, ...]:
         return tuple(
@@ -136,8 +145,9 @@ class InstantSteps:
             return StepOutput(chunks=self._chunks_of(job))
         if job.status is JobStatus.EMBEDDING_IN_PROGRESS:
             vectors = tuple(
-                ChunkVector(c.chunk_id, self._vectors[(hash(c.chunk_id) + i) % 64], "instant")
-                for i, c in enumerate(self._chunks_of(job))
+                ChunkVector(c.chunk_id, v, "instant")
+                for c, v in zip(self._chunks_of(job), self._vectors[job.document_id],
+                                strict=True)
             )
             return StepOutput(vectors=vectors, embedding_tokens=12 * self._chunks)
         return StepOutput()
@@ -172,8 +182,10 @@ async def throughput(dsn: str, schema: str, options: Options) -> Throughput:
         submit_trips.count = process_trips.count = 0
         run = uuid.uuid4().hex
 
-        started = time.perf_counter()
         uploads = [new_upload(n, run) for n in range(options.documents)]
+        for document, _ in uploads:
+            steps.prepare(document)
+        started = time.perf_counter()
         for start in range(0, len(uploads), 64):
             await asyncio.gather(*(submitter.submit(d, j) for d, j in uploads[start:start + 64]))
         submitted = time.perf_counter()

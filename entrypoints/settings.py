@@ -37,7 +37,8 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 DEFAULT_HOME = "~/.local/share/insurance-navigator"
 LIVE_WORKER_HEARTBEATS = 3
-# pgvector's HNSW index (which search uses) takes vectors of at most 2,000 dimensions.
+# At most 2,000 dimensions: a vector then still fits in its row (migration 0005 keeps
+# vectors in-row for search; larger ones would go to TOAST and slow every search).
 MAX_INDEXED_DIMENSIONS = 2000
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]

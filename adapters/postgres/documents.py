@@ -1,10 +1,18 @@
 """Documents, parsed pages, chunks and vector search on PostgreSQL + pgvector.
 
-Search ranks a member's chunks by cosine distance with the HNSW index, keeping
-only chunks of completed documents embedded by the asked model, and applies the
-similarity threshold in SQL. pgvector's iterative index scan (``strict_order``)
-keeps looking past the first candidates when the filters drop them, so a member
-with few chunks among many still gets their best matches.
+Search is always scoped to one member, so it is served by the member index
+(``document_chunks_member_search``, migration 0005), not by a global ANN index:
+
+1. the member's chunks of the asked model, in completed documents, are ranked by
+   the Hamming distance between their stored binary quantization (one bit per
+   dimension, read from the index) and the query's;
+2. the best :data:`EXACT_RERANK_CANDIDATES` of them are ranked again by exact cosine
+   distance on the full vectors, and the similarity threshold and the limit apply
+   to that exact ranking.
+
+A member with at most :data:`EXACT_RERANK_CANDIDATES` chunks therefore gets an exact
+answer (every chunk is a candidate); a heavier member's answer is exact whenever its
+true best chunks are among the candidates, which bench/search.py measures (recall@10).
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ from domain.ports import Usage
 _Chunks = list[Chunk]
 _Scored = list[ScoredChunk]
 
+#: How many of a member's chunks, ranked by Hamming distance, are re-ranked exactly.
+#: Members with at most this many chunks are ranked exactly; see docs/BENCHMARKS.md.
+EXACT_RERANK_CANDIDATES = 2000
+
 _DOCUMENT_COLUMNS = (
     "document_id", "user_id", "filename", "media_type", "size_bytes", "sha256", "blob_key",
     "created_at",
@@ -39,9 +51,11 @@ _DOCUMENT_COLUMNS = (
 class PostgresDocumentRepository:
     """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA,
+                 rerank_candidates: int = EXACT_RERANK_CANDIDATES) -> None:
         self._pool = pool
         self._s = quote_schema(schema)
+        self._rerank_candidates = rerank_candidates
 
     async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
         row = await self._pool.fetchrow(
@@ -104,26 +118,50 @@ class PostgresDocumentRepository:
         if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
             return []
         query = Vector(check_vector(values, None))
-        sql = f"""
-SELECT c.*, d.filename, 1 - (c.embedding <=> $2) AS similarity
-FROM {self._s}.document_chunks c
-JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id
-JOIN {self._s}.documents d ON d.document_id = c.document_id
-WHERE c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
-  AND j.status = 'complete' AND 1 - (c.embedding <=> $2) >= $4
-ORDER BY c.embedding <=> $2
-LIMIT $5
-"""
-        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-            await conn.execute(
-                "SET LOCAL hnsw.iterative_scan = strict_order; "
-                f"SET LOCAL hnsw.ef_search = {max(40, min(1000, limit * 2))}"
+        try:
+            rows = await self._pool.fetch(
+                self.search_sql(limit), user_id, query, model, min_similarity, limit
             )
-            try:
-                rows = await conn.fetch(sql, user_id, query, model, min_similarity, limit)
-            except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
-                raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
+        except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
+            raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
         return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
+
+    def search_sql(self, limit: int) -> str:
+        """The search statement: $1 member, $2 query vector, $3 model, $4 minimum
+        similarity, $5 limit (public so bench/search.py can show its plan).
+
+        Written so that the plan stays right when PostgreSQL switches a prepared
+        statement to its generic plan: the candidate count is a literal (so the
+        estimate is right), the query's bits are computed once (an InitPlan), each
+        candidate is fetched by primary key, and documents are joined only to the
+        chunks that are returned.
+        """
+        candidates = max(limit, self._rerank_candidates)
+        return f"""
+WITH candidates AS MATERIALIZED (
+    SELECT c.chunk_id
+    FROM {self._s}.document_chunks c
+    JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id AND j.user_id = $1
+    WHERE c.user_id = $1 AND c.embedding_model = $3 AND c.embedding_bits IS NOT NULL
+      AND j.status = 'complete'
+    ORDER BY c.embedding_bits <~> (SELECT binary_quantize($2::vector))
+    LIMIT {candidates}
+), ranked AS (
+    SELECT c.*
+    FROM candidates k
+    CROSS JOIN LATERAL (  -- by primary key; OFFSET 0: the distance is computed once
+        SELECT c.*, c.embedding <=> $2 AS distance
+        FROM {self._s}.document_chunks c WHERE c.chunk_id = k.chunk_id OFFSET 0
+    ) c
+    WHERE 1 - c.distance >= $4
+    ORDER BY c.distance
+    LIMIT $5
+)
+SELECT r.*, d.filename, 1 - r.distance AS similarity
+FROM ranked r
+JOIN {self._s}.documents d ON d.document_id = r.document_id
+ORDER BY r.distance
+"""
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
         row = await self._pool.fetchrow(
