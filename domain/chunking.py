@@ -49,7 +49,7 @@ from uuid import UUID, uuid5
 import attrs
 
 from domain.model import Chunk, ParsedDocument
-from domain.page_furniture import FurnitureRules, remove_page_furniture
+from domain.page_furniture import DEFAULT_RULES, FurnitureRules, remove_page_furniture
 from domain.ports import Tokenizer
 
 CHUNKER_NAME = "markdown-tokens"
@@ -142,7 +142,7 @@ def chunk_cleaned_document(
     *,
     document_id: UUID,
     user_id: str,
-    furniture: FurnitureRules = FurnitureRules(),
+    furniture: FurnitureRules = DEFAULT_RULES,
 ) -> list[Chunk]:
     """The worker's chunking: page furniture removed first, then
     :func:`chunk_document` on what is left (offsets into the cleaned text)."""

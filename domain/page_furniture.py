@@ -48,12 +48,15 @@ class FurnitureRules:
     )
 
 
+DEFAULT_RULES = FurnitureRules()
+
+
 def line_key(line: str) -> str:
     """What two lines must share to be "the same line": digits, case and spacing aside."""
     return _SPACE.sub(" ", _DIGITS.sub("#", line)).strip().lower()
 
 
-def furniture_lines(parsed: ParsedDocument, rules: FurnitureRules = FurnitureRules()
+def furniture_lines(parsed: ParsedDocument, rules: FurnitureRules = DEFAULT_RULES
                     ) -> frozenset[str]:
     """The keys (:func:`line_key`) of the lines that are page furniture in ``parsed``."""
     at_edge: Counter[str] = Counter()  # pages on which the line stands at an edge
@@ -76,7 +79,7 @@ def furniture_lines(parsed: ParsedDocument, rules: FurnitureRules = FurnitureRul
     )
 
 
-def remove_page_furniture(parsed: ParsedDocument, rules: FurnitureRules = FurnitureRules()
+def remove_page_furniture(parsed: ParsedDocument, rules: FurnitureRules = DEFAULT_RULES
                           ) -> ParsedDocument:
     """``parsed`` without its running headers and footers (rules above)."""
     if len(parsed.pages) < rules.min_pages:

@@ -62,6 +62,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.ports import Embedder, Parser, Tokenizer
+from domain.hybrid import SearchMode
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
@@ -220,6 +221,7 @@ class Container(containers.DeclarativeContainer):
     search_documents = providers.Singleton(
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
+        mode=providers.Callable(SearchMode, settings.provided.rag_search_mode),
     )
 
     # Use cases: workers

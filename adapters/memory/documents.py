@@ -1,4 +1,5 @@
-"""Documents, chunks and vector search in memory (brute-force cosine)."""
+"""Documents, chunks and search in memory: brute-force cosine, full-text matching in
+Python (``text_search``), fused as ``domain.hybrid`` says."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import builtins
 from collections.abc import Sequence
 from uuid import UUID
 
+import attrs
+
+from adapters.memory import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
+from domain.hybrid import SearchMode, fuse, keyword_score
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 from domain.status import JobStatus
@@ -51,7 +56,7 @@ class InMemoryDocumentRepository:
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-        limit: int,
+        limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
     ) -> builtins.list[ScoredChunk]:
         if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
             return []
@@ -62,19 +67,55 @@ class InMemoryDocumentRepository:
             for j in store.jobs.values()
             if j.user_id == user_id and j.status is JobStatus.COMPLETE
         }
-        scored = []
+        searchable = []
         for (document_id, _), chunk in store.chunks.items():
             embedded = store.vectors.get(chunk.chunk_id)
             if document_id not in complete or embedded is None or embedded.model != model:
                 continue
-            similarity = cosine(vector, embedded.vector)
-            if similarity >= min_similarity:
-                filename = store.documents[document_id].filename
-                scored.append(ScoredChunk(chunk, similarity, filename))
-        scored.sort(key=lambda s: (-s.similarity, str(s.chunk.document_id), s.chunk.ordinal))
-        return scored[:limit]
+            filename = store.documents[document_id].filename
+            searchable.append(ScoredChunk(chunk, cosine(vector, embedded.vector), filename))
+        query_terms = text_search.terms(text)
+        vector_hits = [] if mode is SearchMode.KEYWORD else _vector_candidates(
+            searchable, min_similarity, limit)
+        keyword_hits = [] if mode is SearchMode.VECTOR else _keyword_candidates(
+            searchable, query_terms, limit)
+        if mode is SearchMode.VECTOR:
+            found = vector_hits
+        elif mode is SearchMode.KEYWORD:
+            found = keyword_hits
+        else:
+            found = fuse(vector_hits, keyword_hits, limit)
+        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, query_terms))
+                for hit in found]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
         document = await self.get(document_id, user_id)
         self._store.delete_document(document_id)
         return document
+
+
+def _order(hit: ScoredChunk) -> tuple[float, str, int]:
+    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
+
+
+def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, limit: int
+                       ) -> list[ScoredChunk]:
+    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=_order)
+    return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
+
+
+def _keyword_candidates(searchable: list[ScoredChunk], query_terms: set[str], limit: int
+                        ) -> list[ScoredChunk]:
+    """Chunks holding at least one of the question's words, by the sum of the words'
+    rarity among the member's chunks (``domain.hybrid.keyword_score``)."""
+    if not query_terms:
+        return []
+    held = {h.chunk.chunk_id: text_search.terms(h.chunk.text) & query_terms
+            for h in searchable}
+    frequency = {t: sum(t in words for words in held.values()) for t in query_terms}
+    scored = [
+        attrs.evolve(h, score=keyword_score(held[h.chunk.chunk_id], frequency, len(searchable)))
+        for h in searchable if held[h.chunk.chunk_id]
+    ]
+    scored.sort(key=_order)
+    return [attrs.evolve(h, keyword_rank=rank) for rank, h in enumerate(scored[:limit], 1)]

@@ -1,10 +1,22 @@
-"""Documents, parsed pages, chunks and vector search on PostgreSQL + pgvector.
+"""Documents, parsed pages, chunks and search on PostgreSQL + pgvector.
 
-Search ranks a member's chunks by cosine distance with the HNSW index, keeping
-only chunks of completed documents embedded by the asked model, and applies the
-similarity threshold in SQL. pgvector's iterative index scan (``strict_order``)
-keeps looking past the first candidates when the filters drop them, so a member
-with few chunks among many still gets their best matches.
+Search is one SQL statement (``_SEARCH``) in the shape Supabase documents for
+hybrid search with pgvector: two candidate lists, fused by reciprocal rank
+(rules in ``domain.hybrid``).
+
+- The **vector candidates** rank a member's chunks by cosine distance with the
+  HNSW index, keeping only chunks of completed documents embedded by the asked
+  model, and apply the similarity threshold in SQL. pgvector's iterative index
+  scan (``strict_order``) keeps looking past the first candidates when the
+  filters drop them, so a member with few chunks among many still gets their
+  best matches.
+- The **keyword candidates** are the same member's chunks whose ``text_search``
+  (migration 0004, GIN index) holds any of the question's words, scored by the
+  words' rarity among the member's chunks (BM25's idf, each word counted once);
+  chunks matching ``websearch_to_tsquery`` of the whole question (all words,
+  quoted phrases in order, no ``-excluded`` word) come first, then
+  ``ts_rank_cd`` breaks ties.
+- ``ts_headline`` marks the question's words in each returned chunk.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.vectors import check_vector
 from domain.errors import NotFound
+from domain.hybrid import RRF_K, SearchMode
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 
@@ -98,32 +111,25 @@ class PostgresDocumentRepository:
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-        limit: int,
+        limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
     ) -> _Scored:
         values = [float(x) for x in vector]
         if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
             return []
         query = Vector(check_vector(values, None))
-        sql = f"""
-SELECT c.*, d.filename, 1 - (c.embedding <=> $2) AS similarity
-FROM {self._s}.document_chunks c
-JOIN {self._s}.upload_jobs j ON j.document_id = c.document_id
-JOIN {self._s}.documents d ON d.document_id = c.document_id
-WHERE c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
-  AND j.status = 'complete' AND 1 - (c.embedding <=> $2) >= $4
-ORDER BY c.embedding <=> $2
-LIMIT $5
-"""
         async with self._pool.acquire() as conn, conn.transaction(readonly=True):
             await conn.execute(
                 "SET LOCAL hnsw.iterative_scan = strict_order; "
                 f"SET LOCAL hnsw.ef_search = {max(40, min(1000, limit * 2))}"
             )
             try:
-                rows = await conn.fetch(sql, user_id, query, model, min_similarity, limit)
+                rows = await conn.fetch(
+                    _SEARCH.format(s=self._s), user_id, query, model, min_similarity, limit,
+                    text, str(mode), RRF_K,
+                )
             except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
                 raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
-        return [ScoredChunk(chunk_from_row(r), float(r["similarity"]), r["filename"]) for r in rows]
+        return [_scored_from_row(r) for r in rows]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
         row = await self._pool.fetchrow(
@@ -134,3 +140,102 @@ LIMIT $5
         if row is None:
             raise NotFound(f"no document {document_id}")
         return document_from_row(row)
+
+
+def _scored_from_row(row: asyncpg.Record) -> ScoredChunk:
+    return ScoredChunk(
+        chunk_from_row(row), float(row["similarity"]), row["filename"],
+        score=float(row["score"]), keyword_rank=row["keyword_rank"],
+        vector_rank=row["vector_rank"], highlight=row["highlight"] or "",
+    )
+
+
+_CHUNK_COLUMNS = (
+    "c.chunk_id, c.document_id, c.user_id, c.ordinal, c.text, c.token_count, c.heading_path, "
+    "c.page, c.char_start, c.char_end, c.chunker"
+)
+
+# $1 member, $2 question's vector, $3 embedding model, $4 similarity threshold,
+# $5 limit (of each candidate list and of the result), $6 question's text,
+# $7 mode ('hybrid', 'vector' or 'keyword'), $8 the fusion constant RRF_K.
+# Every candidate list applies the same filters: the member's own chunks, of
+# complete documents, embedded by the current model.
+_SEARCH = """
+WITH vector_candidates AS (
+    SELECT chunk_id, row_number() OVER (ORDER BY distance, chunk_id) AS rank
+    FROM (
+        SELECT c.chunk_id, c.embedding <=> $2 AS distance
+        FROM {s}.document_chunks c
+        JOIN {s}.upload_jobs j ON j.document_id = c.document_id
+        WHERE $7 <> 'keyword'
+          AND c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
+          AND j.status = 'complete' AND 1 - (c.embedding <=> $2) >= $4
+        ORDER BY c.embedding <=> $2
+        LIMIT $5
+    ) nearest
+),
+terms AS (
+    -- the question's words as the index holds them: stemmed, stop words left out
+    SELECT DISTINCT lexeme, quote_literal(lexeme)::tsquery AS query
+    FROM unnest(to_tsvector('english'::regconfig, $6))
+    WHERE strpos(lexeme, chr(92)) = 0  -- a backslash would not survive quote_literal
+),
+question AS (
+    SELECT (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS any_word,
+           websearch_to_tsquery('english'::regconfig, $6) AS whole
+),
+searchable AS (
+    SELECT c.chunk_id, c.document_id, c.ordinal, c.text_search
+    FROM {s}.document_chunks c
+    JOIN {s}.upload_jobs j ON j.document_id = c.document_id
+    WHERE $7 <> 'vector'
+      AND c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
+      AND j.status = 'complete'
+),
+keyword_matches AS (
+    SELECT m.*, ts_rank_cd(m.text_search, q.any_word) AS density,
+           m.text_search @@ q.whole AS whole
+    FROM searchable m, question q
+    WHERE m.text_search @@ q.any_word
+),
+frequency AS (
+    SELECT t.query, count(*) AS holding
+    FROM terms t JOIN keyword_matches m ON m.text_search @@ t.query
+    GROUP BY t.query
+),
+keyword_scored AS (
+    SELECT m.chunk_id, m.document_id, m.ordinal, m.density, m.whole,
+           sum(ln(1 + ((SELECT count(*) FROM searchable) - f.holding + 0.5)
+                      / (f.holding + 0.5))) AS score
+    FROM keyword_matches m JOIN frequency f ON m.text_search @@ f.query
+    GROUP BY m.chunk_id, m.document_id, m.ordinal, m.density, m.whole
+),
+keyword_candidates AS (
+    SELECT chunk_id, score,
+           row_number() OVER (ORDER BY whole DESC, score DESC, density DESC, document_id,
+                              ordinal) AS rank
+    FROM keyword_scored
+    ORDER BY rank
+    LIMIT $5
+),
+fused AS (
+    SELECT coalesce(v.chunk_id, k.chunk_id) AS chunk_id, v.rank AS vector_rank,
+           k.rank AS keyword_rank, k.score AS keyword_score,
+           coalesce(1.0 / ($8 + v.rank), 0.0) + coalesce(1.0 / ($8 + k.rank), 0.0) AS rrf
+    FROM vector_candidates v FULL OUTER JOIN keyword_candidates k ON k.chunk_id = v.chunk_id
+)
+SELECT """ + _CHUNK_COLUMNS + """, d.filename,
+       1 - (c.embedding <=> $2) AS similarity, f.vector_rank, f.keyword_rank,
+       CASE $7 WHEN 'vector' THEN 1 - (c.embedding <=> $2)
+               WHEN 'keyword' THEN f.keyword_score
+               ELSE f.rrf END AS score,
+       ts_headline('english'::regconfig, c.text,
+                   coalesce((SELECT any_word FROM question), to_tsquery('simple', 'the')),
+                   'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2, '
+                   'FragmentDelimiter=" … "') AS highlight
+FROM fused f
+JOIN {s}.document_chunks c ON c.chunk_id = f.chunk_id
+JOIN {s}.documents d ON d.document_id = c.document_id
+ORDER BY score DESC, c.document_id, c.ordinal
+LIMIT $5
+"""
