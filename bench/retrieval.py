@@ -154,9 +154,12 @@ def chunker_version_1() -> Iterator[None]:
 
 
 def settings_for(home: Path, dimensions: int, dsn: str | None = None,
-                 schema: str | None = None) -> Any:
+                 schema: str | None = None, chunk_tokens: int | None = None) -> Any:
     env = {"NAVIGATOR_HOME": str(home), "RAG_VECTOR_DIMENSION": str(dimensions),
            "WORKER_CONCURRENCY": "2"}
+    if chunk_tokens is not None:
+        env["CHUNK_TARGET_TOKENS"] = str(chunk_tokens)
+        env["CHUNK_OVERLAP_TOKENS"] = str(chunk_tokens // 8)
     if os.environ.get("OPENAI_API_KEY"):
         env["OPENAI_API_KEY"] = os.environ["OPENAI_API_KEY"]
     if dsn is not None and schema is not None:
@@ -182,7 +185,8 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         with chunker_version_1() if args.before else _nothing():
             if args.memory:
-                container = build_container(settings_for(home, args.dimensions))
+                container = build_container(
+                    settings_for(home, args.dimensions, chunk_tokens=args.chunk_tokens))
                 use_memory_adapters(container)
                 async with running(container):
                     chunks = await load_corpus(container, documents)
@@ -195,7 +199,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 schema = await fresh_schema(dsn, args.dimensions)
                 try:
                     container = build_container(
-                        settings_for(home, args.dimensions, dsn, schema), dsn)
+                        settings_for(home, args.dimensions, dsn, schema, args.chunk_tokens), dsn)
                     async with running(container):
                         chunks = await load_corpus(container, documents)
                         scores = await evaluate(container, questions, repeat=args.repeat)
@@ -224,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="chunk as version 1 did (page furniture kept)")
     parser.add_argument("--memory", action="store_true",
                         help="the in-memory adapters instead of PostgreSQL")
+    parser.add_argument("--chunk-tokens", type=int,
+                        help="chunk size (CHUNK_TARGET_TOKENS; overlap an eighth of it)")
     parser.add_argument("--dsn", help="a PostgreSQL server to use instead of the embedded one")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     args = parser.parse_args(argv)

@@ -49,6 +49,7 @@ from uuid import UUID, uuid5
 import attrs
 
 from domain.model import Chunk, ParsedDocument
+from domain.outline import mark_headings
 from domain.page_furniture import DEFAULT_RULES, FurnitureRules, remove_page_furniture
 from domain.ports import Tokenizer
 
@@ -144,10 +145,12 @@ def chunk_cleaned_document(
     user_id: str,
     furniture: FurnitureRules = DEFAULT_RULES,
 ) -> list[Chunk]:
-    """The worker's chunking: page furniture removed first, then
-    :func:`chunk_document` on what is left (offsets into the cleaned text)."""
-    return chunk_document(remove_page_furniture(parsed, furniture), tokenizer, config,
-                          document_id=document_id, user_id=user_id)
+    """The worker's chunking: page furniture removed first, numbered headings of a
+    parse without headings marked (``domain.outline``), then :func:`chunk_document`
+    on the result (offsets into that cleaned text)."""
+    cleaned = mark_headings(remove_page_furniture(parsed, furniture))
+    return chunk_document(cleaned, tokenizer, config, document_id=document_id,
+                          user_id=user_id)
 
 
 def _page_index(parsed: ParsedDocument) -> tuple[list[int], list[int]]:

@@ -104,7 +104,7 @@ def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, lim
     return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
 
 
-def _keyword_candidates(searchable: list[ScoredChunk], query_terms: set[str], limit: int
+def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str], limit: int
                         ) -> list[ScoredChunk]:
     """Chunks holding at least one of the question's words, by the sum of the words'
     rarity among the member's chunks (``domain.hybrid.keyword_score``)."""

@@ -185,12 +185,16 @@ question AS (
            websearch_to_tsquery('english'::regconfig, $6) AS whole
 ),
 searchable AS (
-    SELECT c.chunk_id, c.document_id, c.ordinal, c.text_search
+    SELECT c.chunk_id, c.document_id, c.ordinal, c.token_count, c.text_search
     FROM {s}.document_chunks c
     JOIN {s}.upload_jobs j ON j.document_id = c.document_id
     WHERE $7 <> 'vector'
       AND c.user_id = $1 AND c.embedding_model = $3 AND c.embedding IS NOT NULL
       AND j.status = 'complete'
+),
+collection AS (
+    SELECT count(*) AS chunks, greatest(avg(token_count), 1) AS average_tokens
+    FROM searchable
 ),
 keyword_matches AS (
     SELECT m.*, ts_rank_cd(m.text_search, q.any_word) AS density,
@@ -198,16 +202,26 @@ keyword_matches AS (
     FROM searchable m, question q
     WHERE m.text_search @@ q.any_word
 ),
+occurrences AS (
+    -- how often each of the question's words occurs in each matching chunk
+    SELECT m.chunk_id, t.lexeme, cardinality(u.positions) AS often
+    FROM keyword_matches m
+    CROSS JOIN LATERAL unnest(m.text_search) AS u
+    JOIN terms t ON t.lexeme = u.lexeme
+),
 frequency AS (
-    SELECT t.query, count(*) AS holding
-    FROM terms t JOIN keyword_matches m ON m.text_search @@ t.query
-    GROUP BY t.query
+    SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
 ),
 keyword_scored AS (
+    -- BM25 (k1 = 1.2, b = 0.75), the chunk's length in tokens
     SELECT m.chunk_id, m.document_id, m.ordinal, m.density, m.whole,
-           sum(ln(1 + ((SELECT count(*) FROM searchable) - f.holding + 0.5)
-                      / (f.holding + 0.5))) AS score
-    FROM keyword_matches m JOIN frequency f ON m.text_search @@ f.query
+           sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
+               * o.often * 2.2
+               / (o.often + 1.2 * (0.25 + 0.75 * m.token_count / c.average_tokens))) AS score
+    FROM keyword_matches m
+    JOIN occurrences o ON o.chunk_id = m.chunk_id
+    JOIN frequency f ON f.lexeme = o.lexeme
+    CROSS JOIN collection c
     GROUP BY m.chunk_id, m.document_id, m.ordinal, m.density, m.whole
 ),
 keyword_candidates AS (
