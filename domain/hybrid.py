@@ -7,12 +7,12 @@ the in-memory one in Python; the contract suite holds both to them):
   to the question is at least the similarity threshold, most similar first.
 - **Keyword candidates**: the member's searchable chunks holding at least one of
   the question's words (stemmed, common words such as "the" or "what" left out),
-  ranked by :func:`keyword_score`: the sum, over the question's words the chunk
-  holds, of how rare the word is among the member's chunks (BM25's inverse
-  document frequency, term frequency counted once). A chunk that also matches
-  the whole question as a web-search query (every word, quoted phrases in order,
-  no ``-excluded`` word) comes first. Ties: by the keyword rank of PostgreSQL's
-  ``ts_rank_cd`` (or the count of matches, in memory), then document and position.
+  ranked by BM25 (:func:`bm25`): each word counts by how rare it is among the
+  member's chunks and, with diminishing returns, how often the chunk says it,
+  for a chunk of average length (in tokens). A chunk that also matches the whole
+  question as a web-search query (every word, quoted phrases in order, no
+  ``-excluded`` word: PostgreSQL's ``websearch_to_tsquery``) comes first. Ties:
+  PostgreSQL's ``ts_rank_cd``, then document and position.
 - **Fusion** (mode ``hybrid``): each list is cut to ``limit`` candidates; a chunk
   scores ``1 / (RRF_K + rank)`` for each list it is in (reciprocal rank fusion,
   ranks from 1), the sum is its score, best first.
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 from domain.model import ScoredChunk
@@ -50,16 +50,28 @@ class SearchMode(enum.StrEnum):
     KEYWORD = "keyword"
 
 
+#: BM25's usual constants: term-frequency saturation and length normalisation.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
 def inverse_document_frequency(chunks: int, holding: int) -> float:
     """BM25's idf of a word held by ``holding`` of ``chunks`` chunks: always positive,
     larger for rarer words."""
     return math.log(1.0 + (chunks - holding + 0.5) / (holding + 0.5))
 
 
-def keyword_score(held: Iterable[str], frequency: dict[str, int], chunks: int) -> float:
-    """The keyword relevance of a chunk holding the words ``held`` (each once), given
-    how many of the member's ``chunks`` hold each word."""
-    return sum(inverse_document_frequency(chunks, frequency[word]) for word in set(held))
+def bm25(occurrences: dict[str, int], holding: dict[str, int], chunks: int, length: int,
+         average_length: float) -> float:
+    """The keyword relevance of a chunk of ``length`` tokens that says each question
+    word ``occurrences[word]`` times, given how many of the member's ``chunks`` hold
+    each word (``holding``) and their average length."""
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(average_length, 1.0))
+    return sum(
+        inverse_document_frequency(chunks, holding[word]) * often * (BM25_K1 + 1)
+        / (often + norm)
+        for word, often in occurrences.items() if often > 0
+    )
 
 
 def reciprocal_rank(rank: int | None) -> float:

@@ -13,7 +13,7 @@ from adapters.memory import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
-from domain.hybrid import SearchMode, fuse, keyword_score
+from domain.hybrid import SearchMode, bm25, fuse
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 from domain.status import JobStatus
@@ -106,16 +106,20 @@ def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, lim
 
 def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str], limit: int
                         ) -> list[ScoredChunk]:
-    """Chunks holding at least one of the question's words, by the sum of the words'
-    rarity among the member's chunks (``domain.hybrid.keyword_score``)."""
-    if not query_terms:
+    """Chunks holding at least one of the question's words, by BM25 over the member's
+    chunks (``domain.hybrid.bm25``); those holding every word come first."""
+    if not query_terms or not searchable:
         return []
-    held = {h.chunk.chunk_id: text_search.terms(h.chunk.text) & query_terms
+    said = {h.chunk.chunk_id: text_search.occurrences(h.chunk.text, query_terms)
             for h in searchable}
-    frequency = {t: sum(t in words for words in held.values()) for t in query_terms}
-    scored = [
-        attrs.evolve(h, score=keyword_score(held[h.chunk.chunk_id], frequency, len(searchable)))
-        for h in searchable if held[h.chunk.chunk_id]
-    ]
-    scored.sort(key=_order)
-    return [attrs.evolve(h, keyword_rank=rank) for rank, h in enumerate(scored[:limit], 1)]
+    holding = {t: sum(t in found for found in said.values()) for t in query_terms}
+    average = sum(h.chunk.token_count for h in searchable) / len(searchable)
+    scored = []
+    for hit in searchable:
+        found = said[hit.chunk.chunk_id]
+        if found:
+            score = bm25(found, holding, len(searchable), hit.chunk.token_count, average)
+            scored.append((len(found) == len(query_terms), attrs.evolve(hit, score=score)))
+    scored.sort(key=lambda pair: (not pair[0], *_order(pair[1])))
+    return [attrs.evolve(h, keyword_rank=rank)
+            for rank, (_, h) in enumerate(scored[:limit], 1)]

@@ -46,29 +46,36 @@ def terms(text: str) -> frozenset[str]:
     return frozenset(term for _, _, term in words(text))
 
 
-def headline(text: str, query_terms: frozenset[str], *, max_words: int = 35, fragments: int = 2
-             ) -> str:
-    """Up to ``fragments`` stretches of about ``max_words`` words around the query's
-    words, joined by " … ", each matching word marked ``**like this**`` (what
-    PostgreSQL's ``ts_headline`` gives with the repository's options). Without a
-    match: the text's first ``max_words`` words."""
+def occurrences(text: str, query_terms: frozenset[str]) -> dict[str, int]:
+    """How often ``text`` says each of the query's stems (only those it says)."""
+    counts: dict[str, int] = {}
+    for term in _stems(text):
+        if term in query_terms:
+            counts[term] = counts.get(term, 0) + 1
+    return counts
+
+
+@functools.lru_cache(maxsize=4096)
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(term for _, _, term in words(text))
+
+
+def headline(text: str, query_terms: frozenset[str], *, max_words: int = 35) -> str:
+    """The stretch of about ``max_words`` words of ``text`` holding the most of the
+    query's words, each marked ``**like this**`` (what PostgreSQL's ``ts_headline``
+    gives with the repository's options). Without a match: the first words."""
     spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     if not spans:
         return ""
     hits = [i for i, (s, e) in enumerate(spans)
             if text[s:e].lower() not in STOP_WORDS and stem(text[s:e].lower()) in query_terms]
-    if not hits:
-        return _render(text, spans, 0, min(len(spans), max_words), set())
-    windows: list[tuple[int, int]] = []
+    best, most = 0, 0
     for hit in hits:
-        if len(windows) == fragments:
-            break
-        if windows and hit < windows[-1][1]:
-            continue
-        start = max(windows[-1][1] if windows else 0, hit - max_words // 3)
-        windows.append((start, min(len(spans), start + max_words)))
-    marked = set(hits)
-    return " … ".join(_render(text, spans, a, b, marked) for a, b in windows)
+        start = max(0, hit - max_words // 3)
+        inside = sum(start <= other < start + max_words for other in hits)
+        if inside > most:
+            best, most = start, inside
+    return _render(text, spans, best, min(len(spans), best + max_words), set(hits))
 
 
 def _render(text: str, spans: list[tuple[int, int]], first: int, last: int,

@@ -213,7 +213,7 @@ frequency AS (
     SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
 ),
 keyword_scored AS (
-    -- BM25 (k1 = 1.2, b = 0.75), the chunk's length in tokens
+    -- BM25 (k1 = 1.2, b = 0.75: domain.hybrid.BM25_K1, BM25_B), length in tokens
     SELECT m.chunk_id, m.document_id, m.ordinal, m.density, m.whole,
            sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
                * o.often * 2.2
@@ -245,8 +245,7 @@ SELECT """ + _CHUNK_COLUMNS + """, d.filename,
                ELSE f.rrf END AS score,
        ts_headline('english'::regconfig, c.text,
                    coalesce((SELECT any_word FROM question), to_tsquery('simple', 'the')),
-                   'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2, '
-                   'FragmentDelimiter=" … "') AS highlight
+                   'StartSel=**, StopSel=**, MaxWords=35, MinWords=15') AS highlight
 FROM fused f
 JOIN {s}.document_chunks c ON c.chunk_id = f.chunk_id
 JOIN {s}.documents d ON d.document_id = c.document_id
