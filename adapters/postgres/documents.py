@@ -204,25 +204,25 @@ keyword_matches AS (
 ),
 occurrences AS (
     -- how often each of the question's words occurs in each matching chunk
-    SELECT m.chunk_id, t.lexeme, cardinality(u.positions) AS often
+    SELECT m.chunk_id, m.document_id, m.ordinal, m.token_count, m.density, m.whole,
+           u.lexeme, cardinality(u.positions) AS often
     FROM keyword_matches m
     CROSS JOIN LATERAL unnest(m.text_search) AS u
-    JOIN terms t ON t.lexeme = u.lexeme
+    WHERE u.lexeme IN (SELECT lexeme FROM terms)
 ),
 frequency AS (
     SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
 ),
 keyword_scored AS (
     -- BM25 (k1 = 1.2, b = 0.75: domain.hybrid.BM25_K1, BM25_B), length in tokens
-    SELECT m.chunk_id, m.document_id, m.ordinal, m.density, m.whole,
+    SELECT o.chunk_id, o.document_id, o.ordinal, o.density, o.whole,
            sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
                * o.often * 2.2
-               / (o.often + 1.2 * (0.25 + 0.75 * m.token_count / c.average_tokens))) AS score
-    FROM keyword_matches m
-    JOIN occurrences o ON o.chunk_id = m.chunk_id
+               / (o.often + 1.2 * (0.25 + 0.75 * o.token_count / c.average_tokens))) AS score
+    FROM occurrences o
     JOIN frequency f ON f.lexeme = o.lexeme
     CROSS JOIN collection c
-    GROUP BY m.chunk_id, m.document_id, m.ordinal, m.density, m.whole
+    GROUP BY o.chunk_id, o.document_id, o.ordinal, o.density, o.whole
 ),
 keyword_candidates AS (
     SELECT chunk_id, score,
