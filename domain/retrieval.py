@@ -21,6 +21,7 @@ from uuid import UUID
 
 import attrs
 
+from domain.hybrid import SearchMode
 from domain.model import ScoredChunk
 
 
@@ -38,12 +39,14 @@ class RetrievalOptions:
 @attrs.frozen
 class RetrievalResult:
     """The chosen chunks, best first; ``considered`` counts every candidate offered;
-    ``options`` are the limits the chunks were chosen under (defaults filled in)."""
+    ``options`` are the limits the chunks were chosen under (defaults filled in);
+    ``mode`` how the candidates were found."""
 
     chunks: tuple[ScoredChunk, ...]
     tokens_used: int
     considered: int
     options: RetrievalOptions = RetrievalOptions()
+    mode: SearchMode = SearchMode.HYBRID
 
 
 def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> RetrievalResult:

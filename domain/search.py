@@ -55,13 +55,14 @@ class SearchDocuments:
             raise InvalidQuery(
                 f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"
             )
+        mode = self.mode if mode is None else mode
         embedded = await self.embedder.embed([query])
         candidates = await self.documents.search(
             user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
             limit=options.max_chunks * self.limits.candidates_per_chunk,
-            text=query, mode=self.mode if mode is None else mode,
+            text=query, mode=mode,
         )
-        return pack(candidates, options)
+        return attrs.evolve(pack(candidates, options), mode=mode)
 
     def _options(
         self, threshold: float | None, max_chunks: int | None, budget: int | None

@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default RAG_SIMILARITY_THRESHOLD)")
     search.add_argument("--budget", type=int, help="token budget of all passages together "
                         "(default RAG_TOKEN_BUDGET)")
+    search.add_argument("--mode", choices=("hybrid", "vector", "keyword"),
+                        help="find passages by words and meaning (hybrid), meaning alone "
+                        "(vector) or words alone (keyword) (default RAG_SEARCH_MODE)")
     search.add_argument("--full", action="store_true",
                         help="print whole passages instead of the best lines of each")
     _client_options(search)

@@ -90,3 +90,23 @@ def test_results_name_the_file_the_page_and_the_similarity() -> None:
 def test_no_results_suggest_what_to_do() -> None:
     shown = render_results({"chunks": [], "similarity_threshold": 0.3}, "dental")
     assert "no passage matches" in shown and "--threshold" in shown
+
+
+def test_results_show_the_highlighted_match_and_how_each_passage_was_found() -> None:
+    result = {"chunks": [{"filename": "scan_classic_hmo.pdf", "page": 19, "similarity": 0.31,
+                          "heading_path": ["CHAPTER 2: Important phone numbers and resources",
+                                           "SECTION 1 SCAN Classic contacts"],
+                          "text": FILLER + " CALL 1-800-559-3500 " + FILLER,
+                          "highlight": "How to contact our plan's **Member** **Services** "
+                                       "CALL 1-800-559-3500",
+                          "matched_by": ["keyword", "vector"]}],
+              "tokens_used": 412, "token_budget": 4000, "similarity_threshold": 0.3}
+
+    shown = render_results(result, "phone number for Member Services")
+
+    assert ("1. scan_classic_hmo.pdf, page 19  (similarity 0.310) found by its words and "
+            "its meaning") in shown
+    assert ("CHAPTER 2: Important phone numbers and resources > SECTION 1 SCAN Classic "
+            "contacts") in shown
+    assert "**Member** **Services** CALL 1-800-559-3500" in shown
+    assert FILLER not in shown
