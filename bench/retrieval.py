@@ -20,8 +20,10 @@ hit@k: share of questions answered within the first k passages; MRR: mean of
 1/r (0 when no passage answers). Latency: the whole search call (embedding the
 question + the SQL), p50 and p95 over every question asked ``--repeat`` times.
 
-``--before`` chunks as version 1 of the chunker did (page furniture kept), to
-show what the cleaning changes.
+``--before`` reproduces the state before hybrid search: version 1 of the
+chunker (page furniture kept, no headings found) and version 1 of the hashing
+embedder (every word and mark counted linearly). Its ``vector`` line is what
+search did then; the other two lines show keyword and hybrid on those chunks.
 """
 
 from __future__ import annotations
@@ -29,23 +31,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import attrs
+from dependency_injector import providers
 
 import domain.processing
+from adapters.hashing_embedder import HashingEmbedder
 from bench._db import database, drop_schema, fresh_schema
 from domain.chunking import chunk_document
 from domain.hybrid import SearchMode
+from domain.ports import Tokenizer
 from entrypoints.container import (
     Container,
     build_container,
@@ -142,6 +149,30 @@ async def evaluate(container: Container, questions: Sequence[Question],
     return results
 
 
+class HashingEmbedderV1(HashingEmbedder):
+    """The hashing embedder as version 1 was: every word and punctuation mark, counted
+    linearly (for ``--before`` only)."""
+
+    def __init__(self, dimensions: int, tokenizer: Tokenizer) -> None:
+        super().__init__(dimensions, model="local-hashing-v1", tokenizer=tokenizer)
+
+    def vector(self, words: Sequence[str]) -> tuple[float, ...]:
+        vector = [0.0] * self.dimensions
+        for word, count in Counter(words).items():
+            for bucket, weight in self._word_features(word):
+                vector[bucket] += count * weight
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return tuple(v / norm for v in vector)
+
+
+def use_version_1(container: Container) -> None:
+    """Before hybrid search: the old hashing embedder (unless OpenAI is in use)."""
+    if not os.environ.get("OPENAI_API_KEY"):
+        settings = container.settings()
+        container.embedder.override(providers.Object(HashingEmbedderV1(
+            settings.rag_vector_dimension, container.tokenizer())))
+
+
 @contextmanager
 def chunker_version_1() -> Iterator[None]:
     """Chunk as the chunker's version 1 did: the parse as it came, furniture and all."""
@@ -150,7 +181,7 @@ def chunker_version_1() -> Iterator[None]:
     try:
         yield
     finally:
-        domain.processing.chunk_cleaned_document = original  # type: ignore[assignment]
+        domain.processing.chunk_cleaned_document = original
 
 
 def settings_for(home: Path, dimensions: int, dsn: str | None = None,
@@ -188,6 +219,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 container = build_container(
                     settings_for(home, args.dimensions, chunk_tokens=args.chunk_tokens))
                 use_memory_adapters(container)
+                if args.before:
+                    use_version_1(container)
                 async with running(container):
                     chunks = await load_corpus(container, documents)
                     scores = await evaluate(container, questions, repeat=args.repeat)
@@ -200,6 +233,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 try:
                     container = build_container(
                         settings_for(home, args.dimensions, dsn, schema, args.chunk_tokens), dsn)
+                    if args.before:
+                        use_version_1(container)
                     async with running(container):
                         chunks = await load_corpus(container, documents)
                         scores = await evaluate(container, questions, repeat=args.repeat)
@@ -225,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="ask each question this many times for the latency (default 3)")
     parser.add_argument("--before", action="store_true",
-                        help="chunk as version 1 did (page furniture kept)")
+                        help="chunker and hashing embedder as version 1 (before hybrid search)")
     parser.add_argument("--memory", action="store_true",
                         help="the in-memory adapters instead of PostgreSQL")
     parser.add_argument("--chunk-tokens", type=int,
