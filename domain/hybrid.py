@@ -11,8 +11,11 @@ the in-memory one in Python; the contract suite holds both to them):
   member's chunks and, with diminishing returns, how often the chunk says it,
   for a chunk of average length (in tokens). A chunk that also matches the whole
   question as a web-search query (every word, quoted phrases in order, no
-  ``-excluded`` word: PostgreSQL's ``websearch_to_tsquery``) comes first. Ties:
-  PostgreSQL's ``ts_rank_cd``, then document and position.
+  ``-excluded`` word: PostgreSQL's ``websearch_to_tsquery``; in memory: every
+  word) comes first. Ties: PostgreSQL's ``ts_rank_cd`` (in memory: none), then
+  document and position. The two repositories stem words differently (Snowball
+  in PostgreSQL, a light suffix stripper in memory), so they can rank a real
+  document differently; the contract suite pins what both agree on.
 - **Fusion** (mode ``hybrid``): each list is cut to ``limit`` candidates; a chunk
   scores ``1 / (RRF_K + rank)`` for each list it is in (reciprocal rank fusion,
   ranks from 1), the sum is its score, best first.
