@@ -287,13 +287,8 @@ def render_results(result: dict[str, Any], query: str, *, full: bool = False) ->
         headings = chunk.get("heading_path") or []
         if headings:
             lines.append("   " + " > ".join(headings))
-        if full:
-            text = chunk["text"]
-        elif chunk.get("highlight"):
-            text = textwrap.fill(" ".join(chunk["highlight"].split()), 92,
-                                 break_on_hyphens=False)
-        else:
-            text = best_lines(chunk["text"], query)
+        text = chunk["text"] if full else best_lines(chunk["text"], query)
+        text = mark_matches(text, chunk.get("highlight") or "")
         for line in text.splitlines():
             lines.append("   " + line)
     return "\n".join(lines)
@@ -305,6 +300,22 @@ _FOUND_BY = {
     ("keyword",): " found by its words",
     ("vector",): " found by its meaning",
 }
+
+
+_MARKED = re.compile(r"\*\*(.+?)\*\*")
+
+
+def mark_matches(text: str, highlight: str) -> str:
+    """``text`` with the words the server marked in its highlight (``**like this**``:
+    the question's words as the search matched them, stemming included) marked the
+    same way wherever they appear."""
+    words = {w for w in _MARKED.findall(highlight) if w.strip()}
+    if not words:
+        return text
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(words, key=len,
+                                                                     reverse=True)))
+                         + r")(?!\w)")
+    return pattern.sub(r"**\1**", text)
 
 
 def best_lines(text: str, query: str, limit: int = 420, width: int = 92) -> str:

@@ -60,7 +60,7 @@ def _stems(text: str) -> tuple[str, ...]:
     return tuple(term for _, _, term in words(text))
 
 
-def headline(text: str, query_terms: frozenset[str], *, max_words: int = 35) -> str:
+def headline(text: str, query_terms: frozenset[str], *, max_words: int = 40) -> str:
     """The stretch of about ``max_words`` words of ``text`` holding the most of the
     query's words, each marked ``**like this**`` (what PostgreSQL's ``ts_headline``
     gives with the repository's options). Without a match: the first words."""

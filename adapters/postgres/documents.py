@@ -245,7 +245,7 @@ SELECT """ + _CHUNK_COLUMNS + """, d.filename,
                ELSE f.rrf END AS score,
        ts_headline('english'::regconfig, c.text,
                    coalesce((SELECT any_word FROM question), to_tsquery('simple', 'the')),
-                   'StartSel=**, StopSel=**, MaxWords=35, MinWords=15') AS highlight
+                   'StartSel=**, StopSel=**, MaxWords=50, MinWords=30') AS highlight
 FROM fused f
 JOIN {s}.document_chunks c ON c.chunk_id = f.chunk_id
 JOIN {s}.documents d ON d.document_id = c.document_id
