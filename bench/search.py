@@ -62,6 +62,7 @@ from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import MIGRATIONS_DIR, migrate, run_migrations
 from bench._db import database, drop_schema
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
+from domain.hybrid import RRF_K
 from domain.model import Chunk, ChunkVector, Document, Job, MediaType, ParsedDocument, ParsedPage
 from domain.ports import StepOutput
 from domain.status import JobStatus
@@ -302,7 +303,7 @@ async def explain(pool: asyncpg.Pool, repository: PostgresDocumentRepository,
     query = space.queries(member.number, np.vstack(member.documents), 2, seed=5)[1]
     sql = repository.search_sql(LIMIT)
     rows = await pool.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", member.user_id,
-                            query.tolist(), MODEL, THRESHOLD, LIMIT)
+                            query.tolist(), MODEL, THRESHOLD, LIMIT, "", "vector", RRF_K)
     print(f"plan for {member.user_id} ({member.chunks:,} chunks):")
     for row in rows:
         print("   ", row[0])

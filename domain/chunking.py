@@ -23,6 +23,18 @@ The business rules:
 - Same input, same chunks: ``chunk_id = uuid5(document_id, str(ordinal))``, so a
   re-run writes exactly the same rows.
 
+Before chunking, :func:`chunk_cleaned_document` (what the worker runs) removes the
+page furniture (running headers and footers, repeated table headers: see
+``domain.page_furniture``); its chunks' offsets are then into the cleaned
+document's full text. Version 2 of the chunker is that: version 1 chunked the
+parse as it came, page furniture and all.
+
+Tables: a table row (one line) is never cut unless it alone is larger than a
+chunk, and a large table is cut between rows, so each row stays with its row
+heading (the service in a benefits chart stays with its copayment). The table's
+header row is not copied into the chunks that continue a table: chunks stay
+verbatim slices of the text, and the overlap carries the rows just before.
+
 Speed: each block (and each sentence of a large block) is counted once, plus one
 exact count per chunk, so a 500-page document chunks in a fraction of a second.
 """
@@ -37,10 +49,12 @@ from uuid import UUID, uuid5
 import attrs
 
 from domain.model import Chunk, ParsedDocument
+from domain.outline import mark_headings
+from domain.page_furniture import DEFAULT_RULES, FurnitureRules, remove_page_furniture
 from domain.ports import Tokenizer
 
 CHUNKER_NAME = "markdown-tokens"
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 CHUNKER = f"{CHUNKER_NAME}/{CHUNKER_VERSION}"
 
 PAGE_SEPARATOR = "\n\n"
@@ -120,6 +134,23 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def chunk_cleaned_document(
+    parsed: ParsedDocument,
+    tokenizer: Tokenizer,
+    config: ChunkingConfig,
+    *,
+    document_id: UUID,
+    user_id: str,
+    furniture: FurnitureRules = DEFAULT_RULES,
+) -> list[Chunk]:
+    """The worker's chunking: page furniture removed first, numbered headings of a
+    parse without headings marked (``domain.outline``), then :func:`chunk_document`
+    on the result (offsets into that cleaned text)."""
+    cleaned = mark_headings(remove_page_furniture(parsed, furniture))
+    return chunk_document(cleaned, tokenizer, config, document_id=document_id,
+                          user_id=user_id)
 
 
 def _page_index(parsed: ParsedDocument) -> tuple[list[int], list[int]]:

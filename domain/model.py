@@ -355,6 +355,28 @@ class ChunkVector:
 
 @attrs.frozen
 class ScoredChunk:
+    """A chunk found by a search.
+
+    ``similarity`` is the cosine similarity of the chunk's vector to the question's;
+    ``score`` is what the results are ordered by: the similarity itself in a
+    vector search, the fused reciprocal-rank score in a hybrid search, the keyword
+    relevance in a keyword search (``domain.hybrid``). ``keyword_rank`` and
+    ``vector_rank`` are the chunk's places (1 = best) in the keyword and the vector
+    candidates, None when it was not among them. ``highlight`` is the part of the
+    text that matched, the question's words marked ``**like this**``.
+    """
+
     chunk: Chunk
     similarity: float
     filename: str = ""
+    score: float = attrs.field(
+        default=attrs.Factory(lambda self: self.similarity, takes_self=True)
+    )
+    keyword_rank: int | None = None
+    vector_rank: int | None = None
+    highlight: str = ""
+
+    @property
+    def keyword_match(self) -> bool:
+        """Found by the question's words (so kept whatever its vector similarity)."""
+        return self.keyword_rank is not None

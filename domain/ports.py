@@ -16,6 +16,7 @@ import attrs
 
 from domain.errors import PermanentError
 from domain.files import UploadedFile
+from domain.hybrid import SearchMode
 from domain.model import (
     Chunk,
     ChunkVector,
@@ -188,10 +189,15 @@ class DocumentRepository(Protocol):
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-        limit: int,
+        limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
     ) -> builtins.list[ScoredChunk]:
-        """The member's best chunks of completed documents embedded by ``model``,
-        at least ``min_similarity`` (cosine), best first."""
+        """The member's best chunks of completed documents embedded by ``model``, best
+        first, at most ``limit``. ``vector`` is the question's embedding, ``text`` its
+        words. Mode ``vector``: chunks at least ``min_similarity`` (cosine) similar;
+        ``keyword``: chunks holding the question's words; ``hybrid``: both lists
+        fused by reciprocal rank, the threshold gating only the vector list (rules in
+        ``domain.hybrid``). Every chunk carries its similarity and a highlight of the
+        part that matched."""
         ...
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import attrs
 
-from domain.chunking import ChunkingConfig, chunk_document
+from domain.chunking import ChunkingConfig, chunk_cleaned_document
 from domain.errors import LeaseLost, StepError, StoreUnavailable, TransientError
 from domain.model import Chunk, ChunkVector, Job, Lease, ParsedDocument
 from domain.ports import (
@@ -261,7 +261,7 @@ class ProcessJob:
                                self.embedder.limits.max_tokens_per_input),
             )
             carry.chunks = await asyncio.to_thread(
-                chunk_document, parsed, self.tokenizer, config,
+                chunk_cleaned_document, parsed, self.tokenizer, config,
                 document_id=job.document_id, user_id=job.user_id,
             )
             return StepOutput(chunks=tuple(carry.chunks),

@@ -2,9 +2,12 @@
 
 The business rules:
 
-- A chunk less similar to the question than ``similarity_threshold`` is not used.
-- The most similar chunks come first; ties are broken by document and position,
-  so the same search always gives the same context.
+- A chunk less similar to the question than ``similarity_threshold`` is not used,
+  unless the question's words found it (``ScoredChunk.keyword_match``): a strong
+  keyword match is kept however low its vector similarity (``domain.hybrid``).
+- The best-scored chunks come first (``ScoredChunk.score``: the similarity in a
+  vector search, the fused rank score in a hybrid one); ties are broken by
+  document and position, so the same search always gives the same context.
 - A chunk found twice (e.g. by two searches) is used once, at its best score.
 - At most ``max_chunks`` chunks, and their tokens together never exceed
   ``token_budget``: a chunk that would overflow the budget is skipped, and a
@@ -18,6 +21,7 @@ from uuid import UUID
 
 import attrs
 
+from domain.hybrid import SearchMode
 from domain.model import ScoredChunk
 
 
@@ -35,12 +39,14 @@ class RetrievalOptions:
 @attrs.frozen
 class RetrievalResult:
     """The chosen chunks, best first; ``considered`` counts every candidate offered;
-    ``options`` are the limits the chunks were chosen under (defaults filled in)."""
+    ``options`` are the limits the chunks were chosen under (defaults filled in);
+    ``mode`` how the candidates were found."""
 
     chunks: tuple[ScoredChunk, ...]
     tokens_used: int
     considered: int
     options: RetrievalOptions = RetrievalOptions()
+    mode: SearchMode = SearchMode.HYBRID
 
 
 def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> RetrievalResult:
@@ -48,10 +54,11 @@ def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> Retrie
     offered = list(candidates)
     best: dict[UUID, ScoredChunk] = {}
     for candidate in offered:
-        if not candidate.similarity >= options.similarity_threshold:  # NaN is never similar
+        similar = candidate.similarity >= options.similarity_threshold  # NaN is never similar
+        if not (similar or candidate.keyword_match):
             continue
         kept = best.get(candidate.chunk.chunk_id)
-        if kept is None or candidate.similarity > kept.similarity:
+        if kept is None or candidate.score > kept.score:
             best[candidate.chunk.chunk_id] = candidate
     ranked = sorted(best.values(), key=_rank)
     chosen: list[ScoredChunk] = []
@@ -67,4 +74,4 @@ def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> Retrie
 
 
 def _rank(candidate: ScoredChunk) -> tuple[float, UUID, int]:
-    return (-candidate.similarity, candidate.chunk.document_id, candidate.chunk.ordinal)
+    return (-candidate.score, candidate.chunk.document_id, candidate.chunk.ordinal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from domain.errors import InvalidQuery
+from domain.hybrid import SearchMode
 from domain.ports import DocumentRepository, Embedder, Tokenizer
 from domain.retrieval import RetrievalOptions, RetrievalResult, pack
 
@@ -21,11 +22,17 @@ class SearchLimits:
 
 @attrs.frozen
 class SearchDocuments:
-    """Find the member's chunks most similar to a question, within the similarity
+    """Find the member's chunks that best answer a question, within the similarity
     threshold, the maximum number of chunks and the token budget.
 
-    Only the member's own completed documents, embedded by the current model, are
-    searched; packing is greedy by similarity and never exceeds the budget.
+    By default (`hybrid`) a chunk is found by the question's words (full-text
+    search) or by its meaning (vector similarity), the two rankings fused by
+    reciprocal rank; `vector` and `keyword` use one of them alone. The similarity
+    threshold only gates what meaning alone finds: a passage holding the
+    question's words is never dropped for a low similarity. Only the member's own
+    completed documents, embedded by the current model, are searched; packing is
+    greedy in the fused order and never exceeds the budget. Each passage shows its
+    page, its heading path and the part of it that matched.
     """
 
     documents: DocumentRepository
@@ -33,10 +40,12 @@ class SearchDocuments:
     tokenizer: Tokenizer
     defaults: RetrievalOptions = RetrievalOptions()
     limits: SearchLimits = SearchLimits()
+    mode: SearchMode = SearchMode.HYBRID
 
     async def __call__(
         self, user_id: str, query: str, *, similarity_threshold: float | None = None,
         max_chunks: int | None = None, token_budget: int | None = None,
+        mode: SearchMode | None = None,
     ) -> RetrievalResult:
         options = self._options(similarity_threshold, max_chunks, token_budget)
         query = query.strip()
@@ -46,12 +55,14 @@ class SearchDocuments:
             raise InvalidQuery(
                 f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"
             )
+        mode = self.mode if mode is None else mode
         embedded = await self.embedder.embed([query])
         candidates = await self.documents.search(
             user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
             limit=options.max_chunks * self.limits.candidates_per_chunk,
+            text=query, mode=mode,
         )
-        return pack(candidates, options)
+        return attrs.evolve(pack(candidates, options), mode=mode)
 
     def _options(
         self, threshold: float | None, max_chunks: int | None, budget: int | None

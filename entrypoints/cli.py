@@ -136,10 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", metavar="QUESTION", help='e.g. "maximum out-of-pocket"')
     search.add_argument("--max-chunks", type=int, help="at most this many passages "
                         "(default RAG_MAX_CHUNKS)")
-    search.add_argument("--threshold", type=float, help="minimum cosine similarity, 0 to 1 "
-                        "(default RAG_SIMILARITY_THRESHOLD)")
+    search.add_argument("--threshold", type=float, help="minimum cosine similarity, 0 to 1, "
+                        "of passages found by meaning alone (default RAG_SIMILARITY_THRESHOLD)")
     search.add_argument("--budget", type=int, help="token budget of all passages together "
                         "(default RAG_TOKEN_BUDGET)")
+    search.add_argument("--mode", choices=("hybrid", "vector", "keyword"),
+                        help="find passages by words and meaning (hybrid), meaning alone "
+                        "(vector) or words alone (keyword) (default RAG_SEARCH_MODE)")
     search.add_argument("--full", action="store_true",
                         help="print whole passages instead of the best lines of each")
     _client_options(search)

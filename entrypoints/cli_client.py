@@ -257,6 +257,8 @@ def command_search(args: argparse.Namespace, settings: Settings) -> int:
         body["similarity_threshold"] = args.threshold
     if args.budget is not None:
         body["token_budget"] = args.budget
+    if getattr(args, "mode", None) is not None:
+        body["mode"] = args.mode
     with client_for(args, settings) as client:
         response = _request(client, "POST", "/api/v1/search", json=body)
     _check_auth(response)
@@ -279,18 +281,41 @@ def render_results(result: dict[str, Any], query: str, *, full: bool = False) ->
     for rank, chunk in enumerate(chunks, 1):
         page = f", page {chunk['page']}" if chunk.get("page") else ""
         lines.append("")
+        found = _FOUND_BY.get(tuple(chunk.get("matched_by") or ()), "")
         lines.append(f"{rank}. {chunk['filename']}{page}  (similarity "
-                     f"{chunk['similarity']:.3f})")
+                     f"{chunk['similarity']:.3f}){found}")
         headings = chunk.get("heading_path") or []
         if headings:
             lines.append("   " + " > ".join(headings))
         text = chunk["text"] if full else best_lines(chunk["text"], query)
+        text = mark_matches(text, chunk.get("highlight") or "")
         for line in text.splitlines():
             lines.append("   " + line)
     return "\n".join(lines)
 
 
 _WORD = re.compile(r"\w+")
+_FOUND_BY = {
+    ("keyword", "vector"): " found by its words and its meaning",
+    ("keyword",): " found by its words",
+    ("vector",): " found by its meaning",
+}
+
+
+_MARKED = re.compile(r"\*\*(.+?)\*\*")
+
+
+def mark_matches(text: str, highlight: str) -> str:
+    """``text`` with the words the server marked in its highlight (``**like this**``:
+    the question's words as the search matched them, stemming included) marked the
+    same way wherever they appear."""
+    words = {w for w in _MARKED.findall(highlight) if w.strip()}
+    if not words:
+        return text
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(words, key=len,
+                                                                     reverse=True)))
+                         + r")(?!\w)")
+    return pattern.sub(r"**\1**", text)
 
 
 def best_lines(text: str, query: str, limit: int = 420, width: int = 92) -> str:

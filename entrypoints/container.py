@@ -64,6 +64,7 @@ from adapters.postgres.workers import PostgresWorkerRegistry
 from adapters.s3_blobs import S3BlobStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
+from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.ports import BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
@@ -262,6 +263,7 @@ class Container(containers.DeclarativeContainer):
     search_documents = providers.Singleton(
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
+        mode=providers.Callable(SearchMode, settings.provided.rag_search_mode),
     )
 
     # Use cases: workers

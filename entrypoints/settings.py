@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     rag_token_budget: Annotated[int, Field(ge=1, le=32_000)] = 4000
     rag_embedding_model: str = "text-embedding-3-small"
     rag_vector_dimension: Annotated[int, Field(ge=2, le=MAX_INDEXED_DIMENSIONS)] = 1536
+    #: How search finds passages: ``hybrid`` (the question's words and its meaning,
+    #: fused by reciprocal rank), ``vector`` (meaning only) or ``keyword`` (words only).
+    rag_search_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
 
     # -- providers -------------------------------------------------------------------
     openai_api_key: SecretStr | None = None

@@ -1,4 +1,5 @@
-"""Documents, chunks and vector search in memory (brute-force cosine)."""
+"""Documents, chunks and search in memory: brute-force cosine, full-text matching in
+Python (``text_search``), fused as ``domain.hybrid`` says."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import builtins
 from collections.abc import Sequence
 from uuid import UUID
 
+import attrs
+
+from adapters.memory import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
+from domain.hybrid import SearchMode, bm25, fuse
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 from domain.status import JobStatus
@@ -50,7 +55,7 @@ class InMemoryDocumentRepository:
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-        limit: int,
+        limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
     ) -> builtins.list[ScoredChunk]:
         if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
             return []
@@ -61,19 +66,59 @@ class InMemoryDocumentRepository:
             for j in store.jobs.values()
             if j.user_id == user_id and j.status is JobStatus.COMPLETE
         }
-        scored = []
+        searchable = []
         for (document_id, _), chunk in store.chunks.items():
             embedded = store.vectors.get(chunk.chunk_id)
             if document_id not in complete or embedded is None or embedded.model != model:
                 continue
-            similarity = cosine(vector, embedded.vector)
-            if similarity >= min_similarity:
-                filename = store.documents[document_id].filename
-                scored.append(ScoredChunk(chunk, similarity, filename))
-        scored.sort(key=lambda s: (-s.similarity, str(s.chunk.document_id), s.chunk.ordinal))
-        return scored[:limit]
+            filename = store.documents[document_id].filename
+            searchable.append(ScoredChunk(chunk, cosine(vector, embedded.vector), filename))
+        query_terms = text_search.terms(text)
+        vector_hits = [] if mode is SearchMode.KEYWORD else _vector_candidates(
+            searchable, min_similarity, limit)
+        keyword_hits = [] if mode is SearchMode.VECTOR else _keyword_candidates(
+            searchable, query_terms, limit)
+        if mode is SearchMode.VECTOR:
+            found = vector_hits
+        elif mode is SearchMode.KEYWORD:
+            found = keyword_hits
+        else:
+            found = fuse(vector_hits, keyword_hits, limit)
+        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, query_terms))
+                for hit in found]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
         document = await self.get(document_id, user_id)
         self._store.delete_document(document_id)
         return document
+
+
+def _order(hit: ScoredChunk) -> tuple[float, str, int]:
+    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
+
+
+def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, limit: int
+                       ) -> list[ScoredChunk]:
+    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=_order)
+    return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
+
+
+def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str], limit: int
+                        ) -> list[ScoredChunk]:
+    """Chunks holding at least one of the question's words, by BM25 over the member's
+    chunks (``domain.hybrid.bm25``); those holding every word come first."""
+    if not query_terms or not searchable:
+        return []
+    said = {h.chunk.chunk_id: text_search.occurrences(h.chunk.text, query_terms)
+            for h in searchable}
+    holding = {t: sum(t in found for found in said.values()) for t in query_terms}
+    average = sum(h.chunk.token_count for h in searchable) / len(searchable)
+    scored = []
+    for hit in searchable:
+        found = said[hit.chunk.chunk_id]
+        if found:
+            score = bm25(found, holding, len(searchable), hit.chunk.token_count, average)
+            scored.append((len(found) == len(query_terms), attrs.evolve(hit, score=score)))
+    scored.sort(key=lambda pair: (not pair[0], *_order(pair[1])))
+    return [attrs.evolve(h, keyword_rank=rank)
+            for rank, (_, h) in enumerate(scored[:limit], 1)]

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from domain.hybrid import SearchMode
 from domain.members import JobReport
 from domain.model import Document, Job, JobEvent, ScoredChunk
 from domain.search import SearchLimits
@@ -269,6 +270,9 @@ class SearchRequest(BaseModel):
         default=None,
         description="the most tokens of all passages together (default `RAG_TOKEN_BUDGET`)",
     )
+    mode: SearchMode | None = Field(
+        default=None, description="`hybrid` (words and meaning), `vector` (meaning only) or "
+        "`keyword` (words only); default RAG_SEARCH_MODE")
 
 
 class ChunkOut(BaseModel):
@@ -280,14 +284,28 @@ class ChunkOut(BaseModel):
     text: str
     similarity: float
     token_count: int
+    highlight: str = Field(
+        default="", description="the part of the passage that matched, the question's "
+        "words marked **like this**")
+    score: float = Field(
+        default=0.0, description="what the passages are ordered by: the similarity "
+        "(vector), the fused reciprocal-rank score (hybrid) or the keyword score (keyword)")
+    matched_by: list[Literal["keyword", "vector"]] = Field(
+        default_factory=list, description="which searches found the passage")
 
     @classmethod
     def from_domain(cls, scored: ScoredChunk) -> ChunkOut:
         chunk = scored.chunk
+        matched_by: list[Literal["keyword", "vector"]] = []
+        if scored.keyword_rank is not None:
+            matched_by.append("keyword")
+        if scored.vector_rank is not None:
+            matched_by.append("vector")
         return cls(
             chunk_id=chunk.chunk_id, document_id=chunk.document_id, filename=scored.filename,
             page=chunk.page, heading_path=list(chunk.heading_path), text=chunk.text,
             similarity=round(scored.similarity, 6), token_count=chunk.token_count,
+            highlight=scored.highlight, score=round(scored.score, 6), matched_by=matched_by,
         )
 
 
@@ -301,8 +319,11 @@ class SearchResponse(BaseModel):
             "page": 12, "heading_path": ["Medical Benefits Chart", "Maximum out-of-pocket"],
             "text": "Your yearly limit on out-of-pocket costs is $4,900 ...",
             "similarity": 0.8123, "token_count": 412,
+            "highlight": "Your yearly limit on **out-of-pocket** costs is $4,900 ...",
+            "score": 0.032787, "matched_by": ["keyword", "vector"],
         }],
         "tokens_used": 412, "token_budget": 4000, "similarity_threshold": 0.3,
+        "mode": "hybrid",
     }]})
 
     query: str
@@ -310,6 +331,7 @@ class SearchResponse(BaseModel):
     tokens_used: int = Field(description="sum of the returned chunks' token counts")
     token_budget: int
     similarity_threshold: float
+    mode: SearchMode = Field(default=SearchMode.HYBRID, description="how the passages were found")
 
 
 # -- health ------------------------------------------------------------------------------

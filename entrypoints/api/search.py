@@ -21,14 +21,14 @@ router = APIRouter(prefix=API, tags=["search"])
     summary="Search my documents",
     description=inspect.cleandoc(SearchDocuments.__doc__ or "") + "\n\n"
     "Unset limits take the service's defaults (`RAG_SIMILARITY_THRESHOLD`, "
-    "`RAG_MAX_CHUNKS`, `RAG_TOKEN_BUDGET`); limits outside what the service allows are "
-    "refused with 422.",
+    "`RAG_MAX_CHUNKS`, `RAG_TOKEN_BUDGET`, `RAG_SEARCH_MODE`); limits outside what the "
+    "service allows are refused with 422.",
     responses=problem_responses(401, 422, 503),
 )
 async def search(body: SearchRequest, member: Member, container: Wired) -> SearchResponse:
     result = await container.search_documents()(
         member, body.query, similarity_threshold=body.similarity_threshold,
-        max_chunks=body.max_chunks, token_budget=body.token_budget,
+        max_chunks=body.max_chunks, token_budget=body.token_budget, mode=body.mode,
     )
     return SearchResponse(
         query=body.query,
@@ -36,4 +36,5 @@ async def search(body: SearchRequest, member: Member, container: Wired) -> Searc
         tokens_used=result.tokens_used,
         token_budget=result.options.token_budget,
         similarity_threshold=result.options.similarity_threshold,
+        mode=result.mode,
     )

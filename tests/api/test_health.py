@@ -31,7 +31,7 @@ async def test_without_live_workers_the_service_is_up_but_degraded(api: Api) -> 
     assert body["database"]["schema_present"] is True
     assert body["workers"] == {"live": 0, "window_seconds": 60.0, "ids": []}
     assert body["parser"] == "local"
-    assert body["embedder"] == {"model": "local-hashing-v1", "dimensions": 256}
+    assert body["embedder"] == {"model": "local-hashing-v2", "dimensions": 256}
     assert body["environment"] == "development"
 
 

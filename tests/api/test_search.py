@@ -77,3 +77,30 @@ async def test_limits_outside_what_the_service_allows_are_refused_with_422(api: 
     assert "max_chunks: Input should be less than or equal to 50" in str(too_many["detail"])
     assert "similarity_threshold" in str(bad_threshold["detail"])
     assert "top_k" in str(unknown_field["detail"])
+
+
+async def test_each_passage_shows_the_part_that_matched_and_how_it_was_found(api: Api) -> None:
+    await api.upload("dental.md", DENTAL)
+    await api.run_worker()
+
+    body = (await search(api, query="Are crowns covered?")).json()
+
+    assert body["mode"] == "hybrid"
+    best = body["chunks"][0]
+    assert "**Crowns**" in best["highlight"]
+    assert "keyword" in best["matched_by"]
+    assert best["score"] > 0
+
+
+async def test_a_member_can_search_by_words_alone_and_a_strange_mode_is_refused(
+    api: Api,
+) -> None:
+    await api.upload("dental.md", DENTAL)
+    await api.run_worker()
+
+    body = (await search(api, query="crowns", mode="keyword")).json()
+    refused = await search(api, query="crowns", mode="telepathy")
+
+    assert body["mode"] == "keyword"
+    assert body["chunks"] and all(c["matched_by"] == ["keyword"] for c in body["chunks"])
+    assert "mode" in str(is_problem(refused, 422)["detail"])

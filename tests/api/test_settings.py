@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.hybrid import SearchMode
+from entrypoints.container import build_container, use_memory_adapters
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEV_SECRET_FILE, jwt_secret
 
@@ -205,3 +207,16 @@ def test_settings_are_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.service_port = 1
     assert isinstance(settings, Settings)
+
+
+def test_search_finds_passages_by_words_and_meaning_unless_told_otherwise() -> None:
+    assert load_settings({}).rag_search_mode == "hybrid"
+    assert load_settings({"RAG_SEARCH_MODE": "keyword"}).rag_search_mode == "keyword"
+    assert refused(RAG_SEARCH_MODE="fuzzy") == [
+        "RAG_SEARCH_MODE must be one of 'hybrid', 'vector' or 'keyword' (got fuzzy)"]
+
+
+def test_the_search_use_case_gets_the_configured_mode() -> None:
+    container = build_container(load_settings({"RAG_SEARCH_MODE": "vector"}))
+    use_memory_adapters(container)
+    assert container.search_documents().mode is SearchMode.VECTOR

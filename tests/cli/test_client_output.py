@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import io
 
-from entrypoints.cli_client import ProgressView, Tracked, best_lines, render_line, render_results
+from entrypoints.cli_client import (
+    ProgressView,
+    Tracked,
+    best_lines,
+    mark_matches,
+    render_line,
+    render_results,
+)
 
 FILLER = " ".join(f"Section {n} explains how claims are filed and paid." for n in range(40))
 ANSWER = ("If you reach the maximum out-of-pocket amount of $1,500, you will not have to pay "
@@ -90,3 +97,31 @@ def test_results_name_the_file_the_page_and_the_similarity() -> None:
 def test_no_results_suggest_what_to_do() -> None:
     shown = render_results({"chunks": [], "similarity_threshold": 0.3}, "dental")
     assert "no passage matches" in shown and "--threshold" in shown
+
+
+def test_results_show_the_matched_words_and_how_each_passage_was_found() -> None:
+    text = (FILLER + " How to contact our plan's Member Services. CALL 1-800-559-3500. "
+            + FILLER)
+    result = {"chunks": [{"filename": "scan_classic_hmo.pdf", "page": 19, "similarity": 0.31,
+                          "heading_path": ["CHAPTER 2: Important phone numbers and resources",
+                                           "SECTION 1 SCAN Classic contacts"],
+                          "text": text,
+                          "highlight": "How to contact our plan's **Member** **Services**. "
+                                       "CALL 1-800-559-3500",
+                          "matched_by": ["keyword", "vector"]}],
+              "tokens_used": 412, "token_budget": 4000, "similarity_threshold": 0.3}
+
+    shown = render_results(result, "phone number for Member Services")
+
+    assert ("1. scan_classic_hmo.pdf, page 19  (similarity 0.310) found by its words and "
+            "its meaning") in shown
+    assert ("CHAPTER 2: Important phone numbers and resources > SECTION 1 SCAN Classic "
+            "contacts") in shown
+    assert "**Member** **Services**. CALL 1-800-559-3500" in " ".join(shown.split())
+    assert len(shown) < len(text)
+
+
+def test_words_are_marked_whole_and_only_those_the_search_matched() -> None:
+    marked = mark_matches("Appeals and appealing; an appeal.", "an **appeal** and **Appeals**")
+    assert marked == "**Appeals** and appealing; an **appeal**."
+    assert mark_matches("nothing matched", "") == "nothing matched"

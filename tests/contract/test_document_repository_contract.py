@@ -8,6 +8,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import LeaseLost, NotFound
+from domain.hybrid import SearchMode
+from domain.model import ScoredChunk
 from domain.ports import StepOutput, Usage
 from domain.status import JobStatus
 from tests.contract.builders import (
@@ -262,3 +264,135 @@ async def test_a_query_without_direction_finds_nothing_and_a_broken_one_is_refus
     assert await docs.search(MARIA, (0.0,) * DIMENSIONS, MODEL, -1.0, 10) == []
     with pytest.raises(ValueError):
         await docs.search(MARIA, (float("nan"),) * DIMENSIONS, MODEL, 0.0, 10)
+
+
+# -- keyword and hybrid search ------------------------------------------------------------
+#
+# Each chunk of these documents gets a vector along its ordinal's axis (builders.unit),
+# so a query vector along axis n is "about" chunk n whatever its words say: the tests
+# can make the vector and the keyword rankings disagree on purpose.
+
+HYBRID, KEYWORD, VECTOR = SearchMode.HYBRID, SearchMode.KEYWORD, SearchMode.VECTOR
+PHONE_BOOK = [
+    "Your plan covers hospital stays and doctor visits.",          # 0
+    "Member Services: call 1-800-559-3500, TTY 711.",              # 1
+    "Hospital care needs prior authorization from the plan.",      # 2
+    "The plan pays for hospital care in the plan's network.",      # 3
+]
+
+
+async def _search(backend: Backend, text: str, mode: SearchMode, *, about: int = 0,
+                  threshold: float = 0.0, limit: int = 10, user: str = MARIA
+                  ) -> list[ScoredChunk]:
+    return await backend.documents.search(user, unit(about, DIMENSIONS), MODEL, threshold,
+                                          limit, text=text, mode=mode)
+
+
+async def test_keyword_search_finds_the_chunks_holding_the_questions_words(
+    backend: Backend,
+) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    hits = await _search(backend, "What is the Member Services phone number?", KEYWORD)
+
+    assert [h.chunk.text for h in hits] == [PHONE_BOOK[1]]
+    assert hits[0].keyword_rank == 1 and hits[0].vector_rank is None
+    assert hits[0].filename == "policy.pdf"
+
+
+async def test_a_rare_word_outranks_a_common_one(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    hits = await _search(backend, "hospital authorization", KEYWORD)
+
+    assert hits[0].chunk.text == PHONE_BOOK[2]  # the only chunk with "authorization"
+    assert {h.chunk.text for h in hits} == {PHONE_BOOK[0], PHONE_BOOK[2], PHONE_BOOK[3]}
+    assert [h.keyword_rank for h in hits] == [1, 2, 3]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+async def test_a_strong_keyword_match_is_kept_however_low_its_similarity(
+    backend: Backend,
+) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+    query = unit(0, DIMENSIONS)  # about chunk 0; the phone chunk is far from it
+    every = await backend.documents.search(MARIA, query, MODEL, -1.0, 10)
+    phone = next(h for h in every if h.chunk.ordinal == 1)
+    above_it = phone.similarity + 0.01
+
+    vector = await _search(backend, "member services phone", VECTOR, threshold=above_it)
+    hybrid = await _search(backend, "member services phone", HYBRID, threshold=above_it)
+
+    assert PHONE_BOOK[1] not in [h.chunk.text for h in vector]
+    found = next(h for h in hybrid if h.chunk.text == PHONE_BOOK[1])
+    assert found.keyword_match and found.vector_rank is None
+    assert found.similarity == pytest.approx(phone.similarity, abs=1e-5)
+
+
+async def test_hybrid_search_puts_a_chunk_found_both_ways_first(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    # The vector finds chunk 3 alone; the word is in chunks 0, 2 and 3.
+    hits = await _search(backend, "hospital", HYBRID, about=3, threshold=0.99)
+
+    assert hits[0].chunk.text == PHONE_BOOK[3]
+    assert hits[0].keyword_rank is not None and hits[0].vector_rank == 1
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert {h.chunk.ordinal for h in hits} == {0, 2, 3}  # once each
+    assert all(h.vector_rank is None for h in hits[1:])
+
+
+async def test_vector_search_ranks_by_similarity_alone(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    hits = await _search(backend, "member services phone", VECTOR, about=2)
+
+    assert hits[0].chunk.text == PHONE_BOOK[2]
+    assert all(h.keyword_rank is None for h in hits)
+    assert [h.score for h in hits] == [h.similarity for h in hits]
+
+
+async def test_found_passages_highlight_the_questions_words(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    [hit] = await _search(backend, "phone number of Member Services", KEYWORD)
+
+    assert "**Member**" in hit.highlight and "**Services**" in hit.highlight
+    assert "1-800-559-3500" in hit.highlight
+    assert "**call**" not in hit.highlight
+
+
+async def test_a_question_of_common_words_only_finds_nothing_by_keyword(
+    backend: Backend,
+) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    assert await _search(backend, "what is the", KEYWORD) == []
+    assert len(await _search(backend, "what is the", HYBRID)) == 4  # the vectors still count
+
+
+@pytest.mark.parametrize("mode", [HYBRID, KEYWORD, VECTOR])
+async def test_every_search_mode_keeps_to_the_members_complete_current_chunks(
+    backend: Backend, mode: SearchMode,
+) -> None:
+    q = backend.queue
+    await _complete(backend, JAMAL, b"jamal's plan", ["jamal hospital deductible"])
+    await _complete(backend, MARIA, b"old", ["old model hospital deductible"],
+                    model="old-model")
+    await _complete(backend, MARIA, b"maria's plan", ["maria hospital deductible"])
+    await submit(q, MARIA, b"unfinished", backend.clock.now())
+    [lease] = await q.claim("worker-1", 1, LEASE)
+    held = await run_to(q, lease, S.EMBEDDINGS_STORED, DIMENSIONS,
+                        ["unfinished hospital deductible"])
+    assert held is not None
+
+    hits = await _search(backend, "hospital deductible", mode, threshold=-1.0)
+
+    assert [h.chunk.text for h in hits] == ["maria hospital deductible"]
+
+
+async def test_a_search_returns_no_more_than_the_limit_in_any_mode(backend: Backend) -> None:
+    await _complete(backend, MARIA, b"policy", PHONE_BOOK)
+
+    for mode in (HYBRID, KEYWORD, VECTOR):
+        assert len(await _search(backend, "hospital plan", mode, limit=2)) == 2

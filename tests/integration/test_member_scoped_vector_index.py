@@ -160,7 +160,9 @@ async def test_chunk_writes_maintain_no_ann_index_only_the_member_index(
             pg_schema,
         )
     }
-    assert set(methods.values()) == {"btree"}
+    # b-trees, and the GIN index of keyword search (0004): no approximate vector index
+    assert set(methods.values()) == {"btree", "gin"}
+    assert methods["document_chunks_text_search"] == "gin"
     definition = await conn.fetchval(
         "SELECT pg_get_indexdef(c.oid) FROM pg_class c JOIN pg_namespace n "
         "ON n.oid = c.relnamespace WHERE n.nspname = $1 "

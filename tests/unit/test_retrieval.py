@@ -139,3 +139,32 @@ def test_any_context_keeps_within_its_limits(
     assert len({c.chunk.chunk_id for c in result.chunks}) == len(result.chunks)
     assert result.considered == len(candidates)
     assert pack(reversed(candidates), options).chunks == result.chunks
+
+
+# -- fused (hybrid) results ------------------------------------------------------------
+
+
+def test_a_keyword_match_is_used_however_low_its_similarity():
+    weak_but_worded = attrs.evolve(scored(0.05, ordinal=1), score=0.03, keyword_rank=1)
+    weak = attrs.evolve(scored(0.05, ordinal=2), score=0.02)
+    result = pack([weak_but_worded, weak], RetrievalOptions(similarity_threshold=0.3))
+    assert ordinals(result) == [1]
+
+
+def test_fused_results_are_packed_in_fused_order_not_by_similarity():
+    first = attrs.evolve(scored(0.2, ordinal=1), score=0.032, keyword_rank=1, vector_rank=2)
+    second = attrs.evolve(scored(0.9, ordinal=2), score=0.016, vector_rank=1)
+    result = pack([second, first], RetrievalOptions(similarity_threshold=0.1))
+    assert ordinals(result) == [1, 2]
+
+
+def test_the_token_budget_and_the_chunk_limit_apply_to_the_fused_list():
+    fused = [attrs.evolve(scored(0.1, tokens=300, ordinal=n), score=1 / (60 + n), keyword_rank=n)
+             for n in range(1, 6)]
+    assert ordinals(pack(fused, RetrievalOptions(token_budget=1000))) == [1, 2, 3]
+    assert ordinals(pack(fused, RetrievalOptions(max_chunks=2))) == [1, 2]
+
+
+def test_a_score_defaults_to_the_similarity():
+    assert scored(0.42).score == 0.42
+    assert not scored(0.42).keyword_match

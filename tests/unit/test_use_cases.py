@@ -31,6 +31,7 @@ from domain.errors import (
     NotFound,
     StoreUnavailable,
 )
+from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.model import Document, Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
 from domain.ports import ParseCheckpoint, ParseRequest, Submission
@@ -529,17 +530,20 @@ async def test_search_ignores_vectors_made_by_another_model(rig: Rig) -> None:
 async def test_search_asks_the_store_for_a_few_candidates_per_passage(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[int] = []
+    asked: list[tuple[int, str, SearchMode]] = []
     search_documents = rig.documents.search
 
     async def spy(user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-                  limit: int) -> list[ScoredChunk]:
-        asked.append(limit)
-        return await search_documents(user_id, vector, model, min_similarity, limit)
+                  limit: int, *, text: str, mode: SearchMode) -> list[ScoredChunk]:
+        asked.append((limit, text, mode))
+        return await search_documents(user_id, vector, model, min_similarity, limit,
+                                      text=text, mode=mode)
 
     monkeypatch.setattr(rig.documents, "search", spy)
-    await rig.search(candidates_per_chunk=3)(MEMBER, "deductible", max_chunks=5)
-    assert asked == [15]
+    await rig.search(candidates_per_chunk=3)(MEMBER, " deductible ", max_chunks=5)
+    await rig.search()(MEMBER, "deductible", max_chunks=5, mode=SearchMode.KEYWORD)
+    assert asked == [(15, "deductible", SearchMode.HYBRID),
+                     (20, "deductible", SearchMode.KEYWORD)]
 
 
 async def test_a_failed_embedding_never_leaves_a_vector_behind(rig: Rig) -> None:

@@ -69,7 +69,7 @@ def _(answer: Answer, words: str) -> None:
 
 @then("the passages come best match first")
 def _(answer: Answer) -> None:
-    scores = [p.similarity for p in answer.passages]
+    scores = [p.score for p in answer.passages]
     assert len(scores) > 1
     assert scores == sorted(scores, reverse=True)
 
@@ -110,3 +110,19 @@ def _(world: World, answer: Answer, member: str) -> None:
     own = {d.document_id for d in world.documents_of(member)}
     assert answer.passages, "nothing was found"
     assert all(p.chunk.document_id in own for p in answer.passages)
+
+
+@then("every passage holds a word of the question")
+def _(answer: Answer) -> None:
+    assert answer.passages and all(p.keyword_match for p in answer.passages)
+
+
+@then(parsers.parse('the best passage gives the number "{number}"'))
+def _(answer: Answer, number: str) -> None:
+    assert answer.passages and number in answer.passages[0].chunk.text
+
+
+@then(parsers.parse('the part of it that matched shows "{words}" marked'))
+def _(answer: Answer, words: str) -> None:
+    highlight = answer.passages[0].highlight
+    assert all(f"**{word}**" in highlight for word in words.split()), highlight

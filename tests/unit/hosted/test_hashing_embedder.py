@@ -114,4 +114,4 @@ def test_the_limits_are_openai_s_so_a_chunk_that_fits_one_fits_the_other():
 
     assert (limits.max_inputs, limits.max_tokens_per_request, limits.max_tokens_per_input) == (
         2048, 300_000, 8191)
-    assert HashingEmbedder().model == "local-hashing-v1"
+    assert HashingEmbedder().model == "local-hashing-v2"
