@@ -74,7 +74,6 @@ class AnthropicAnswerer:
             async with client.messages.stream(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                temperature=0.0,
                 system=prompt.system,
                 messages=[{"role": "user", "content": prompt.user}],
             ) as stream:
@@ -89,11 +88,12 @@ class AnthropicAnswerer:
                         output_tokens=int(usage.output_tokens or 0))
         except anthropic.APIError as exc:
             raise self._domain_error(exc) from None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # A body that is not JSON, or JSON that is not a message: the provider's fault.
+        except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+            # A body that is not JSON, or JSON that is not a message (the SDK then trips
+            # over it in one of these ways; mypy checks our own calls): the provider's fault.
             log.warning("Anthropic sent a response the SDK could not read: %s",
                         type(exc).__name__)
-            raise TransientError("Anthropic sent a malformed response; try again") from None
+            raise TransientError("Anthropic sent a malformed response; try again") from exc
 
     async def aclose(self) -> None:
         """Close the HTTP connections (the container calls this at shutdown)."""

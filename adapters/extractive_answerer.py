@@ -20,13 +20,14 @@ HEADER = "Extracted from your documents (quoted, not generated):"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*#|])")
 _WORD = re.compile(r"[a-z0-9$%][a-z0-9$%,.'-]*[a-z0-9%]|[a-z0-9]", re.IGNORECASE)
 # Words that say nothing about which passage answers (question words, fillers).
-STOPWORDS = frozenset("""
+_STOPWORDS = """
 a an and are as at be been but by can could do does did for from had has have how i if in
 into is it its me my no not of on or our should so than that the their them then there
 these they this to under was we were what when where which who whom why will with would
 you your yours am any about after before does doing much many more most get got please
 tell know need plan
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 def terms(text: str) -> set[str]:

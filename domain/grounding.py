@@ -138,7 +138,7 @@ _TAG = re.compile(r"<\s*/?\s*(passages?|question)\b[^>]*>", re.IGNORECASE)
 
 def _defuse(text: str) -> str:
     """A document (or question) cannot open or close our blocks: its tags lose their ``<``."""
-    return _TAG.sub(lambda m: "‹" + m.group(0)[1:-1] + "›", text)
+    return _TAG.sub(lambda m: "\u2039" + m.group(0)[1:-1] + "\u203a", text)  # angle quotes
 
 
 def _render(passage: Passage) -> str:

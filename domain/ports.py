@@ -15,7 +15,8 @@ from uuid import UUID
 import attrs
 
 from domain.errors import PermanentError
-from domain.grounding import AnswerKind, GroundedPrompt, Usage as AnswerUsage
+from domain.grounding import AnswerKind, GroundedPrompt
+from domain.grounding import Usage as AnswerUsage
 from domain.model import (
     Chunk,
     ChunkVector,

@@ -1,6 +1,7 @@
 """A fake Anthropic Messages API on 127.0.0.1, for the real ``anthropic`` SDK.
 
-It serves ``POST /v1/messages`` as Anthropic does: the ``x-api-key`` check, a
+It serves ``POST /v1/messages`` as Anthropic does: the key check (``x-api-key``, or
+the ``Authorization: Bearer`` header recent SDKs send), a
 JSON message or, with ``"stream": true``, server-sent events (``message_start``,
 ``content_block_start``, ``ping``, ``content_block_delta`` ..., ``message_delta``
 with the output tokens, ``message_stop``), and Anthropic's error bodies
@@ -73,8 +74,9 @@ MALFORMED_KINDS = ("not_json", "no_content", "broken_event")
 
 @attrs.frozen
 class Malformed:
-    """A 200 that breaks the protocol: ``not_json`` body, ``no_content`` in the message,
-    or (streaming) a ``broken_event`` whose data is not JSON."""
+    """A 200 that breaks the protocol: a ``not_json`` body, a message with ``no_content``
+    (streaming: a ``message_start`` without content or usage), or (streaming) a
+    ``broken_event`` whose data is not JSON."""
 
     kind: str = attrs.field(validator=attrs.validators.in_(MALFORMED_KINDS))
 
@@ -104,8 +106,9 @@ class SeenRequest:
 _PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
 _QUESTION = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
 _WORD = re.compile(r"[a-z0-9$]+")
-_STOP = frozenset("a an and are as at be by can do does for from how i in is it me my of on "
-                  "or the to what when which who will with you your".split())
+_STOPWORDS = ("a an and are as at be by can do does for from how i in is it me my of on "
+              "or the to what when which who will with you your")
+_STOP = frozenset(_STOPWORDS.split())
 
 
 def careful_answer(user: str) -> str:
@@ -163,8 +166,9 @@ class FakeAnthropic:
         with self._lock:
             self.hits += 1
             behaviour = self._script.popleft() if self._script else None
-        if request.headers.get("x-api-key") != self.api_key:
-            given = request.headers.get("x-api-key", "")
+        given = request.headers.get("x-api-key") or \
+            request.headers.get("authorization", "").removeprefix("Bearer ")
+        if given != self.api_key:
             # Echoes the key given, so a test proves the adapter never passes it along.
             return _error(401, "authentication_error", f"invalid x-api-key {given}")
         body = json.loads(await request.body())
@@ -196,9 +200,10 @@ class FakeAnthropic:
         input_tokens = len((seen.system + seen.user).split())
         output_tokens = max(1, len(text.split()))
         if seen.stream:
-            broken = isinstance(behaviour, Malformed) and behaviour.kind == "broken_event"
+            kind = behaviour.kind if isinstance(behaviour, Malformed) else ""
             return StreamingResponse(
-                self._events(seen.model, text, input_tokens, output_tokens, broken),
+                self._events(seen.model, text, input_tokens, output_tokens,
+                             kind == "broken_event", kind == "no_content"),
                 media_type="text/event-stream",
             )
         message = _message(seen.model, text, input_tokens, output_tokens)
@@ -207,9 +212,11 @@ class FakeAnthropic:
         return JSONResponse(message)
 
     async def _events(self, model: str, text: str, input_tokens: int, output_tokens: int,
-                      broken: bool) -> AsyncIterator[bytes]:
+                      broken: bool, no_content: bool) -> AsyncIterator[bytes]:
         start = _message(model, "", input_tokens, 1)
         start["content"], start["stop_reason"] = [], None
+        if no_content:
+            start = {"id": start["id"], "type": "message"}
         yield _event("message_start", {"type": "message_start", "message": start})
         yield _event("content_block_start", {"type": "content_block_start", "index": 0,
                                              "content_block": {"type": "text", "text": ""}})
@@ -242,7 +249,8 @@ def _seen(body: dict[str, Any], request: Request) -> SeenRequest:
             content = "".join(block.get("text", "") for block in content)
         if message.get("role") == "user":
             user += content
-    headers = {k: v for k, v in request.headers.items() if k != "x-api-key"}
+    headers = {k: v for k, v in request.headers.items()
+               if k not in ("x-api-key", "authorization")}
     return SeenRequest(model=body.get("model", ""), system=system, user=user,
                        max_tokens=int(body.get("max_tokens", 0)),
                        stream=bool(body.get("stream")), headers=headers)
