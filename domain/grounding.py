@@ -273,7 +273,6 @@ class CitationStream:
         self._known = known
         self._pending = ""
         self._started = False
-        self._shown: list[str] = []
 
     def feed(self, piece: str) -> str:
         self._pending += piece
@@ -299,9 +298,8 @@ class CitationStream:
                     len(text) - bracket <= self._MAX_PENDING and \
                     re.fullmatch(r"\[[\d,\s]*", text[bracket:]):
                 cut = bracket  # an unfinished citation: hold it
+            # Hold trailing spaces too: a citation removed after them takes them along.
+            cut = len(text[:cut].rstrip(" \t"))
         ready, self._pending = text[:cut], text[cut:]
         cleaned, _ = strip_unknown_citations(ready, self._known)
-        if ready and not cleaned.strip() and ready.strip():
-            cleaned = ""
-        self._shown.append(cleaned)
         return cleaned
