@@ -12,7 +12,8 @@
   and other 4xx are ``PermanentError`` with a message saying what to fix. The
   provider's own message is never passed along (a 401 may echo the key).
 - Neither the key nor any document text is logged: log lines carry the status and
-  the error type only.
+  the error type only, and the SDK's own loggers (which log whole requests at
+  DEBUG) are held at WARNING.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class AnthropicAnswerer:
         self.base_url = base_url
         self.timeout = timeout
         self._api_key = api_key
+        quiet_sdk_logs()
         # Built on first use, per event loop: its connection pool belongs to that loop.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: anthropic.AsyncAnthropic | None = None
@@ -116,6 +118,19 @@ class AnthropicAnswerer:
         log.warning("Anthropic request failed: %s", str(error).replace(self._api_key,
                                                                           "[redacted]"))
         return error
+
+
+#: The SDK logs each request's options, the prompt included, at DEBUG (and under
+#: ANTHROPIC_LOG=debug): member documents would reach the logs. Its warnings stay.
+SDK_LOGGERS = ("anthropic",)
+
+
+def quiet_sdk_logs() -> None:
+    """Keep the SDK's loggers at WARNING or above, whatever LOG_LEVEL says."""
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:  # NOTSET (0) would follow the root's level
+            logger.setLevel(logging.WARNING)
 
 
 def classify(exc: anthropic.APIError) -> TransientError | PermanentError:
