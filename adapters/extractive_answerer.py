@@ -17,7 +17,9 @@ from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Usa
 
 HEADER = "Extracted from your documents (quoted, not generated):"
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*#|])")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*#|\u2022])")
+#: A "sentence" longer than this is a table or a run of PDF lines: cut it at line ends.
+LONG_SENTENCE = 300
 _WORD = re.compile(r"[a-z0-9$%][a-z0-9$%,.'-]*[a-z0-9%]|[a-z0-9]", re.IGNORECASE)
 # Words that say nothing about which passage answers (question words, fillers).
 _STOPWORDS = """
@@ -49,8 +51,15 @@ def _stem(word: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    parts = (" ".join(part.split()) for part in _SENTENCE.split(text))
-    return [part.lstrip("#*-| ").strip() for part in parts if len(part.strip("#*-| ")) > 3]
+    """The sentences (or list items, or lines of an over-long run) of ``text``, one line each."""
+    found = []
+    for part in _SENTENCE.split(text):
+        pieces = part.splitlines() if len(part) > LONG_SENTENCE else [part]
+        for piece in pieces:
+            flat = " ".join(piece.split()).lstrip("#*-|\u2022 ").strip()
+            if len(flat) > 3:
+                found.append(flat)
+    return found
 
 
 class ExtractiveAnswerer:
