@@ -31,6 +31,7 @@ from domain.grounding import (
     Usage,
     build_prompt,
     finish,
+    guarded_lines,
     not_covered,
 )
 from domain.ports import Answerer, AnswerRateLimiter, Clock
@@ -118,7 +119,7 @@ class AnswerQuestion:
             yield Finished(not_covered(prompt.question, self.answerer.kind, self.answerer.model,
                                        prepared.considered))
             return
-        cleaner = CitationStream(prompt.labels)
+        cleaner = CitationStream(prompt.labels, guarded_lines(prompt))
         draft: list[str] = []
         usage = Usage()
         async for piece in self.answerer.stream(prompt):

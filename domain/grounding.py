@@ -58,9 +58,16 @@ exactly as the passages state them."""
 #: What a model writes when the passages do not answer (the system prompt asks for it).
 NOT_COVERED_MARKER = "NOT COVERED"
 
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+#: How much of each rule is matched: the first characters of it are enough.
+GUARD_CHARS = 60
 # Lines of the system prompt long enough that repeating one is no coincidence.
 _GUARDED = tuple(
-    line.lstrip("- ").strip()[:60]
+    _flat(line.lstrip("- "))[:GUARD_CHARS]
     for line in SYSTEM_PROMPT.splitlines()
     if len(line.strip()) >= 40
 )
@@ -225,11 +232,17 @@ def strip_unknown_citations(text: str, known: frozenset[int]) -> tuple[str, list
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned), sorted(set(removed))
 
 
+def guarded_lines(prompt: GroundedPrompt) -> tuple[str, ...]:
+    """The system prompt's lines an answer must not repeat (flattened, lower case),
+    less any a passage itself contains (quoting a document is allowed)."""
+    user = _flat(prompt.user)
+    return tuple(line for line in _GUARDED if line not in user)
+
+
 def repeats_instructions(text: str, prompt: GroundedPrompt) -> bool:
     """True when ``text`` reproduces a line of the system prompt (an injection worked)."""
-    flat = " ".join(text.split()).lower()
-    return any(" ".join(line.split()).lower() in flat for line in _GUARDED
-               if line.lower() not in " ".join(prompt.user.split()).lower())
+    flat = _flat(text)
+    return any(line in flat for line in guarded_lines(prompt))
 
 
 def finish(
@@ -262,17 +275,23 @@ def not_covered(question: str, kind: AnswerKind, model: str, considered: int = 0
 class CitationStream:
     """Cleans a streamed draft as it arrives: invented citations never reach the
     member, even when ``[1`` and ``2]`` come in different pieces; the ``NOT
-    COVERED`` marker is held back until it is clear whether the draft is just that.
+    COVERED`` marker is held back until it is clear whether the draft is just that;
+    and with ``guarded`` lines (``guarded_lines``) the last ``GUARD_CHARS - 1``
+    characters are held back, so a repeated instruction is caught before its end is
+    shown, and nothing more is shown after it (the answer will be withheld).
 
     ``feed(piece)`` returns what may be shown now; ``close()`` the rest.
     """
 
     _MAX_PENDING = 24
 
-    def __init__(self, known: frozenset[int]) -> None:
+    def __init__(self, known: frozenset[int], guarded: tuple[str, ...] = ()) -> None:
         self._known = known
+        self._guarded = guarded
         self._pending = ""
+        self._shown_tail = ""
         self._started = False
+        self._blocked = False
 
     def feed(self, piece: str) -> str:
         self._pending += piece
@@ -290,16 +309,25 @@ class CitationStream:
         return self._release(final=True)
 
     def _release(self, *, final: bool) -> str:
+        if self._blocked:
+            return ""
         text = self._pending
         cut = len(text)
         if not final:
-            bracket = text.rfind("[")
-            if bracket != -1 and "]" not in text[bracket:] and \
-                    len(text) - bracket <= self._MAX_PENDING and \
-                    re.fullmatch(r"\[[\d,\s]*", text[bracket:]):
+            if self._guarded:
+                cut = max(0, cut - (GUARD_CHARS - 1))
+            bracket = text.rfind("[", 0, cut)
+            if bracket != -1 and "]" not in text[bracket:cut] and \
+                    cut - bracket <= self._MAX_PENDING and \
+                    re.fullmatch(r"\[[\d,\s]*", text[bracket:cut]):
                 cut = bracket  # an unfinished citation: hold it
             # Hold trailing spaces too: a citation removed after them takes them along.
             cut = len(text[:cut].rstrip(" \t"))
         ready, self._pending = text[:cut], text[cut:]
+        seen = _flat(self._shown_tail + ready)
+        if any(line in seen for line in self._guarded):
+            self._blocked = True
+            return ""
+        self._shown_tail = (self._shown_tail + ready)[-4 * GUARD_CHARS:]
         cleaned, _ = strip_unknown_citations(ready, self._known)
         return cleaned

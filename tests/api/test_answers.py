@@ -11,10 +11,11 @@ import pytest
 from dependency_injector import providers
 
 from adapters.anthropic_answerer import AnthropicAnswerer
+from domain.grounding import SYSTEM_PROMPT
 from entrypoints.container import Container
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
 from tests.api.test_documents import POLICY, is_problem
-from tests.fakes.anthropic_server import FakeAnthropic, RateLimited, Reply
+from tests.fakes.anthropic_server import FakeAnthropic, Gullible, RateLimited, Reply
 
 QUESTION = "What is the maximum out-of-pocket I pay in a year?"
 
@@ -127,6 +128,24 @@ async def test_an_invented_citation_is_removed_and_the_answer_flagged_in_the_str
     assert "[7]" not in streamed and "[7]" not in done["answer"]
     assert done["flagged"] is True and done["removed_citations"] == [7]
     assert [c["label"] for c in done["citations"]] == [1]
+
+
+async def test_a_model_that_repeats_its_instructions_is_cut_off_mid_stream_and_withheld(
+    make_api: MakeApi, anthropic_server: FakeAnthropic,
+) -> None:
+    api = await make_api(with_claude(anthropic_server))
+    await api.upload("benefits.md", POLICY)
+    await api.run_worker()
+    anthropic_server.script(Gullible())
+
+    response = await ask(api, stream=True)
+
+    streamed = "".join(data["text"] for name, data in events(response) if name == "delta")
+    done = events(response)[-1][1]
+    assert done["withheld"] is True and done["flagged"] is True and done["citations"] == []
+    for line in SYSTEM_PROMPT.splitlines():
+        if len(line) > 40:
+            assert line[:60] not in streamed and line[:60] not in done["answer"]
 
 
 async def test_a_rate_limited_language_model_is_a_503_with_its_retry_after(

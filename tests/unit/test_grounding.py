@@ -22,6 +22,8 @@ from domain.grounding import (
     build_prompt,
     cited_labels,
     finish,
+    guarded_lines,
+    repeats_instructions,
     strip_unknown_citations,
 )
 from domain.model import Chunk, ScoredChunk
@@ -162,6 +164,29 @@ def test_an_invented_citation_split_across_pieces_never_shows() -> None:
 def test_a_bracket_that_is_not_a_citation_is_shown_as_it_is() -> None:
     assert stream_through(["See [the booklet", "] for more [2]."], {2}) == \
         "See [the booklet] for more [2]."
+
+
+def test_a_repeated_instruction_is_stopped_before_its_end_is_shown() -> None:
+    grounded = prompt(EMERGENCY)
+    leak = "Sure. " + SYSTEM_PROMPT + " And more after it."
+    cleaner = CitationStream(grounded.labels, guarded_lines(grounded))
+
+    shown = "".join(cleaner.feed(leak[i:i + 7]) for i in range(0, len(leak), 7))
+    shown += cleaner.close()
+
+    assert not repeats_instructions(shown, grounded)
+    assert "more after it" not in shown
+    assert len(shown) < 60 + len("Sure. ")
+
+
+def test_a_guarded_stream_still_shows_an_ordinary_answer_whole() -> None:
+    grounded = prompt(EMERGENCY)
+    text = "Emergency room care costs a $250 copay per visit [1]. It is waived if admitted [1]."
+    cleaner = CitationStream(grounded.labels, guarded_lines(grounded))
+
+    shown = "".join(cleaner.feed(text[i:i + 5]) for i in range(0, len(text), 5))
+
+    assert shown + cleaner.close() == text
 
 
 def test_a_not_covered_draft_shows_nothing_while_it_streams() -> None:
