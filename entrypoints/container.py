@@ -42,7 +42,6 @@ import asyncpg
 import attrs
 from dependency_injector import containers, providers
 
-from adapters.anthropic_answerer import AnthropicAnswerer
 from adapters.clock import SystemClock
 from adapters.extractive_answerer import ExtractiveAnswerer
 from adapters.filesystem_blobs import FilesystemBlobStore
@@ -108,6 +107,10 @@ def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
 def make_answerer(settings: Settings) -> Answerer:
     """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer."""
     if settings.anthropic_api_key is not None:
+        # Imported only when used: the SDK takes seconds of CPU to import, which every
+        # process (worker, CLI) would pay at start-up for nothing.
+        from adapters.anthropic_answerer import AnthropicAnswerer
+
         return AnthropicAnswerer(
             settings.anthropic_api_key.get_secret_value(),
             model=settings.anthropic_model,
