@@ -109,8 +109,10 @@ class AnswerQuestion:
                 f"{seconds} s", retry_after=seconds,
             )
         result = await self.search(user_id, question)
-        return PreparedQuestion(user_id, build_prompt(question.strip(), result.chunks),
-                                considered=result.considered)
+        prompt = build_prompt(question.strip(), result.chunks,
+                              budget=result.options.token_budget,
+                              count=self.search.tokenizer.count)
+        return PreparedQuestion(user_id, prompt, considered=result.considered)
 
     async def stream(self, prepared: PreparedQuestion) -> AsyncIterator[AnswerEvent]:
         """Steps 3 and 4: text pieces as the answerer writes them, then ``Finished``."""

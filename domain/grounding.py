@@ -3,8 +3,8 @@
 The business rules:
 
 - The context is the member's own passages, chosen by search (threshold, at most
-  ``RAG_MAX_CHUNKS``, their tokens within ``RAG_TOKEN_BUDGET``). Each is labelled
-  ``[n]`` with its file and page, best match first.
+  ``RAG_MAX_CHUNKS``), best match first, each labelled ``[n]`` with its file and
+  page; the question and the labelled passages together fit ``RAG_TOKEN_BUDGET``.
 - Document text is data, never instructions. It goes into the user turn only,
   inside ``<passage>`` blocks it cannot close or open itself (a document that
   writes ``</passage>`` or ``<passage ...>`` has them defused), under a system
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 import attrs
@@ -134,9 +134,28 @@ class GroundedPrompt:
         raise KeyError(label)
 
 
-def build_prompt(question: str, chunks: Iterable[ScoredChunk]) -> GroundedPrompt:
-    """Label the chosen chunks ``[1]..[n]`` in the order search ranked them."""
-    passages = [Passage.from_scored(label, scored) for label, scored in enumerate(chunks, 1)]
+def build_prompt(
+    question: str, chunks: Iterable[ScoredChunk], *, budget: int | None = None,
+    count: Callable[[str], int] | None = None,
+) -> GroundedPrompt:
+    """Label the chosen chunks ``[1]..[n]`` in the order search ranked them.
+
+    With a ``budget`` (``RAG_TOKEN_BUDGET``) and a token ``count``, the question and
+    the labelled passages as the model will read them (tags, file, page) fit within
+    it: a passage that would overflow it is left out and a smaller, lower-ranked one
+    may still fit, as in search's own packing.
+    """
+    passages: list[Passage] = []
+    if budget is None or count is None:
+        passages = [Passage.from_scored(label, scored) for label, scored in enumerate(chunks, 1)]
+        return GroundedPrompt(question=question, passages=passages)
+    used = count(GroundedPrompt(question=question, passages=()).user)
+    for scored in chunks:
+        candidate = Passage.from_scored(len(passages) + 1, scored)
+        cost = count(_render(candidate)) + 1
+        if used + cost <= budget:
+            passages.append(candidate)
+            used += cost
     return GroundedPrompt(question=question, passages=passages)
 
 
