@@ -248,6 +248,8 @@ def strip_unknown_citations(text: str, known: frozenset[int]) -> tuple[str, list
         return "[" + ", ".join(str(label) for label in valid) + "]" if valid else ""
 
     cleaned = _CITATION.sub(keep, text)
+    while cleaned != text:  # a removal can join a new citation: "[[7]9]" -> "[9]"
+        text, cleaned = cleaned, _CITATION.sub(keep, cleaned)
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned), sorted(set(removed))
 
 
@@ -277,7 +279,8 @@ def finish(
     if not prompt.passages or not stripped or _says_not_covered(stripped):
         return Answer(text=NOT_COVERED, covered=False, **common)  # type: ignore[arg-type]
     cleaned, removed = strip_unknown_citations(stripped, prompt.labels)
-    citations = [Citation(label, prompt.passage(label)) for label in cited_labels(cleaned)]
+    citations = [Citation(label, prompt.passage(label)) for label in cited_labels(cleaned)
+                 if label in prompt.labels]
     return Answer(text=cleaned, citations=citations, removed_citations=removed, **common)  # type: ignore[arg-type]
 
 
@@ -330,7 +333,9 @@ class CitationStream:
     def _release(self, *, final: bool) -> str:
         if self._blocked:
             return ""
-        text = self._pending
+        # Clean first, then decide what to hold: a removal may leave a "[" that the
+        # next piece would turn into a citation.
+        text, _ = strip_unknown_citations(self._pending, self._known)
         cut = len(text)
         if not final:
             if self._guarded:
@@ -348,5 +353,4 @@ class CitationStream:
             self._blocked = True
             return ""
         self._shown_tail = (self._shown_tail + ready)[-4 * GUARD_CHARS:]
-        cleaned, _ = strip_unknown_citations(ready, self._known)
-        return cleaned
+        return ready

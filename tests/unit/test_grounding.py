@@ -124,6 +124,12 @@ def test_an_invented_citation_is_removed_and_the_answer_flagged() -> None:
     assert [c.label for c in answer.citations] == [1]
 
 
+def test_removing_a_citation_never_leaves_a_new_one_behind() -> None:
+    text, removed = strip_unknown_citations("See [[7]9] and [1].", frozenset({1}))
+
+    assert cited_labels(text) == [1] and "9" not in text and removed == [7, 9]
+
+
 def test_a_citation_group_keeps_only_its_real_labels() -> None:
     text, removed = strip_unknown_citations("Covered [1, 9, 2].", frozenset({1, 2}))
 
