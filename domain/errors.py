@@ -72,6 +72,15 @@ class InvalidQuery(PipelineError):
     """A search request outside the allowed limits."""
 
 
+class TooManyRequests(PipelineError):
+    """A member asked for more than their rate limit allows; ``retry_after`` seconds
+    until the next request would be accepted."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def is_transient_http_status(status: int) -> bool:
     """A provider's HTTP status worth retrying: timeouts (408), conflicts (409), rate
     limits (429) and server errors (5xx). Any other 4xx is permanent."""

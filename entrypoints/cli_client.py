@@ -1,4 +1,4 @@
-"""``navigator upload`` and ``navigator search``: the API from a terminal, over HTTP.
+"""``navigator upload``, ``search`` and ``ask``: the API from a terminal, over HTTP.
 
 They talk to a running API (``navigator up`` or ``navigator api``) exactly as an
 app would: a bearer token, multipart uploads, problem+json errors. The token is
@@ -10,12 +10,14 @@ secret in ``NAVIGATOR_HOME``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import sys
 import textwrap
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -344,3 +346,111 @@ def best_lines(text: str, query: str, limit: int = 420, width: int = 92) -> str:
         end = space if space > start + limit // 2 else end
     shown = ("… " if start > 0 else "") + flat[start:end] + (" …" if end < len(flat) else "")
     return textwrap.fill(shown, width, break_on_hyphens=False)
+
+
+# -- ask -----------------------------------------------------------------------------------
+
+
+def command_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the answer as it is written (or all at once with --no-stream), then its
+    citations underneath: file, page and the cited words."""
+    body = {"question": args.question}
+    with client_for(args, settings) as client:
+        if args.no_stream:
+            response = _request(client, "POST", "/api/v1/answers", json=body)
+            _check_answer_response(response)
+            print(render_answer(response.json()))
+            return OK
+        final, shown = _stream_answer(client, body)
+    print()
+    print(render_answer(final, shown=shown))
+    return OK
+
+
+def _check_answer_response(response: httpx.Response) -> None:
+    _check_auth(response)
+    if response.status_code == 422:
+        raise UsageError(problem_detail(response))
+    if response.status_code != 200:
+        raise CommandFailed(problem_detail(response))
+
+
+def _stream_answer(client: httpx.Client, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    shown: list[str] = []
+    final: dict[str, Any] | None = None
+    try:
+        with client.stream("POST", "/api/v1/answers", json=body,
+                           headers={"Accept": "text/event-stream"}) as response:
+            if response.status_code != 200:
+                response.read()
+                _check_answer_response(response)
+            for name, data in sse_events(response.iter_lines()):
+                if name == "delta":
+                    sys.stdout.write(data["text"])
+                    sys.stdout.flush()
+                    shown.append(data["text"])
+                elif name == "done":
+                    final = data
+                elif name == "error":
+                    if shown:
+                        print()
+                    raise CommandFailed(str(data.get("detail") or "the answer stopped"))
+    except httpx.ConnectError:
+        raise CommandFailed(
+            f"cannot reach the API at {client.base_url}: is `navigator up` (or `navigator "
+            "api`) running? Point --api at it otherwise"
+        ) from None
+    except httpx.TimeoutException:
+        raise CommandFailed(f"the API at {client.base_url} did not answer in time") from None
+    if final is None:
+        raise CommandFailed("the answer stream ended early; try again")
+    return final, "".join(shown)
+
+
+def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """(event name, JSON data) for each server-sent event in ``lines``."""
+    name, data = "message", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield name, json.loads("\n".join(data))
+
+
+def render_answer(answer: dict[str, Any], *, shown: str | None = None) -> str:
+    """The answer (unless it was ``shown`` already, streamed, exactly as final), then
+    its sources, one per citation, then how it was written and what it cost."""
+    lines: list[str] = []
+    text = str(answer.get("answer", "")).strip()
+    if shown is None:
+        lines.append(text)
+    elif shown.strip() != text:
+        lines += ["", "Corrected answer (what was shown above was changed on checking):", text]
+    citations = answer.get("citations") or []
+    if citations:
+        lines += ["", "Sources:"]
+        for citation in citations:
+            page = f", page {citation['page']}" if citation.get("page") else ""
+            lines.append(f"  [{citation['label']}] {citation['filename']}{page}")
+            quote = best_lines(citation["quote"], str(answer.get("question", "")), limit=240,
+                               width=86)
+            lines += ["      " + line for line in quote.splitlines()]
+    if answer.get("removed_citations"):
+        removed = ", ".join(f"[{n}]" for n in answer["removed_citations"])
+        lines += ["", f"note: removed citation(s) {removed} that matched none of your passages"]
+    if answer.get("withheld"):
+        lines += ["", "note: the answer broke the rules and was withheld"]
+    tokens = answer.get("tokens") or {}
+    if answer.get("kind") == "extracted":
+        how = "extracted from your documents (quoted, not generated; no language model is set up)"
+    else:
+        how = (f"generated by {answer.get('model')} · {tokens.get('input', 0):,} tokens in, "
+               f"{tokens.get('output', 0):,} out")
+    lines += ["", f"({how})"]
+    return "\n".join(lines).lstrip("\n")

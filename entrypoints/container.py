@@ -22,7 +22,10 @@ Adapters picked from the settings:
 - parser: ``LlamaParseParser`` when ``LLAMAPARSE_API_KEY`` is set, else ``LocalParser``;
 - embedder: ``OpenAIEmbedder`` when ``OPENAI_API_KEY`` is set, else
   ``HashingEmbedder(dimensions=RAG_VECTOR_DIMENSION)``. Search only sees vectors
-  made by the embedder in use, so switching embedders means re-processing.
+  made by the embedder in use, so switching embedders means re-processing;
+- answerer: ``AnthropicAnswerer`` (``ANTHROPIC_MODEL``) when ``ANTHROPIC_API_KEY`` is
+  set, else ``ExtractiveAnswerer``; the per-member answer rate limit is counted in
+  this process's memory (``InMemoryAnswerRateLimiter``).
 
 Tests (and offline runs) swap the database for the in-memory adapters with
 :func:`use_memory_adapters`, and swap anything else by overriding a provider
@@ -43,6 +46,7 @@ import attrs
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.extractive_answerer import ExtractiveAnswerer
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.memory.blobs import InMemoryBlobStore
@@ -50,6 +54,7 @@ from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.probe import InMemoryDatabaseProbe
+from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
 from adapters.memory.store import InMemoryStore
 from adapters.memory.workers import InMemoryWorkerRegistry
 from adapters.openai_embedder import OpenAIEmbedder
@@ -63,10 +68,11 @@ from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from adapters.s3_blobs import S3BlobStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.ports import BlobStore, Embedder, Parser, Tokenizer
+from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
@@ -133,6 +139,22 @@ def make_blob_store(object_store: S3BlobStore | None, pool: asyncpg.Pool, schema
     return PostgresBlobStore(pool, schema)
 
 
+def make_answerer(settings: Settings) -> Answerer:
+    """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer."""
+    if settings.anthropic_api_key is not None:
+        # Imported only when used: the SDK takes seconds of CPU to import, which every
+        # process (worker, CLI) would pay at start-up for nothing.
+        from adapters.anthropic_answerer import AnthropicAnswerer
+
+        return AnthropicAnswerer(
+            settings.anthropic_api_key.get_secret_value(),
+            model=settings.anthropic_model,
+            max_tokens=settings.anthropic_max_output_tokens,
+            base_url=settings.anthropic_base_url,
+        )
+    return ExtractiveAnswerer()
+
+
 def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | None:
     """LISTEN on the queue's channel over a connection of its own, or None (poll only)
     behind a transaction-mode pooler, which cannot hold a LISTEN."""
@@ -158,11 +180,10 @@ async def _open_pool(dsn: str, settings: Settings) -> AsyncIterator[asyncpg.Pool
         await pool.close()
 
 
-async def _close_clients(parser: object, embedder: object, object_store: object
-                         ) -> AsyncIterator[None]:
+async def _close_clients(*clients: object) -> AsyncIterator[None]:
     """Closes the hosted clients' HTTP connections at shutdown."""
     yield
-    for client in (parser, embedder, object_store):
+    for client in clients:
         close = getattr(client, "aclose", None)
         if close is not None:
             with contextlib.suppress(Exception):
@@ -223,7 +244,9 @@ class Container(containers.DeclarativeContainer):
     tokenizer = providers.Singleton(TiktokenTokenizer)
     parser = providers.Singleton(make_parser, settings)
     embedder = providers.Singleton(make_embedder, settings, tokenizer)
-    hosted_clients = providers.Resource(_close_clients, parser, embedder, object_store)
+    answerer = providers.Singleton(make_answerer, settings)
+    hosted_clients = providers.Resource(_close_clients, parser, embedder, object_store,
+                                        answerer)
 
     # Policies
     retry_policy = providers.Singleton(
@@ -264,6 +287,17 @@ class Container(containers.DeclarativeContainer):
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
         mode=providers.Callable(SearchMode, settings.provided.rag_search_mode),
+    )
+
+    answer_rate_limiter = providers.Singleton(InMemoryAnswerRateLimiter)
+    answer_rate_limit = providers.Singleton(
+        AnswerRateLimit, limit=settings.provided.answer_rate_limit,
+        window=providers.Singleton(timedelta,
+                                   seconds=settings.provided.answer_rate_window_seconds),
+    )
+    answer_question = providers.Singleton(
+        AnswerQuestion, search=search_documents, answerer=answerer,
+        limiter=answer_rate_limiter, clock=clock, rate_limit=answer_rate_limit,
     )
 
     # Use cases: workers

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from entrypoints.api import documents, health, jobs, metrics, problems, search
+from entrypoints.api import answers, documents, health, jobs, metrics, problems, search
 from entrypoints.container import Container, running
 
 DESCRIPTION = """\
@@ -41,6 +41,8 @@ TAGS = [
     {"name": "jobs", "description": "Follow a document's processing; retry a failed one."},
     {"name": "search", "description": "Find the passages of my documents that answer a "
                                       "question."},
+    {"name": "answers", "description": "Ask a question; get an answer from my own documents, "
+                                       "with citations."},
     {"name": "operations", "description": "Health and metrics (no token needed)."},
 ]
 
@@ -65,7 +67,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
-    for module in (documents, jobs, search, health, metrics):
+    for module in (documents, jobs, search, answers, health, metrics):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -10,6 +10,7 @@ be reached is a 503 with ``Retry-After``.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from domain.errors import (
     PermanentError,
     PipelineError,
     QuotaExceeded,
+    TooManyRequests,
     TransientError,
     UnsupportedFileType,
     UploadRejected,
@@ -70,6 +72,7 @@ DOMAIN_PROBLEMS: tuple[tuple[type[PipelineError], int, str, str], ...] = (
     (NotFound, 404, "not-found", "Not found"),
     (Conflict, 409, "conflict", "Conflict"),
     (InvalidQuery, 422, "invalid-query", "Invalid search"),
+    (TooManyRequests, 429, "too-many-requests", "Too many questions"),
     (TransientError, 503, "temporarily-unavailable", "Temporarily unavailable"),
     # A provider refused us for good (revoked key, exhausted quota): the adapters'
     # messages are written to be shown and never carry the key.
@@ -151,6 +154,8 @@ def install(app: FastAPI) -> None:
         headers = {}
         if isinstance(exc, TransientError):
             headers["Retry-After"] = str(max(RETRY_AFTER_SECONDS, int(exc.retry_after or 0)))
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return problem(status, str(exc), instance=request.url.path, slug=slug, title=title,
                        headers=headers)
 

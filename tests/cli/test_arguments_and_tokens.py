@@ -14,7 +14,7 @@ from entrypoints.tokens import DEV_SECRET_FILE, dev_secret
 from tests.cli.conftest import SECRET, Cli
 from tests.e2e.conftest import free_port
 
-COMMANDS = ("up", "api", "worker", "migrate", "status", "retry", "token", "upload", "search",
+COMMANDS = ("up", "api", "worker", "migrate", "status", "retry", "token", "upload", "search", "ask",
             "validate")
 
 

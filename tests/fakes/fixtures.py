@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -25,4 +26,11 @@ def openai_server() -> Iterator[FakeOpenAI]:
 def llamaparse_server() -> Iterator[FakeLlamaParse]:
     """A fake LlamaParse; ``.base_url`` and ``.api_key`` configure a client."""
     with FakeLlamaParse() as server:
+        yield server
+
+
+@pytest.fixture
+def anthropic_server() -> Iterator[FakeAnthropic]:
+    """A fake Anthropic Messages API; ``.base_url`` and ``.api_key`` configure a client."""
+    with FakeAnthropic() as server:
         yield server

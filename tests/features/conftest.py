@@ -17,6 +17,7 @@ from adapters.memory.clock import FakeClock
 from adapters.parsers.local import LocalParser
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from tests.features.backends import Backend, PostgresSchemas, memory_backend
+from tests.features.steps.answers import *  # noqa: F403
 from tests.features.steps.crashes import *  # noqa: F403
 from tests.features.steps.failures import *  # noqa: F403
 from tests.features.steps.members import *  # noqa: F403
