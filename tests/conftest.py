@@ -103,3 +103,21 @@ def s3_server() -> Iterator[S3Server]:
     """A real S3-compatible server (moto, server mode) on 127.0.0.1 for the test run."""
     with RunningS3Server() as server:
         yield server
+
+
+@pytest.fixture
+async def conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own to the test server (no schema set)."""
+    connection = await connect(postgres_dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def blank_schema(conn: asyncpg.Connection) -> AsyncIterator[str]:
+    """A schema name nobody has used; dropped after the test."""
+    schema = f"blank_{uuid.uuid4().hex[:12]}"
+    yield schema
+    await conn.execute(f"DROP SCHEMA IF EXISTS {quote_schema(schema)} CASCADE")

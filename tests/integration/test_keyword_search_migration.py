@@ -5,28 +5,17 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect
 from adapters.postgres.migrations import MIGRATIONS_DIR, migrate
 
 pytestmark = pytest.mark.postgres
 
 KEYWORD_SEARCH = 4
-
-
-@pytest.fixture
-async def conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(postgres_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 def migrations_until(tmp_path: Path, version: int | None) -> Path:

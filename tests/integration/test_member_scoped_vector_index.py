@@ -7,13 +7,12 @@ from __future__ import annotations
 import math
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect, create_pool
+from adapters.postgres.connection import create_pool
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.migrations import MIGRATIONS_DIR, migrate
 
@@ -22,22 +21,6 @@ pytestmark = pytest.mark.postgres
 MEMBER_SCOPED = 5  # the migration under test
 DIMENSIONS = 1536  # the production size: 6 KB per vector, above the 2 KB TOAST threshold
 MODEL = "text-embedding-3-small"
-
-
-@pytest.fixture
-async def conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(postgres_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
-async def blank_schema(conn: asyncpg.Connection) -> AsyncIterator[str]:
-    schema = f"idx_{uuid.uuid4().hex[:12]}"
-    yield schema
-    await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _migrations_before(directory: Path, version: int) -> None:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect
 from adapters.postgres.errors import InvalidSchemaName, MigrationError
 from adapters.postgres.migrations import (
     MIGRATIONS_DIR,
@@ -24,23 +22,6 @@ from adapters.postgres.migrations import (
 from domain.status import CLAIMABLE, WORKING, JobStatus
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(postgres_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
-async def blank_schema(conn: asyncpg.Connection) -> AsyncIterator[str]:
-    """A schema name nobody has used; dropped after the test."""
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    yield schema
-    await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture
