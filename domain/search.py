@@ -51,6 +51,8 @@ class SearchDocuments:
         query = query.strip()
         if not query:
             raise InvalidQuery("the query is empty; ask a question in words")
+        if "\x00" in query:
+            raise InvalidQuery("the query holds a NUL character; ask a question in words")
         if self.tokenizer.count(query) > self.limits.max_query_tokens:
             raise InvalidQuery(
                 f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"

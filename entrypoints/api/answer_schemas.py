@@ -49,8 +49,9 @@ class AnswerRequest(BaseModel):
     ]})
 
     question: StrictStr = Field(
-        min_length=1, max_length=QUESTION_MAX_CHARS, pattern=r"\S",
-        description=f"the question (1 to {QUESTION_MAX_CHARS} characters, not only spaces)",
+        min_length=1, max_length=QUESTION_MAX_CHARS, pattern=r"^[^\x00]*\S[^\x00]*$",
+        description=f"the question (1 to {QUESTION_MAX_CHARS} characters, not only spaces, "
+                    "no NUL characters)",
     )
 
 

@@ -201,7 +201,7 @@ async def test_questions_past_the_members_rate_limit_get_429_with_retry_after(
 
 @pytest.mark.parametrize("body", [
     {}, {"question": ""}, {"question": "   "}, {"question": 42},
-    {"question": "x" * 2001}, {"question": "ok", "extra": 1},
+    {"question": "x" * 2001}, {"question": "ok", "extra": 1}, {"question": "copay\u0000?"},
 ])
 async def test_a_bad_question_is_a_422_that_says_what_to_fix(api: Api, body: object) -> None:
     response = await api.client.post("/api/v1/answers", json=body, headers=bearer())

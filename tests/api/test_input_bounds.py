@@ -87,6 +87,18 @@ async def test_a_signed_token_whose_member_id_has_a_nul_byte_is_a_401_not_a_500(
     assert "'sub'" in str(body["detail"])
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(("path", "field"), [("/api/v1/answers", "question"),
+                                             ("/api/v1/search", "query")])
+async def test_a_question_with_a_nul_character_is_a_422_not_a_500_on_postgres(
+    on_postgres: httpx.AsyncClient, path: str, field: str,
+) -> None:
+    # PostgreSQL text cannot hold NUL: found by schemathesis on the answers route.
+    response = await on_postgres.post(path, json={field: "copay\u0000?"}, headers=bearer())
+
+    is_problem(response, 422)
+
+
 async def test_the_offset_bounds_are_declared_in_the_openapi_document(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
 

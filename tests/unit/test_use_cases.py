@@ -508,6 +508,7 @@ async def test_deleting_one_members_copy_keeps_the_others_file(rig: Rig) -> None
         ("deductible", {"token_budget": 0}, "token_budget"),
         ("deductible", {"similarity_threshold": 1.5}, "similarity_threshold"),
         ("deductible " * 2001, {}, "too long"),
+        ("deductible\x00?", {}, "NUL"),  # PostgreSQL text cannot hold it: never a 500
     ],
 )
 async def test_a_search_outside_the_limits_is_refused(
