@@ -177,7 +177,9 @@ class ProcessJob:
         as it is back instead of waiting out its lease. Past the lease, rescue takes
         the job over and this worker stops trying. None if the lease was lost. One
         line goes to the log for the outage (none if the caller ``said`` it already)."""
-        deadline = lease.job.lease_expires_at
+        # Heartbeats may have renewed the lease past the expiry ``lease`` shows, but never
+        # by more than a lease from now: once that has passed, it has surely run out.
+        deadline = self.clock.now() + self.lease_for
         failures = 0
         while True:
             try:
@@ -189,7 +191,7 @@ class ProcessJob:
                 if failures == 1 and not said:
                     log.warning("the database is unreachable; trying again until it answers",
                                 extra={"job_id": str(lease.job_id), "error": str(exc)})
-                if deadline is not None and self.clock.now() >= deadline:
+                if self.clock.now() >= deadline:
                     return None
                 await self.pause(_STORE_RETRY.delay(failures))
 

@@ -10,6 +10,7 @@ secret in ``NAVIGATOR_HOME``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -60,9 +61,11 @@ def client_for(args: argparse.Namespace, settings: Settings) -> httpx.Client:
     )
 
 
-def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+@contextlib.contextmanager
+def _reaching(client: httpx.Client) -> Iterator[None]:
+    """Says in words what to do when the API cannot be reached or does not answer."""
     try:
-        return client.request(method, path, **kwargs)
+        yield
     except httpx.ConnectError:
         raise CommandFailed(
             f"cannot reach the API at {client.base_url}: is `navigator up` (or `navigator "
@@ -70,6 +73,11 @@ def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> htt
         ) from None
     except httpx.TimeoutException:
         raise CommandFailed(f"the API at {client.base_url} did not answer in time") from None
+
+
+def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    with _reaching(client):
+        return client.request(method, path, **kwargs)
 
 
 def problem_detail(response: httpx.Response) -> str:
@@ -378,30 +386,22 @@ def _check_answer_response(response: httpx.Response) -> None:
 def _stream_answer(client: httpx.Client, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     shown: list[str] = []
     final: dict[str, Any] | None = None
-    try:
-        with client.stream("POST", "/api/v1/answers", json=body,
-                           headers={"Accept": "text/event-stream"}) as response:
-            if response.status_code != 200:
-                response.read()
-                _check_answer_response(response)
-            for name, data in sse_events(response.iter_lines()):
-                if name == "delta":
-                    sys.stdout.write(data["text"])
-                    sys.stdout.flush()
-                    shown.append(data["text"])
-                elif name == "done":
-                    final = data
-                elif name == "error":
-                    if shown:
-                        print()
-                    raise CommandFailed(str(data.get("detail") or "the answer stopped"))
-    except httpx.ConnectError:
-        raise CommandFailed(
-            f"cannot reach the API at {client.base_url}: is `navigator up` (or `navigator "
-            "api`) running? Point --api at it otherwise"
-        ) from None
-    except httpx.TimeoutException:
-        raise CommandFailed(f"the API at {client.base_url} did not answer in time") from None
+    with _reaching(client), client.stream("POST", "/api/v1/answers", json=body,
+                       headers={"Accept": "text/event-stream"}) as response:
+        if response.status_code != 200:
+            response.read()
+            _check_answer_response(response)
+        for name, data in sse_events(response.iter_lines()):
+            if name == "delta":
+                sys.stdout.write(data["text"])
+                sys.stdout.flush()
+                shown.append(data["text"])
+            elif name == "done":
+                final = data
+            elif name == "error":
+                if shown:
+                    print()
+                raise CommandFailed(str(data.get("detail") or "the answer stopped"))
     if final is None:
         raise CommandFailed("the answer stream ended early; try again")
     return final, "".join(shown)

@@ -7,6 +7,7 @@ serves the app through an in-process ASGI transport. Nothing touches the network
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -38,6 +39,29 @@ BASE_ENV = {
     "UPLOAD_MAX_BYTES": str(64 * 1024),
     "CORS_ORIGINS": ORIGIN,
 }
+
+
+@pytest.fixture
+def pg_vector_dimension() -> int:
+    """Schemas of the PostgreSQL-backed API tests hold vectors of the suite's size."""
+    return int(BASE_ENV["RAG_VECTOR_DIMENSION"])
+
+
+@contextlib.asynccontextmanager
+async def api_on_postgres(
+    dsn: str, schema: str, home: Path, *, raise_app_exceptions: bool = True, **env: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    """The real app and container on PostgreSQL (``schema``), with ``env`` over the
+    suite's settings; a client that calls it in-process, and the container."""
+    settings = load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(home),
+                              "DATABASE_SCHEMA": schema, **env})
+    container = build_container(settings, dsn)
+    transport = httpx.ASGITransport(app=create_app(container),
+                                    raise_app_exceptions=raise_app_exceptions)
+    async with running(container), httpx.AsyncClient(
+        transport=transport, base_url="http://navigator.test"
+    ) as client:
+        yield client, container
 
 
 def bearer(member: str = MEMBER, secret: str = SECRET, **kwargs: object) -> dict[str, str]:

@@ -14,12 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from entrypoints.api.app import create_app
 from entrypoints.api.schemas import MAX_OFFSET
-from entrypoints.container import build_container, running
-from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
-from tests.api.conftest import BASE_ENV, SECRET, Api, bearer
+from tests.api.conftest import BASE_ENV, SECRET, Api, api_on_postgres, bearer
 from tests.api.test_documents import POLICY, is_problem
 
 
@@ -31,22 +28,11 @@ async def search(api: Api, body: object) -> httpx.Response:
 
 
 @pytest.fixture
-def pg_vector_dimension() -> int:
-    return int(BASE_ENV["RAG_VECTOR_DIMENSION"])
-
-
-@pytest.fixture
 async def on_postgres(
     postgres_dsn: str, pg_schema: str, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path),
-                              "DATABASE_SCHEMA": pg_schema})
-    container = build_container(settings, postgres_dsn)
-    app = create_app(container)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with running(container), httpx.AsyncClient(
-        transport=transport, base_url="http://navigator.test"
-    ) as client:
+    async with api_on_postgres(postgres_dsn, pg_schema, tmp_path,
+                               raise_app_exceptions=False) as (client, _container):
         yield client
 
 

@@ -10,32 +10,19 @@ from uuid import UUID
 import httpx
 import pytest
 
-from entrypoints.api.app import create_app
-from entrypoints.container import Container, build_container, running
-from entrypoints.settings import load_settings
-from tests.api.conftest import BASE_ENV, bearer
+from entrypoints.container import Container
+from tests.api.conftest import api_on_postgres, bearer
 from tests.api.test_documents import POLICY
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_vector_dimension() -> int:
-    return int(BASE_ENV["RAG_VECTOR_DIMENSION"])
-
-
-@pytest.fixture
 async def wired(
     postgres_dsn: str, pg_schema: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = load_settings({**BASE_ENV, "NAVIGATOR_HOME": str(tmp_path),
-                              "DATABASE_SCHEMA": pg_schema})
-    container = build_container(settings, postgres_dsn)
-    app = create_app(container)
-    async with running(container), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://navigator.test"
-    ) as client:
-        yield client, container
+    async with api_on_postgres(postgres_dsn, pg_schema, tmp_path) as wired:
+        yield wired
 
 
 async def test_health_reads_the_schema_and_the_live_workers_from_postgres(

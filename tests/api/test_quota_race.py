@@ -16,10 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from entrypoints.api.app import create_app
-from entrypoints.container import Container, build_container, running
-from entrypoints.settings import load_settings
-from tests.api.conftest import BASE_ENV, bearer
+from entrypoints.container import Container
+from tests.api.conftest import api_on_postgres, bearer
 
 pytestmark = pytest.mark.postgres
 
@@ -28,24 +26,13 @@ QUOTA = 3
 
 
 @pytest.fixture
-def pg_vector_dimension() -> int:
-    return int(BASE_ENV["RAG_VECTOR_DIMENSION"])
-
-
-@pytest.fixture
-async def api_on_postgres(
+async def api_at_quota(
     postgres_dsn: str, pg_schema: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = load_settings({
-        **BASE_ENV, "NAVIGATOR_HOME": str(tmp_path), "DATABASE_SCHEMA": pg_schema,
-        "UPLOAD_MAX_DOCUMENTS_PER_MEMBER": str(QUOTA), "WORKER_CONCURRENCY": "8",
-    })
-    container = build_container(settings, postgres_dsn)
-    app = create_app(container)
-    async with running(container), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://navigator.test"
-    ) as client:
-        yield client, container
+    async with api_on_postgres(postgres_dsn, pg_schema, tmp_path,
+                               UPLOAD_MAX_DOCUMENTS_PER_MEMBER=str(QUOTA),
+                               WORKER_CONCURRENCY="8") as api:
+        yield api
 
 
 def benefits_summary(number: int) -> bytes:
@@ -55,9 +42,9 @@ def benefits_summary(number: int) -> bytes:
 
 @pytest.mark.parametrize("run", range(10))
 async def test_twenty_uploads_at_once_against_a_quota_of_three_keep_exactly_three(
-    api_on_postgres: tuple[httpx.AsyncClient, Container], run: int
+    api_at_quota: tuple[httpx.AsyncClient, Container], run: int
 ) -> None:
-    client, container = api_on_postgres
+    client, container = api_at_quota
     member = f"member-race-{run}"
 
     responses = await asyncio.gather(*(

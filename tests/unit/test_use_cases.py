@@ -349,6 +349,27 @@ async def test_a_step_whose_result_met_a_database_outage_goes_back_as_soon_as_it
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 
+async def test_a_long_step_renewed_past_its_first_lease_is_still_given_back_after_an_outage(
+    rig: Rig,
+) -> None:
+    submission = await rig.submit()
+    [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
+    rig.clock.advance(50)
+    await rig.queue.heartbeat(lease, rig.lease_for)  # renewed: now held until 110 s
+    rig.clock.advance(20)  # past the expiry the claim gave (60 s), within the renewed one
+    fail_while_the_database_is_away(rig, "finish_step", 1)
+    fail_while_the_database_is_away(rig, "release", 2)
+
+    async def wait(seconds: float) -> None:
+        pass
+
+    job = await attrs.evolve(rig.process, pause=wait)(lease)
+
+    assert job is not None
+    assert (job.status, job.attempts, job.is_held) == (JobStatus.UPLOADED, 0, False)
+    assert (await rig.job(submission)).attempts == 0
+
+
 async def test_a_failure_met_by_a_database_outage_is_recorded_once_it_answers(
     rig: Rig,
 ) -> None:
