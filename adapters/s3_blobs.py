@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 from adapters.blob_keys import check_blob_key
@@ -35,8 +34,9 @@ MIB = 1024 * 1024
 #: S3 refuses multipart parts under 5 MiB (except the last).
 MIN_PART_BYTES = 5 * MIB
 
-# botocore's DEBUG lines carry request bodies, i.e. members' documents: never below INFO.
-_CHATTY_LOGGERS = ("botocore", "aiobotocore", "s3transfer", "urllib3")
+
+# botocore's DEBUG lines carry request bodies (members' documents): entrypoints/logs.py
+# holds them at INFO whatever LOG_LEVEL says.
 
 
 class S3BlobStore:
@@ -67,10 +67,6 @@ class S3BlobStore:
         self._client: Any = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._opening = asyncio.Lock()
-        for name in _CHATTY_LOGGERS:
-            logger = logging.getLogger(name)
-            if logger.getEffectiveLevel() < logging.INFO:
-                logger.setLevel(logging.INFO)
 
     def __repr__(self) -> str:  # no keys
         return f"S3BlobStore(bucket={self._bucket!r}, endpoint={self._endpoint_url!r})"

@@ -32,6 +32,7 @@ BODY_CARRYING_LOGGERS = (
     "httpx", "httpcore", "httpx2", "httpcore2", "h11", "h2", "hpack", "urllib3",
     "openai", "llama_cloud", "anthropic",
     "asyncpg", "multipart", "python_multipart", "uvicorn",
+    "botocore", "aiobotocore", "s3transfer", "boto3",  # the S3 file store: put bodies
 )
 
 

@@ -76,12 +76,13 @@ async def test_at_debug_level_no_log_line_holds_the_documents_text_or_its_name(
     assert any(document_id in line for line in lines), "the document is named by its id"
 
 
+@pytest.mark.parametrize("library", ["openai._base_client", "botocore.endpoint"])
 def test_a_library_that_turns_its_own_logger_up_later_still_writes_no_debug_lines(
-    restore_logging: None, capsys: pytest.CaptureFixture[str],
+    restore_logging: None, capsys: pytest.CaptureFixture[str], library: str,
 ) -> None:
     configure_logging("DEBUG")
     capsys.readouterr()
-    sdk = logging.getLogger("openai._base_client")
+    sdk = logging.getLogger(library)
     sdk.setLevel(logging.DEBUG)  # what the SDK does when it reads OPENAI_LOG=debug
     sdk.debug("Request options: {'input': ['%s']}", SENTENCES[0])
     sdk.info("HTTP Request: POST /v1/embeddings")
