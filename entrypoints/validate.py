@@ -459,8 +459,8 @@ class Canaries:
         return removed
 
     async def clean_up(self, leftovers: int = 0) -> Check:
-        """Delete every canary of this run through the API; whatever is still there
-        goes by SQL. Passes when nothing of the validation member is left."""
+        """Delete every canary of this run through the API; whatever of this run is
+        still there goes by SQL. Passes when nothing of this run's canaries is left."""
         if not self._created and self.token is None:
             return Check("cleanup", "nothing of the canaries left", True,
                          "no canary was created")
@@ -485,10 +485,11 @@ class Canaries:
                          + (f"{removed} canary document(s) of {self.member} deleted by SQL"
                             if removed is not None else
                             f"delete member {self.member}'s documents named "
-                            f"{CANARY_PREFIX}* by hand"))
+                            f"{self._run_prefix}* by hand"))
         if self._rows is not None:
             try:
-                remaining = await self._rows.canaries_of_member(self.member, CANARY_PREFIX)
+                remaining = await self._rows.canaries_of_member(self.member,
+                                                                self._run_prefix)
             except DATABASE_TROUBLE:
                 pass  # e.g. a schema without tables: ask the API instead
             else:
@@ -508,11 +509,19 @@ class Canaries:
                      f"{made}; the API lists {listed} canary document(s) of {self.member} "
                      "(the database could not be checked from here)")
 
+    @property
+    def _run_prefix(self) -> str:
+        """The file names of this run's canaries. SQL only ever deletes these: a name
+        holding this run's random id exists only if this run uploaded it through the
+        API, so neither another run's canaries nor the documents of a member named by a
+        token the API refused can be touched."""
+        return f"{CANARY_PREFIX}{self._run}-"
+
     async def _delete_by_sql(self) -> int | None:
         if self._rows is None:
             return None
         try:
-            return await self._rows.delete_canaries(self.member, CANARY_PREFIX)
+            return await self._rows.delete_canaries(self.member, self._run_prefix)
         except DATABASE_TROUBLE:
             return None
 
@@ -531,7 +540,7 @@ class Canaries:
     # -- one canary -------------------------------------------------------------------
 
     async def _upload(self, name: str, data: bytes) -> Canary:
-        filename = f"{CANARY_PREFIX}{self._run}-{name}"
+        filename = f"{self._run_prefix}{name}"
         sent = time.monotonic()
         try:
             response = await self._http.post(DOCUMENTS, files={"file": (filename, data)},
