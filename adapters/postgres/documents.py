@@ -15,8 +15,10 @@ migration 0005), not by a global ANN index that every write would pay for.
   gets an exact answer; a heavier member's answer is exact whenever its true best
   chunks are among the candidates, which bench/search.py measures (recall@10).
 - The **keyword candidates** are the same member's chunks whose ``text_search``
-  (migration 0004, GIN index) holds any of the question's words, scored by the
-  words' rarity among the member's chunks (BM25's idf, each word counted once);
+  (migration 0004, GIN index) holds any of the question's words, scored by BM25
+  over the member's chunks plus the question's word pairs each chunk says close
+  together (a ``<1>``…``<PAIR_REACH>`` phrase query per pair, weighted by the
+  pair's rarity);
   chunks matching ``websearch_to_tsquery`` of the whole question (all words,
   quoted phrases in order, no ``-excluded`` word) come first, then
   ``ts_rank_cd`` breaks ties.
@@ -40,7 +42,7 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.vectors import check_vector
 from domain.errors import NotFound
-from domain.hybrid import RRF_K, SearchMode
+from domain.hybrid import PAIR_REACH, PAIR_WEIGHT, RRF_K, SearchMode
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 
@@ -130,7 +132,7 @@ class PostgresDocumentRepository:
         try:
             rows = await self._pool.fetch(
                 self.search_sql(limit), user_id, query, model, min_similarity, limit,
-                text, str(mode), RRF_K,
+                text, str(mode), RRF_K, PAIR_WEIGHT,
             )
         except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
             raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
@@ -138,8 +140,8 @@ class PostgresDocumentRepository:
 
     def search_sql(self, limit: int) -> str:
         """The search statement: $1 member, $2 query vector, $3 model, $4 minimum
-        similarity, $5 limit, $6 question text, $7 mode, $8 RRF's k (public so
-        bench/search.py can show its plan).
+        similarity, $5 limit, $6 question text, $7 mode, $8 RRF's k, $9 the weight of
+        the question's word pairs (public so bench/search.py can show its plan).
 
         The vector list is written so that the plan stays right when PostgreSQL
         switches a prepared statement to its generic plan: the shortlist size is a
@@ -168,6 +170,13 @@ def _scored_from_row(row: asyncpg.Record) -> ScoredChunk:
     )
 
 
+# The phrase query of one of the question's word pairs (lexeme, next): the second
+# word 1, 2, ... PAIR_REACH positions after the first.
+_PAIR_QUERY = " || ' | ' || ".join(
+    f"quote_literal(lexeme) || ' <{gap}> ' || quote_literal(next)"
+    for gap in range(1, PAIR_REACH + 1)
+)
+
 _CHUNK_COLUMNS = (
     "c.chunk_id, c.document_id, c.user_id, c.ordinal, c.text, c.token_count, c.heading_path, "
     "c.page, c.char_start, c.char_end, c.chunker"
@@ -175,7 +184,8 @@ _CHUNK_COLUMNS = (
 
 # $1 member, $2 question's vector, $3 embedding model, $4 similarity threshold,
 # $5 limit (of each candidate list and of the result), $6 question's text,
-# $7 mode ('hybrid', 'vector' or 'keyword'), $8 the fusion constant RRF_K.
+# $7 mode ('hybrid', 'vector' or 'keyword'), $8 the fusion constant RRF_K, $9 the
+# weight of the question's word pairs PAIR_WEIGHT.
 # Every candidate list applies the same filters: the member's own chunks, of
 # complete documents, embedded by the current model.
 _SEARCH = """
@@ -242,7 +252,35 @@ occurrences AS (
 frequency AS (
     SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
 ),
-keyword_scored AS (
+question_positions AS (
+    SELECT u.lexeme, p.position
+    FROM unnest(to_tsvector('english'::regconfig, $6)) AS u, unnest(u.positions) AS p(position)
+    WHERE strpos(u.lexeme, chr(92)) = 0
+),
+pairs AS (
+    -- each two different words next to each other in the question (domain.hybrid:
+    -- question_pairs), as a query for the second within PAIR_REACH words of the first
+    SELECT row_number() OVER () AS pair, query
+    FROM (
+        SELECT DISTINCT (""" + _PAIR_QUERY + """)::tsquery AS query
+        FROM (SELECT lexeme, lead(lexeme) OVER (ORDER BY position) AS next
+              FROM question_positions) w
+        WHERE next IS NOT NULL AND next <> lexeme
+    ) q
+),
+pair_hits AS (
+    SELECT m.chunk_id, p.pair FROM keyword_matches m JOIN pairs p ON m.text_search @@ p.query
+),
+pair_scores AS (
+    -- PAIR_WEIGHT times each held pair's idf (domain.hybrid.pair_score)
+    SELECT h.chunk_id, $9 * sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5)))
+                       AS score
+    FROM pair_hits h
+    JOIN (SELECT pair, count(*) AS holding FROM pair_hits GROUP BY pair) f ON f.pair = h.pair
+    CROSS JOIN collection c
+    GROUP BY h.chunk_id
+),
+words_scored AS (
     -- BM25 (k1 = 1.2, b = 0.75: domain.hybrid.BM25_K1, BM25_B), length in tokens
     SELECT o.chunk_id, o.document_id, o.ordinal, o.density, o.whole,
            sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
@@ -252,6 +290,11 @@ keyword_scored AS (
     JOIN frequency f ON f.lexeme = o.lexeme
     CROSS JOIN collection c
     GROUP BY o.chunk_id, o.document_id, o.ordinal, o.density, o.whole
+),
+keyword_scored AS (
+    SELECT w.chunk_id, w.document_id, w.ordinal, w.density, w.whole,
+           w.score + coalesce(p.score, 0) AS score
+    FROM words_scored w LEFT JOIN pair_scores p ON p.chunk_id = w.chunk_id
 ),
 keyword_candidates AS (
     SELECT chunk_id, score,
