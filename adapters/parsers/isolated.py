@@ -162,6 +162,7 @@ class IsolatedLocalParser:
         def start() -> None:
             child = _Child(self.limits)
             child.start()
+            replaced: _Child | None
             with self._spare_lock:
                 if self._closed:  # shut down while it started: nobody will use it
                     replaced = child
