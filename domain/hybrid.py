@@ -111,6 +111,12 @@ def pair_score(held: Sequence[tuple[str, str]], holding: dict[tuple[str, str], i
                              for pair in held)
 
 
+def best_first(hit: ScoredChunk) -> tuple[float, str, int]:
+    """The order of every ranked list: highest score first, then by document and
+    position (as PostgreSQL orders equal scores)."""
+    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
+
+
 def reciprocal_rank(rank: int | None) -> float:
     """A list's contribution to the fused score of a chunk at ``rank`` (None: absent)."""
     return 0.0 if rank is None else 1.0 / (RRF_K + rank)
@@ -137,5 +143,5 @@ def fuse(vector: Sequence[ScoredChunk], keyword: Sequence[ScoredChunk], limit: i
             score=reciprocal_rank(vector_rank) + reciprocal_rank(keyword_rank),
             keyword_rank=keyword_rank, vector_rank=vector_rank, highlight=hit.highlight,
         ))
-    fused.sort(key=lambda s: (-s.score, str(s.chunk.document_id), s.chunk.ordinal))
+    fused.sort(key=best_first)
     return fused[:limit]

@@ -16,6 +16,7 @@ from domain.errors import NotFound
 from domain.hybrid import (
     PAIR_REACH,
     SearchMode,
+    best_first,
     bm25,
     fuse,
     pair_score,
@@ -100,13 +101,9 @@ class InMemoryDocumentRepository:
         return document
 
 
-def _order(hit: ScoredChunk) -> tuple[float, str, int]:
-    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
-
-
 def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, limit: int
                        ) -> list[ScoredChunk]:
-    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=_order)
+    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=best_first)
     return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
 
 
@@ -132,6 +129,6 @@ def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[st
             score = bm25(found, holding, len(searchable), hit.chunk.token_count, average)
             score += pair_score(held[hit.chunk.chunk_id], pairs_holding, len(searchable))
             scored.append((len(found) == len(query_terms), attrs.evolve(hit, score=score)))
-    scored.sort(key=lambda pair: (not pair[0], *_order(pair[1])))
+    scored.sort(key=lambda pair: (not pair[0], *best_first(pair[1])))
     return [attrs.evolve(h, keyword_rank=rank)
             for rank, (_, h) in enumerate(scored[:limit], 1)]
