@@ -481,13 +481,15 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             )
             guards.append(f"(SELECT n FROM known) = {p(len(vectors))}")
             ctes.append(
-                f"vectors AS (UPDATE {self._s}.document_chunks c "
-                "SET embedding = u.embedding, embedding_model = u.model "
+                f"vectors AS (INSERT INTO {self._s}.chunk_embeddings AS e "
+                "(chunk_id, document_id, user_id, model, embedding) "
+                "SELECT u.chunk_id, f.document_id, f.user_id, u.model, u.embedding "
                 f"FROM fenced f, unnest({ids}, "
                 f"{p([Vector(values) for values, _ in vectors.values()], '::vector[]')}, "
                 f"{p([model for _, model in vectors.values()], '::text[]')}) "
                 "AS u(chunk_id, embedding, model) "
-                "WHERE c.chunk_id = u.chunk_id AND c.document_id = f.document_id)"
+                "ON CONFLICT (chunk_id) DO UPDATE "
+                "SET model = EXCLUDED.model, embedding = EXCLUDED.embedding)"
             )
         return ctes
 
@@ -524,6 +526,9 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             for n in names
         )
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "ordinal")
+        # A chunk whose content is unchanged is left alone (its vector still fits it);
+        # a changed chunk is rewritten and returned, and its vector goes with a stale
+        # chunk's: the vector table's key refuses to outlive the chunk it was made for.
         return [
             f"stale_chunks AS (DELETE FROM {self._s}.document_chunks c USING fenced f "
             f"WHERE c.document_id = f.document_id AND NOT (c.ordinal = ANY({columns['ordinal']})))",
@@ -532,9 +537,12 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             f"SELECT f.document_id, f.user_id, {select} "
             f"FROM fenced f CROSS JOIN unnest({', '.join(columns.values())}) "
             f"AS u({', '.join(names)}) "
-            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates}, "
-            f"embedding = CASE WHEN {same} THEN c.embedding END, "
-            f"embedding_model = CASE WHEN {same} THEN c.embedding_model END)",
+            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates} WHERE NOT ({same}) "
+            "RETURNING c.chunk_id)",
+            f"stale_vectors AS (DELETE FROM {self._s}.chunk_embeddings e USING fenced f "
+            "WHERE e.document_id = f.document_id "
+            f"AND (NOT (e.chunk_id = ANY({columns['chunk_id']})) "
+            "OR e.chunk_id IN (SELECT chunk_id FROM chunks)))",
         ]
 
     async def _check_chunks_known(self, document_id: UUID, vectors: Sequence[ChunkVector]) -> None:
