@@ -60,19 +60,22 @@ question AS (
            websearch_to_tsquery('english'::regconfig, {text}) AS whole
 )"""
 
-# The keyword list. The member's chunks are named twice (the collection's statistics,
-# and the matches), each time straight from the table, so the matches can be found
-# through the GIN index or the member's btree, whichever the planner prefers; a CTE
-# named twice would be materialised and searched row by row.
+# The keyword list. The member's chunks are read twice (the collection's statistics,
+# and the matches), each time straight from the table, so the matches are found
+# through the GIN index or the member's btree, whichever the planner prefers (one CTE
+# of the member's chunks named twice was materialised first and filtered row by
+# row). Both are MATERIALIZED: computed once, and the matches are filtered by the
+# question before their words are unnested (inlined, the planner unnested every
+# chunk's tsvector first and computed the statistics again for every match).
 _KEYWORD_LIST = """
-collection AS (
+collection AS MATERIALIZED (
     SELECT count(*) AS chunks, greatest(avg(c.token_count), 1) AS average_tokens
     FROM {s}.chunk_embeddings e
     JOIN {s}.upload_jobs j ON j.document_id = e.document_id AND j.user_id = {member}
     JOIN {s}.document_chunks c ON c.chunk_id = e.chunk_id
     WHERE e.user_id = {member} AND e.model = {model} AND j.status = 'complete'
 ),
-keyword_matches AS (
+keyword_matches AS MATERIALIZED (
     SELECT c.chunk_id, c.document_id, c.ordinal, c.token_count, c.text_search,
            ts_rank_cd(c.text_search, q.any_word) AS density,
            c.text_search @@ q.whole AS whole
