@@ -36,7 +36,6 @@ from uuid import UUID
 
 import asyncpg
 import attrs
-from pgvector import Vector
 
 from adapters.postgres._rows import (
     document_from_row,
@@ -48,7 +47,7 @@ from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_sch
 from adapters.postgres.errors import DATABASE_UNREACHABLE
 from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
-from adapters.vectors import check_vector
+from adapters.postgres.vector_binary import PackedVector, packed_vector
 from domain.errors import Conflict, LeaseLost, NotFound, StoreUnavailable
 from domain.files import UploadedFile
 from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
@@ -481,23 +480,26 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             )
             guards.append(f"(SELECT n FROM known) = {p(len(vectors))}")
             ctes.append(
-                f"vectors AS (UPDATE {self._s}.document_chunks c "
-                "SET embedding = u.embedding, embedding_model = u.model "
+                f"vectors AS (INSERT INTO {self._s}.chunk_embeddings AS e "
+                "(chunk_id, document_id, user_id, model, embedding) "
+                "SELECT u.chunk_id, f.document_id, f.user_id, u.model, u.embedding "
                 f"FROM fenced f, unnest({ids}, "
-                f"{p([Vector(values) for values, _ in vectors.values()], '::vector[]')}, "
+                f"{p([packed for packed, _ in vectors.values()], '::vector[]')}, "
                 f"{p([model for _, model in vectors.values()], '::text[]')}) "
                 "AS u(chunk_id, embedding, model) "
-                "WHERE c.chunk_id = u.chunk_id AND c.document_id = f.document_id)"
+                "ON CONFLICT (chunk_id) DO UPDATE "
+                "SET model = EXCLUDED.model, embedding = EXCLUDED.embedding)"
             )
         return ctes
 
     def _checked_vectors(
         self, vectors: Sequence[ChunkVector]
-    ) -> dict[UUID, tuple[list[float], str]]:
-        """Each chunk's vector (the last one given wins) and model, after the checks."""
+    ) -> dict[UUID, tuple[PackedVector, str]]:
+        """Each chunk's vector (the last one given wins) and model, checked and packed."""
+        latest = {v.chunk_id: v for v in vectors}
         return {
-            v.chunk_id: (check_vector(v.vector, self._vector_dimension), v.model)
-            for v in vectors
+            chunk_id: (packed_vector(v.vector, self._vector_dimension), v.model)
+            for chunk_id, v in latest.items()
         }
 
     def _chunk_ctes(self, job: Job, chunks: Sequence[Chunk], p: _Params) -> list[str]:
@@ -524,6 +526,9 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             for n in names
         )
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "ordinal")
+        # A chunk whose content is unchanged is left alone (its vector still fits it);
+        # a changed chunk is rewritten and returned, and its vector goes with a stale
+        # chunk's: the vector table's key refuses to outlive the chunk it was made for.
         return [
             f"stale_chunks AS (DELETE FROM {self._s}.document_chunks c USING fenced f "
             f"WHERE c.document_id = f.document_id AND NOT (c.ordinal = ANY({columns['ordinal']})))",
@@ -532,9 +537,14 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             f"SELECT f.document_id, f.user_id, {select} "
             f"FROM fenced f CROSS JOIN unnest({', '.join(columns.values())}) "
             f"AS u({', '.join(names)}) "
-            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates}, "
-            f"embedding = CASE WHEN {same} THEN c.embedding END, "
-            f"embedding_model = CASE WHEN {same} THEN c.embedding_model END)",
+            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates} WHERE NOT ({same}) "
+            "RETURNING c.chunk_id)",
+            # the chunks as they were before this statement: found by the document's key
+            f"stale_vectors AS (DELETE FROM {self._s}.chunk_embeddings e "
+            f"USING fenced f, {self._s}.document_chunks c "
+            "WHERE c.document_id = f.document_id AND e.chunk_id = c.chunk_id "
+            f"AND (NOT (c.chunk_id = ANY({columns['chunk_id']})) "
+            "OR c.chunk_id IN (SELECT chunk_id FROM chunks)))",
         ]
 
     async def _check_chunks_known(self, document_id: UUID, vectors: Sequence[ChunkVector]) -> None:
