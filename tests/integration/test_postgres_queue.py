@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -18,12 +19,13 @@ from adapters.memory.clock import FakeClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
-from domain.errors import StoreUnavailable
+from domain.errors import LeaseLost, StoreUnavailable
+from domain.model import ChunkVector
 from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
-from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
+from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, upload
 from tests.corpus import REPO_DIR
 
 pytestmark = pytest.mark.postgres
@@ -83,10 +85,11 @@ async def test_the_claim_moves_each_step_exactly_as_the_domain_does(
 
         [lease] = await queue.claim("worker-1", 1, LEASE)
 
-        expected, event = before.claim("worker-1", clock.now(), LEASE)
-        assert lease.job == expected
+        expected = before.claim("worker-1", clock.now(), LEASE)
+        assert lease.job == expected.job
         last = (await queue.history(job_id))[-1]
-        assert last == event if event is not None else last.to_status is step.claim_from
+        assert [last] == list(expected.events) if expected.events else (
+            last.to_status is step.claim_from)
         await queue.finish_step(lease, StepOutput(), LEASE, continue_=False)
     assert (await queue.get_job(job_id)).status is S.COMPLETE
 
@@ -297,3 +300,45 @@ async def test_a_write_the_database_cannot_take_says_the_store_is_unavailable(
     finally:
         await pool.close()
     assert (await queue.get_job(lease.job_id)).is_held  # nothing changed meanwhile
+
+
+async def test_a_step_that_outlived_several_heartbeats_is_recorded_in_one_write(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    for _ in range(3):  # the worker keeps the lease each heartbeat gives back
+        clock.advance(20)
+        lease = await queue.heartbeat(lease, LEASE)
+    trips.count = 0
+
+    after = await queue.finish_step(lease, StepOutput(parsed=parsed()), LEASE)
+
+    assert trips.count == 1
+    assert after is not None and after.job.status is S.PARSED
+
+
+async def test_a_refused_write_says_why_from_its_own_statement(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    held = await run_to(queue, lease, S.EMBEDDING_IN_PROGRESS, TEST_VECTOR_DIMENSION)
+    assert held is not None
+    stranger = StepOutput(vectors=[ChunkVector(uuid4(), unit(0, TEST_VECTOR_DIMENSION), "m")])
+    trips.count = 0
+
+    with pytest.raises(ValueError, match="not a chunk of this document"):
+        await queue.finish_step(held, stranger, LEASE)
+    assert trips.count == 1
+
+    clock.advance(LEASE.total_seconds() + 1)
+    await queue.rescue_expired(RetryPolicy(jitter=0.0), lambda: 0.0)
+    clock.advance(5)
+    await queue.claim("worker-2", 1, LEASE)
+    trips.count = 0
+    with pytest.raises(LeaseLost):
+        await queue.finish_step(held, StepOutput(), LEASE)
+    assert trips.count == 1
