@@ -17,10 +17,11 @@ On the embedded PostgreSQL (a temporary data directory, default durability) or
 2. **ingestion** at each size: ``--ingest`` vectors through the worker's own write
    path (``PostgresJobQueue.finish_step``: the chunk step inserts a document's 285
    chunks in one statement, the embed step writes their 285 vectors in one
-   statement), one worker, one document after another; then a plain COPY of the same
-   rows, 285 per COPY, into tables like ``chunk_embeddings`` (the embed step's rows)
-   and ``document_chunks`` (the chunk step's) with no index, no key or check (NOT
-   NULL only) and no generated column. Prints vectors/s for the embed step against
+   statement), one worker, one document after another; after each document, a plain
+   COPY of the same rows (one COPY each) into tables like ``chunk_embeddings`` (the
+   embed step's rows) and ``document_chunks`` (the chunk step's) with no index, no key
+   or check (NOT NULL only) and no generated column: interleaved, so that both see
+   the same load on a shared machine. Prints vectors/s for the embed step against
    the COPY of its rows, and for both steps against the COPY of both, with ratios.
 3. **search** at the final size: ``--queries`` queries per member size (typical
    members: spread over 20 of them), each through ``PostgresDocumentRepository.search``
@@ -218,8 +219,9 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
     rng = np.random.default_rng(member)
     user = f"ingest-{member:06d}"
     embed = chunk = 0.0
-    copied_chunks: list[tuple[object, ...]] = []
-    copied_vectors: list[tuple[object, ...]] = []
+    copy_vectors = copy_chunks = 0.0
+    plain_vectors = await _plain_table(conn, schema, "chunk_embeddings")
+    plain_chunks = await _plain_table(conn, schema, "document_chunks")
     for vectors in space.documents(member, count):
         document_id = uuid.uuid4()
         sha = hashlib.sha256(document_id.bytes).hexdigest()
@@ -253,42 +255,42 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
                 chunk += took
             elif status is JobStatus.EMBEDDING_IN_PROGRESS:
                 embed += took
-        copied_chunks.extend(
-            (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks)
-        copied_vectors.extend(
+        # each document's rows are COPYed right after its steps, so both see the same load
+        copy_vectors += await _copy(conn, schema, plain_vectors, [
             (c.chunk_id, document_id, user, MODEL, v)
             for c, v in zip(chunks, vectors, strict=True)
-        )
-    copy_vectors = await _plain_copy(conn, schema, "chunk_embeddings", copied_vectors,
-                                     ["chunk_id", "document_id", "user_id", "model", "embedding"])
-    copy_chunks = await _plain_copy(conn, schema, "document_chunks", copied_chunks,
-                                    ["chunk_id", "document_id", "user_id", "ordinal", "text",
-                                     "token_count"])
+        ], ["chunk_id", "document_id", "user_id", "model", "embedding"])
+        copy_chunks += await _copy(conn, schema, plain_chunks, [
+            (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks
+        ], ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count"])
+    for table in (plain_vectors, plain_chunks):
+        await conn.execute(f'DROP TABLE "{schema}".{table}')
     return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks)
 
 
-async def _plain_copy(conn: asyncpg.Connection, schema: str, like: str,
-                      rows: list[tuple[object, ...]], columns: list[str]) -> float:
-    """Seconds to COPY ``rows``, 285 per COPY (one document, as a step writes them), into
-    a table with ``like``'s columns and storage but no index, key, check or generated
+async def _plain_table(conn: asyncpg.Connection, schema: str, like: str) -> str:
+    """A table with ``like``'s columns and storage but no index, key, check or generated
     column: the floor the worker's write of the same rows is measured against."""
-    await conn.execute(f'DROP TABLE IF EXISTS "{schema}".plain_copy')
+    table = f"plain_{like}"
+    await conn.execute(f'DROP TABLE IF EXISTS "{schema}".{table}')
     await conn.execute(
-        f'CREATE TABLE "{schema}".plain_copy (LIKE "{schema}".{like} '
+        f'CREATE TABLE "{schema}".{table} (LIKE "{schema}".{like} '
         "INCLUDING DEFAULTS INCLUDING STORAGE)"
     )
     generated = await conn.fetch(
         "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
         "AND attgenerated <> '' AND NOT attisdropped", f'"{schema}".{like}')
     for row in generated:  # LIKE without INCLUDING GENERATED: a plain column; not written
-        await conn.execute(f'ALTER TABLE "{schema}".plain_copy DROP COLUMN {row["attname"]}')
+        await conn.execute(f'ALTER TABLE "{schema}".{table} DROP COLUMN {row["attname"]}')
+    return table
+
+
+async def _copy(conn: asyncpg.Connection, schema: str, table: str,
+                rows: list[tuple[object, ...]], columns: list[str]) -> float:
+    """Seconds to COPY one document's rows (one COPY, as a step writes them at once)."""
     began = time.perf_counter()
-    for start in range(0, len(rows), 285):
-        await conn.copy_records_to_table("plain_copy", schema_name=schema,
-                                         records=rows[start:start + 285], columns=columns)
-    took = time.perf_counter() - began
-    await conn.execute(f'DROP TABLE "{schema}".plain_copy')
-    return took
+    await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=columns)
+    return time.perf_counter() - began
 
 
 def print_ingestion(result: Ingestion) -> None:
