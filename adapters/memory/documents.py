@@ -9,7 +9,7 @@ from uuid import UUID
 
 import attrs
 
-from adapters.memory import text_search
+from adapters import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound

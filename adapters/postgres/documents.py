@@ -24,7 +24,9 @@ every write would pay for.
   chunks matching ``websearch_to_tsquery`` of the whole question (all words,
   quoted phrases in order, no ``-excluded`` word) come first, then
   ``ts_rank_cd`` breaks ties.
-- ``ts_headline`` marks the question's words in each returned chunk.
+- The question's words are marked in each returned chunk in Python, as the
+  in-memory repository marks them (``adapters.text_search.headline``), not by
+  ``ts_headline``, which re-parsed every returned chunk on the database.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from uuid import UUID
 import asyncpg
 from pgvector import Vector
 
+from adapters import text_search
 from adapters.postgres._rows import (
     chunk_from_row,
     document_from_row,
@@ -139,7 +142,8 @@ class PostgresDocumentRepository:
             rows = await self._pool.fetch(sql, *arguments)
         except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
             raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
-        return [_scored_from_row(r) for r in rows]
+        words = text_search.terms(text)
+        return [_scored_from_row(r, words) for r in rows]
 
     def search_statement(
         self, user_id: str, vector: Vector, model: str, min_similarity: float, limit: int,
@@ -166,9 +170,10 @@ class PostgresDocumentRepository:
         return document_from_row(row)
 
 
-def _scored_from_row(row: asyncpg.Record) -> ScoredChunk:
+def _scored_from_row(row: asyncpg.Record, words: frozenset[str]) -> ScoredChunk:
+    chunk = chunk_from_row(row)
     return ScoredChunk(
-        chunk_from_row(row), float(row["similarity"]), row["filename"],
+        chunk, float(row["similarity"]), row["filename"],
         score=float(row["score"]), keyword_rank=row["keyword_rank"],
-        vector_rank=row["vector_rank"], highlight=row["highlight"] or "",
+        vector_rank=row["vector_rank"], highlight=text_search.headline(chunk.text, words),
     )

@@ -48,7 +48,7 @@ vector_candidates AS (
     ) nearest
 )"""
 
-# The question's words, for the keyword list and for the highlights of every mode.
+# The question's words, for the keyword list.
 _QUESTION = """
 terms AS (
     -- the question's words as the index holds them: stemmed, stop words left out
@@ -187,7 +187,7 @@ fused AS (
 }
 
 _LISTS = {
-    SearchMode.VECTOR: (_VECTOR_LIST, _QUESTION),
+    SearchMode.VECTOR: (_VECTOR_LIST,),
     SearchMode.KEYWORD: (_QUESTION, _KEYWORD_LIST),
     SearchMode.HYBRID: (_VECTOR_LIST, _QUESTION, _KEYWORD_LIST),
 }
@@ -198,13 +198,12 @@ _CHUNK_COLUMNS = (
 )
 
 # The result: the fused list's chunks, their similarity to the question (exact, from
-# their vector), their document's name and the question's words marked in their text.
+# their vector) and their document's name. The question's words are marked in each
+# chunk by the repository, in Python (adapters/text_search.py: ts_headline re-parsed
+# every returned chunk, most of a typical member's search time on the server).
 _RESULT = """
 SELECT """ + _CHUNK_COLUMNS + """, d.filename, 1 - (e.embedding <=> {vector}) AS similarity,
-       f.vector_rank, f.keyword_rank, {score} AS score,
-       ts_headline('english'::regconfig, c.text,
-                   coalesce((SELECT any_word FROM question), to_tsquery('simple', 'the')),
-                   'StartSel=**, StopSel=**, MaxWords=50, MinWords=30') AS highlight
+       f.vector_rank, f.keyword_rank, {score} AS score
 FROM fused f
 JOIN {s}.document_chunks c ON c.chunk_id = f.chunk_id
 JOIN {s}.chunk_embeddings e ON e.chunk_id = f.chunk_id

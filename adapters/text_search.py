@@ -3,8 +3,9 @@
 Words are lowercased, the same stop words as PostgreSQL's ``english.stop`` are
 left out, and a light suffix-stripping stemmer makes "services" meet "service"
 and "appeals" meet "appeal". It is not the Snowball stemmer PostgreSQL uses, so
-the two can rank differently; the contract suite only pins what both agree on
-(``domain.hybrid``).
+the in-memory repository's keyword ranking can differ from PostgreSQL's; the
+contract suite only pins what both agree on (``domain.hybrid``). Both repositories
+mark the question's words in the passages they return with :func:`headline`.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def _stems(text: str) -> tuple[str, ...]:
 
 def headline(text: str, query_terms: frozenset[str], *, max_words: int = 40) -> str:
     """The stretch of about ``max_words`` words of ``text`` holding the most of the
-    query's words, each marked ``**like this**`` (what PostgreSQL's ``ts_headline``
-    gives with the repository's options). Without a match: the first words."""
+    query's words, each marked ``**like this**`` (as PostgreSQL's ``ts_headline``
+    would, in Python so the database does not parse every returned chunk again).
+    Without a match: the first words."""
     spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     if not spans:
         return ""
