@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from adapters.memory.clock import FakeClock
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
@@ -25,6 +24,7 @@ from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
 from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
 from tests.corpus import REPO_DIR
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
@@ -210,7 +210,7 @@ async def test_lease_expiry_follows_the_injected_clock_not_the_database_clock(
 _FROZEN_RESCUER = """
 import asyncio, os, signal, sys
 from datetime import datetime
-from adapters.memory.clock import FakeClock
+from tests.fakes.clock import FakeClock
 from adapters.postgres.connection import create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
 from domain.retry import RetryPolicy

@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from adapters.memory.clock import FakeClock
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
 from domain.errors import Conflict, LeaseLost, PermanentError, TransientError
@@ -45,6 +44,7 @@ from domain.model import (
 from domain.ports import StepOutput
 from domain.retry import RetryPolicy
 from domain.status import WORKING, JobStatus, StepName, check_transition
+from tests.fakes.clock import FakeClock
 
 T = TypeVar("T")
 
