@@ -72,7 +72,7 @@ from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, WorkerRound
-from entrypoints.api.auth import make_token_verifier
+from entrypoints.access_tokens import make_token_verifier
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
