@@ -67,6 +67,18 @@ class ShowJob:
 
 
 @attrs.frozen
+class ShowDocument:
+    """One of a member's documents with its job; another member's is not found."""
+
+    queue: JobQueue
+    documents: DocumentRepository
+
+    async def __call__(self, document_id: UUID, user_id: str) -> tuple[Document, Job]:
+        document = await self.documents.get(document_id, user_id)
+        return document, await self.queue.job_for_document(document_id)
+
+
+@attrs.frozen
 class CountJobs:
     queue: JobQueue
 

@@ -63,7 +63,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.hybrid import SearchMode
-from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
+from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
@@ -274,6 +274,7 @@ class Container(containers.DeclarativeContainer):
     retry_failed_job = providers.Singleton(RetryFailedJob, queue=job_queue)
     delete_document = providers.Singleton(DeleteDocument, documents=documents, blobs=blobs)
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
+    show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     search_documents = providers.Singleton(
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from entrypoints.access_tokens import TokenVerifier, Unauthorized
+from entrypoints.access_tokens import Unauthorized
+from entrypoints.api.deps import Verifier
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -24,6 +25,7 @@ bearer = HTTPBearer(
 async def current_member(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    verifier: Verifier,
 ) -> str:
     """The calling member's id, from a valid bearer token."""
     if credentials is None:
@@ -33,7 +35,6 @@ async def current_member(
                                error=None)
         raise Unauthorized("the Authorization header must be 'Bearer <access token>'",
                            error="invalid_request")
-    verifier: TokenVerifier = request.app.state.container.token_verifier()
     return await verifier.member(credentials.credentials)
 
 
