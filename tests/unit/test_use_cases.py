@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -67,6 +67,7 @@ class Rig:
     blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
     parser: ScriptedParser = attrs.Factory(ScriptedParser)
     lease_for: timedelta = timedelta(seconds=60)
+    heartbeat_every: timedelta | None = None  # default: a third of the lease
     queue: InMemoryJobQueue = attrs.field(init=False)
     documents: InMemoryDocumentRepository = attrs.field(init=False)
     embedder: ScriptedEmbedder = attrs.field(init=False)
@@ -92,7 +93,7 @@ class Rig:
             embedder=self.embedder, tokenizer=self.tokenizer, clock=self.clock,
             jitter=lambda: 0.0, retry_policy=RetryPolicy(max_retries=3, base_delay=1.0),
             chunking=ChunkingConfig(target_tokens=24, overlap_tokens=4),
-            lease_for=self.lease_for,
+            lease_for=self.lease_for, heartbeat_every=self.heartbeat_every,
             on_step=lambda step, seconds, outcome: self.on_step.append((step, outcome)),
         )
 
@@ -261,43 +262,75 @@ async def test_the_wait_a_provider_asks_for_is_kept(rig: Rig) -> None:
     assert job.available_at == rig.clock.now() + timedelta(seconds=30)
 
 
+class Renewals:
+    """Counts the queue's lease renewals, so a test waits for them instead of sleeping.
+
+    Heartbeats beat on the event loop's own time (every ``Rig.heartbeat_every``);
+    a test awaits :meth:`until` a number of them happened, bounded so a missing
+    heartbeat fails the test rather than hanging it.
+    """
+
+    def __init__(self, queue: InMemoryJobQueue, failing_first: int = 0) -> None:
+        self._renew = queue.heartbeat
+        self._failing = failing_first
+        self.failed = 0
+        self.renewed: list[Lease] = []
+        self._beat = asyncio.Event()
+        queue.heartbeat = self  # type: ignore[method-assign]
+
+    async def __call__(self, lease: Lease, lease_for: timedelta) -> Lease:
+        try:
+            if self.failed < self._failing:
+                self.failed += 1
+                raise ConnectionResetError("the database connection was reset")
+            renewed = await self._renew(lease, lease_for)
+            self.renewed.append(renewed)
+            return renewed
+        finally:
+            self._beat.set()
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        async def beats() -> None:
+            while not condition():
+                self._beat.clear()
+                await self._beat.wait()
+
+        await asyncio.wait_for(beats(), timeout=10)
+
+
 async def test_a_long_step_keeps_its_hold_by_renewing_it(rig: Rig) -> None:
-    rig.lease_for = timedelta(seconds=0.09)  # heartbeats every 0.03 s of real time
+    rig.heartbeat_every = timedelta(milliseconds=1)
+    renewals = Renewals(rig.queue)
     rig.parser.hang()
     submission = await rig.submit()
     task = asyncio.create_task(rig.worker().until_idle())
     await rig.parser.wait_until_hanging()
-    renewed = (await rig.job(submission)).lease_expires_at
-    rig.clock.advance(0.06)
-    await asyncio.sleep(0.1)  # a few heartbeats at the later fake time
-    assert (await rig.job(submission)).lease_expires_at > renewed  # type: ignore[operator]
+    claimed = (await rig.job(submission)).lease_expires_at
+    assert claimed == rig.clock.now() + rig.lease_for
+
+    rig.clock.advance(45)  # three quarters of the lease gone ...
+    seen = len(renewals.renewed)
+    await renewals.until(lambda: len(renewals.renewed) > seen)
+    # ... and the next beat holds the job for a whole lease from now
+    assert (await rig.job(submission)).lease_expires_at == rig.clock.now() + rig.lease_for
     rig.parser.resume()
     await task
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 
 async def test_a_failed_renewal_does_not_stop_the_step_or_cost_an_attempt(rig: Rig) -> None:
-    rig.lease_for = timedelta(seconds=0.09)  # heartbeats every 0.03 s of real time
-    renew = rig.queue.heartbeat
-    failures: list[int] = []
-
-    async def renew_after_a_hiccup(lease: Lease, lease_for: timedelta) -> Lease:
-        if len(failures) < 2:
-            failures.append(1)
-            raise ConnectionResetError("the database connection was reset")
-        return await renew(lease, lease_for)
-
-    rig.queue.heartbeat = renew_after_a_hiccup  # type: ignore[method-assign]
+    rig.heartbeat_every = timedelta(milliseconds=1)
+    renewals = Renewals(rig.queue, failing_first=2)
     rig.parser.hang()
     submission = await rig.submit()
     task = asyncio.create_task(rig.worker().until_idle())
     await rig.parser.wait_until_hanging()
-    await asyncio.sleep(0.15)  # two failed renewals, then good ones
+    await renewals.until(lambda: renewals.failed == 2 and len(renewals.renewed) >= 1)
     rig.parser.resume()
     await task
 
     job = await rig.job(submission)
-    assert len(failures) == 2
+    assert renewals.failed == 2
     assert (job.status, job.attempts) == (JobStatus.COMPLETE, 0)
     assert len(rig.parser.calls) == 1  # the slow parse was not thrown away
 
