@@ -8,7 +8,7 @@ from datetime import timedelta
 import attrs
 
 from domain.model import Job
-from domain.ports import Jitter, JobQueue
+from domain.ports import Jitter, WorkerQueue
 from domain.processing import ProcessJob
 from domain.retry import RetryPolicy
 
@@ -17,7 +17,7 @@ from domain.retry import RetryPolicy
 class WorkerRound:
     """Claim up to ``batch_size`` ready jobs in one statement and run them side by side."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     process: ProcessJob
     worker_id: str
     batch_size: int = 4
@@ -42,7 +42,7 @@ class WorkerRound:
 class RescueExpiredLeases:
     """Take back the jobs of workers that died or stalled; each counts as an attempt."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     policy: RetryPolicy
     jitter: Jitter
 

@@ -27,7 +27,7 @@ import attrs
 
 from domain.errors import NotFound
 from domain.model import Job, Lease
-from domain.ports import JobQueue, WorkerRegistry
+from domain.ports import WorkerQueue, WorkerRegistry
 from domain.processing import LeaseHolder, ProcessJob
 from domain.worker import RescueExpiredLeases
 
@@ -53,7 +53,7 @@ def new_worker_id() -> str:
 
 @attrs.define
 class WorkerService:
-    queue: JobQueue
+    queue: WorkerQueue
     process: ProcessJob
     rescue: RescueExpiredLeases
     registry: WorkerRegistry | None = None
