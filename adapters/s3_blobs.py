@@ -28,7 +28,7 @@ from typing import Any
 
 from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound, TransientError
-from domain.files import UploadedFile
+from domain.files import UploadedFile, read_all
 
 MIB = 1024 * 1024
 #: S3 refuses multipart parts under 5 MiB (except the last).
@@ -78,7 +78,7 @@ class S3BlobStore:
         client = await self._open()
         with _store_errors(f"storing {key!r}"):
             if file.size <= self._part_bytes:
-                data = b"".join([part async for part in file.parts(self._part_bytes)])
+                data = await read_all(file)
                 await client.put_object(Bucket=self._bucket, Key=name, Body=data,
                                         ContentLength=len(data))
                 return

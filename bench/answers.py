@@ -137,7 +137,7 @@ async def _upload_all(container: Any, settings: Settings, corpus: Path,
             raise SystemExit(f"{path} does not exist: pass --corpus")
         submission = await submit(MEMBER, name, path.read_bytes())
         uploaded[name] = submission.document.document_id
-    processed = await container.worker_round(worker_id="bench-answers").until_idle()
+    processed = await container.worker(worker_id="bench-answers").drain()
     print(f"processed {len(names)} document(s) in {processed} job hold(s)", file=sys.stderr)
     for name, document_id in uploaded.items():
         job = await container.job_queue().job_for_document(document_id)

@@ -110,7 +110,7 @@ async def load_corpus(container: Container, documents: Sequence[str]) -> int:
     submit = container.submit_upload()
     for name in documents:
         await submit(MEMBER, name, (CORPUS / name).read_bytes())
-    await container.worker_round(worker_id="bench-worker").until_idle()
+    await container.worker(worker_id="bench-worker").drain()
     chunks = 0
     for document, job in await container.documents().list(MEMBER, 100, 0):
         if job.status != "complete":

@@ -16,7 +16,6 @@ Running it again is safe: each run moves only what is still on disk.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -61,10 +60,6 @@ class FileMoveReport:
         return not (self.damaged or self.missing)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @attrs.frozen
 class MoveFilesIntoStore:
     source: LocalFiles
@@ -84,7 +79,7 @@ class MoveFilesIntoStore:
             data = await self._on_disk(key)
             if data is None:
                 missing.append(key)
-            elif _sha256(data) != document.sha256:
+            elif BytesFile(data).sha256 != document.sha256:
                 damaged.append(key)
             else:
                 await self.target.put(key, BytesFile(data))
@@ -99,7 +94,7 @@ class MoveFilesIntoStore:
 
     async def _stored(self, key: str, sha256: str) -> bool:
         try:
-            return _sha256(await self.target.get(key)) == sha256
+            return BytesFile(await self.target.get(key)).sha256 == sha256
         except NotFound:
             return False
 

@@ -9,7 +9,12 @@ the in-memory one in Python; the contract suite holds both to them):
   the question's words (stemmed, common words such as "the" or "what" left out),
   ranked by BM25 (:func:`bm25`): each word counts by how rare it is among the
   member's chunks and, with diminishing returns, how often the chunk says it,
-  for a chunk of average length (in tokens). A chunk that also matches the whole
+  for a chunk of average length (in tokens). Word order counts too: each two
+  words next to each other in the question (stop words skipped) that the chunk
+  also says close together, the second within :data:`PAIR_REACH` words after the
+  first, add :data:`PAIR_WEIGHT` times the pair's own rarity (:func:`pair_score`),
+  so "primary care visit" outranks a chunk that says "visit", "primary" and
+  "care" in three different sentences. A chunk that also matches the whole
   question as a web-search query (every word, quoted phrases in order, no
   ``-excluded`` word: PostgreSQL's ``websearch_to_tsquery``; in memory: every
   word) comes first. Ties: PostgreSQL's ``ts_rank_cd`` (in memory: none), then
@@ -34,6 +39,7 @@ the in-memory one in Python; the contract suite holds both to them):
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Sequence
 from uuid import UUID
@@ -77,6 +83,40 @@ def bm25(occurrences: dict[str, int], holding: dict[str, int], chunks: int, leng
     )
 
 
+#: Two of the question's words are a pair in a chunk when the second comes within
+#: this many word positions after the first (stop words count as positions, as they
+#: do in PostgreSQL's ``tsvector``): 1 is next to each other, 3 lets two words
+#: ("copayment for each visit") stand between.
+PAIR_REACH = 3
+#: What a pair held by a chunk adds to its BM25 score, times the pair's idf. Chosen
+#: on bench/retrieval.py's questions (0.5, 1 and 2 measured; docs/BENCHMARKS.md).
+PAIR_WEIGHT = 0.5
+
+
+def question_pairs(words: Sequence[str]) -> list[tuple[str, str]]:
+    """Each two different words next to each other in the question's (stemmed, stop
+    words left out) ``words``, in order, once each."""
+    pairs: list[tuple[str, str]] = []
+    for first, second in itertools.pairwise(words):
+        if first != second and (first, second) not in pairs:
+            pairs.append((first, second))
+    return pairs
+
+
+def pair_score(held: Sequence[tuple[str, str]], holding: dict[tuple[str, str], int],
+               chunks: int) -> float:
+    """What the question's word pairs a chunk ``held`` add to its keyword score, given
+    how many of the member's ``chunks`` hold each pair (``holding``)."""
+    return PAIR_WEIGHT * sum(inverse_document_frequency(chunks, holding[pair])
+                             for pair in held)
+
+
+def best_first(hit: ScoredChunk) -> tuple[float, str, int]:
+    """The order of every ranked list: highest score first, then by document and
+    position (as PostgreSQL orders equal scores)."""
+    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
+
+
 def reciprocal_rank(rank: int | None) -> float:
     """A list's contribution to the fused score of a chunk at ``rank`` (None: absent)."""
     return 0.0 if rank is None else 1.0 / (RRF_K + rank)
@@ -103,5 +143,5 @@ def fuse(vector: Sequence[ScoredChunk], keyword: Sequence[ScoredChunk], limit: i
             score=reciprocal_rank(vector_rank) + reciprocal_rank(keyword_rank),
             keyword_rank=keyword_rank, vector_rank=vector_rank, highlight=hit.highlight,
         ))
-    fused.sort(key=lambda s: (-s.score, str(s.chunk.document_id), s.chunk.ordinal))
+    fused.sort(key=best_first)
     return fused[:limit]

@@ -17,13 +17,14 @@ from domain.errors import Conflict, IllegalTransition, LeaseLost, TransientError
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,
-    STEPS,
     JobStatus,
     Step,
+    StepName,
     check_transition,
     next_step,
     step_claimable_at,
     step_held_at,
+    step_named,
 )
 
 
@@ -95,7 +96,7 @@ class Job:
     attempts: int = 0
     priority: int = 100
     last_error: str | None = None
-    failed_stage: str | None = None
+    failed_stage: StepName | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     fencing_token: int = 0
@@ -133,33 +134,31 @@ class Job:
     def lease_expired(self, now: datetime) -> bool:
         return self.lease_expires_at is not None and self.lease_expires_at <= now
 
-    # -- transitions: each returns the new job and the event that records it ----
+    # -- transitions: each returns the new job and the events that record it ------
 
     def _move(
-        self, to: JobStatus, now: datetime, worker: str | None, detail: str, **changes: object
-    ) -> tuple[Job, JobEvent]:
+        self, to: JobStatus, now: datetime, worker: str | None, detail: str,
+        changed: Job | None = None,
+    ) -> Moved:
+        """``changed`` (this job with the transition's other changes) moved to ``to``,
+        and the event that records it."""
         check_transition(self.status, to)
         event = JobEvent(
             self.job_id, self.status, to, now, attempt=self.attempts + 1, worker=worker,
             detail=detail,
         )
-        return attrs.evolve(self, status=to, updated_at=now, **changes), event  # type: ignore[arg-type]
+        return Moved(attrs.evolve(changed or self, status=to, updated_at=now), (event,))
 
-    def claim(
-        self, worker: str, now: datetime, lease_for: timedelta
-    ) -> tuple[Job, JobEvent | None]:
+    def claim(self, worker: str, now: datetime, lease_for: timedelta) -> Moved:
         """Take the lease for the step claimable at the current status."""
         if not self.is_claimable(now):
             raise IllegalTransition(f"job {self.job_id} is not claimable ({self.status})")
         step = step_claimable_at(self.status)
-        changes = dict(
-            lease_owner=worker,
-            lease_expires_at=now + lease_for,
-            fencing_token=self.fencing_token + 1,
-        )
+        leased = attrs.evolve(self, lease_owner=worker, lease_expires_at=now + lease_for,
+                              fencing_token=self.fencing_token + 1)
         if step.working is None:
-            return attrs.evolve(self, updated_at=now, **changes), None  # type: ignore[arg-type]
-        return self._move(step.working, now, worker, f"{step.name} started", **changes)
+            return Moved(attrs.evolve(leased, updated_at=now))
+        return self._move(step.working, now, worker, f"{step.name} started", leased)
 
     def current_step(self) -> Step:
         return step_held_at(self.status)
@@ -174,39 +173,38 @@ class Job:
         ):
             raise LeaseLost(f"worker {lease.worker} no longer holds job {self.job_id}")
 
-    def renew(self, lease: Lease, now: datetime, lease_for: timedelta) -> Job:
+    def renew(self, lease: Lease, now: datetime, lease_for: timedelta) -> Moved:
         self.check_lease(lease, now)
-        return attrs.evolve(self, lease_expires_at=now + lease_for)
+        return Moved(attrs.evolve(self, lease_expires_at=now + lease_for))
 
     def finish_step(
         self, lease: Lease, now: datetime, lease_for: timedelta, *, detail: str = "",
         continue_: bool = True, embedding_tokens: int = 0,
-    ) -> tuple[Job, list[JobEvent]]:
+    ) -> Moved:
         """Record the current step's result (and the embedding tokens it used); with
         ``continue_`` the same worker keeps the lease and starts the next step at once."""
         self.check_lease(lease, now)
         step = self.current_step()
-        job, done = self._move(
-            step.result, now, lease.worker, detail or f"{step.name} done",
-            last_error=None, available_at=now,
-            embedding_tokens=self.embedding_tokens + embedding_tokens,
-        )
-        events = [done]
         following = next_step(step)
-        if continue_ and following is not None:
-            job = attrs.evolve(job, lease_expires_at=now + lease_for)
-            if following.working is not None:
-                job, started = job._move(following.working, now, lease.worker,
-                                         f"{following.name} started")
-                events.append(started)
-        else:
-            job = attrs.evolve(job, lease_owner=None, lease_expires_at=None)
-        return job, events
+        keep = continue_ and following is not None
+        done = self._move(
+            step.result, now, lease.worker, detail or f"{step.name} done",
+            attrs.evolve(
+                self, last_error=None, available_at=now,
+                embedding_tokens=self.embedding_tokens + embedding_tokens,
+                lease_owner=self.lease_owner if keep else None,
+                lease_expires_at=now + lease_for if keep else None,
+            ),
+        )
+        if not keep or following is None or following.working is None:
+            return done
+        return done.then(done.job._move(following.working, now, lease.worker,
+                                        f"{following.name} started"))
 
-    def record_parser_job(self, lease: Lease, now: datetime, parser_job_id: str) -> Job:
+    def record_parser_job(self, lease: Lease, now: datetime, parser_job_id: str) -> Moved:
         """Remember a hosted parser's job id, so a successor resumes instead of paying twice."""
         self.check_lease(lease, now)
-        return attrs.evolve(self, parser_job_id=parser_job_id)
+        return Moved(attrs.evolve(self, parser_job_id=parser_job_id))
 
     def check_own_chunks(self, chunks: Iterable[Chunk]) -> None:
         """Refuse chunks that are not this job's document's, or that share an ordinal."""
@@ -221,46 +219,42 @@ class Job:
     def retry_later(
         self, lease: Lease | None, now: datetime, error: str, available_at: datetime,
         *, worker: str | None = None,
-    ) -> tuple[Job, JobEvent]:
+    ) -> Moved:
         """Send the job back to the start of its step; counts one failed attempt."""
         if lease is not None:
             self.check_lease(lease, now)
         step = self.current_step()
-        job, event = self._move(
+        return self._move(
             step.claim_from, now, worker or (lease.worker if lease else None),
             f"will retry: {error}",
-            attempts=self.attempts + 1, last_error=error, available_at=available_at,
-            lease_owner=None, lease_expires_at=None,
+            attrs.evolve(self, attempts=self.attempts + 1, last_error=error,
+                         available_at=available_at, lease_owner=None, lease_expires_at=None),
         )
-        return job, event
 
-    def release(
-        self, lease: Lease, now: datetime, reason: str = "released at shutdown"
-    ) -> tuple[Job, JobEvent | None]:
+    def release(self, lease: Lease, now: datetime, reason: str = "released at shutdown") -> Moved:
         """Give the job back without counting an attempt (graceful shutdown, or a
         step's result the database could not take)."""
         self.check_lease(lease, now)
         step = self.current_step()
-        changes = dict(lease_owner=None, lease_expires_at=None, available_at=now)
+        released = attrs.evolve(self, lease_owner=None, lease_expires_at=None, available_at=now)
         if step.working is None:
-            return attrs.evolve(self, updated_at=now, **changes), None  # type: ignore[arg-type]
-        return self._move(step.claim_from, now, lease.worker, reason, **changes)
+            return Moved(attrs.evolve(released, updated_at=now))
+        return self._move(step.claim_from, now, lease.worker, reason, released)
 
     def fail(
         self, lease: Lease | None, now: datetime, error: str, *, worker: str | None = None,
-    ) -> tuple[Job, JobEvent]:
+    ) -> Moved:
         """Dead-letter the job, keeping the stage and the reason."""
         if lease is not None:
             self.check_lease(lease, now)
         step = self.current_step()
         return self._move(
             JobStatus.FAILED, now, worker or (lease.worker if lease else None), error,
-            attempts=self.attempts + 1,
-            last_error=error, failed_stage=str(step.name),
-            lease_owner=None, lease_expires_at=None,
+            attrs.evolve(self, attempts=self.attempts + 1, last_error=error,
+                         failed_stage=step.name, lease_owner=None, lease_expires_at=None),
         )
 
-    def rescue(self, now: datetime, policy: RetryPolicy, u: float) -> tuple[Job, JobEvent]:
+    def rescue(self, now: datetime, policy: RetryPolicy, u: float) -> Moved:
         """Take back a job whose holder's lease expired (the worker died or stalled).
 
         Counts as a failed attempt, so a file that crashes every worker fails in the end.
@@ -273,27 +267,36 @@ class Job:
             return self.fail(None, now, decision.reason, worker="rescue")
         return self.retry_later(None, now, decision.reason, decision.retry_at, worker="rescue")
 
-    def requeue(self, now: datetime, by: str) -> tuple[Job, JobEvent]:
+    def requeue(self, now: datetime, by: str) -> Moved:
         """A member or operator retries a failed job: attempts reset, history kept.
 
-        A hosted parser's job id is forgotten, so the retry parses afresh instead of
-        waiting again on the external job that failed.
+        The job resumes at the start of the step that failed. A hosted parser's job
+        id is forgotten, so the retry parses afresh instead of waiting again on the
+        external job that failed.
         """
         if self.status is not JobStatus.FAILED:
             raise Conflict(f"only a failed job can be retried; this one is {self.status}")
-        resume_at = _resume_status(self.failed_stage)
+        if self.failed_stage is None:
+            raise IllegalTransition(f"failed job {self.job_id} does not say which step failed")
         return self._move(
-            resume_at, now, None, f"retried by {by}",
-            attempts=0, available_at=now, last_error=None, failed_stage=None,
-            parser_job_id=None,
+            step_named(self.failed_stage).claim_from, now, None, f"retried by {by}",
+            attrs.evolve(self, attempts=0, available_at=now, last_error=None,
+                         failed_stage=None, parser_job_id=None),
         )
 
 
-def _resume_status(failed_stage: str | None) -> JobStatus:
-    for step in STEPS:
-        if step.name == failed_stage:
-            return step.claim_from
-    return JobStatus.UPLOADED
+@attrs.frozen
+class Moved:
+    """What every transition returns: the job as it now is, and the events that
+    record how it got there (none for a change that is not a move: a renewal, a
+    claim or release in place, a parser's job id)."""
+
+    job: Job
+    events: tuple[JobEvent, ...] = ()
+
+    def then(self, following: Moved) -> Moved:
+        """This move followed by another made from its job."""
+        return Moved(following.job, self.events + following.events)
 
 
 @attrs.frozen

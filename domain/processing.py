@@ -52,26 +52,43 @@ class _LoopTimer:
 
 
 @attrs.define
-class _Checkpoint:
-    """Lets a hosted parser save its external job id on our job (fenced)."""
+class LeaseHolder:
+    """The latest lease a running job is under. Every write for the job starts from
+    it and puts back the lease the write returned (a heartbeat, the hosted parser's
+    job id, a step's result), so each write carries the job as it is stored. Writes
+    for one job take turns, so none starts from a lease another is replacing. A
+    worker shutting down finds here the lease to give back."""
 
-    queue: WorkerQueue
-    lease: Lease
+    lease: Lease | None = None
+    _turn: asyncio.Lock = attrs.field(factory=asyncio.Lock, init=False, repr=False)
 
     @property
-    def external_id(self) -> str | None:
-        return self.lease.job.parser_job_id
+    def held(self) -> Lease:
+        """The latest lease (while a job runs there always is one)."""
+        assert self.lease is not None, "no lease is held"
+        return self.lease
 
-    async def save(self, external_id: str) -> None:
-        self.lease = await self.queue.record_parser_job(self.lease, external_id)
+    async def renew(self, write: Callable[[Lease], Awaitable[Lease]]) -> Lease:
+        """Make ``write`` with the latest lease and keep the lease it returns."""
+        async with self._turn:
+            self.lease = await write(self.held)
+            return self.lease
 
 
 @attrs.define
-class LeaseHolder:
-    """Where the lease a running job is under can be found from outside, so a worker
-    shutting down can give it back (it changes as the job moves from step to step)."""
+class _Checkpoint:
+    """Lets a hosted parser save its external job id on our job (fenced), with the
+    job's latest lease."""
 
-    lease: Lease | None = None
+    queue: WorkerQueue
+    holder: LeaseHolder
+
+    @property
+    def external_id(self) -> str | None:
+        return self.holder.lease.job.parser_job_id if self.holder.lease else None
+
+    async def save(self, external_id: str) -> None:
+        await self.holder.renew(lambda lease: self.queue.record_parser_job(lease, external_id))
 
 
 @attrs.define
@@ -106,6 +123,8 @@ class ProcessJob:
     step_timeout: timedelta | None = timedelta(minutes=15)
     #: Measures the step timeout; the clock moves it in tests (no real waiting).
     timer: Timer = attrs.Factory(lambda: _LoopTimer())
+    #: Beats the heartbeat interval; a fake clock in tests (no real waiting).
+    ticker: Timer = attrs.Factory(lambda: _LoopTimer())
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits between store retries
 
@@ -123,15 +142,16 @@ class ProcessJob:
         clock = asyncio.get_running_loop().time
         current: Lease | None = lease
         while current is not None:
-            holder.lease = holding = current
+            holder.lease = current
             step = current.job.current_step()
             started, outcome = clock(), "cancelled"
             error: StepError | None = None
             try:
-                work = self._run_step(step.name, current, carry)
-                output = await self._with_heartbeat(current, self._timed(step.name, work))
+                work = self._run_step(step.name, holder, carry)
+                output = await self._with_heartbeat(holder, self._timed(step.name, work))
+                # The lease as the heartbeats and the parser's checkpoint left it.
                 current = await self.queue.finish_step(
-                    current, output, self.lease_for, continue_=not stopping()
+                    holder.held, output, self.lease_for, continue_=not stopping()
                 )
                 holder.lease, outcome = current, "ok"
                 continue
@@ -139,6 +159,7 @@ class ProcessJob:
                 outcome = "lease_lost"
                 log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
             except StoreUnavailable as exc:
+                holding = holder.held
                 outcome = "store_unreachable"
                 log.warning("the database went away during the step; the job goes back as "
                             "soon as it answers", extra={"job_id": str(lease.job_id),
@@ -157,7 +178,7 @@ class ProcessJob:
                 )
             finally:
                 self.on_step(step.name, clock() - started, outcome)
-            holder.lease = None
+            holding, holder.lease = holder.held, None
             return None if error is None else await self._handle_failure(holding, error)
         return await self.queue.get_job(lease.job_id)
 
@@ -215,39 +236,45 @@ class ProcessJob:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await pending
 
-    async def _with_heartbeat(self, lease: Lease, work: Awaitable[StepOutput]) -> StepOutput:
-        """Run the step's work, renewing the lease meanwhile. Only a lost lease stops
-        the work: a failed renewal (a database hiccup) is tried again at the next
-        beat, and if the lease runs out meanwhile the next renewal says so."""
+    async def _with_heartbeat(self, holder: LeaseHolder,
+                              work: Awaitable[StepOutput]) -> StepOutput:
+        """Run the step's work, renewing the lease meanwhile (the renewed lease goes
+        back to ``holder``, so the step's result is written with it). Only a lost
+        lease stops the work: a failed renewal (a database hiccup) is tried again at
+        the next beat, and if the lease runs out meanwhile the next renewal says so."""
         task = asyncio.ensure_future(work)
         interval = (self.heartbeat_every or self.lease_for / 3).total_seconds()
-        holder = lease
         try:
             while True:
-                done, _ = await asyncio.wait({task}, timeout=interval)
-                if done:
+                beat = asyncio.ensure_future(self.ticker.sleep(interval))
+                try:
+                    await asyncio.wait({task, beat}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    beat.cancel()
+                if task.done():
                     return task.result()
                 try:
-                    holder = await self.queue.heartbeat(holder, self.lease_for)
+                    await holder.renew(lambda lease: self.queue.heartbeat(lease, self.lease_for))
                 except LeaseLost:
                     raise
                 except Exception as exc:
+                    job_id = holder.lease.job_id if holder.lease else None
                     log.warning("lease renewal failed; will try again",
-                                extra={"job_id": str(lease.job_id), "error": repr(exc)})
+                                extra={"job_id": str(job_id), "error": repr(exc)})
         finally:
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _run_step(self, step: StepName, lease: Lease, carry: _Carry) -> StepOutput:
-        job = lease.job
+    async def _run_step(self, step: StepName, holder: LeaseHolder, carry: _Carry) -> StepOutput:
+        job = holder.held.job
         if step is StepName.PARSE:
             document = await self.documents.get(job.document_id)
             data = await self.blobs.get(document.blob_key)
             request = ParseRequest(document.document_id, document.filename, document.media_type,
                                    data)
-            carry.parsed = await self.parser.parse(request, _Checkpoint(self.queue, lease))
+            carry.parsed = await self.parser.parse(request, _Checkpoint(self.queue, holder))
             return StepOutput(parsed=carry.parsed,
                               detail=f"parsed {len(carry.parsed.pages)} pages with "
                                      f"{self.parser.name}")

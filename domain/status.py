@@ -91,6 +91,14 @@ def step_held_at(status: JobStatus) -> Step:
         raise IllegalTransition(f"no step is held at {status}") from None
 
 
+_BY_NAME = {step.name: step for step in STEPS}
+
+
+def step_named(name: StepName) -> Step:
+    """The step called ``name``."""
+    return _BY_NAME[name]
+
+
 def next_step(step: Step) -> Step | None:
     """The step that follows ``step``, or None after the last one."""
     return _BY_CLAIM_FROM.get(step.result)

@@ -71,7 +71,7 @@ from domain.retry import RetryPolicy
 from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
-from domain.worker import RescueExpiredLeases, WorkerRound
+from domain.worker import RescueExpiredLeases, Worker
 from entrypoints.access_tokens import make_token_verifier
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
@@ -298,16 +298,21 @@ class Container(containers.DeclarativeContainer):
         ProcessJob, queue=job_queue, documents=documents, blobs=blobs, parser=parser,
         embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
         retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
-        heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock,
+        heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock, ticker=clock,
         on_step=metrics.provided.observe_step,
     )
     rescue_expired_leases = providers.Singleton(
         RescueExpiredLeases, queue=job_queue, policy=retry_policy, jitter=jitter
     )
-    #: ``container.worker_round(worker_id="...")``: one claim-and-process round.
-    worker_round = providers.Factory(
-        WorkerRound, queue=job_queue, process=process_job,
-        batch_size=settings.provided.worker_concurrency, lease_for=lease_for,
+    #: ``container.worker(worker_id="...")``: the worker loop (``Worker.run``, or
+    #: ``Worker.drain`` to work until nothing is ready).
+    worker = providers.Factory(
+        Worker, queue=job_queue, process=process_job, rescue=rescue_expired_leases,
+        ticker=clock, concurrency=settings.provided.worker_concurrency, lease_for=lease_for,
+        poll_interval=settings.provided.worker_poll_interval,
+        rescue_interval=settings.provided.worker_rescue_interval,
+        shutdown_grace=settings.provided.worker_shutdown_grace,
+        on_job_left=metrics.provided.record_job,
     )
 
 

@@ -6,7 +6,10 @@ keeps them in memory and hands out the one a token names in its ``kid``:
 
 - the keys are fetched on first use and kept for ``max_age`` seconds; after that the
   next request refreshes them (and keeps the old ones if the refresh fails, so a
-  short Supabase outage does not lock members out);
+  short Supabase outage does not lock members out). Kept, but not for ever: keys
+  not confirmed by a fetch for ``max_stale`` seconds are dropped, so a key the
+  project revoked stops opening the API at the latest that long into an outage
+  (requests then get a 503 until Supabase answers again);
 - a ``kid`` that is not in the set triggers one refetch, because a rotated key is
   published before tokens are signed with it;
 - refetches are rate-limited: at most one every ``min_interval`` seconds, whatever
@@ -41,6 +44,8 @@ _KEY_TYPES = {"ES256": "EC", "RS256": "RSA"}
 JWKS_PATH = "/auth/v1/.well-known/jwks.json"
 DEFAULT_MAX_AGE = 600.0
 DEFAULT_MIN_INTERVAL = 30.0
+#: How long keys outlive their last successful fetch while Supabase cannot be reached.
+DEFAULT_MAX_STALE = 3600.0
 FETCH_TIMEOUT = 5.0
 
 Fetch = Callable[[str], Awaitable[Mapping[str, Any]]]
@@ -99,12 +104,14 @@ class JwksKeySet:
         *,
         max_age: float = DEFAULT_MAX_AGE,
         min_interval: float = DEFAULT_MIN_INTERVAL,
+        max_stale: float = DEFAULT_MAX_STALE,
         clock: Callable[[], float] = time.monotonic,
         fetch: Fetch = fetch_jwks,
     ) -> None:
         self.url = url
         self._max_age = max_age
         self._min_interval = min_interval
+        self._max_stale = max_stale
         self._clock = clock
         self._fetch = fetch
         self._keys: dict[str, PyJWK] = {}
@@ -120,6 +127,11 @@ class JwksKeySet:
         """
         if self._is_stale() or kid not in self._keys:
             await self._refresh()
+        if self._fetched_at is not None and \
+                self._clock() - self._fetched_at >= self._max_age + self._max_stale:
+            log.warning("the JWKS at %s has not been fetched for %.0f s: cached keys dropped",
+                        self.url, self._clock() - self._fetched_at)
+            self._keys, self._fetched_at = {}, None
         if self._fetched_at is None:
             raise KeysUnavailable(
                 "the service cannot fetch its sign-in keys to check the access token right "

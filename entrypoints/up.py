@@ -42,7 +42,7 @@ from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
-from entrypoints.worker import WorkerService
+from entrypoints.worker import WorkerService, new_worker_id
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"
@@ -54,18 +54,11 @@ UP_HOST = "127.0.0.1"
 def build_worker(container: Container, settings: Settings) -> WorkerService:
     """A worker service over the container's adapters, tuned by the WORKER_* settings."""
     return WorkerService(
-        queue=container.job_queue(),
-        process=container.process_job(),
-        rescue=container.rescue_expired_leases(),
+        worker=container.worker(worker_id=new_worker_id()),
+        ticker=container.clock(),
         registry=container.worker_registry(),
         subscribe=container.job_notices(),
-        concurrency=settings.worker_concurrency,
-        poll_interval=settings.worker_poll_interval,
-        rescue_interval=settings.worker_rescue_interval,
         beat_interval=settings.heartbeat_seconds,
-        shutdown_grace=settings.worker_shutdown_grace,
-        lease_for=container.lease_for(),
-        on_job_left=container.metrics().record_job,
     )
 
 

@@ -13,7 +13,15 @@ from adapters.memory import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
-from domain.hybrid import SearchMode, bm25, fuse
+from domain.hybrid import (
+    PAIR_REACH,
+    SearchMode,
+    best_first,
+    bm25,
+    fuse,
+    pair_score,
+    question_pairs,
+)
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
 from domain.ports import Usage
 from domain.status import JobStatus
@@ -77,7 +85,7 @@ class InMemoryDocumentRepository:
         vector_hits = [] if mode is SearchMode.KEYWORD else _vector_candidates(
             searchable, min_similarity, limit)
         keyword_hits = [] if mode is SearchMode.VECTOR else _keyword_candidates(
-            searchable, query_terms, limit)
+            searchable, query_terms, question_pairs(text_search.ordered_terms(text)), limit)
         if mode is SearchMode.VECTOR:
             found = vector_hits
         elif mode is SearchMode.KEYWORD:
@@ -93,32 +101,34 @@ class InMemoryDocumentRepository:
         return document
 
 
-def _order(hit: ScoredChunk) -> tuple[float, str, int]:
-    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
-
-
 def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, limit: int
                        ) -> list[ScoredChunk]:
-    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=_order)
+    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=best_first)
     return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
 
 
-def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str], limit: int
-                        ) -> list[ScoredChunk]:
+def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str],
+                        pairs: list[tuple[str, str]], limit: int) -> list[ScoredChunk]:
     """Chunks holding at least one of the question's words, by BM25 over the member's
-    chunks (``domain.hybrid.bm25``); those holding every word come first."""
+    chunks (``domain.hybrid.bm25``) plus the question's word pairs they hold
+    (``domain.hybrid.pair_score``); those holding every word come first."""
     if not query_terms or not searchable:
         return []
     said = {h.chunk.chunk_id: text_search.occurrences(h.chunk.text, query_terms)
             for h in searchable}
     holding = {t: sum(t in found for found in said.values()) for t in query_terms}
     average = sum(h.chunk.token_count for h in searchable) / len(searchable)
+    held = {h.chunk.chunk_id: [p for p in pairs if text_search.holds_pair(h.chunk.text, p,
+                                                                          PAIR_REACH)]
+            for h in searchable if said[h.chunk.chunk_id]}
+    pairs_holding = {p: sum(p in found for found in held.values()) for p in pairs}
     scored = []
     for hit in searchable:
         found = said[hit.chunk.chunk_id]
         if found:
             score = bm25(found, holding, len(searchable), hit.chunk.token_count, average)
+            score += pair_score(held[hit.chunk.chunk_id], pairs_holding, len(searchable))
             scored.append((len(found) == len(query_terms), attrs.evolve(hit, score=score)))
-    scored.sort(key=lambda pair: (not pair[0], *_order(pair[1])))
+    scored.sort(key=lambda pair: (not pair[0], *best_first(pair[1])))
     return [attrs.evolve(h, keyword_rank=rank)
             for rank, (_, h) in enumerate(scored[:limit], 1)]

@@ -15,7 +15,7 @@ from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector
 from domain.errors import Conflict, LeaseLost, NotFound
 from domain.files import UploadedFile, read_all
-from domain.model import Document, Job, JobEvent, Lease
+from domain.model import Document, Job, JobEvent, Lease, Moved
 from domain.ports import Admission, Clock, Jitter, StepOutput, Submission
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
@@ -60,9 +60,7 @@ class InMemoryJobQueue:
         return Submission(document, job, True)
 
     async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
-        job = self._get(job_id, user_id)
-        job, event = job.requeue(self._clock.now(), by)
-        self._save(job, [event])
+        job = self._save(self._get(job_id, user_id).requeue(self._clock.now(), by))
         self.notices.append(job.job_id)
         return job
 
@@ -96,60 +94,48 @@ class InMemoryJobQueue:
         )
         leases = []
         for job in ready[:limit]:
-            claimed, event = job.claim(worker, now, lease_for)
-            self._save(claimed, [event] if event else [])
+            claimed = self._save(job.claim(worker, now, lease_for))
             leases.append(Lease(claimed, worker, claimed.fencing_token))
         return leases
 
     async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
-        job = self._held(lease).renew(lease, self._clock.now(), lease_for)
-        self._save(job, [])
+        job = self._save(self._held(lease).renew(lease, self._clock.now(), lease_for))
         return attrs.evolve(lease, job=job)
 
     async def finish_step(
         self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
     ) -> Lease | None:
         held = self._held(lease)
-        job, events = held.finish_step(
+        moved = held.finish_step(
             lease, self._clock.now(), lease_for, detail=output.detail, continue_=continue_,
             embedding_tokens=output.embedding_tokens,
         )
         self._write_artefacts(held, output)
-        self._save(job, events)
+        job = self._save(moved)
         return attrs.evolve(lease, job=job) if job.is_held else None
 
     async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
-        job = self._held(lease).record_parser_job(lease, self._clock.now(), parser_job_id)
-        self._save(job, [])
+        job = self._save(
+            self._held(lease).record_parser_job(lease, self._clock.now(), parser_job_id))
         return attrs.evolve(lease, job=job)
 
     async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
-        job, event = self._held(lease).retry_later(lease, self._clock.now(), error, available_at)
-        self._save(job, [event])
-        return job
+        return self._save(
+            self._held(lease).retry_later(lease, self._clock.now(), error, available_at))
 
     async def fail(self, lease: Lease, error: str) -> Job:
-        job, event = self._held(lease).fail(lease, self._clock.now(), error)
-        self._save(job, [event])
-        return job
+        return self._save(self._held(lease).fail(lease, self._clock.now(), error))
 
     async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
-        job, event = self._held(lease).release(lease, self._clock.now(), reason)
-        self._save(job, [event] if event else [])
-        return job
+        return self._save(self._held(lease).release(lease, self._clock.now(), reason))
 
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
         now = self._clock.now()
-        rescued = []
         expired = sorted(
             (j for j in self._store.jobs.values() if j.is_held and j.lease_expired(now)),
             key=lambda j: (j.lease_expires_at, str(j.job_id)),
         )
-        for job in expired:
-            job, event = job.rescue(now, policy, jitter())
-            self._save(job, [event])
-            rescued.append(job)
-        return rescued
+        return [self._save(job.rescue(now, policy, jitter())) for job in expired]
 
     # -- internals ----------------------------------------------------------------
 
@@ -165,9 +151,10 @@ class InMemoryJobQueue:
             raise LeaseLost(f"job {lease.job_id} no longer exists")
         return job
 
-    def _save(self, job: Job, events: list[JobEvent]) -> None:
-        self._store.jobs[job.job_id] = job
-        self._store.events.extend(events)
+    def _save(self, moved: Moved) -> Job:
+        self._store.jobs[moved.job.job_id] = moved.job
+        self._store.events.extend(moved.events)
+        return moved.job
 
     def _write_artefacts(self, job: Job, output: StepOutput) -> None:
         """Check everything first, then write: like the single statement of the real

@@ -40,6 +40,32 @@ def words(text: str) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), stem(word)
 
 
+def ordered_terms(text: str) -> list[str]:
+    """The stems of ``text``'s words in order, stop words left out (a question's word
+    pairs are read from this)."""
+    return [term for _, _, term in words(text)]
+
+
+@functools.lru_cache(maxsize=4096)
+def positions(text: str) -> dict[str, tuple[int, ...]]:
+    """Where each stem of ``text`` stands, counting every word, stop words included
+    (as PostgreSQL's ``tsvector`` counts positions)."""
+    found: dict[str, list[int]] = {}
+    for position, match in enumerate(_WORD.finditer(text), start=1):
+        word = match.group().lower()
+        if word not in STOP_WORDS:
+            found.setdefault(stem(word), []).append(position)
+    return {term: tuple(at) for term, at in found.items()}
+
+
+def holds_pair(text: str, pair: tuple[str, str], reach: int) -> bool:
+    """Whether ``text`` says the pair's second stem within ``reach`` words after its first."""
+    at = positions(text)
+    seconds = set(at.get(pair[1], ()))
+    return any(first + gap in seconds
+               for first in at.get(pair[0], ()) for gap in range(1, reach + 1))
+
+
 @functools.lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """The stems a text can be found by."""

@@ -117,6 +117,7 @@ class IsolatedLocalParser:
         self._spare: _Child | None = None
         self._spare_lock = threading.Lock()
         self._preparing: set[asyncio.Future[None]] = set()
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"IsolatedLocalParser(limits={self.limits!r})"
@@ -139,7 +140,11 @@ class IsolatedLocalParser:
         return self._outcome(request, reply, seconds)
 
     async def aclose(self) -> None:
-        """Stop the spare child (the container calls this at shutdown)."""
+        """Stop the spare child (the container calls this at shutdown), waiting for one
+        still starting, so no child outlives the parser."""
+        self._closed = True
+        if self._preparing:
+            await asyncio.gather(*self._preparing, return_exceptions=True)
         spare = self._take_spare()
         if spare is not None:
             spare.kill()
@@ -151,14 +156,18 @@ class IsolatedLocalParser:
 
     def _prepare_spare(self) -> None:
         """Start the next file's child in the background."""
-        if self._preparing or self._spare is not None:
+        if self._closed or self._preparing or self._spare is not None:
             return
 
         def start() -> None:
             child = _Child(self.limits)
             child.start()
+            replaced: _Child | None
             with self._spare_lock:
-                replaced, self._spare = self._spare, child
+                if self._closed:  # shut down while it started: nobody will use it
+                    replaced = child
+                else:
+                    replaced, self._spare = self._spare, child
             if replaced is not None:
                 replaced.kill()
 

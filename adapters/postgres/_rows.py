@@ -16,7 +16,7 @@ from domain.model import (
     ParsedPage,
 )
 from domain.ports import WorkerInfo
-from domain.status import JobStatus
+from domain.status import JobStatus, StepName
 
 Row = Mapping[str, Any]
 
@@ -46,7 +46,7 @@ def job_from_row(row: Row) -> Job:
         attempts=row["attempts"],
         priority=row["priority"],
         last_error=row["last_error"],
-        failed_stage=row["failed_stage"],
+        failed_stage=StepName(row["failed_stage"]) if row["failed_stage"] else None,
         lease_owner=row["lease_owner"],
         lease_expires_at=row["lease_expires_at"],
         fencing_token=row["fencing_token"],

@@ -49,13 +49,16 @@ _RULES: tuple[tuple[str, str], ...] = (
      "SELECT c.chunk_id::text AS id FROM {s}.document_chunks c "
      "WHERE NOT EXISTS (SELECT 1 FROM {s}.upload_jobs j WHERE j.document_id = c.document_id)"),
     ("no vector without its model",
-     "SELECT c.chunk_id::text AS id FROM {s}.document_chunks c "
-     "WHERE c.embedding IS NOT NULL AND (c.embedding_model IS NULL "
-     "OR c.embedding_model = '')"),
+     "SELECT e.chunk_id::text AS id FROM {s}.chunk_embeddings e WHERE e.model = ''"),
+    ("no vector filed under another document or member than its chunk's",
+     "SELECT e.chunk_id::text AS id FROM {s}.chunk_embeddings e "
+     "JOIN {s}.document_chunks c ON c.chunk_id = e.chunk_id "
+     "WHERE (e.document_id, e.user_id) IS DISTINCT FROM (c.document_id, c.user_id)"),
     ("no complete document with a chunk left unembedded",
      "SELECT c.chunk_id::text AS id FROM {s}.document_chunks c "
      "JOIN {s}.upload_jobs j ON j.document_id = c.document_id "
-     "WHERE j.status = 'complete' AND c.embedding IS NULL"),
+     "WHERE j.status = 'complete' "
+     "AND NOT EXISTS (SELECT 1 FROM {s}.chunk_embeddings e WHERE e.chunk_id = c.chunk_id)"),
 )
 
 _FILES_RULE = "no bytes without a document"

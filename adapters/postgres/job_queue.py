@@ -14,8 +14,10 @@ atomic:
   and, for a worker, the lease is still alive. The step's artefacts (parsed
   pages, chunks, vectors) are written by the same statement, so a step is
   recorded entirely or not at all, and a worker that lost its lease writes
-  nothing (``LeaseLost``). If the worker's copy of the job is stale (a heartbeat
-  moved the lease on), the current row is read and the domain asked again.
+  nothing (``LeaseLost``). The statement always answers with a row: the job as
+  written, or the row as it found it, so a refused write says why (lease lost,
+  unknown chunk) without a second query. The worker threads its latest lease
+  through, so its copy of the job is the row and each write is one round trip.
 - time comes from the injected clock, passed to every statement, so the fake
   clock of the tests drives lease expiry and back-off on PostgreSQL exactly as on
   the in-memory queue. Real runs use each host's system clock, so hosts must keep
@@ -28,6 +30,7 @@ short statement in autocommit.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -36,7 +39,6 @@ from uuid import UUID
 
 import asyncpg
 import attrs
-from pgvector import Vector
 
 from adapters.postgres._rows import (
     document_from_row,
@@ -48,15 +50,24 @@ from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_sch
 from adapters.postgres.errors import DATABASE_UNREACHABLE
 from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
-from adapters.vectors import check_vector
+from adapters.postgres.vector_binary import PackedVector, packed_vector
 from domain.errors import Conflict, LeaseLost, NotFound, StoreUnavailable
 from domain.files import UploadedFile
-from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
+from domain.model import (
+    Chunk,
+    ChunkVector,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    Moved,
+    ParsedDocument,
+)
 from domain.ports import Admission, Clock, Jitter, StepOutput, Submission, Usage
 from domain.retry import RetryPolicy
 from domain.status import CLAIMABLE, PIPELINE_ORDER, STEPS, JobStatus
 
-Transition = Callable[[Job, datetime], tuple[Job, list[JobEvent]]]
+Transition = Callable[[Job, datetime], Moved]
 
 # Columns a transition may change. A write updates all of them from the domain's
 # new job, on condition that the row still holds the job the domain started from.
@@ -84,8 +95,62 @@ def claim_transitions() -> list[tuple[JobStatus, JobStatus, str | None]]:
     for step in STEPS:
         probe = attrs.evolve(Job.new(UUID(int=0), UUID(int=0), "probe", epoch),
                              status=step.claim_from)
-        claimed, event = probe.claim("probe", epoch, timedelta(seconds=1))
-        found.append((step.claim_from, claimed.status, event.detail if event else None))
+        claimed = probe.claim("probe", epoch, timedelta(seconds=1))
+        found.append((step.claim_from, claimed.job.status,
+                      claimed.events[0].detail if claimed.events else None))
+    return found
+
+
+@attrs.frozen
+class _Change:
+    """One compare-and-set write: the row goes from ``current`` to ``moved.job`` if it
+    still is ``current`` (and, for a worker's write, the lease is alive at ``now``)."""
+
+    current: Job
+    moved: Moved
+    lease: Lease | None = None
+    now: datetime | None = None
+    output: StepOutput | None = None
+    notify: bool = False
+
+
+@attrs.frozen
+class _Written:
+    """What the write statement answered: the job as stored, if it wrote; else the
+    row as it found it (None: gone), and whether a vector named an unknown chunk."""
+
+    job: Job | None = None
+    found: Job | None = None
+    unknown_chunks: bool = False
+
+
+@attrs.frozen
+class _Sql:
+    """Parts of one write statement: CTEs the fenced update looks at (``before``),
+    its extra conditions (``guards``), CTEs that write from the fenced row
+    (``after``), and the test that tells a refused write's unknown chunks."""
+
+    before: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    unknown_chunks: str = ""
+
+    def __add__(self, other: _Sql) -> _Sql:
+        return _Sql(self.before + other.before, self.guards + other.guards,
+                    self.after + other.after, other.unknown_chunks or self.unknown_chunks)
+
+
+def _refusal(lease: Lease, now: datetime, written: _Written) -> Job:
+    """Why a fenced write changed nothing, from what the statement found: the job is
+    gone or the lease is not ours (``LeaseLost``), or a vector named a chunk the
+    document does not have (``ValueError``). Otherwise the lease is ours but the copy
+    of the job it carries is older than the row: the row to try again from."""
+    found = written.found
+    if found is None:
+        raise LeaseLost(f"job {lease.job_id} no longer exists")
+    found.check_lease(lease, now)
+    if written.unknown_chunks:
+        raise ValueError("a vector names a chunk that is not a chunk of this document")
     return found
 
 
@@ -242,12 +307,15 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         return job_from_row(row)
 
     async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        current = await self.get_job(job_id, user_id)
         for _ in range(3):
-            current = await self.get_job(job_id, user_id)
-            new, event = current.requeue(self._clock.now(), by)
-            row = await self._write(current, new, [event], notify=True)
-            if row is not None:
-                return job_from_row(row)
+            written = await self._write(
+                _Change(current, current.requeue(self._clock.now(), by), notify=True))
+            if written.job is not None:
+                return written.job
+            if written.found is None or user_id not in (None, written.found.user_id):
+                raise NotFound(f"no job {job_id}")
+            current = written.found  # changed meanwhile: ask the domain again
         raise Conflict(f"job {job_id} keeps changing; try again")
 
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
@@ -291,16 +359,13 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         return [Lease(job, worker, job.fencing_token) for job in map(job_from_row, rows)]
 
     async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
-        def renew(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            return job.renew(lease, now, lease_for), []
-
-        job = await self._fenced(lease, renew)
+        job = await self._fenced(lease, lambda job, now: job.renew(lease, now, lease_for))
         return attrs.evolve(lease, job=job)
 
     async def finish_step(
         self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
     ) -> Lease | None:
-        def finish(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
+        def finish(job: Job, now: datetime) -> Moved:
             return job.finish_step(lease, now, lease_for, detail=output.detail,
                                    continue_=continue_, embedding_tokens=output.embedding_tokens)
 
@@ -311,31 +376,19 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         return attrs.evolve(lease, job=job) if job.is_held else None
 
     async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
-        def remember(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            return job.record_parser_job(lease, now, parser_job_id), []
-
-        return attrs.evolve(lease, job=await self._fenced(lease, remember))
+        job = await self._fenced(
+            lease, lambda job, now: job.record_parser_job(lease, now, parser_job_id))
+        return attrs.evolve(lease, job=job)
 
     async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
-        def retry(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            new, event = job.retry_later(lease, now, error, available_at)
-            return new, [event]
-
-        return await self._fenced(lease, retry)
+        return await self._fenced(
+            lease, lambda job, now: job.retry_later(lease, now, error, available_at))
 
     async def fail(self, lease: Lease, error: str) -> Job:
-        def dead_letter(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            new, event = job.fail(lease, now, error)
-            return new, [event]
-
-        return await self._fenced(lease, dead_letter)
+        return await self._fenced(lease, lambda job, now: job.fail(lease, now, error))
 
     async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
-        def give_back(job: Job, now: datetime) -> tuple[Job, list[JobEvent]]:
-            new, event = job.release(lease, now, reason)
-            return new, [event] if event else []
-
-        return await self._fenced(lease, give_back)
+        return await self._fenced(lease, lambda job, now: job.release(lease, now, reason))
 
     async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
         """Any worker may rescue, several at once, and none waits for another: each
@@ -352,10 +405,9 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         )
         rescued = []
         for current in map(job_from_row, rows):
-            new, event = current.rescue(now, policy, jitter())
-            row = await self._write(current, new, [event])
-            if row is not None:  # else the holder finished, or another worker rescued it
-                rescued.append(job_from_row(row))
+            written = await self._write(_Change(current, current.rescue(now, policy, jitter())))
+            if written.job is not None:  # else the holder finished, or another worker rescued it
+                rescued.append(written.job)
         return rescued
 
     # -- the compare-and-set write --------------------------------------------------
@@ -374,25 +426,28 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
     async def _fenced_write(
         self, lease: Lease, transition: Transition, output: StepOutput | None
     ) -> Job:
+        """One statement when the lease carries the job as it is stored (the worker
+        threads the latest lease through). An older copy of it (from before a
+        heartbeat) costs one more round trip: a read when the copy says the lease has
+        run out, else the failed write, which returns the row it found."""
         now = self._clock.now()
         current = lease.job
         fresh = False
         while True:
             try:
-                new, events = transition(current, now)
+                moved = transition(current, now)
             except LeaseLost:
                 if fresh:
                     raise
                 current, fresh = await self._load_held(lease), True
                 continue
-            row = await self._write(current, new, events, lease=lease, now=now, output=output)
-            if row is not None:
-                return job_from_row(row)
+            written = await self._write(_Change(current, moved, lease, now, output))
+            if written.job is not None:
+                return written.job
+            found = _refusal(lease, now, written)
             if fresh:
-                if output is not None and output.vectors:
-                    await self._check_chunks_known(current.document_id, output.vectors)
                 raise LeaseLost(f"worker {lease.worker} no longer holds job {lease.job_id}")
-            current, fresh = await self._load_held(lease), True
+            current, fresh = found, True
 
     async def _load_held(self, lease: Lease) -> Job:
         row = await self._pool.fetchrow(
@@ -402,43 +457,54 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             raise LeaseLost(f"job {lease.job_id} no longer exists")
         return job_from_row(row)
 
-    async def _write(
-        self,
-        current: Job,
-        new: Job,
-        events: Sequence[JobEvent],
-        *,
-        lease: Lease | None = None,
-        now: datetime | None = None,
-        output: StepOutput | None = None,
-        notify: bool = False,
-    ) -> Any:
-        """One statement: update the row from ``current`` to ``new`` if it still is
-        ``current`` (and the lease is alive), record the events and the artefacts.
-        Returns the new row, or None if the row had changed."""
+    async def _write(self, change: _Change) -> _Written:
+        """One statement: update the row from ``current`` to the moved job if it still
+        is ``current`` (and the lease is alive), record the events and the artefacts.
+        It always returns one row: the new job, or the row as the statement found it
+        (with whether the vectors named chunks the document does not have)."""
         p = _Params()
-        ctes: list[str] = []
-        guards = [f"job_id = {p(current.job_id)}"]
+        job_id = p(change.current.job_id)
+        sql = (self._fence_sql(change, job_id, p) + self._artefact_sql(change, p)
+               + self._events_sql(change.moved.events, p))
+        sets = ", ".join(f"{c} = {p(_column(change.moved.job, c))}" for c in _MUTABLE)
+        ctes = [
+            f"found AS (SELECT * FROM {self._s}.upload_jobs WHERE job_id = {job_id})",
+            *sql.before,
+            f"fenced AS (UPDATE {self._s}.upload_jobs SET {sets} "
+            f"WHERE {' AND '.join(sql.guards)} RETURNING *)",
+            *sql.after,
+        ]
+        notice = f"pg_notify({p(self._channel)}, f.job_id::text)" if change.notify else "NULL"
+        unknown = sql.unknown_chunks or "false"
+        row = await self._pool.fetchrow(
+            "WITH " + ",\n".join(ctes) + "\n"
+            f"SELECT true AS written, f.*, false AS unknown_chunks, {notice} AS notified "
+            "FROM fenced f\n"
+            f"UNION ALL SELECT false, c.*, {unknown}, NULL "
+            "FROM (VALUES (1)) AS one LEFT JOIN found c ON true "
+            "WHERE NOT EXISTS (SELECT FROM fenced)",
+            *p.values,
+        )
+        assert row is not None
+        if row["written"]:
+            return _Written(job=job_from_row(row))
+        return _Written(found=None if row["job_id"] is None else job_from_row(row),
+                        unknown_chunks=bool(row["unknown_chunks"]))
+
+    def _fence_sql(self, change: _Change, job_id: str, p: _Params) -> _Sql:
+        """The update's conditions: the row still is ``current`` and, for a worker's
+        write, its lease is still alive."""
+        current, lease = change.current, change.lease
+        guards = [f"job_id = {job_id}"]
         guards += [f"{c} IS NOT DISTINCT FROM {p(_column(current, c))}" for c in _MUTABLE]
         if lease is not None:
-            assert now is not None
-            guards.append(f"lease_owner = {p(lease.worker)}")
-            guards.append(f"fencing_token = {p(lease.token)}")
-            guards.append(f"lease_expires_at > {p(now)}")
-        artefacts = self._artefact_ctes(current, output, p, ctes, guards)
-        sets = ", ".join(f"{c} = {p(_column(new, c))}" for c in _MUTABLE)
-        ctes.append(
-            f"fenced AS (UPDATE {self._s}.upload_jobs SET {sets} "
-            f"WHERE {' AND '.join(guards)} RETURNING *)"
-        )
-        if events:
-            ctes.append(self._events_cte(events, p))
-        ctes.extend(artefacts)
-        select = "SELECT f.*"
-        if notify:
-            select += f", pg_notify({p(self._channel)}, f.job_id::text) AS notified"
-        sql = "WITH " + ",\n".join(ctes) + f"\n{select} FROM fenced f"
-        return await self._pool.fetchrow(sql, *p.values)
+            assert change.now is not None
+            guards += [f"lease_owner = {p(lease.worker)}", f"fencing_token = {p(lease.token)}",
+                       f"lease_expires_at > {p(change.now)}"]
+        return _Sql(guards=tuple(guards))
+
+    def _events_sql(self, events: Sequence[JobEvent], p: _Params) -> _Sql:
+        return _Sql(after=(self._events_cte(events, p),)) if events else _Sql()
 
     def _events_cte(self, events: Sequence[JobEvent], p: _Params) -> str:
         columns = (
@@ -457,47 +523,65 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             "AS e(from_status, to_status, at, attempt, worker, detail, n) ORDER BY e.n)"
         )
 
-    def _artefact_ctes(
-        self, job: Job, output: StepOutput | None, p: _Params, before: list[str],
-        guards: list[str],
-    ) -> list[str]:
+    def _artefact_sql(self, change: _Change, p: _Params) -> _Sql:
+        """What the step leaves behind, written from the fenced row (so only if the
+        lease still holds)."""
+        output, job = change.output, change.current
         if output is None:
-            return []
-        ctes = []
+            return _Sql()
+        sql = _Sql()
         if output.parsed is not None:
-            ctes.append(
-                f"parsed AS (UPDATE {self._s}.documents d "
-                f"SET parsed = {p(parsed_to_json(output.parsed), '::jsonb')} "
-                "FROM fenced f WHERE d.document_id = f.document_id)"
-            )
+            sql += _Sql(after=(self._parsed_cte(output.parsed, p),))
         if output.chunks is not None:
-            ctes.extend(self._chunk_ctes(job, output.chunks, p))
+            sql += _Sql(after=tuple(self._chunk_ctes(job, output.chunks, p)))
         if output.vectors:
-            vectors = self._checked_vectors(output.vectors)
-            ids = p(list(vectors), "::uuid[]")
-            before.append(
-                f"known AS (SELECT count(*) AS n FROM {self._s}.document_chunks "
-                f"WHERE document_id = {p(job.document_id)} AND chunk_id = ANY({ids}))"
-            )
-            guards.append(f"(SELECT n FROM known) = {p(len(vectors))}")
-            ctes.append(
-                f"vectors AS (UPDATE {self._s}.document_chunks c "
-                "SET embedding = u.embedding, embedding_model = u.model "
-                f"FROM fenced f, unnest({ids}, "
-                f"{p([Vector(values) for values, _ in vectors.values()], '::vector[]')}, "
-                f"{p([model for _, model in vectors.values()], '::text[]')}) "
-                "AS u(chunk_id, embedding, model) "
-                "WHERE c.chunk_id = u.chunk_id AND c.document_id = f.document_id)"
-            )
-        return ctes
+            sql += self._vector_sql(job, output.vectors, p)
+        return sql
+
+    def _parsed_cte(self, parsed: ParsedDocument, p: _Params) -> str:
+        return (
+            f"parsed AS (UPDATE {self._s}.documents d "
+            f"SET parsed = {p(parsed_to_json(parsed), '::jsonb')} "
+            "FROM fenced f WHERE d.document_id = f.document_id)"
+        )
+
+    def _vector_sql(self, job: Job, output_vectors: Sequence[ChunkVector], p: _Params) -> _Sql:
+        """The vectors, by chunk id; the write happens only if every chunk they name is
+        one of the document's (``known``), and says so when one is not."""
+        vectors = self._checked_vectors(output_vectors)
+        ids = p(list(vectors), "::uuid[]")
+        known = (
+            f"known AS (SELECT count(*) AS n FROM {self._s}.document_chunks "
+            f"WHERE document_id = {p(job.document_id)} AND chunk_id = ANY({ids}))"
+        )
+        all_known = f"(SELECT n FROM known) = {p(len(vectors))}"
+        return _Sql(before=(known,), guards=(all_known,),
+                    after=(self._vectors_cte(vectors, ids, p),),
+                    unknown_chunks=f"NOT {all_known}")
+
+    def _vectors_cte(
+        self, vectors: dict[UUID, tuple[PackedVector, str]], ids: str, p: _Params
+    ) -> str:
+        return (
+            f"vectors AS (INSERT INTO {self._s}.chunk_embeddings AS e "
+            "(chunk_id, document_id, user_id, model, embedding) "
+            "SELECT u.chunk_id, f.document_id, f.user_id, u.model, u.embedding "
+            f"FROM fenced f, unnest({ids}, "
+            f"{p([packed for packed, _ in vectors.values()], '::vector[]')}, "
+            f"{p([model for _, model in vectors.values()], '::text[]')}) "
+            "AS u(chunk_id, embedding, model) "
+            "ON CONFLICT (chunk_id) DO UPDATE "
+            "SET model = EXCLUDED.model, embedding = EXCLUDED.embedding)"
+        )
 
     def _checked_vectors(
         self, vectors: Sequence[ChunkVector]
-    ) -> dict[UUID, tuple[list[float], str]]:
-        """Each chunk's vector (the last one given wins) and model, after the checks."""
+    ) -> dict[UUID, tuple[PackedVector, str]]:
+        """Each chunk's vector (the last one given wins) and model, checked and packed."""
+        latest = {v.chunk_id: v for v in vectors}
         return {
-            v.chunk_id: (check_vector(v.vector, self._vector_dimension), v.model)
-            for v in vectors
+            chunk_id: (packed_vector(v.vector, self._vector_dimension), v.model)
+            for chunk_id, v in latest.items()
         }
 
     def _chunk_ctes(self, job: Job, chunks: Sequence[Chunk], p: _Params) -> list[str]:
@@ -524,6 +608,9 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             for n in names
         )
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "ordinal")
+        # A chunk whose content is unchanged is left alone (its vector still fits it);
+        # a changed chunk is rewritten and returned, and its vector goes with a stale
+        # chunk's: the vector table's key refuses to outlive the chunk it was made for.
         return [
             f"stale_chunks AS (DELETE FROM {self._s}.document_chunks c USING fenced f "
             f"WHERE c.document_id = f.document_id AND NOT (c.ordinal = ANY({columns['ordinal']})))",
@@ -532,20 +619,15 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
             f"SELECT f.document_id, f.user_id, {select} "
             f"FROM fenced f CROSS JOIN unnest({', '.join(columns.values())}) "
             f"AS u({', '.join(names)}) "
-            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates}, "
-            f"embedding = CASE WHEN {same} THEN c.embedding END, "
-            f"embedding_model = CASE WHEN {same} THEN c.embedding_model END)",
+            f"ON CONFLICT (document_id, ordinal) DO UPDATE SET {updates} WHERE NOT ({same}) "
+            "RETURNING c.chunk_id)",
+            # the chunks as they were before this statement: found by the document's key
+            f"stale_vectors AS (DELETE FROM {self._s}.chunk_embeddings e "
+            f"USING fenced f, {self._s}.document_chunks c "
+            "WHERE c.document_id = f.document_id AND e.chunk_id = c.chunk_id "
+            f"AND (NOT (c.chunk_id = ANY({columns['chunk_id']})) "
+            "OR c.chunk_id IN (SELECT chunk_id FROM chunks)))",
         ]
-
-    async def _check_chunks_known(self, document_id: UUID, vectors: Sequence[ChunkVector]) -> None:
-        ids = list({v.chunk_id for v in vectors})
-        known = await self._pool.fetchval(
-            f"SELECT count(*) FROM {self._s}.document_chunks "
-            "WHERE document_id = $1 AND chunk_id = ANY($2::uuid[])",
-            document_id, ids,
-        )
-        if known != len(ids):
-            raise ValueError("a vector names a chunk that is not a chunk of this document")
 
     # -- the claim statement --------------------------------------------------------
 
@@ -588,4 +670,4 @@ SELECT * FROM claimed ORDER BY {order}
 
 def _column(job: Job, column: str) -> Any:
     value = getattr(job, column)
-    return value.value if isinstance(value, JobStatus) else value
+    return value.value if isinstance(value, enum.Enum) else value

@@ -122,12 +122,15 @@ async def applied_migrations(conn: asyncpg.Connection, schema: str) -> list[Appl
 
 
 async def stored_vector_dimension(conn: asyncpg.Connection, schema: str) -> int | None:
-    """The dimension of ``document_chunks.embedding``, or None before migrating."""
+    """The dimension of the stored vectors, or None before migrating: the column
+    ``chunk_embeddings.embedding`` (migration 0006), ``document_chunks.embedding``
+    before it."""
     value = await conn.fetchval(
         "SELECT a.atttypmod FROM pg_attribute a "
         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND c.relname = 'document_chunks' AND a.attname = 'embedding' "
-        "AND NOT a.attisdropped",
+        "WHERE n.nspname = $1 AND c.relname IN ('chunk_embeddings', 'document_chunks') "
+        "AND a.attname = 'embedding' AND NOT a.attisdropped "
+        "ORDER BY c.relname = 'chunk_embeddings' DESC LIMIT 1",
         schema,
     )
     return int(value) if value is not None and value > 0 else None

@@ -80,7 +80,7 @@ class Api:
 
     async def run_worker(self) -> int:
         """Process every ready job to the end (one worker, in this event loop)."""
-        return await self.container.worker_round(worker_id="test-worker").until_idle()
+        return await self.container.worker(worker_id="test-worker").drain()
 
 
 MakeApi = Callable[..., Awaitable[Api]]

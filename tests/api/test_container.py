@@ -79,14 +79,15 @@ def test_policies_follow_the_settings(tmp_path: Path) -> None:
     assert container.search_documents().defaults is container.retrieval_options()
 
 
-async def test_a_worker_round_is_made_for_a_named_worker(tmp_path: Path) -> None:
+async def test_a_worker_is_made_for_a_named_worker(tmp_path: Path) -> None:
     container = container_for(tmp_path, WORKER_CONCURRENCY="3")
-    use_memory_adapters(container)
+    memory = use_memory_adapters(container)
 
-    worker_round = container.worker_round(worker_id="worker-7")
+    worker = container.worker(worker_id="worker-7")
 
-    assert (worker_round.worker_id, worker_round.batch_size) == ("worker-7", 3)
-    assert worker_round.process is container.process_job()
+    assert (worker.worker_id, worker.concurrency) == ("worker-7", 3)
+    assert worker.process is container.process_job()
+    assert worker.ticker is memory.clock
 
 
 async def test_memory_adapters_replace_the_database_until_reset(tmp_path: Path) -> None:

@@ -62,15 +62,12 @@ async def test_retries_and_failures_are_counted_by_step(make_api: MakeApi) -> No
     parser.fail_transiently(1, "the parser timed out")
     api = await make_api(override=scripted(parser))
     await api.upload("benefits.md", POLICY)
-    worker_round = api.container.worker_round(worker_id="test-worker")
-    metrics = api.container.metrics()
+    worker = api.container.worker(worker_id="test-worker")  # counts each job it leaves
 
-    for job in await worker_round():
-        metrics.record_job(job)
+    await worker.drain()
     parser.fail_permanently("the file is damaged")
     api.memory.clock.advance(1)
-    for job in await worker_round():
-        metrics.record_job(job)
+    await worker.drain()
 
     samples = await scrape(api)
     assert samples[("navigator_step_retries_total", (("step", "parse"),))] == 1

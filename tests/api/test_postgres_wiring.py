@@ -50,7 +50,7 @@ async def test_an_upload_is_processed_and_found_by_search_on_postgres(
 
     uploaded = await client.post("/api/v1/documents", files={"file": ("benefits.md", POLICY)},
                                  headers=bearer())
-    await container.worker_round(worker_id="test-worker").until_idle()
+    await container.worker(worker_id="test-worker").drain()
     job = (await client.get(uploaded.json()["job"]["links"]["self"], headers=bearer())).json()
     found = (await client.post("/api/v1/search", json={"query": "maximum out-of-pocket"},
                                headers=bearer())).json()

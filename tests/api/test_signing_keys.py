@@ -161,6 +161,23 @@ async def test_the_cached_keys_are_kept_while_supabase_cannot_be_reached(
     assert auth.requests == 2
 
 
+async def test_cached_keys_stop_opening_the_api_after_an_hour_without_a_fetch(
+    auth: FakeSupabaseAuth, verifier: TokenVerifier, es256: SigningKey, clock: HandClock,
+) -> None:
+    await verifier.member(auth.sign(es256))
+    auth.failing = True
+    clock.advance(600 + 3599)
+    assert await verifier.member(auth.sign(es256)) == "member-1"  # still within the hour
+
+    clock.advance(REFETCH)
+    with pytest.raises(KeysUnavailable):
+        await verifier.member(auth.sign(es256))
+
+    auth.failing = False
+    clock.advance(REFETCH)
+    assert await verifier.member(auth.sign(es256)) == "member-1"  # back once it answers
+
+
 # -- refused ---------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ async def api_url(tmp_path: Path) -> AsyncIterator[str]:
             token = mint_token(SECRET, "member-maria")
             await client.post("/api/v1/documents", files={"file": ("benefits.md", POLICY)},
                               headers={"Authorization": f"Bearer {token}"})
-        await container.worker_round(worker_id="cli-test").until_idle()
+        await container.worker(worker_id="cli-test").drain()
         with BackgroundServer(app) as url:
             yield url
 

@@ -311,6 +311,22 @@ async def test_a_rare_word_outranks_a_common_one(backend: Backend) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+async def test_the_questions_words_said_together_outrank_the_same_words_apart(
+    backend: Backend,
+) -> None:
+    apart = "Your visit matters; primary reasons aside, we also take good care."
+    together = ("The primary care visit for members of the plan happens at the office "
+                "of your own doctor nearby.")
+    await _complete(backend, MARIA, b"policy", [apart, together])
+
+    hits = await _search(backend, "What is the copay for a primary care visit?", KEYWORD)
+
+    # Each holds each word once and the shorter one would win on BM25 alone; the
+    # pairs "primary care" and "care visit" put the longer one first.
+    assert [h.chunk.text for h in hits] == [together, apart]
+    assert hits[0].score > hits[1].score
+
+
 async def test_a_strong_keyword_match_is_kept_however_low_its_similarity(
     backend: Backend,
 ) -> None:

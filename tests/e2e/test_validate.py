@@ -124,7 +124,9 @@ def test_the_sql_invariants_hold_and_are_each_one_line(report: dict[str, Any]) -
     assert [c["item"] for c in rules] == [
         "no job without its document", "no document without its job",
         "no history without its job", "no chunk without its job",
-        "no vector without its model", "no complete document with a chunk left unembedded",
+        "no vector without its model",
+        "no vector filed under another document or member than its chunk's",
+        "no complete document with a chunk left unembedded",
         "no bytes without a document"]
     assert all(c["data"]["violations"] == 0 for c in rules)
 

@@ -129,11 +129,10 @@ class PostgresStorage:
 
     async def vectors(self) -> dict[UUID, ChunkVector]:
         rows = await self.pool.fetch(
-            f"SELECT chunk_id, embedding, embedding_model FROM {self._s}.document_chunks "
-            "WHERE embedding IS NOT NULL")
+            f"SELECT chunk_id, embedding, model FROM {self._s}.chunk_embeddings")
         return {
             row["chunk_id"]: ChunkVector(row["chunk_id"], row["embedding"].to_list(),
-                                         row["embedding_model"])
+                                         row["model"])
             for row in rows
         }
 

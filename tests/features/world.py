@@ -34,7 +34,7 @@ from domain.retry import RetryPolicy
 from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
-from domain.worker import RescueExpiredLeases, WorkerRound
+from domain.worker import RescueExpiredLeases, Worker
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedEmbedder, ScriptedParser
 from tests.features.backends import Backend, Storage
@@ -135,14 +135,17 @@ class World:
             lease_for=self.lease_for,
         )
 
-    def worker(self, name: str = FIRST_WORKER) -> WorkerRound:
-        return WorkerRound(self.queue, self.process, name, lease_for=self.lease_for)
+    def worker(self, name: str = FIRST_WORKER) -> Worker:
+        """The worker loop the services run, on the scenario's clock (it never waits
+        on real time: a finished job frees its slot at once)."""
+        rescue = RescueExpiredLeases(self.queue, self.retry_policy, self.jitter)
+        return Worker(self.queue, self.process, rescue, name, ticker=self.clock,
+                      lease_for=self.lease_for)
 
     def look_for_work(self, name: str = FIRST_WORKER) -> int:
-        """What a worker service does each round: take back lapsed holds, then work
-        until nothing is ready. Returns how many holds it worked on."""
-        self.run(RescueExpiredLeases(self.queue, self.retry_policy, self.jitter)())
-        return self.run(self.worker(name).until_idle())
+        """A worker starts: it takes back lapsed holds, then works until nothing is
+        ready, and stops. Returns how many holds it worked on."""
+        return self.run(self.worker(name).drain())
 
     def claim(self, worker: str, limit: int = 1) -> list[Lease]:
         return self.run(self.queue.claim(worker, limit, self.lease_for))

@@ -1,5 +1,6 @@
-"""Migration 0005 on a real PostgreSQL: chunk writes maintain no ANN index, vectors
-live in their rows, and a table that already holds vectors keeps every one of them.
+"""Migrations 0005 and 0006 on a real PostgreSQL: writes maintain no ANN index, vectors
+live in their rows (of ``chunk_embeddings`` since 0006), and a table that already
+holds vectors keeps every one of them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _direction(n: int) -> list[float]:
 
 async def _complete_document(conn: asyncpg.Connection, schema: str, member: str,
                              texts: list[str]) -> None:
+    """A complete document whose chunks hold their vectors, as before migration 0006."""
     s = f'"{schema}"'
     document_id = uuid.uuid4()
     await conn.execute(
@@ -78,13 +80,23 @@ async def _member_with_vectors(conn: asyncpg.Connection, schema: str, member: st
         uuid.uuid4(), document_id, member,
     )
     for ordinal, (text, vector) in enumerate(chunks.items()):
-        await conn.execute(
-            f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, text, "
-            "token_count, embedding, embedding_model) "
-            "VALUES ($1, $2, $3, $4, $5, 3, $6::text::vector, $7)",
-            uuid.uuid4(), document_id, member, ordinal, text,
-            "[" + ",".join(map(str, vector)) + "]", MODEL,
-        )
+        await _chunk_with_vector(conn, schema, document_id, member, ordinal, text, vector)
+
+
+async def _chunk_with_vector(conn: asyncpg.Connection, schema: str, document_id: uuid.UUID,
+                             member: str, ordinal: int, text: str, vector: list[float]) -> None:
+    """A chunk and its vector as the current schema stores them."""
+    s, chunk_id = f'"{schema}"', uuid.uuid4()
+    await conn.execute(
+        f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, text, "
+        "token_count) VALUES ($1, $2, $3, $4, $5, 3)",
+        chunk_id, document_id, member, ordinal, text,
+    )
+    await conn.execute(
+        f"INSERT INTO {s}.chunk_embeddings (chunk_id, document_id, user_id, model, embedding) "
+        "VALUES ($1, $2, $3, $4, $5::text::vector)",
+        chunk_id, document_id, member, MODEL, "[" + ",".join(map(str, vector)) + "]",
+    )
 
 
 # Eight dimensions. The query's signs are +++++++-; "copay" points the query's way in
@@ -122,39 +134,44 @@ async def test_beyond_the_rerank_count_a_chunk_the_bits_rank_last_can_be_missed(
     assert sorted(h.chunk.text for h in hits) == ["coinsurance", "deductible"]
 
 
-async def _out_of_line(conn: asyncpg.Connection, schema: str) -> int:
+async def _out_of_line(conn: asyncpg.Connection, schema: str,
+                       table: str = "chunk_embeddings") -> int:
     """How many stored vectors live in the TOAST table rather than in their row."""
     return int(await conn.fetchval(
-        f'SELECT count(*) FROM "{schema}".document_chunks '
+        f'SELECT count(*) FROM "{schema}".{table} '
         "WHERE pg_column_toast_chunk_id(embedding) IS NOT NULL"
     ))
 
 
-async def test_chunk_writes_maintain_no_ann_index_only_the_member_index(
-    conn: asyncpg.Connection, pg_schema: str
-) -> None:
-    methods = {
+async def _index_methods(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, str]:
+    return {
         r["relname"]: r["amname"]
         for r in await conn.fetch(
             "SELECT i.relname, a.amname FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
             "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am a ON a.oid = i.relam "
-            "WHERE n.nspname = $1 AND t.relname = 'document_chunks'",
-            pg_schema,
+            "WHERE n.nspname = $1 AND t.relname = $2",
+            schema, table,
         )
     }
+
+
+async def test_chunk_writes_maintain_no_ann_index_only_the_member_index(
+    conn: asyncpg.Connection, pg_schema: str
+) -> None:
+    chunks = await _index_methods(conn, pg_schema, "document_chunks")
     # b-trees, and the GIN index of keyword search (0004): no approximate vector index
-    assert set(methods.values()) == {"btree", "gin"}
-    assert methods["document_chunks_text_search"] == "gin"
+    assert set(chunks.values()) == {"btree", "gin"}
+    assert chunks["document_chunks_text_search"] == "gin"
+    vectors = await _index_methods(conn, pg_schema, "chunk_embeddings")
+    assert set(vectors.values()) == {"btree"}
     definition = await conn.fetchval(
         "SELECT pg_get_indexdef(c.oid) FROM pg_class c JOIN pg_namespace n "
         "ON n.oid = c.relnamespace WHERE n.nspname = $1 "
-        "AND c.relname = 'document_chunks_member_search'",
+        "AND c.relname = 'chunk_embeddings_member_search'",
         pg_schema,
     )
-    assert "(user_id, embedding_model) INCLUDE (document_id, chunk_id, embedding_bits)" in (
-        definition
-    )
+    assert "(user_id, model) INCLUDE (document_id, chunk_id, bits)" in definition
 
 
 async def test_a_populated_table_keeps_every_vector_and_brings_them_into_their_rows(
@@ -166,10 +183,17 @@ async def test_a_populated_table_keeps_every_vector_and_brings_them_into_their_r
     texts = ["deductible", "copay", "coinsurance", "out-of-pocket maximum"]
     await _complete_document(conn, blank_schema, "member-maria", texts)
     await _complete_document(conn, blank_schema, "member-jamal", ["jamal's deductible"])
-    stored = await conn.fetch(
-        f'SELECT chunk_id, embedding::text AS v FROM "{blank_schema}".document_chunks'
+    await conn.execute(  # a chunk still waiting for its vector
+        f'INSERT INTO "{blank_schema}".document_chunks (chunk_id, document_id, user_id, '
+        "ordinal, text, token_count) SELECT $1, document_id, user_id, 99, 'waiting', 1 "
+        f'FROM "{blank_schema}".documents WHERE user_id = \'member-jamal\'',
+        uuid.uuid4(),
     )
-    assert await _out_of_line(conn, blank_schema) == len(stored)  # TOASTed as shipped
+    stored = await conn.fetch(
+        f'SELECT chunk_id, document_id, user_id, embedding::text AS v '
+        f'FROM "{blank_schema}".document_chunks WHERE embedding IS NOT NULL'
+    )
+    assert await _out_of_line(conn, blank_schema, "document_chunks") == len(stored)
 
     applied = await migrate(conn, blank_schema, DIMENSIONS)
 
@@ -177,13 +201,18 @@ async def test_a_populated_table_keeps_every_vector_and_brings_them_into_their_r
         p.name[:4] for p in MIGRATIONS_DIR.glob("*.sql") if int(p.name[:4]) >= MEMBER_SCOPED
     )
     after = await conn.fetch(
-        f'SELECT chunk_id, embedding::text AS v, '
-        f"embedding_bits = binary_quantize(embedding)::bit({DIMENSIONS}) AS bits_match "
-        f'FROM "{blank_schema}".document_chunks'
+        f'SELECT chunk_id, document_id, user_id, embedding::text AS v, model, '
+        f"bits = binary_quantize(embedding)::bit({DIMENSIONS}) AS bits_match "
+        f'FROM "{blank_schema}".chunk_embeddings'
     )
-    assert {(r["chunk_id"], r["v"]) for r in after} == {(r["chunk_id"], r["v"]) for r in stored}
-    assert all(r["bits_match"] for r in after)
+    assert ({(r["chunk_id"], r["document_id"], r["user_id"], r["v"]) for r in after}
+            == {(r["chunk_id"], r["document_id"], r["user_id"], r["v"]) for r in stored})
+    assert all(r["bits_match"] and r["model"] == MODEL for r in after)
     assert await _out_of_line(conn, blank_schema) == 0
+    left = await conn.fetchval(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 "
+        "AND table_name = 'document_chunks' AND column_name LIKE 'embedding%'", blank_schema)
+    assert left == 0
 
     pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=1)
     try:
@@ -202,6 +231,8 @@ async def test_vectors_written_after_the_migration_stay_in_their_rows(
 ) -> None:
     await migrate(conn, blank_schema, DIMENSIONS)
 
-    await _complete_document(conn, blank_schema, "member-maria", ["deductible", "copay"])
+    await _member_with_vectors(conn, blank_schema, "member-maria",
+                               {"deductible": _direction(0), "copay": _direction(1)})
 
+    assert await conn.fetchval(f'SELECT count(*) FROM "{blank_schema}".chunk_embeddings') == 2
     assert await _out_of_line(conn, blank_schema) == 0

@@ -59,7 +59,8 @@ async def test_the_schema_has_the_tables_the_adapters_use(
         )
     }
     assert tables == {
-        "documents", "upload_jobs", "job_events", "document_chunks", "workers", "document_files",
+        "documents", "upload_jobs", "job_events", "document_chunks", "chunk_embeddings", "workers",
+        "document_files",
         "schema_migrations",
     }
 

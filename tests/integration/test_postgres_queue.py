@@ -10,21 +10,31 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
+import attrs
 import pytest
 
+from adapters.hashing_embedder import HashingEmbedder
+from adapters.memory.blobs import InMemoryBlobStore
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
-from domain.errors import StoreUnavailable
+from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from domain.errors import LeaseLost, StoreUnavailable
+from domain.files import BytesFile
+from domain.model import ChunkVector, Document, Lease, MediaType
 from domain.ports import StepOutput
+from domain.processing import ProcessJob
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
-from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, upload
+from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, upload
 from tests.corpus import REPO_DIR
 from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedParser
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
@@ -83,10 +93,11 @@ async def test_the_claim_moves_each_step_exactly_as_the_domain_does(
 
         [lease] = await queue.claim("worker-1", 1, LEASE)
 
-        expected, event = before.claim("worker-1", clock.now(), LEASE)
-        assert lease.job == expected
+        expected = before.claim("worker-1", clock.now(), LEASE)
+        assert lease.job == expected.job
         last = (await queue.history(job_id))[-1]
-        assert last == event if event is not None else last.to_status is step.claim_from
+        assert [last] == list(expected.events) if expected.events else (
+            last.to_status is step.claim_from)
         await queue.finish_step(lease, StepOutput(), LEASE, continue_=False)
     assert (await queue.get_job(job_id)).status is S.COMPLETE
 
@@ -205,14 +216,33 @@ async def test_lease_expiry_follows_the_injected_clock_not_the_database_clock(
         lease.job_id]
 
 
+@attrs.define
+class _Described:
+    """The repository, but the document it hands the worker is the one given (the
+    test's upload is markdown, the contract builders' default type is PDF)."""
+
+    inner: PostgresDocumentRepository
+    document: Document
+
+    async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
+        return self.document
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 #: A worker's rescue round that freezes itself (SIGSTOP, as a paused VM or a debugger
 #: does) at the first expired job it finds, after reading the expired rows.
 _FROZEN_RESCUER = """
 import asyncio, os, signal, sys
 from datetime import datetime
+from adapters.hashing_embedder import HashingEmbedder
+from adapters.memory.blobs import InMemoryBlobStore
 from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedParser
 from adapters.postgres.connection import create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.retry import RetryPolicy
 
 def freeze() -> float:
@@ -297,3 +327,98 @@ async def test_a_write_the_database_cannot_take_says_the_store_is_unavailable(
     finally:
         await pool.close()
     assert (await queue.get_job(lease.job_id)).is_held  # nothing changed meanwhile
+
+
+async def test_a_step_that_outlived_several_heartbeats_is_recorded_in_one_write(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    for _ in range(3):  # the worker keeps the lease each heartbeat gives back
+        clock.advance(20)
+        lease = await queue.heartbeat(lease, LEASE)
+    trips.count = 0
+
+    after = await queue.finish_step(lease, StepOutput(parsed=parsed()), LEASE)
+
+    assert trips.count == 1
+    assert after is not None and after.job.status is S.PARSED
+
+
+async def test_a_refused_write_says_why_from_its_own_statement(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await submit(queue, MARIA, b"x", clock.now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    held = await run_to(queue, lease, S.EMBEDDING_IN_PROGRESS, TEST_VECTOR_DIMENSION)
+    assert held is not None
+    stranger = StepOutput(vectors=[ChunkVector(uuid4(), unit(0, TEST_VECTOR_DIMENSION), "m")])
+    trips.count = 0
+
+    with pytest.raises(ValueError, match="not a chunk of this document"):
+        await queue.finish_step(held, stranger, LEASE)
+    assert trips.count == 1
+
+    clock.advance(LEASE.total_seconds() + 1)
+    await queue.rescue_expired(RetryPolicy(jitter=0.0), lambda: 0.0)
+    clock.advance(5)
+    await queue.claim("worker-2", 1, LEASE)
+    trips.count = 0
+    with pytest.raises(LeaseLost):
+        await queue.finish_step(held, StepOutput(), LEASE)
+    assert trips.count == 1
+
+
+async def test_a_worker_records_a_step_that_outlived_several_heartbeats_in_one_write(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock, pg_pool: asyncpg.Pool,
+    pg_schema: str,
+) -> None:
+    queue, trips = counted
+    parser = ScriptedParser()
+    parser.hang()
+    blobs = InMemoryBlobStore()
+    submission = await submit(queue, MARIA, b"# Plan\n\nDeductible: $500\n", clock.now(),
+                              filename="plan.md")
+    document = attrs.evolve(submission.document, media_type=MediaType.MARKDOWN)
+    await blobs.put(document.blob_key, BytesFile(b"# Plan\n\nDeductible: $500\n"))
+    documents = PostgresDocumentRepository(pg_pool, pg_schema)
+    process = ProcessJob(
+        queue=queue, documents=_Described(documents, document), blobs=blobs, parser=parser,
+        embedder=HashingEmbedder(dimensions=TEST_VECTOR_DIMENSION),
+        tokenizer=TiktokenTokenizer(), clock=clock, jitter=lambda: 0.0, lease_for=LEASE,
+        ticker=clock,  # a heartbeat every 10 s of the fake clock
+    )
+    writes: list[int] = []
+    renewed = asyncio.Event()
+    finish_step, heartbeat = queue.finish_step, queue.heartbeat
+
+    async def counted_finish(*args: Any, **kwargs: Any) -> Lease | None:
+        before = trips.count
+        try:
+            return await finish_step(*args, **kwargs)
+        finally:
+            writes.append(trips.count - before)
+
+    async def noted_heartbeat(*args: Any, **kwargs: Any) -> Lease:
+        try:
+            return await heartbeat(*args, **kwargs)
+        finally:
+            renewed.set()
+
+    queue.finish_step = counted_finish  # type: ignore[method-assign]
+    queue.heartbeat = noted_heartbeat  # type: ignore[method-assign]
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    task = asyncio.create_task(process(lease, stopping=lambda: True))
+    await parser.wait_until_hanging()
+    for _ in range(4):  # 40 s: the step outlives its first 30 s lease
+        renewed.clear()
+        clock.advance(10)
+        await asyncio.wait_for(renewed.wait(), timeout=10)
+    assert (await queue.get_job(lease.job_id)).lease_expires_at == clock.now() + LEASE
+    parser.resume()
+    job = await task
+
+    assert job is not None and job.status is S.PARSED
+    assert writes == [1]  # the result went in with the latest lease: one statement

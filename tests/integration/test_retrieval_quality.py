@@ -4,9 +4,10 @@ change that makes retrieval worse fails CI.
 Both corpus PDFs go through the real pipeline (local parser, chunker, hashing
 embedder at 1,536 dimensions) into PostgreSQL, then the 46 questions of
 ``bench/retrieval_questions.json`` are asked in hybrid mode (the default) and in
-keyword mode. Measured when written: hybrid hit@5 0.89, MRR 0.72; keyword hit@5
-0.91. The floors sit a little under, so noise-free changes elsewhere pass and a
-real regression does not.
+keyword mode. Measured with word pairs in the keyword score: hybrid hit@5 0.93
+(43 of 46), MRR 0.75; keyword hit@5 0.93. The floors sit a question or so under,
+so noise-free changes elsewhere pass and a real regression does not; the hybrid
+floor is issue 11's target (0.90).
 """
 
 from __future__ import annotations
@@ -43,6 +44,6 @@ async def test_hybrid_search_puts_the_answer_in_the_top_five_for_most_questions(
             hybrid, keyword = await evaluate(container, questions,
                                              (SearchMode.HYBRID, SearchMode.KEYWORD))
 
-    assert hybrid.hit_at_5 >= 0.85, hybrid.missed
-    assert hybrid.mrr >= 0.65
-    assert keyword.hit_at_5 >= 0.85, keyword.missed
+    assert hybrid.hit_at_5 >= 0.90, hybrid.missed
+    assert hybrid.mrr >= 0.70
+    assert keyword.hit_at_5 >= 0.88, keyword.missed

@@ -6,7 +6,15 @@ from uuid import UUID, uuid5
 
 import pytest
 
-from domain.hybrid import RRF_K, bm25, fuse, inverse_document_frequency
+from domain.hybrid import (
+    PAIR_WEIGHT,
+    RRF_K,
+    bm25,
+    fuse,
+    inverse_document_frequency,
+    pair_score,
+    question_pairs,
+)
 from domain.model import Chunk, ScoredChunk
 
 POLICY = UUID("5a1e0000-0000-4000-8000-000000000001")
@@ -56,3 +64,25 @@ def test_a_longer_chunk_needs_more_mentions_for_the_same_score():
     assert bm25({"copay": 1}, holding, 100, 200, 400.0) > bm25({"copay": 1}, holding, 100,
                                                                 800, 400.0)
     assert bm25({}, holding, 100, 200, 400.0) == 0
+
+
+def test_a_questions_pairs_are_its_neighbouring_words_in_order_once_each():
+    words = ["plan", "chang", "month", "plan", "premium", "plan", "chang"]
+
+    assert question_pairs(words) == [
+        ("plan", "chang"), ("chang", "month"), ("month", "plan"), ("plan", "premium"),
+        ("premium", "plan"),
+    ]
+    assert question_pairs(["copay", "copay"]) == []
+    assert question_pairs(["copay"]) == []
+
+
+def test_a_rare_pair_adds_more_than_a_common_one():
+    holding = {("primari", "care"): 2, ("care", "visit"): 40}
+
+    rare = pair_score([("primari", "care")], holding, chunks=100)
+    common = pair_score([("care", "visit")], holding, chunks=100)
+
+    assert rare > common > 0
+    assert pair_score([], holding, chunks=100) == 0
+    assert rare == pytest.approx(PAIR_WEIGHT * inverse_document_frequency(100, 2))

@@ -113,7 +113,8 @@ class MemoryRows:
         pass
 
 
-_TABLES = ("document_chunks", "job_events", "upload_jobs", "document_files", "documents")
+_TABLES = ("chunk_embeddings", "document_chunks", "job_events", "upload_jobs",
+           "document_files", "documents")
 
 
 @attrs.define
@@ -146,8 +147,7 @@ class PostgresRows:
         return {(row["document_id"], row["ordinal"]): chunk_from_row(row) for row in rows}
 
     async def vectors(self) -> set[UUID]:
-        rows = await self.pool.fetch(f"SELECT chunk_id FROM {self._table('document_chunks')} "
-                                     "WHERE embedding IS NOT NULL")
+        rows = await self.pool.fetch(f"SELECT chunk_id FROM {self._table('chunk_embeddings')}")
         return {row["chunk_id"] for row in rows}
 
     async def documents(self) -> set[UUID]:

@@ -76,7 +76,7 @@ def at_status(job: Job, status: JobStatus) -> Job:
 
 
 def claim(job: Job, worker: str = "worker-1", at: datetime = NOW) -> tuple[Job, Lease]:
-    claimed, _ = job.claim(worker, at, LEASE)
+    claimed = job.claim(worker, at, LEASE).job
     return claimed, Lease(claimed, worker, claimed.fencing_token)
 
 
@@ -151,13 +151,12 @@ def test_complete_and_failed_are_terminal_and_progress_runs_from_zero_to_one() -
 def test_a_job_walks_the_whole_pipeline_recording_every_status_it_enters() -> None:
     job = new_job()
     events = [job.first_event()]
-    claimed, started = job.claim("worker-1", NOW, LEASE)
-    assert started is not None
-    events.append(started)
-    job, lease = claimed, Lease(claimed, "worker-1", claimed.fencing_token)
+    claimed = job.claim("worker-1", NOW, LEASE)
+    events += claimed.events
+    job, lease = claimed.job, Lease(claimed.job, "worker-1", claimed.job.fencing_token)
     while True:
-        job, moved = job.finish_step(lease, NOW, LEASE)
-        events += moved
+        moved = job.finish_step(lease, NOW, LEASE)
+        job, events = moved.job, events + list(moved.events)
         if job.status is S.COMPLETE:
             break
         lease = Lease(job, "worker-1", job.fencing_token)
@@ -168,22 +167,23 @@ def test_a_job_walks_the_whole_pipeline_recording_every_status_it_enters() -> No
 
 def test_claiming_a_step_without_a_working_status_records_no_event() -> None:
     job = at_status(new_job(), S.PARSED)
-    claimed, event = job.claim("worker-1", NOW, LEASE)
-    assert event is None
+    claimed = job.claim("worker-1", NOW, LEASE)
+    assert claimed.events == ()
+    claimed = claimed.job
     assert claimed.status is S.PARSED
     assert claimed.lease_owner == "worker-1"
 
 
 def test_every_claim_hands_out_a_larger_fencing_token() -> None:
     job, first = claim(new_job())
-    job, _ = job.retry_later(first, NOW, "busy", NOW)
+    job = job.retry_later(first, NOW, "busy", NOW).job
     job, second = claim(job)
     assert second.token > first.token
 
 
 def test_a_job_that_is_waiting_for_its_next_attempt_cannot_be_claimed_early() -> None:
     job, lease = claim(new_job())
-    job, _ = job.retry_later(lease, NOW, "busy", NOW + timedelta(seconds=5))
+    job = job.retry_later(lease, NOW, "busy", NOW + timedelta(seconds=5)).job
     assert not job.is_claimable(NOW + timedelta(seconds=4))
     assert job.is_claimable(NOW + timedelta(seconds=5))
     with pytest.raises(IllegalTransition):
@@ -198,7 +198,7 @@ def test_a_held_job_cannot_be_claimed_by_another_worker() -> None:
 
 def test_a_write_with_an_old_token_is_refused() -> None:
     job, stale = claim(new_job())
-    job, _ = job.rescue(NOW + LEASE, RetryPolicy(jitter=0), 0.0)
+    job = job.rescue(NOW + LEASE, RetryPolicy(jitter=0), 0.0).job
     job, _ = claim(job, "worker-2", NOW + LEASE + timedelta(seconds=1))
     with pytest.raises(LeaseLost):
         job.finish_step(stale, NOW + LEASE + timedelta(seconds=2), LEASE)
@@ -213,15 +213,15 @@ def test_a_write_after_the_lease_expired_is_refused_even_before_a_rescue() -> No
 def test_a_heartbeat_extends_the_lease() -> None:
     job, lease = claim(new_job())
     later = NOW + timedelta(seconds=50)
-    job = job.renew(lease, later, LEASE)
+    job = job.renew(lease, later, LEASE).job
     assert job.lease_expires_at == later + LEASE
     job.check_lease(lease, NOW + timedelta(seconds=100))
 
 
 def test_a_transient_failure_sends_the_job_back_to_the_start_of_its_step() -> None:
     job, lease = claim(new_job())
-    job, event = job.retry_later(lease, NOW, "the parser is unavailable",
-                                 NOW + timedelta(seconds=1))
+    moved = job.retry_later(lease, NOW, "the parser is unavailable", NOW + timedelta(seconds=1))
+    job, [event] = moved.job, moved.events
     assert (job.status, job.attempts) == (S.UPLOADED, 1)
     assert job.last_error == "the parser is unavailable"
     assert (event.from_status, event.to_status, event.attempt) == (S.PARSING, S.UPLOADED, 1)
@@ -230,7 +230,8 @@ def test_a_transient_failure_sends_the_job_back_to_the_start_of_its_step() -> No
 
 def test_failing_keeps_the_stage_and_the_reason() -> None:
     job, lease = claim(new_job())
-    job, event = job.fail(lease, NOW, "the file is damaged")
+    moved = job.fail(lease, NOW, "the file is damaged")
+    job, [event] = moved.job, moved.events
     assert (job.status, job.failed_stage, job.last_error) == (
         S.FAILED, "parse", "the file is damaged")
     assert event.detail == "the file is damaged"
@@ -240,12 +241,13 @@ def test_rescue_counts_an_attempt_and_gives_up_past_the_maximum() -> None:
     policy = RetryPolicy(max_retries=1, base_delay=1.0, jitter=0)
     job, _ = claim(new_job())
     at = NOW + LEASE
-    job, event = job.rescue(at, policy, 0.0)
+    moved = job.rescue(at, policy, 0.0)
+    job, [event] = moved.job, moved.events
     assert (job.status, job.attempts, job.available_at) == (
         S.UPLOADED, 1, at + timedelta(seconds=1))
     assert event.worker == "rescue"
     job, _ = claim(job, at=job.available_at)
-    job, _ = job.rescue(job.available_at + LEASE, policy, 0.0)
+    job = job.rescue(job.available_at + LEASE, policy, 0.0).job
     assert job.status is S.FAILED
     assert job.failed_stage == "parse"
 
@@ -258,7 +260,8 @@ def test_a_job_whose_lease_is_still_running_cannot_be_rescued() -> None:
 
 def test_release_gives_the_job_back_without_counting_an_attempt() -> None:
     job, lease = claim(new_job())
-    job, event = job.release(lease, NOW)
+    moved = job.release(lease, NOW)
+    job, [event] = moved.job, moved.events
     assert (job.status, job.attempts, job.is_held) == (S.UPLOADED, 0, False)
     assert event is not None and event.detail == "released at shutdown"
 
@@ -266,8 +269,9 @@ def test_release_gives_the_job_back_without_counting_an_attempt() -> None:
 def test_a_manual_retry_resumes_at_the_failed_step_with_attempts_reset() -> None:
     job = at_status(new_job(), S.EMBEDDING_QUEUED)
     job, lease = claim(job)
-    job, _ = job.fail(lease, NOW, "the embedding service refused the text")
-    job, event = job.requeue(NOW, "member")
+    job = job.fail(lease, NOW, "the embedding service refused the text").job
+    moved = job.requeue(NOW, "member")
+    job, [event] = moved.job, moved.events
     assert (job.status, job.attempts, job.last_error, job.failed_stage) == (
         S.EMBEDDING_QUEUED, 0, None, None)
     assert event.detail == "retried by member"
@@ -278,8 +282,8 @@ def test_a_manual_retry_parses_afresh_instead_of_waiting_on_the_hosted_job_that_
 ) -> None:
     job, lease = claim(new_job())
     job = attrs.evolve(job, parser_job_id="llamaparse-job-that-failed")
-    job, _ = job.fail(lease, NOW, "LlamaParse could not read the file")
-    job, _ = job.requeue(NOW, "member")
+    job = job.fail(lease, NOW, "LlamaParse could not read the file").job
+    job = job.requeue(NOW, "member").job
     assert (job.status, job.parser_job_id) == (S.UPLOADED, None)
 
 
@@ -290,7 +294,8 @@ def test_only_a_failed_job_can_be_retried_by_hand() -> None:
 
 def test_a_finished_step_without_continuing_hands_the_job_back() -> None:
     job, lease = claim(new_job())
-    job, events = job.finish_step(lease, NOW, LEASE, continue_=False)
+    moved = job.finish_step(lease, NOW, LEASE, continue_=False)
+    job, events = moved.job, moved.events
     assert [e.to_status for e in events] == [S.PARSED]
     assert not job.is_held
     assert job.is_claimable(NOW)
@@ -300,3 +305,29 @@ def test_a_finished_step_without_continuing_hands_the_job_back() -> None:
 def test_a_step_output_carries_chunks_or_vectors_never_both() -> None:
     with pytest.raises(ValueError, match="not both"):
         StepOutput(chunks=(), vectors=())
+
+
+def test_the_failed_stage_is_the_step_itself_and_a_retry_resumes_at_its_start() -> None:
+    job, lease = claim(at_status(new_job(), S.PARSE_VALIDATED))
+    job = job.fail(lease, NOW, "the chunker gave up").job
+    assert job.failed_stage is StepName.CHUNK
+    assert job.requeue(NOW, "operator").job.status is S.PARSE_VALIDATED
+
+
+def test_a_failed_job_that_does_not_say_which_step_failed_is_not_sent_back_to_the_start(
+) -> None:
+    job = attrs.evolve(new_job(), status=S.FAILED, failed_stage=None)
+    with pytest.raises(IllegalTransition):
+        job.requeue(NOW, "operator")
+
+
+def test_finishing_a_step_and_starting_the_next_is_one_move_with_both_events() -> None:
+    job, lease = claim(at_status(new_job(), S.PARSE_VALIDATED))
+    moved = job.finish_step(lease, NOW, LEASE)
+    job = moved.job
+    assert [(e.from_status, e.to_status) for e in moved.events] == [
+        (S.CHUNKING, S.CHUNKS_STORED)]
+    assert moved.job.lease_owner == "worker-1"
+    moved = job.finish_step(Lease(job, "worker-1", job.fencing_token), NOW, LEASE)
+    assert [(e.from_status, e.to_status) for e in moved.events] == [
+        (S.CHUNKS_STORED, S.EMBEDDING_QUEUED), (S.EMBEDDING_QUEUED, S.EMBEDDING_IN_PROGRESS)]

@@ -13,7 +13,7 @@ import pytest
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.processing import ProcessJob
 from domain.status import JobStatus
-from domain.worker import WorkerRound
+from domain.worker import Worker
 from tests.unit.test_use_cases import Rig
 
 LIMIT = timedelta(seconds=30)
@@ -29,14 +29,14 @@ def rig(tokenizer: TiktokenTokenizer) -> Rig:
     return Rig(tokenizer)
 
 
-def timed_worker(rig: Rig) -> WorkerRound:
+def timed_worker(rig: Rig) -> Worker:
     process: ProcessJob = attrs.evolve(rig.process, step_timeout=LIMIT, timer=rig.clock)
-    return WorkerRound(rig.queue, process, "worker-1", batch_size=4, lease_for=rig.lease_for)
+    return rig.worker(process=process)
 
 
 async def started_hanging_step(rig: Rig) -> asyncio.Task[object]:
     """A round whose parse hangs, once the step's time limit is being measured."""
-    task: asyncio.Task[object] = asyncio.create_task(timed_worker(rig).until_idle())
+    task: asyncio.Task[object] = asyncio.create_task(timed_worker(rig).drain())
     await rig.parser.wait_until_hanging()
     await rig.clock.wait_until_sleeping()
     return task
@@ -63,7 +63,7 @@ async def test_a_step_that_runs_past_its_time_limit_is_stopped_and_tried_again_l
     assert ("parse", "error") in rig.on_step
 
     rig.clock.advance(1)
-    await timed_worker(rig).until_idle()
+    await timed_worker(rig).drain()
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 

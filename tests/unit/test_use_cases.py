@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import attrs
@@ -39,7 +40,7 @@ from domain.search import SearchDocuments, SearchLimits
 from domain.status import JobStatus
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload, blob_key_for
-from domain.worker import RescueExpiredLeases, WorkerRound
+from domain.worker import RescueExpiredLeases, Worker
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedEmbedder, ScriptedParser
 
@@ -67,7 +68,6 @@ class Rig:
     blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
     parser: ScriptedParser = attrs.Factory(ScriptedParser)
     lease_for: timedelta = timedelta(seconds=60)
-    heartbeat_every: timedelta | None = None  # default: a third of the lease
     queue: InMemoryJobQueue = attrs.field(init=False)
     documents: InMemoryDocumentRepository = attrs.field(init=False)
     embedder: ScriptedEmbedder = attrs.field(init=False)
@@ -93,13 +93,17 @@ class Rig:
             embedder=self.embedder, tokenizer=self.tokenizer, clock=self.clock,
             jitter=lambda: 0.0, retry_policy=RetryPolicy(max_retries=3, base_delay=1.0),
             chunking=ChunkingConfig(target_tokens=24, overlap_tokens=4),
-            lease_for=self.lease_for, heartbeat_every=self.heartbeat_every,
+            lease_for=self.lease_for,
             on_step=lambda step, seconds, outcome: self.on_step.append((step, outcome)),
         )
 
-    def worker(self, name: str = "worker-1", batch_size: int = 4) -> WorkerRound:
-        return WorkerRound(self.queue, self.process, name, batch_size=batch_size,
-                           lease_for=self.lease_for)
+    def worker(self, name: str = "worker-1", concurrency: int = 4,
+               process: ProcessJob | None = None) -> Worker:
+        """The worker loop, on the fake clock (it never waits on real time)."""
+        rescue = RescueExpiredLeases(self.queue, RetryPolicy(max_retries=3, base_delay=1.0),
+                                     lambda: 0.0)
+        return Worker(self.queue, process or self.process, rescue, name, ticker=self.clock,
+                      concurrency=concurrency, lease_for=self.lease_for)
 
     async def job(self, submission: Submission) -> Job:
         return await self.queue.get_job(submission.job.job_id)
@@ -174,7 +178,7 @@ async def test_a_duplicate_does_not_count_against_the_quota(rig: Rig) -> None:
 
 async def test_a_worker_runs_every_step_of_a_job_it_holds_without_letting_go(rig: Rig) -> None:
     submission = await rig.submit()
-    assert await rig.worker().until_idle() == 1
+    assert await rig.worker().drain() == 1
     job = await rig.job(submission)
     assert job.status is JobStatus.COMPLETE
     assert job.embedding_tokens > 0
@@ -206,12 +210,12 @@ class TokenizerFailingOnce:
 async def test_a_step_retried_by_another_worker_starts_from_the_stored_work(rig: Rig) -> None:
     rig.tokenizer = TokenizerFailingOnce(rig.tokenizer)  # type: ignore[assignment]
     submission = await rig.submit()
-    await rig.worker("worker-1").until_idle()
+    await rig.worker("worker-1").drain()
     job = await rig.job(submission)
     assert (job.status, job.attempts) == (JobStatus.PARSE_VALIDATED, 1)
     assert job.last_error == "unexpected error in chunk: RuntimeError: tokenizer crashed"
     rig.clock.advance(1)
-    await rig.worker("worker-2").until_idle()
+    await rig.worker("worker-2").drain()
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
     assert rig.parser.calls == ["plan.md"]
 
@@ -226,7 +230,7 @@ async def test_a_parse_with_no_text_fails_validation_for_good(rig: Rig) -> None:
 
     rig.parser = BlankPages()
     submission = await rig.submit(data=b"a scanned page with no text layer", filename="scan.txt")
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     job = await rig.job(submission)
     assert (job.status, job.failed_stage) == (JobStatus.FAILED, "validate")
     assert job.last_error == "we could not find any text in this document"
@@ -245,93 +249,103 @@ async def test_an_unexpected_error_is_retried_like_a_passing_failure(rig: Rig) -
 
     rig.parser = BrokenOnce()
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     job = await rig.job(submission)
     assert (job.status, job.attempts) == (JobStatus.UPLOADED, 1)
     assert job.last_error == "unexpected error in parse: KeyError: 'page'"
     rig.clock.advance(1)
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 
 async def test_the_wait_a_provider_asks_for_is_kept(rig: Rig) -> None:
     rig.parser.fail_transiently(1, "rate limited", retry_after=30.0)
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     job = await rig.job(submission)
     assert job.available_at == rig.clock.now() + timedelta(seconds=30)
 
 
-class Renewals:
-    """Counts the queue's lease renewals, so a test waits for them instead of sleeping.
+@attrs.define
+class HeldLeases:
+    """What a worker's heartbeats did: the leases the queue gave back, the ones the
+    worker wrote its results with, and an event set after each renewal attempt."""
 
-    Heartbeats beat on the event loop's own time (every ``Rig.heartbeat_every``);
-    a test awaits :meth:`until` a number of them happened, bounded so a missing
-    heartbeat fails the test rather than hanging it.
-    """
+    given: list[Lease] = attrs.Factory(list)
+    finished_with: list[Lease] = attrs.Factory(list)
+    beaten: asyncio.Event = attrs.Factory(asyncio.Event)
 
-    def __init__(self, queue: InMemoryJobQueue, failing_first: int = 0) -> None:
-        self._renew = queue.heartbeat
-        self._failing = failing_first
-        self.failed = 0
-        self.renewed: list[Lease] = []
-        self._beat = asyncio.Event()
-        queue.heartbeat = self  # type: ignore[method-assign]
 
-    async def __call__(self, lease: Lease, lease_for: timedelta) -> Lease:
+def watch_leases(rig: Rig, hiccups: int = 0) -> HeldLeases:
+    """Watch the worker's leases; its first ``hiccups`` renewals fail as a reset
+    database connection does."""
+    seen = HeldLeases()
+    heartbeat, finish_step = rig.queue.heartbeat, rig.queue.finish_step
+
+    async def renew(lease: Lease, lease_for: timedelta) -> Lease:
         try:
-            if self.failed < self._failing:
-                self.failed += 1
+            if hiccups > 0 and len(seen.given) < hiccups:
+                seen.given.append(lease)
                 raise ConnectionResetError("the database connection was reset")
-            renewed = await self._renew(lease, lease_for)
-            self.renewed.append(renewed)
-            return renewed
+            seen.given.append(await heartbeat(lease, lease_for))
+            return seen.given[-1]
         finally:
-            self._beat.set()
+            seen.beaten.set()
 
-    async def until(self, condition: Callable[[], bool]) -> None:
-        async def beats() -> None:
-            while not condition():
-                self._beat.clear()
-                await self._beat.wait()
+    async def finish(lease: Lease, *args: Any, **kwargs: Any) -> Lease | None:
+        seen.finished_with.append(lease)
+        return await finish_step(lease, *args, **kwargs)
 
-        await asyncio.wait_for(beats(), timeout=10)
+    rig.queue.heartbeat = renew  # type: ignore[method-assign]
+    rig.queue.finish_step = finish  # type: ignore[method-assign]
+    return seen
 
 
-async def test_a_long_step_keeps_its_hold_by_renewing_it(rig: Rig) -> None:
-    rig.heartbeat_every = timedelta(milliseconds=1)
-    renewals = Renewals(rig.queue)
+async def beat(rig: Rig, seen: HeldLeases, seconds: float = 20.0) -> None:
+    """Move the fake clock one heartbeat on and wait until the worker has beaten."""
+    seen.beaten.clear()
+    rig.clock.advance(seconds)
+    await asyncio.wait_for(seen.beaten.wait(), timeout=10)
+
+
+async def hanging_parse(rig: Rig, **process: Any) -> tuple[Submission, asyncio.Task[int]]:
+    """A worker whose first parse hangs, its heartbeats on the fake clock."""
     rig.parser.hang()
     submission = await rig.submit()
-    task = asyncio.create_task(rig.worker().until_idle())
+    worker = rig.worker(process=attrs.evolve(rig.process, ticker=rig.clock, **process))
+    task = asyncio.create_task(worker.drain())
     await rig.parser.wait_until_hanging()
-    claimed = (await rig.job(submission)).lease_expires_at
-    assert claimed == rig.clock.now() + rig.lease_for
+    return submission, task
 
-    rig.clock.advance(45)  # three quarters of the lease gone ...
-    seen = len(renewals.renewed)
-    await renewals.until(lambda: len(renewals.renewed) > seen)
-    # ... and the next beat holds the job for a whole lease from now
-    assert (await rig.job(submission)).lease_expires_at == rig.clock.now() + rig.lease_for
+
+async def test_a_long_step_keeps_its_hold_by_renewing_it_and_finishes_with_the_renewed_one(
+    rig: Rig,
+) -> None:
+    seen = watch_leases(rig)
+    submission, task = await hanging_parse(rig)  # a beat every 20 s of fake time
+    for _ in range(3):  # the step outlives its first lease three times over
+        await beat(rig, seen)
+        assert (await rig.job(submission)).lease_expires_at == rig.clock.now() + rig.lease_for
     rig.parser.resume()
     await task
+
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
+    assert len(seen.given) == 3
+    assert seen.finished_with[0] == seen.given[-1], "the parse was recorded with the latest lease"
 
 
 async def test_a_failed_renewal_does_not_stop_the_step_or_cost_an_attempt(rig: Rig) -> None:
-    rig.heartbeat_every = timedelta(milliseconds=1)
-    renewals = Renewals(rig.queue, failing_first=2)
-    rig.parser.hang()
-    submission = await rig.submit()
-    task = asyncio.create_task(rig.worker().until_idle())
-    await rig.parser.wait_until_hanging()
-    await renewals.until(lambda: renewals.failed == 2 and len(renewals.renewed) >= 1)
+    seen = watch_leases(rig, hiccups=2)
+    submission, task = await hanging_parse(rig, heartbeat_every=timedelta(seconds=15))
+    for _ in range(3):  # two failed renewals, then a good one within the first lease
+        await beat(rig, seen, 15)
+    assert (await rig.job(submission)).lease_expires_at == rig.clock.now() + rig.lease_for
     rig.parser.resume()
     await task
 
     job = await rig.job(submission)
-    assert renewals.failed == 2
     assert (job.status, job.attempts) == (JobStatus.COMPLETE, 0)
+    assert len(seen.given) == 3
     assert len(rig.parser.calls) == 1  # the slow parse was not thrown away
 
 
@@ -377,7 +391,7 @@ async def test_a_step_whose_result_met_a_database_outage_goes_back_as_soon_as_it
     # One line in the log, and no traceback: an outage is expected, not a crash.
     records = [r for r in caplog.records if r.name == "domain.processing"]
     assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
-    await rig.worker("worker-2").until_idle()
+    await rig.worker("worker-2").drain()
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 
@@ -454,18 +468,25 @@ async def test_a_hold_given_back_can_no_longer_be_renewed(rig: Rig) -> None:
     submission = await rig.submit()
     [lease] = await rig.queue.claim("worker-1", 1, rig.lease_for)
     await rig.queue.release(lease)
-    await rig.worker("worker-2").until_idle()
+    await rig.worker("worker-2").drain()
     with pytest.raises(LeaseLost):
         await rig.queue.heartbeat(lease, rig.lease_for)
     assert (await rig.job(submission)).status is JobStatus.COMPLETE
 
 
-async def test_a_round_claims_no_more_than_its_batch(rig: Rig) -> None:
+async def test_a_worker_claims_no_more_jobs_than_it_has_free_slots(rig: Rig) -> None:
     for n in range(5):
         await rig.submit(data=f"# Note {n}\n\nCall the plan about claim {n}.\n".encode(),
                          filename=f"note-{n}.md")
-    assert len(await rig.worker(batch_size=2)()) == 2
-    assert await rig.worker(batch_size=2).until_idle() == 3
+    claim, asked = rig.queue.claim, []
+
+    async def counted_claim(worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        asked.append(limit)
+        return await claim(worker, limit, lease_for)
+
+    rig.queue.claim = counted_claim  # type: ignore[method-assign]
+    assert await rig.worker(concurrency=2).drain() == 5
+    assert asked[0] == 2 and max(asked) == 2
     counts = await CountJobs(rig.queue)()
     assert counts[JobStatus.COMPLETE] == 5
     assert set(counts) == set(JobStatus)
@@ -487,7 +508,7 @@ async def test_releasing_a_job_at_shutdown_does_not_count_an_attempt(rig: Rig) -
 async def test_an_operator_may_retry_any_members_failed_job(rig: Rig) -> None:
     rig.parser.fail_permanently("the file is damaged")
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     rig.parser.heal()
     job = await RetryFailedJob(rig.queue)(submission.job.job_id, by="operator")
     assert (job.status, job.attempts, job.last_error) == (JobStatus.UPLOADED, 0, None)
@@ -503,7 +524,7 @@ async def test_retrying_a_job_that_has_not_failed_is_a_conflict(rig: Rig) -> Non
 
 async def test_a_job_report_has_the_document_and_the_whole_history(rig: Rig) -> None:
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     report = await ShowJob(rig.queue, rig.documents)(submission.job.job_id, MEMBER)
     assert report.document == submission.document
     assert report.job.status is JobStatus.COMPLETE
@@ -514,7 +535,7 @@ async def test_a_job_report_has_the_document_and_the_whole_history(rig: Rig) -> 
 
 async def test_deleting_removes_the_stored_file_and_every_row(rig: Rig) -> None:
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
     assert submission.document.blob_key not in rig.blobs
     assert (rig.store.documents, rig.store.jobs, rig.store.chunks, rig.store.vectors) == (
@@ -573,7 +594,7 @@ async def test_a_search_outside_the_limits_is_refused(
 
 async def test_search_ignores_vectors_made_by_another_model(rig: Rig) -> None:
     await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     assert (await rig.search()(MEMBER, "deductible per person")).chunks
     other_model = HashingEmbedder(dimensions=DIMENSIONS, model="another-model")
     search = SearchDocuments(rig.documents, other_model, rig.tokenizer,
@@ -603,7 +624,7 @@ async def test_search_asks_the_store_for_a_few_candidates_per_passage(
 async def test_a_failed_embedding_never_leaves_a_vector_behind(rig: Rig) -> None:
     rig.embedder.fail_transiently(1, "the embedding service is busy")
     submission = await rig.submit()
-    await rig.worker().until_idle()
+    await rig.worker().drain()
     job = await rig.job(submission)
     assert (job.status, job.last_error) == (JobStatus.EMBEDDING_QUEUED,
                                             "the embedding service is busy")

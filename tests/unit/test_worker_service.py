@@ -1,8 +1,9 @@
 """The worker service on the in-memory adapters: waking, claiming into free slots,
 rescuing, registering, recovering from a lost database, shutting down gracefully.
 
-The queue's clock is a fake one (lease expiry moves only when a test says so);
-the service's own loop runs on real time with short intervals.
+Everything runs on a fake clock: lease expiry, polls, rescue rounds, registry beats
+and the grace period come only when a test moves it. Tests wait for a condition
+(moving the clock on meanwhile where time must pass), never for real time.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from dependency_injector import providers
 
 from domain.model import Job, Lease
 from domain.status import JobStatus
+from domain.worker import Worker
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.worker import WorkerService
+from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedParser
 from tests.memory_container import MemoryAdapters, use_memory_adapters
 
@@ -31,7 +34,9 @@ POLICY = (
     "# Plan summary\n\nYour deductible is $250 a year. The maximum out-of-pocket amount "
     "is $1,500 for covered services.\n"
 )
-QUICK = dict(poll_interval=0.05, rescue_interval=0.05, beat_interval=0.05, shutdown_grace=1.0)
+QUICK = dict(poll_interval=1.0, rescue_interval=1.0, beat_interval=1.0, shutdown_grace=1.0)
+#: What the process around the loop takes; the rest is the loop's (``Worker``).
+PLUMBING = ("registry", "subscribe", "beat_interval")
 
 
 @attrs.define
@@ -66,6 +71,10 @@ class Rig:
         self.subscriptions.append(subscription)
         return subscription
 
+    @property
+    def clock(self) -> FakeClock:
+        return self.memory.clock
+
     def service(self, **changes: Any) -> WorkerService:
         fields: dict[str, Any] = dict(
             queue=self.container.job_queue(), process=self.container.process_job(),
@@ -75,7 +84,9 @@ class Rig:
             **QUICK,
         )
         fields.update(changes)
-        return WorkerService(**fields)
+        plumbing = {k: fields.pop(k) for k in PLUMBING}
+        worker = Worker(ticker=self.clock, **fields)
+        return WorkerService(worker=worker, ticker=self.clock, **plumbing)
 
 
 @pytest.fixture
@@ -101,9 +112,19 @@ class Running:
     stop_event: asyncio.Event
     task: asyncio.Task[None]
 
-    async def stop(self) -> None:
+    @property
+    def worker(self) -> Worker:
+        return self.service.worker
+
+    async def stop(self, clock: FakeClock | None = None) -> None:
+        """Stop, moving ``clock`` past grace periods until the service has stopped."""
         self.stop_event.set()
-        await asyncio.wait_for(self.task, timeout=5)
+        async with asyncio.timeout(5):
+            while not self.task.done():
+                if clock is not None:
+                    clock.advance(QUICK["shutdown_grace"])
+                await asyncio.wait({self.task}, timeout=0.01)
+        await self.task
 
 
 async def start(service: WorkerService) -> Running:
@@ -113,10 +134,15 @@ async def start(service: WorkerService) -> Running:
     return Running(service, stop, task)
 
 
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
+async def eventually(check: Callable[[], bool], within: float = 3.0,
+                     clock: FakeClock | None = None, step: float = 1.0) -> None:
+    """Wait until ``check()`` holds; with ``clock``, moving it ``step`` seconds on
+    between looks (so polls, rescue rounds and beats come due)."""
     try:
         async with asyncio.timeout(within):
-            while not check():  # noqa: ASYNC110 (the conditions are plain state)
+            while not check():
+                if clock is not None:
+                    clock.advance(step)
                 await asyncio.sleep(0.01)
     except TimeoutError:
         raise AssertionError(f"the condition did not come true within {within}s") from None
@@ -127,19 +153,18 @@ async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
 
 async def test_a_notice_wakes_an_idle_worker_long_before_its_next_poll(rig: Rig) -> None:
     running_ = await start(rig.service(poll_interval=60))
-    await eventually(lambda: len(rig.notices) == 1)
-    await asyncio.sleep(0.05)  # the first claim found nothing; now it waits a minute
-    job_id = await rig.upload()
+    await eventually(lambda: len(rig.notices) == 1 and running_.worker.idle)
+    job_id = await rig.upload()  # the clock stands still: no poll will come
     rig.notices[0]()  # what the database's NOTIFY does
     await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE, within=2)
     await running_.stop()
 
 
 async def test_without_notices_the_worker_finds_new_work_by_polling(rig: Rig) -> None:
-    running_ = await start(rig.service(subscribe=None, poll_interval=0.05))
-    await asyncio.sleep(0.1)
+    running_ = await start(rig.service(subscribe=None, poll_interval=5))
+    await eventually(lambda: running_.worker.idle)
     job_id = await rig.upload()
-    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE, clock=rig.clock)
     await running_.stop()
 
 
@@ -164,8 +189,9 @@ async def test_the_worker_never_holds_more_jobs_than_its_concurrency(rig: Rig) -
     jobs = [await rig.upload(f"policy-{n}.md", POLICY + f"\nCopy {n}.\n") for n in range(5)]
     running_ = await start(rig.service(concurrency=2))
     await eventually(lambda: rig.parser.hanging == 2)
-    await asyncio.sleep(0.2)  # several polls later, still only two
-    held = [j for j in jobs if rig.job(j).is_held]
+    looked = rig.clock.now()
+    await eventually(lambda: rig.clock.now() >= looked + timedelta(seconds=5), clock=rig.clock)
+    held = [j for j in jobs if rig.job(j).is_held]  # five polls later, still only two
     assert len(held) == 2
     assert running_.service.running_jobs == 2
     rig.parser.resume()
@@ -184,9 +210,9 @@ async def test_a_job_still_running_after_the_grace_period_is_given_back_without_
 ) -> None:
     rig.parser.hang()
     job_id = await rig.upload()
-    running_ = await start(rig.service(shutdown_grace=0.1))
+    running_ = await start(rig.service(shutdown_grace=1))
     await eventually(lambda: rig.parser.hanging == 1)
-    await running_.stop()
+    await running_.stop(rig.clock)  # the clock moves past the grace period
     job = rig.job(job_id)
     assert job.status is JobStatus.UPLOADED
     assert job.attempts == 0
@@ -203,8 +229,8 @@ async def test_a_stopping_worker_finishes_the_running_step_then_gives_the_job_ba
     running_ = await start(rig.service(shutdown_grace=5))
     await eventually(lambda: rig.parser.hanging == 1)
     running_.stop_event.set()
-    await asyncio.sleep(0.1)
-    assert not running_.task.done()  # waiting for the job, not claiming anything new
+    await eventually(lambda: running_.worker.stopping)
+    assert not running_.task.done()  # waiting for the job: no time has passed
     rig.parser.resume()
     await asyncio.wait_for(running_.task, timeout=5)
     job = rig.job(job_id)
@@ -215,15 +241,17 @@ async def test_a_stopping_worker_finishes_the_running_step_then_gives_the_job_ba
 
 async def test_a_stopping_worker_claims_nothing_new(rig: Rig) -> None:
     rig.parser.hang()  # one job keeps the worker busy within its grace period
-    running_ = await start(rig.service(poll_interval=0.05, shutdown_grace=5))
+    running_ = await start(rig.service(shutdown_grace=60))
     busy = await rig.upload()
-    await eventually(lambda: rig.parser.hanging == 1)
+    await eventually(lambda: rig.parser.hanging == 1, clock=rig.clock)  # found by a poll
     running_.stop_event.set()
+    await eventually(lambda: running_.worker.stopping)
 
     late = await rig.upload("late.md", POLICY + "\nLate addition.\n")
     for notice in rig.notices:
         notice()  # the upload's wake-up reaches the stopping worker
-    await asyncio.sleep(0.2)  # several poll intervals
+    for _ in range(5):
+        rig.clock.advance(1)  # several poll intervals, within the grace period
     assert not running_.task.done()  # still finishing the busy job
     assert not rig.job(late).is_held and rig.job(late).status is JobStatus.UPLOADED
 
@@ -255,7 +283,7 @@ async def test_a_worker_whose_registration_vanished_registers_again_on_its_next_
     running_ = await start(rig.service())
     await eventually(lambda: "worker-under-test" in rig.memory.store.workers)
     rig.memory.store.workers.clear()  # e.g. an operator cleaned the table
-    await eventually(lambda: "worker-under-test" in rig.memory.store.workers)
+    await eventually(lambda: "worker-under-test" in rig.memory.store.workers, clock=rig.clock)
     await running_.stop()
 
 
@@ -267,14 +295,14 @@ async def test_the_rescue_takes_back_the_job_of_a_dead_worker_and_the_live_one_f
     [lease] = await queue.claim("worker-that-died", 1, timedelta(seconds=30))
     assert lease.job_id == job_id
     running_ = await start(rig.service())
-    await asyncio.sleep(0.15)
+    await eventually(lambda: running_.worker.idle)  # its first rescue round is done
     assert rig.job(job_id).lease_owner == "worker-that-died"  # not before the lease expires
     rig.memory.clock.advance(31)
-    await eventually(lambda: not rig.job(job_id).is_held)
+    await eventually(lambda: not rig.job(job_id).is_held, clock=rig.clock, step=0.1)
     assert rig.job(job_id).attempts == 1  # the dead worker's try counts ...
     assert rig.job(job_id).status is JobStatus.UPLOADED
     rig.memory.clock.advance(rig.container.retry_policy().delay(1))  # ... and backs off
-    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE, clock=rig.clock)
     await running_.stop()
 
 
@@ -303,12 +331,12 @@ async def test_after_the_database_comes_back_the_worker_listens_again_and_picks_
     rig: Rig,
 ) -> None:
     queue = FlakyQueue(rig.container.job_queue(), down=True)
-    running_ = await start(rig.service(queue=queue, poll_interval=0.05))
-    await eventually(lambda: queue.failed_claims >= 2)
+    running_ = await start(rig.service(queue=queue))
+    await eventually(lambda: queue.failed_claims >= 2, clock=rig.clock)
     assert running_.service.running_jobs == 0
     job_id = await rig.upload()
     queue.down = False
-    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE)
+    await eventually(lambda: rig.job(job_id).status is JobStatus.COMPLETE, clock=rig.clock)
     assert len(rig.notices) == 2  # subscribed at start, and again after the outage
     assert rig.unsubscribed >= 1  # the dead listener was let go of first
     await running_.stop()
@@ -334,7 +362,7 @@ async def test_a_failing_job_hook_does_not_stop_the_worker(rig: Rig) -> None:
     running_ = await start(rig.service(on_job_left=broken))
     await eventually(lambda: rig.job(first).status is JobStatus.COMPLETE)
     second = await rig.upload("two.md", POLICY + "\nAnother.\n")
-    await eventually(lambda: rig.job(second).status is JobStatus.COMPLETE)
+    await eventually(lambda: rig.job(second).status is JobStatus.COMPLETE, clock=rig.clock)
     assert not running_.task.done()
     await running_.stop()
 
@@ -342,12 +370,12 @@ async def test_a_failing_job_hook_does_not_stop_the_worker(rig: Rig) -> None:
 async def test_a_dropped_notice_connection_is_replaced_while_the_database_is_fine(
     rig: Rig,
 ) -> None:
-    running_ = await start(rig.service(poll_interval=0.05))
+    running_ = await start(rig.service())
     await eventually(lambda: len(rig.subscriptions) == 1)
 
     rig.subscriptions[0].alive = False  # e.g. a proxy closed the idle LISTEN connection
 
-    await eventually(lambda: len(rig.subscriptions) == 2)
+    await eventually(lambda: len(rig.subscriptions) == 2, clock=rig.clock)
     assert rig.subscriptions[1].alive
     job_id = await rig.upload()
     rig.notices[-1]()

@@ -175,8 +175,8 @@ def _(world: World, batch: list[Document], claims: dict[str, set[UUID]]) -> None
 @when("two workers process documents side by side until there is nothing left")
 def _(world: World) -> None:
     async def side_by_side() -> None:
-        await asyncio.gather(world.worker(FIRST_WORKER).until_idle(),
-                             world.worker(OTHER_WORKER).until_idle())
+        await asyncio.gather(world.worker(FIRST_WORKER).drain(),
+                             world.worker(OTHER_WORKER).drain())
 
     world.run(side_by_side())
 

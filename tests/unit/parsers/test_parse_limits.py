@@ -113,7 +113,7 @@ async def test_a_worker_fails_the_hostile_file_and_finishes_its_other_jobs() -> 
     honest = await rig.submit(b"# Plan summary\n\nYour deductible is $250 a year.\n",
                               "plan.md")
 
-    await rig.worker(batch_size=2).until_idle()
+    await rig.worker(concurrency=2).drain()
 
     failed = await rig.job(hostile)
     assert (failed.status, failed.failed_stage) == (JobStatus.FAILED, "parse")

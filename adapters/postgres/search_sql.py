@@ -1,0 +1,234 @@
+"""The search statements, one per search mode, each a single SQL statement.
+
+Each mode's statement holds only the lists it uses, so a vector search neither plans
+nor runs the keyword list and a keyword search never touches a vector but the ten it
+returns. Every list applies the same filters: the member's own chunks, of complete
+documents, with a vector of the asked model (migration 0006: ``chunk_embeddings``).
+
+Placeholders are named (``{member}``, ``{vector}``...); :func:`search_statement`
+numbers the ones a mode's statement uses and says in which order to pass them, so no
+statement carries a parameter it does not reference (PostgreSQL could not type it).
+"""
+
+from __future__ import annotations
+
+import string
+
+from domain.hybrid import PAIR_REACH, SearchMode
+
+#: Every parameter a search statement may use, in the order they are numbered.
+PARAMETERS = ("member", "vector", "model", "threshold", "limit", "text", "rrf_k",
+              "pair_weight")
+
+# The vector list. The shortlist size is a literal (so the estimate is right in the
+# generic plan), the query's bits are computed once (an InitPlan), each shortlisted
+# vector is fetched by primary key and its distance computed once (OFFSET 0), and the
+# threshold applies to the exact ranking.
+_VECTOR_LIST = """
+vector_shortlist AS MATERIALIZED (
+    SELECT e.chunk_id
+    FROM {s}.chunk_embeddings e
+    JOIN {s}.upload_jobs j ON j.document_id = e.document_id AND j.user_id = {member}
+    WHERE e.user_id = {member} AND e.model = {model} AND j.status = 'complete'
+    ORDER BY e.bits <~> (SELECT binary_quantize({vector}::vector))
+    LIMIT {shortlist}
+),
+vector_candidates AS (
+    SELECT chunk_id, row_number() OVER (ORDER BY distance, chunk_id) AS rank
+    FROM (
+        SELECT e.chunk_id, e.distance
+        FROM vector_shortlist k
+        CROSS JOIN LATERAL (
+            SELECT e.chunk_id, e.embedding <=> {vector} AS distance
+            FROM {s}.chunk_embeddings e WHERE e.chunk_id = k.chunk_id OFFSET 0
+        ) e
+        WHERE 1 - e.distance >= {threshold}
+        ORDER BY e.distance, e.chunk_id
+        LIMIT {limit}
+    ) nearest
+)"""
+
+# The question's words, for the keyword list and for the highlights of every mode.
+_QUESTION = """
+terms AS (
+    -- the question's words as the index holds them: stemmed, stop words left out
+    SELECT DISTINCT lexeme, quote_literal(lexeme)::tsquery AS query
+    FROM unnest(to_tsvector('english'::regconfig, {text}))
+    WHERE strpos(lexeme, chr(92)) = 0  -- a backslash would not survive quote_literal
+),
+question AS (
+    SELECT (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS any_word,
+           websearch_to_tsquery('english'::regconfig, {text}) AS whole
+)"""
+
+# The phrase query of one of the question's word pairs (lexeme, next): the second
+# word 1, 2, ... PAIR_REACH positions after the first.
+_PAIR_QUERY = " || ' | ' || ".join(
+    f"quote_literal(lexeme) || ' <{gap}> ' || quote_literal(next)"
+    for gap in range(1, PAIR_REACH + 1)
+)
+
+# The keyword list. The member's chunks are read twice (the collection's statistics,
+# and the matches), each time straight from the table, so the matches are found
+# through the GIN index or the member's btree, whichever the planner prefers (one CTE
+# of the member's chunks named twice was materialised first and filtered row by
+# row). Both are MATERIALIZED: computed once, and the matches are filtered by the
+# question before their words are unnested (inlined, the planner unnested every
+# chunk's tsvector first and computed the statistics again for every match).
+_KEYWORD_LIST = """
+collection AS MATERIALIZED (
+    SELECT count(*) AS chunks, greatest(avg(c.token_count), 1) AS average_tokens
+    FROM {s}.chunk_embeddings e
+    JOIN {s}.upload_jobs j ON j.document_id = e.document_id AND j.user_id = {member}
+    JOIN {s}.document_chunks c ON c.chunk_id = e.chunk_id
+    WHERE e.user_id = {member} AND e.model = {model} AND j.status = 'complete'
+),
+keyword_matches AS MATERIALIZED (
+    SELECT c.chunk_id, c.document_id, c.ordinal, c.token_count, c.text_search,
+           ts_rank_cd(c.text_search, q.any_word) AS density,
+           c.text_search @@ q.whole AS whole
+    FROM question q
+    JOIN {s}.document_chunks c ON c.text_search @@ q.any_word
+    JOIN {s}.upload_jobs j ON j.document_id = c.document_id AND j.user_id = {member}
+    WHERE c.user_id = {member} AND j.status = 'complete'
+      AND EXISTS (SELECT 1 FROM {s}.chunk_embeddings e
+                  WHERE e.chunk_id = c.chunk_id AND e.model = {model})
+),
+occurrences AS (
+    -- how often each of the question's words occurs in each matching chunk
+    SELECT m.chunk_id, m.document_id, m.ordinal, m.token_count, m.density, m.whole,
+           u.lexeme, cardinality(u.positions) AS often
+    FROM keyword_matches m
+    CROSS JOIN LATERAL unnest(m.text_search) AS u
+    WHERE u.lexeme IN (SELECT lexeme FROM terms)
+),
+frequency AS (
+    SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
+),
+question_positions AS (
+    SELECT u.lexeme, p.position
+    FROM unnest(to_tsvector('english'::regconfig, {text})) AS u,
+         unnest(u.positions) AS p(position)
+    WHERE strpos(u.lexeme, chr(92)) = 0
+),
+pairs AS (
+    -- each two different words next to each other in the question (domain.hybrid:
+    -- question_pairs), as a query for the second within PAIR_REACH words of the first
+    SELECT row_number() OVER () AS pair, query
+    FROM (
+        SELECT DISTINCT (""" + _PAIR_QUERY + """)::tsquery AS query
+        FROM (SELECT lexeme, lead(lexeme) OVER (ORDER BY position) AS next
+              FROM question_positions) w
+        WHERE next IS NOT NULL AND next <> lexeme
+    ) q
+),
+pair_hits AS (
+    SELECT m.chunk_id, p.pair FROM keyword_matches m JOIN pairs p ON m.text_search @@ p.query
+),
+pair_scores AS (
+    -- PAIR_WEIGHT times each held pair's idf (domain.hybrid.pair_score)
+    SELECT h.chunk_id,
+           {pair_weight} * sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5)))
+           AS score
+    FROM pair_hits h
+    JOIN (SELECT pair, count(*) AS holding FROM pair_hits GROUP BY pair) f ON f.pair = h.pair
+    CROSS JOIN collection c
+    GROUP BY h.chunk_id
+),
+words_scored AS (
+    -- BM25 (k1 = 1.2, b = 0.75: domain.hybrid.BM25_K1, BM25_B), length in tokens
+    SELECT o.chunk_id, o.document_id, o.ordinal, o.density, o.whole,
+           sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
+               * o.often * 2.2
+               / (o.often + 1.2 * (0.25 + 0.75 * o.token_count / c.average_tokens))) AS score
+    FROM occurrences o
+    JOIN frequency f ON f.lexeme = o.lexeme
+    CROSS JOIN collection c
+    GROUP BY o.chunk_id, o.document_id, o.ordinal, o.density, o.whole
+),
+keyword_scored AS (
+    -- the words' BM25 plus the pairs' (domain.hybrid)
+    SELECT w.chunk_id, w.document_id, w.ordinal, w.density, w.whole,
+           w.score + coalesce(p.score, 0) AS score
+    FROM words_scored w LEFT JOIN pair_scores p ON p.chunk_id = w.chunk_id
+),
+keyword_candidates AS (
+    SELECT chunk_id, score,
+           row_number() OVER (ORDER BY whole DESC, score DESC, density DESC, document_id,
+                              ordinal) AS rank
+    FROM keyword_scored
+    ORDER BY rank
+    LIMIT {limit}
+)"""
+
+# How each mode makes the one list the result is read from: (chunk_id, vector_rank,
+# keyword_rank, score).
+_FUSED = {
+    SearchMode.VECTOR: """
+fused AS (
+    SELECT chunk_id, rank AS vector_rank, NULL::bigint AS keyword_rank,
+           NULL::float8 AS score
+    FROM vector_candidates
+)""",
+    SearchMode.KEYWORD: """
+fused AS (
+    SELECT chunk_id, NULL::bigint AS vector_rank, rank AS keyword_rank,
+           score::float8 AS score
+    FROM keyword_candidates
+)""",
+    SearchMode.HYBRID: """
+fused AS (
+    SELECT coalesce(v.chunk_id, k.chunk_id) AS chunk_id, v.rank AS vector_rank,
+           k.rank AS keyword_rank,
+           (coalesce(1.0 / ({rrf_k} + v.rank), 0.0)
+            + coalesce(1.0 / ({rrf_k} + k.rank), 0.0))::float8 AS score
+    FROM vector_candidates v FULL OUTER JOIN keyword_candidates k ON k.chunk_id = v.chunk_id
+)""",
+}
+
+_LISTS = {
+    SearchMode.VECTOR: (_VECTOR_LIST, _QUESTION),
+    SearchMode.KEYWORD: (_QUESTION, _KEYWORD_LIST),
+    SearchMode.HYBRID: (_VECTOR_LIST, _QUESTION, _KEYWORD_LIST),
+}
+
+_CHUNK_COLUMNS = (
+    "c.chunk_id, c.document_id, c.user_id, c.ordinal, c.text, c.token_count, c.heading_path, "
+    "c.page, c.char_start, c.char_end, c.chunker"
+)
+
+# The result: the fused list's chunks, their similarity to the question (exact, from
+# their vector), their document's name and the question's words marked in their text.
+_RESULT = """
+SELECT """ + _CHUNK_COLUMNS + """, d.filename, 1 - (e.embedding <=> {vector}) AS similarity,
+       f.vector_rank, f.keyword_rank, {score} AS score,
+       ts_headline('english'::regconfig, c.text,
+                   coalesce((SELECT any_word FROM question), to_tsquery('simple', 'the')),
+                   'StartSel=**, StopSel=**, MaxWords=50, MinWords=30') AS highlight
+FROM fused f
+JOIN {s}.document_chunks c ON c.chunk_id = f.chunk_id
+JOIN {s}.chunk_embeddings e ON e.chunk_id = f.chunk_id
+JOIN {s}.documents d ON d.document_id = c.document_id
+ORDER BY score DESC, c.document_id, c.ordinal
+LIMIT {limit}
+"""
+
+_SCORE = {
+    SearchMode.VECTOR: "1 - (e.embedding <=> {vector})",
+    SearchMode.KEYWORD: "f.score",
+    SearchMode.HYBRID: "f.score",
+}
+
+
+def search_statement(schema: str, mode: SearchMode, shortlist: int) -> tuple[str, list[str]]:
+    """The statement of one search mode in a (quoted) schema, and the names of its
+    parameters in the order they are numbered (``$1``, ``$2``...): a subset of
+    :data:`PARAMETERS`. ``shortlist``: how many vectors the Hamming pass keeps."""
+    template = (
+        "WITH " + ",".join([*_LISTS[mode], _FUSED[mode]])
+        + _RESULT.replace("{score}", _SCORE[mode])
+    )
+    used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    names = [p for p in PARAMETERS if p in used]
+    numbered = {name: f"${n}" for n, name in enumerate(names, start=1)}
+    return template.format(s=schema, shortlist=shortlist, **numbered), names

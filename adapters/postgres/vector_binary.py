@@ -1,0 +1,51 @@
+"""Vectors packed once into pgvector's binary format, for the embed step's write.
+
+The driver's codec (pgvector's, registered on every pooled connection) sends a
+``Vector`` as ``to_binary()``. Building a ``Vector`` from a list of Python floats and
+then serialising it costs ~0.2 ms per 1,536-dimension vector in three copies (checked
+list, ``array``, byte-swapped ``array``); a worker writes ~300 per step, so that was
+most of the embed step's time once its SQL got cheap (docs/BENCHMARKS.md). Here the
+values are checked and packed big-endian in one ``struct`` call.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+
+from pgvector import Vector
+
+_HEADER = struct.Struct(">HH")  # dimensions, unused
+
+
+class PackedVector(Vector):
+    """A vector already in pgvector's binary wire format; only the driver reads it."""
+
+    def __init__(self, binary: bytes) -> None:  # no super().__init__: nothing to convert
+        self._binary = binary
+
+    def to_binary(self) -> bytes:
+        return self._binary
+
+    def __repr__(self) -> str:
+        return f"PackedVector({_HEADER.unpack_from(self._binary)[0]} dimensions)"
+
+
+def packed_vector(vector: Sequence[float], dimensions: int | None) -> PackedVector:
+    """The rules of ``adapters.vectors.check_vector`` (right size, finite, not all
+    zeros) plus one more a float4 column imposes: every value fits a float4."""
+    count = len(vector)
+    if dimensions is not None and count != dimensions:
+        raise ValueError(f"vector has {count} dimensions, expected {dimensions}")
+    # A finite sum proves every value finite; only a sum that overflowed or met
+    # NaN/inf needs the full check.
+    if not math.isfinite(sum(vector)) and not all(map(math.isfinite, vector)):
+        raise ValueError("vector contains NaN or infinity")
+    if not any(vector):
+        raise ValueError("vector is all zeros")
+    try:
+        values = struct.pack(f">{count}f", *vector)
+    except (OverflowError, struct.error) as exc:
+        raise ValueError(f"vector does not fit 4-byte floats: {exc}") from exc
+    return PackedVector(_HEADER.pack(count, 0) + values)
