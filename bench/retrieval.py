@@ -49,16 +49,17 @@ from dependency_injector import providers
 
 import domain.processing
 from adapters.hashing_embedder import HashingEmbedder
+from adapters.memory.blobs import InMemoryBlobStore
+from adapters.memory.documents import InMemoryDocumentRepository
+from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.probe import InMemoryDatabaseProbe
+from adapters.memory.store import InMemoryStore
+from adapters.memory.workers import InMemoryWorkerRegistry
 from bench._db import database, drop_schema, fresh_schema
 from domain.chunking import chunk_document
 from domain.hybrid import SearchMode
 from domain.ports import Tokenizer
-from entrypoints.container import (
-    Container,
-    build_container,
-    running,
-    use_memory_adapters,
-)
+from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,6 +166,21 @@ class HashingEmbedderV1(HashingEmbedder):
         return tuple(v / norm for v in vector)
 
 
+def use_memory_storage(container: Container) -> None:
+    """Rows and files in this process's memory instead of PostgreSQL (``--memory``)."""
+    store = InMemoryStore(vector_dimension=container.settings().rag_vector_dimension)
+    clock = container.clock()
+    container.override_providers(
+        pool=providers.Object(None),
+        job_queue=providers.Object(InMemoryJobQueue(store, clock)),
+        documents=providers.Object(InMemoryDocumentRepository(store)),
+        blobs=providers.Object(InMemoryBlobStore(store)),
+        worker_registry=providers.Object(InMemoryWorkerRegistry(store, clock)),
+        database_probe=providers.Object(InMemoryDatabaseProbe()),
+        job_notices=providers.Object(None),
+    )
+
+
 def use_version_1(container: Container) -> None:
     """Before hybrid search: the old hashing embedder (unless OpenAI is in use)."""
     if not os.environ.get("OPENAI_API_KEY"):
@@ -218,7 +234,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.memory:
                 container = build_container(
                     settings_for(home, args.dimensions, chunk_tokens=args.chunk_tokens))
-                use_memory_adapters(container)
+                use_memory_storage(container)
                 if args.before:
                     use_version_1(container)
                 async with running(container):

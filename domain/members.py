@@ -8,7 +8,7 @@ import attrs
 
 from domain.errors import NotFound
 from domain.model import Document, Job, JobEvent
-from domain.ports import BlobStore, DocumentRepository, JobQueue
+from domain.ports import BlobStore, DocumentRepository, JobCounts, JobIntake, JobReads
 from domain.status import JobStatus
 
 
@@ -19,7 +19,7 @@ class RetryFailedJob:
     ``user_id`` None means an operator (any member's job); otherwise only the owner's.
     """
 
-    queue: JobQueue
+    queue: JobIntake
 
     async def __call__(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
         return await self.queue.requeue(job_id, by=by, user_id=user_id)
@@ -54,7 +54,7 @@ class JobReport:
 class ShowJob:
     """A job with its document and whole history; another member's job is not found."""
 
-    queue: JobQueue
+    queue: JobReads
     documents: DocumentRepository
 
     async def __call__(self, job_id: UUID, user_id: str | None) -> JobReport:
@@ -67,8 +67,20 @@ class ShowJob:
 
 
 @attrs.frozen
+class ShowDocument:
+    """One of a member's documents with its job; another member's is not found."""
+
+    queue: JobReads
+    documents: DocumentRepository
+
+    async def __call__(self, document_id: UUID, user_id: str) -> tuple[Document, Job]:
+        document = await self.documents.get(document_id, user_id)
+        return document, await self.queue.job_for_document(document_id)
+
+
+@attrs.frozen
 class CountJobs:
-    queue: JobQueue
+    queue: JobCounts
 
     async def __call__(self) -> dict[JobStatus, int]:
         return await self.queue.counts()

@@ -78,8 +78,9 @@ class Usage:
 Admission = Callable[[Usage], None]
 
 
-class JobQueue(Protocol):
-    """The job table as a queue. Every write a worker makes is fenced by its lease."""
+class JobIntake(Protocol):
+    """What puts work in the queue: a member's upload, and a failed job sent back
+    (by its member, or by an operator)."""
 
     async def submit(
         self,
@@ -98,6 +99,17 @@ class JobQueue(Protocol):
         jobs, ``BlobStore.kept_with_jobs``) is written in the same transaction: the
         upload is all there or not at all."""
         ...
+
+    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        """Retry a failed job (member: ``user_id`` set; operator: None); ``Conflict``
+        unless it has failed."""
+        ...
+
+
+class WorkerQueue(Protocol):
+    """The queue as a worker uses it: claim ready jobs, renew and give back leases,
+    record each step's result, rescue jobs whose worker died. Every write is fenced
+    by the worker's lease."""
 
     async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
         """Lease up to ``limit`` ready jobs (claimable, available, not held), oldest first
@@ -137,10 +149,14 @@ class JobQueue(Protocol):
         attempt, so a file that kills every worker that touches it ends up failed."""
         ...
 
-    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
-        """Retry a failed job (member: ``user_id`` set; operator: None); ``Conflict``
-        unless it has failed."""
+    async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
+        """The job as it stands now (a worker's last look at a job it let go)."""
         ...
+
+
+class JobReads(Protocol):
+    """A job as a member (or an operator) looks at it: the job, its document's
+    job, its history. A member only sees their own."""
 
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
         """One job; ``NotFound`` when missing or owned by another member."""
@@ -153,9 +169,23 @@ class JobQueue(Protocol):
         """The job's events, oldest first."""
         ...
 
+
+class JobCounts(Protocol):
+    """The operator's view of the whole queue (``navigator status``, ``/metrics``)."""
+
     async def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zero or not)."""
         ...
+
+
+class UploadQueue(JobIntake, JobReads, Protocol):
+    """What an upload needs: submitting it, and the job of a duplicate it turns out to be."""
+
+
+class JobQueue(JobIntake, WorkerQueue, JobReads, JobCounts, Protocol):
+    """The job table as a queue: every port above, as the adapters implement them
+    (``PostgresJobQueue``, ``InMemoryJobQueue``) and the contract suite tests them.
+    Use cases depend on the narrow port they use."""
 
 
 class Jitter(Protocol):

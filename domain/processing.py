@@ -27,12 +27,12 @@ from domain.ports import (
     DocumentRepository,
     Embedder,
     Jitter,
-    JobQueue,
     Parser,
     ParseRequest,
     StepOutput,
     Timer,
     Tokenizer,
+    WorkerQueue,
 )
 from domain.retry import RetryPolicy
 from domain.status import StepName
@@ -80,7 +80,7 @@ class _Checkpoint:
     """Lets a hosted parser save its external job id on our job (fenced), with the
     job's latest lease."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     holder: LeaseHolder
 
     @property
@@ -105,7 +105,7 @@ class ProcessJob:
     complete, failed, retried later, or the lease is lost, or (the worker stopping)
     given back at the result of the step that was running."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     documents: DocumentRepository
     blobs: BlobStore
     parser: Parser

@@ -19,8 +19,8 @@ from domain.ports import (
     Clock,
     DocumentRepository,
     IdFactory,
-    JobQueue,
     Submission,
+    UploadQueue,
 )
 from domain.upload_policy import UploadPolicy, base_name
 
@@ -51,7 +51,7 @@ class SubmitUpload:
     a worker never sees a job whose file is missing.
     """
 
-    queue: JobQueue
+    queue: UploadQueue
     documents: DocumentRepository
     blobs: BlobStore
     clock: Clock

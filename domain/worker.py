@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from domain.model import Job, Lease
-from domain.ports import Jitter, JobQueue, Timer
+from domain.ports import Jitter, Timer, WorkerQueue
 from domain.processing import LeaseHolder, ProcessJob
 from domain.retry import RetryPolicy
 
@@ -37,7 +37,7 @@ log = logging.getLogger("navigator.worker")
 class RescueExpiredLeases:
     """Take back the jobs of workers that died or stalled; each counts as an attempt."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     policy: RetryPolicy
     jitter: Jitter
 
@@ -53,7 +53,7 @@ async def _no_news(answered: bool) -> None:
 class Worker:
     """One worker's loop over the queue (see the module's docstring)."""
 
-    queue: JobQueue
+    queue: WorkerQueue
     process: ProcessJob
     rescue: RescueExpiredLeases
     worker_id: str

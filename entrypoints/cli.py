@@ -17,10 +17,10 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli_outcomes import FAILED, USAGE, CommandFailed, UsageError
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEFAULT_TTL
 
-OK, FAILED, USAGE = 0, 1, 2
 DEV_MEMBER = "dev-member"
 
 DESCRIPTION = """\
@@ -41,14 +41,6 @@ first steps:
 
 exit codes: 0 ok, 1 failure, 2 usage or configuration error
 """
-
-
-class UsageError(Exception):
-    """A bad argument: the message names it and says what is allowed (exit code 2)."""
-
-
-class CommandFailed(Exception):
-    """The command ran and failed; the message says why (exit code 1)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ from typing import IO, Any
 import attrs
 import httpx
 
-from entrypoints.cli import OK, CommandFailed, UsageError
+from entrypoints.cli_outcomes import OK, CommandFailed, UsageError
 from entrypoints.settings import Settings
 from entrypoints.tokens import mint_dev_token
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -30,47 +28,17 @@ from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, Waiti
 from domain.errors import Conflict, NotFound
 from domain.ports import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
-from entrypoints.cli import OK, CommandFailed, UsageError
+from entrypoints.cli_database import database, database_errors, reason
+from entrypoints.cli_outcomes import OK, CommandFailed, UsageError
 from entrypoints.container import (
     build_container,
     running,
-    start_database,
 )
 from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
 CHECK_TIMEOUT = 5.0
-
-
-# -- the database, opened for one command ------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[str]:
-    """The DSN of the configured database (the embedded server is started, or reused
-    if another navigator process runs it, and let go of at the end)."""
-    with database_errors():
-        dsn, server = await start_database(settings)
-    try:
-        yield dsn
-    finally:
-        if server is not None:
-            await asyncio.to_thread(server.stop)
-
-
-@contextlib.contextmanager
-def database_errors() -> Iterator[None]:
-    try:
-        yield
-    except DATABASE_TROUBLE as exc:
-        raise CommandFailed(_reason(exc)) from None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "the database did not answer in time"
-    return str(exc) or type(exc).__name__
 
 
 # -- migrate -------------------------------------------------------------------------------
@@ -272,7 +240,7 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
         return False, (f"unhealthy: schema {settings.database_schema} has no job table; "
                        "run `navigator migrate`")
     except DATABASE_TROUBLE as exc:
-        return False, f"unhealthy: {_reason(exc)}"
+        return False, f"unhealthy: {reason(exc)}"
     return True, (f"healthy: database reachable, {ready} job(s) ready to claim in schema "
                   f"{settings.database_schema}")
 

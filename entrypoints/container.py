@@ -27,9 +27,9 @@ Adapters picked from the settings:
   set, else ``ExtractiveAnswerer``; the per-member answer rate limit is counted in
   this process's memory (``InMemoryAnswerRateLimiter``).
 
-Tests (and offline runs) swap the database for the in-memory adapters with
-:func:`use_memory_adapters`, and swap anything else by overriding a provider
-(``container.database_probe.override(...)``), then ``reset_override()``.
+Tests swap adapters by overriding providers (``container.database_probe.override(...)``),
+then ``reset_override()``; the test tree's ``use_memory_adapters`` swaps the database
+for the in-memory adapters that way.
 """
 
 from __future__ import annotations
@@ -42,21 +42,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import asyncpg
-import attrs
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.extractive_answerer import ExtractiveAnswerer
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
-from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
-from adapters.memory.documents import InMemoryDocumentRepository
-from adapters.memory.job_queue import InMemoryJobQueue
-from adapters.memory.probe import InMemoryDatabaseProbe
 from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
-from adapters.memory.store import InMemoryStore
-from adapters.memory.workers import InMemoryWorkerRegistry
 from adapters.openai_embedder import OpenAIEmbedder
 from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
 from adapters.postgres.connection import create_pool, jobs_channel, listen
@@ -71,7 +63,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.hybrid import SearchMode
-from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
+from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
@@ -80,7 +72,7 @@ from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, Worker
-from entrypoints.api.auth import make_token_verifier
+from entrypoints.access_tokens import make_token_verifier
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
@@ -282,6 +274,7 @@ class Container(containers.DeclarativeContainer):
     retry_failed_job = providers.Singleton(RetryFailedJob, queue=job_queue)
     delete_document = providers.Singleton(DeleteDocument, documents=documents, blobs=blobs)
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
+    show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     search_documents = providers.Singleton(
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
@@ -325,8 +318,8 @@ class Container(containers.DeclarativeContainer):
 
 def build_container(settings: Settings, database_dsn: str | None = None) -> Container:
     """A container for these settings. ``database_dsn`` is the resolved DSN (see
-    :func:`start_database`); None only when the database is replaced by
-    :func:`use_memory_adapters`."""
+    :func:`start_database`); None only when a test replaces the database by the
+    in-memory adapters."""
     container = Container()
     container.settings.set_default(settings)
     container.database_dsn.set_default(database_dsn or "")
@@ -378,51 +371,3 @@ async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | No
         return dsn, None
     server = EmbeddedPostgres(settings.pgdata_dir)
     return await asyncio.to_thread(server.start), server
-
-
-# -- the in-memory variant ---------------------------------------------------------------
-
-
-@attrs.frozen
-class MemoryAdapters:
-    """What :func:`use_memory_adapters` put in the container, for tests to look at."""
-
-    store: InMemoryStore
-    clock: FakeClock
-    job_queue: InMemoryJobQueue
-    documents: InMemoryDocumentRepository
-    blobs: InMemoryBlobStore
-    worker_registry: InMemoryWorkerRegistry
-
-
-def use_memory_adapters(container: Container, clock: FakeClock | None = None) -> MemoryAdapters:
-    """Replace the database, the file store and the clock by the in-memory adapters
-    (files kept with the documents, as the default PostgreSQL store keeps them).
-
-    The pool is then never opened; the clock is a :class:`FakeClock` that moves only
-    when told, and the retry jitter is always 0, so times are exact. Undo with
-    ``container.reset_override()``.
-    """
-    settings: Settings = container.settings()
-    clock = clock or FakeClock()
-    store = InMemoryStore(vector_dimension=settings.rag_vector_dimension)
-    memory = MemoryAdapters(
-        store=store,
-        clock=clock,
-        job_queue=InMemoryJobQueue(store, clock),
-        documents=InMemoryDocumentRepository(store),
-        blobs=InMemoryBlobStore(store),  # kept with the documents, as in PostgreSQL
-        worker_registry=InMemoryWorkerRegistry(store, clock),
-    )
-    container.override_providers(
-        pool=providers.Object(None),
-        clock=providers.Object(clock),
-        jitter=providers.Object(lambda: 0.0),
-        job_queue=providers.Object(memory.job_queue),
-        documents=providers.Object(memory.documents),
-        blobs=providers.Object(memory.blobs),
-        worker_registry=providers.Object(memory.worker_registry),
-        database_probe=providers.Object(InMemoryDatabaseProbe()),
-        job_notices=providers.Object(None),
-    )
-    return memory

@@ -1,6 +1,6 @@
 """Access tokens as Supabase issues them: JWTs with audience ``authenticated``, the
 member's id in ``sub``, issued by ``SUPABASE_URL/auth/v1``. Current projects sign
-them with asymmetric signing keys (checked in :mod:`entrypoints.api.auth` against
+them with asymmetric signing keys (checked in :mod:`entrypoints.access_tokens` against
 the project's JWKS); legacy projects with the HS256 ``SUPABASE_JWT_SECRET``.
 
 :func:`mint_token` makes an HS256 one for local use (``navigator token``, tests):

@@ -34,8 +34,9 @@ import uvicorn
 from adapters.postgres.connection import describe_dsn
 from adapters.postgres.migrations import run_migrations
 from entrypoints.api.app import create_app
-from entrypoints.cli import OK, CommandFailed
-from entrypoints.cli_operator import check_worker, database, database_errors, require_migrated
+from entrypoints.cli_database import database, database_errors
+from entrypoints.cli_operator import check_worker, require_migrated
+from entrypoints.cli_outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
 from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.logs import configure_logging

@@ -80,7 +80,8 @@ from adapters.postgres.migrations import schema_status
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.retry import RetryPolicy
 from domain.status import PIPELINE_ORDER, JobStatus
-from entrypoints.cli import CommandFailed
+from entrypoints.cli_database import database, reason
+from entrypoints.cli_outcomes import CommandFailed
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
@@ -215,7 +216,6 @@ async def _database(settings: Settings
                     ) -> AsyncIterator[tuple[asyncpg.Connection | None, list[Check]]]:
     """A connection to the configured database (None if unreachable) and the checks
     of what it holds."""
-    from entrypoints.cli_operator import _reason, database  # starts the embedded server
 
     checks: list[Check] = []
     conn: asyncpg.Connection | None = None
@@ -229,7 +229,7 @@ async def _database(settings: Settings
             checks.extend(await _schema_checks(conn, settings))
         except _DATABASE_FAILED as exc:
             what = "database answers" if conn is not None else "database reachable"
-            checks.append(Check("connectivity", what, False, _reason(exc)))
+            checks.append(Check("connectivity", what, False, reason(exc)))
         yield conn, checks
 
 

@@ -36,7 +36,7 @@ from entrypoints.api.answer_schemas import (
     CitationOut,
 )
 from entrypoints.api.auth import Member
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import AnswerQuestionCase
 from entrypoints.api.problems import PROBLEM_JSON, PROBLEM_REF, domain_problem, problem_responses
 from entrypoints.api.schemas import API, PROBLEM_TYPE_PREFIX
 
@@ -93,9 +93,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     "beyond that). Send `Accept: text/event-stream` to receive the answer as it is written.",
     responses=RESPONSES,
 )
-async def answer(body: AnswerRequest, member: Member, container: Wired,
+async def answer(body: AnswerRequest, member: Member, use_case: AnswerQuestionCase,
                  request: Request) -> Response:
-    use_case: AnswerQuestion = container.answer_question()
     prepared = await use_case.prepare(member, body.question)
     events = aiter(use_case.stream(prepared))
     first = await anext(events)  # a refusal before any text is still a plain problem

@@ -1,43 +1,16 @@
-"""Who is calling: ``Authorization: Bearer <JWT>``, a Supabase access token.
-
-Two signing schemes, as Supabase projects use them (see :func:`make_token_verifier`):
-
-- **signing keys** (current projects): ES256 or RS256, verified with the public key
-  the token's ``kid`` names in the project's JWKS
-  (``SUPABASE_URL/auth/v1/.well-known/jwks.json``; see :mod:`entrypoints.jwks`);
-- **legacy secret**: HS256 with ``SUPABASE_JWT_SECRET`` (or, in development, the
-  local dev secret that ``navigator token`` signs with).
-
-Whatever the scheme, the token's header must name an algorithm the project uses
-(``alg: none``, HS512, PS256... are refused, and a key is only used with its own
-algorithm), and the token must be meant for the audience ``authenticated``, be
-unexpired (30 s of clock skew allowed), come from ``SUPABASE_URL/auth/v1`` when
-``SUPABASE_URL`` is set, and name the member in ``sub``: printable text of at most
-:data:`MAX_MEMBER_ID_CHARS` characters. Anything else is a 401 with
-``WWW-Authenticate: Bearer``; keys that cannot be fetched at all are a 503. The
-token itself is never logged.
-"""
+"""Who is calling: ``Authorization: Bearer <JWT>``, a Supabase access token, checked
+by the service's :class:`~entrypoints.access_tokens.TokenVerifier` (the rules are
+there). Anything it refuses is a 401 with ``WWW-Authenticate: Bearer``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import attrs
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from jwt.exceptions import InvalidSubjectError
-from pydantic import SecretStr
 
-from entrypoints.api.problems import Unauthorized
-from entrypoints.jwks import ASYMMETRIC_ALGORITHMS, JwksKeySet, jwks_url
-from entrypoints.settings import Settings
-from entrypoints.tokens import ALGORITHM, AUDIENCE, jwt_secret, token_issuer
-
-LEEWAY_SECONDS = 30  # clock skew allowed between the issuer and this service
-#: The longest member id (``sub``) accepted; Supabase's are 36-character UUIDs.
-MAX_MEMBER_ID_CHARS = 255
-_MAX_KID_CHARS = 255
+from entrypoints.access_tokens import Unauthorized
+from entrypoints.api.deps import Verifier
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -49,126 +22,10 @@ bearer = HTTPBearer(
 )
 
 
-@attrs.frozen
-class TokenVerifier:
-    """Checks access tokens; ``secret`` for HS256, ``keys`` for ES256/RS256 (either may be
-    None, not both); ``issuer`` is checked when set."""
-
-    secret: SecretStr | None = None
-    keys: JwksKeySet | None = None
-    issuer: str | None = None
-    leeway: float = LEEWAY_SECONDS
-
-    @property
-    def algorithms(self) -> tuple[str, ...]:
-        return ((ALGORITHM,) if self.secret is not None else ()) + \
-            (ASYMMETRIC_ALGORITHMS if self.keys is not None else ())
-
-    async def member(self, token: str) -> str:
-        """The member id (``sub``) of a valid token; :class:`Unauthorized` says why not."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
-            raise _malformed() from None
-        algorithm = header.get("alg")
-        if algorithm not in self.algorithms:
-            raise Unauthorized(f"the access token must be signed with "
-                               f"{' or '.join(self.algorithms)}")
-        key = await self._key_for(algorithm, header)
-        required = ["exp", "sub", "aud"] + (["iss"] if self.issuer else [])
-        try:
-            claims = jwt.decode(
-                token, key, algorithms=[algorithm], audience=AUDIENCE, issuer=self.issuer,
-                leeway=self.leeway, options={"require": required},
-            )
-        except jwt.InvalidTokenError as exc:
-            raise _refusal(exc, self.issuer) from None
-        return _member_of(claims)
-
-    async def _key_for(self, algorithm: str, header: dict[str, Any]) -> Any:
-        if algorithm == ALGORITHM:
-            assert self.secret is not None
-            return self.secret.get_secret_value()
-        assert self.keys is not None
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_CHARS:
-            raise Unauthorized("the access token does not name its signing key ('kid')")
-        key = await self.keys.key(kid)
-        if key is None:
-            raise Unauthorized("the access token was signed with a key this project does not "
-                               "publish; sign in again")
-        if key.algorithm_name != algorithm:
-            raise Unauthorized(f"the access token's key is a {key.algorithm_name} key, but the "
-                               f"token says {algorithm}")
-        return key.key
-
-
-def _malformed() -> Unauthorized:
-    return Unauthorized("the access token is malformed; send a JWT as "
-                        "'Authorization: Bearer <token>'")
-
-
-def _refusal(exc: jwt.InvalidTokenError, issuer: str | None) -> Unauthorized:
-    if isinstance(exc, jwt.ExpiredSignatureError):
-        return Unauthorized("the access token has expired; sign in again to get a new one")
-    if isinstance(exc, jwt.InvalidAudienceError):
-        return Unauthorized(f"the access token is not meant for this service (audience must "
-                            f"be {AUDIENCE!r})")
-    if isinstance(exc, jwt.InvalidIssuerError):
-        return Unauthorized(f"the access token was not issued by this project (issuer must "
-                            f"be {issuer!r})")
-    if isinstance(exc, jwt.InvalidAlgorithmError):
-        return Unauthorized("the access token's signing algorithm is not accepted")
-    if isinstance(exc, jwt.InvalidSignatureError):
-        return Unauthorized("the access token's signature is not valid")
-    if isinstance(exc, jwt.MissingRequiredClaimError):
-        return Unauthorized(f"the access token has no {exc.claim!r} claim")
-    if isinstance(exc, jwt.ImmatureSignatureError):
-        return Unauthorized("the access token is not valid yet")
-    if isinstance(exc, InvalidSubjectError):
-        return _bad_member()
-    return _malformed()
-
-
-def _bad_member() -> Unauthorized:
-    return Unauthorized(f"the access token's 'sub' must name a member in printable text of "
-                        f"at most {MAX_MEMBER_ID_CHARS} characters")
-
-
-def _member_of(claims: dict[str, Any]) -> str:
-    member = claims.get("sub")
-    if not isinstance(member, str) or not member.strip():
-        raise Unauthorized("the access token does not name a member ('sub' is empty)")
-    if len(member) > MAX_MEMBER_ID_CHARS or not member.isprintable():
-        raise _bad_member()
-    return member
-
-
-def make_token_verifier(settings: Settings) -> TokenVerifier:
-    """The verifier for these settings.
-
-    - ``SUPABASE_URL`` set: ES256/RS256 tokens are checked against the project's JWKS,
-      and every token's issuer must be ``SUPABASE_URL/auth/v1``;
-    - ``SUPABASE_JWT_SECRET`` set (or a development environment, with its dev secret):
-      HS256 tokens are checked with it. A project that moved to signing keys keeps
-      its legacy secret set while tokens signed with it may still be in use.
-
-    Outside development, one of the two must be set (:class:`SettingsError` otherwise).
-    """
-    keys = None
-    if settings.supabase_url:
-        keys = JwksKeySet(jwks_url(settings.supabase_url),
-                          max_age=settings.auth_jwks_cache_seconds,
-                          min_interval=settings.auth_jwks_refetch_seconds)
-    secret = None
-    if keys is None or settings.supabase_jwt_secret is not None or settings.is_development:
-        secret = jwt_secret(settings)  # raises when a production secret is required
-    return TokenVerifier(secret=secret, keys=keys, issuer=token_issuer(settings))
-
-
 async def current_member(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    verifier: Verifier,
 ) -> str:
     """The calling member's id, from a valid bearer token."""
     if credentials is None:
@@ -178,7 +35,6 @@ async def current_member(
                                error=None)
         raise Unauthorized("the Authorization header must be 'Bearer <access token>'",
                            error="invalid_request")
-    verifier: TokenVerifier = request.app.state.container.token_verifier()
     return await verifier.member(credentials.credentials)
 
 

@@ -12,7 +12,14 @@ from domain.errors import UploadRejected
 from domain.members import DeleteDocument
 from domain.uploads import SubmitUpload
 from entrypoints.api.auth import Member
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import (
+    DeleteDocumentCase,
+    Documents,
+    Policy,
+    ProcessMetrics,
+    ShowDocumentCase,
+    SubmitUploadCase,
+)
 from entrypoints.api.multipart import FIELD, read_file_field
 from entrypoints.api.problems import problem_responses
 from entrypoints.api.schemas import (
@@ -72,17 +79,16 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_document(
-    request: Request, response: Response, member: Member, container: Wired
+    request: Request, response: Response, member: Member, submit: SubmitUploadCase,
+    policy: Policy, metrics: ProcessMetrics,
 ) -> UploadResult:
-    policy = container.upload_policy()
-    metrics = container.metrics()
     try:
         received = await read_file_field(
             request.headers, request.stream(), max_bytes=policy.max_bytes,
             too_large=policy.check_size,
         )
         with received:
-            submission = await container.submit_upload()(
+            submission = await submit(
                 member, received.filename, received.file, received.declared_type
             )
     except UploadRejected:
@@ -107,11 +113,11 @@ async def upload_document(
 )
 async def list_documents(
     member: Member,
-    container: Wired,
+    documents: Documents,
     limit: Annotated[int, Query(ge=1, le=100, description="documents per page")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="documents to skip")] = 0,
 ) -> DocumentPage:
-    rows = await container.documents().list(member, limit + 1, offset)
+    rows = await documents.list(member, limit + 1, offset)
     return DocumentPage(
         items=[DocumentWithJob.from_domain(document, job) for document, job in rows[:limit]],
         limit=limit,
@@ -128,9 +134,9 @@ async def list_documents(
     "member's document is answered as not found.",
     responses=problem_responses(401, 404, 422, 503),
 )
-async def get_document(document_id: UUID, member: Member, container: Wired) -> DocumentWithJob:
-    document = await container.documents().get(document_id, member)
-    job = await container.job_queue().job_for_document(document_id)
+async def get_document(document_id: UUID, member: Member, show: ShowDocumentCase
+                       ) -> DocumentWithJob:
+    document, job = await show(document_id, member)
     return DocumentWithJob.from_domain(document, job)
 
 
@@ -142,6 +148,7 @@ async def get_document(document_id: UUID, member: Member, container: Wired) -> D
     description=inspect.cleandoc(DeleteDocument.__doc__ or ""),
     responses=problem_responses(401, 404, 422, 503),
 )
-async def delete_document(document_id: UUID, member: Member, container: Wired) -> Response:
-    await container.delete_document()(document_id, member)
+async def delete_document(document_id: UUID, member: Member, delete: DeleteDocumentCase
+                          ) -> Response:
+    await delete(document_id, member)
     return Response(status_code=204)

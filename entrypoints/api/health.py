@@ -8,7 +8,15 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from domain.ports import DatabaseReport, WorkerInfo
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import (
+    EmbedderInUse,
+    LiveWorkerWindow,
+    ParserInUse,
+    Probe,
+    ServiceClock,
+    ServiceSettings,
+    Workers,
+)
 from entrypoints.api.problems import DATABASE_DOWN
 from entrypoints.api.schemas import (
     HEALTH_EXAMPLE,
@@ -44,14 +52,15 @@ _DOWN_EXAMPLE = {
     responses={503: {"model": HealthResponse, "description": "The database is unreachable",
                      "content": {"application/json": {"example": _DOWN_EXAMPLE}}}},
 )
-async def health(container: Wired) -> JSONResponse:
-    settings = container.settings()
-    window = container.live_worker_window()
-    report = await container.database_probe().check()
+async def health(
+    settings: ServiceSettings, window: LiveWorkerWindow, probe: Probe, registry: Workers,
+    parser: ParserInUse, embedder: EmbedderInUse, clock: ServiceClock,
+) -> JSONResponse:
+    report = await probe.check()
     workers: list[WorkerInfo] = []
     if report.reachable:
         try:
-            workers = await container.worker_registry().live(window)
+            workers = await registry.live(window)
         except DATABASE_DOWN as exc:
             report = DatabaseReport(False, report.schema, error=type(exc).__name__)
     status: Literal["ok", "degraded", "down"]
@@ -61,7 +70,6 @@ async def health(container: Wired) -> JSONResponse:
         status = "ok"
     else:
         status = "degraded"
-    embedder = container.embedder()
     body = HealthResponse(
         status=status,
         database=DatabaseHealth(
@@ -71,10 +79,10 @@ async def health(container: Wired) -> JSONResponse:
         ),
         workers=WorkersHealth(live=len(workers), window_seconds=window.total_seconds(),
                               ids=sorted(w.worker_id for w in workers)),
-        parser=container.parser().name,
+        parser=parser.name,
         embedder={"model": embedder.model, "dimensions": embedder.dimensions},
         environment=settings.environment,
-        checked_at=container.clock().now(),
+        checked_at=clock.now(),
     )
     return JSONResponse(body.model_dump(mode="json", by_alias=True),
                         status_code=503 if status == "down" else 200)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from domain.members import RetryFailedJob, ShowJob
 from entrypoints.api.auth import Member
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import RetryFailedJobCase, ShowJobCase
 from entrypoints.api.problems import problem_responses
 from entrypoints.api.schemas import API, JobDetail, job_url
 
@@ -26,8 +26,8 @@ router = APIRouter(prefix=f"{API}/jobs", tags=["jobs"])
     "and every status change, oldest first.",
     responses=problem_responses(401, 404, 422, 503),
 )
-async def get_job(job_id: UUID, member: Member, container: Wired) -> JobDetail:
-    report = await container.show_job()(job_id, member)
+async def get_job(job_id: UUID, member: Member, show: ShowJobCase) -> JobDetail:
+    report = await show(job_id, member)
     return JobDetail.from_report(report)
 
 
@@ -42,8 +42,9 @@ async def get_job(job_id: UUID, member: Member, container: Wired) -> JobDetail:
     responses=problem_responses(401, 404, 409, 422, 503),
 )
 async def retry_job(
-    job_id: UUID, member: Member, container: Wired, response: Response
+    job_id: UUID, member: Member, retry: RetryFailedJobCase, show: ShowJobCase,
+    response: Response,
 ) -> JobDetail:
-    await container.retry_failed_job()(job_id, by="member", user_id=member)
+    await retry(job_id, by="member", user_id=member)
     response.headers["Location"] = job_url(job_id)
-    return JobDetail.from_report(await container.show_job()(job_id, member))
+    return JobDetail.from_report(await show(job_id, member))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import CountJobsCase, ProcessMetrics
 from entrypoints.api.problems import DATABASE_DOWN
 from entrypoints.metrics import CONTENT_TYPE
 
@@ -25,10 +25,9 @@ router = APIRouter(tags=["operations"])
         '# TYPE navigator_jobs gauge\nnavigator_jobs{status="complete"} 42.0\n')}},
         "description": "Prometheus text exposition format"}},
 )
-async def metrics(container: Wired) -> Response:
-    collected = container.metrics()
+async def metrics(collected: ProcessMetrics, count_jobs: CountJobsCase) -> Response:
     try:
-        counts = await container.count_jobs()()
+        counts = await count_jobs()
     except DATABASE_DOWN:
         collected.database_up.set(0)
     else:

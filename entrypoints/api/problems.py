@@ -35,21 +35,13 @@ from domain.errors import (
     UnsupportedFileType,
     UploadRejected,
 )
+from entrypoints.access_tokens import Unauthorized
 from entrypoints.api.schemas import PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
-
-
-class Unauthorized(Exception):
-    """No usable bearer token; the message says what was wrong with it."""
-
-    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.error = error
 
 
 class BadUpload(Exception):

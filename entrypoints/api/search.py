@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from domain.search import SearchDocuments
 from entrypoints.api.auth import Member
-from entrypoints.api.deps import Wired
+from entrypoints.api.deps import SearchDocumentsCase
 from entrypoints.api.problems import problem_responses
 from entrypoints.api.schemas import API, ChunkOut, SearchRequest, SearchResponse
 
@@ -25,8 +25,9 @@ router = APIRouter(prefix=API, tags=["search"])
     "service allows are refused with 422.",
     responses=problem_responses(401, 422, 503),
 )
-async def search(body: SearchRequest, member: Member, container: Wired) -> SearchResponse:
-    result = await container.search_documents()(
+async def search(body: SearchRequest, member: Member, search_documents: SearchDocumentsCase
+                 ) -> SearchResponse:
+    result = await search_documents(
         member, body.query, similarity_threshold=body.similarity_threshold,
         max_chunks=body.max_chunks, token_budget=body.token_budget, mode=body.mode,
     )

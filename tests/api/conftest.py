@@ -18,15 +18,10 @@ import pytest
 from fastapi import FastAPI
 
 from entrypoints.api.app import create_app
-from entrypoints.container import (
-    Container,
-    MemoryAdapters,
-    build_container,
-    running,
-    use_memory_adapters,
-)
+from entrypoints.container import Container, build_container, running
 from entrypoints.settings import Settings, load_settings
 from entrypoints.tokens import mint_token
+from tests.memory_container import MemoryAdapters, use_memory_adapters
 
 SECRET = "test-secret-for-the-api-suite-" + "0123456789abcdef" * 3
 MEMBER = "member-1"

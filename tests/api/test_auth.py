@@ -12,7 +12,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from entrypoints.api.auth import MAX_MEMBER_ID_CHARS, TokenVerifier
+from entrypoints.access_tokens import MAX_MEMBER_ID_CHARS, TokenVerifier
 from entrypoints.api.problems import Unauthorized
 from entrypoints.tokens import mint_token
 from tests.api.conftest import MEMBER, SECRET, Api, bearer

@@ -20,10 +20,10 @@ from entrypoints.container import (
     start,
     start_database,
     stop,
-    use_memory_adapters,
 )
 from entrypoints.settings import load_settings
 from tests.api.conftest import BASE_ENV
+from tests.memory_container import use_memory_adapters
 
 
 def entries(folder: Path) -> list[str]:

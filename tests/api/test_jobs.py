@@ -8,10 +8,10 @@ from uuid import uuid4
 
 from dependency_injector import providers
 
-from adapters.memory.parser import ScriptedParser
 from entrypoints.container import Container
 from tests.api.conftest import OTHER_MEMBER, Api, MakeApi, bearer
 from tests.api.test_documents import POLICY, is_problem
+from tests.faults import ScriptedParser
 
 
 def scripted(parser: ScriptedParser) -> Callable[[Container], None]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.memory.parser import ScriptedParser
 from adapters.postgres.errors import DatabaseUnavailable
 from entrypoints.metrics import Metrics
 from tests.api.conftest import Api, MakeApi
 from tests.api.test_documents import PNG, POLICY
 from tests.api.test_jobs import scripted
 from tests.api.test_problems import broken
+from tests.faults import ScriptedParser
 
 
 async def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

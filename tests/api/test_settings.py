@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from domain.hybrid import SearchMode
-from entrypoints.container import build_container, use_memory_adapters
+from entrypoints.container import build_container
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEV_SECRET_FILE, jwt_secret
+from tests.memory_container import use_memory_adapters
 
 PASSWORD = "hunter2-never-shown"
 SECRETS = {

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from dependency_injector import providers
 from pydantic import SecretStr
 
-from entrypoints.api.auth import TokenVerifier, make_token_verifier
+from entrypoints.access_tokens import TokenVerifier, make_token_verifier
 from entrypoints.api.problems import Unauthorized
 from entrypoints.container import Container
 from entrypoints.jwks import JwksKeySet, KeysUnavailable, jwks_url, parse_keys

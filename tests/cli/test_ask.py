@@ -10,11 +10,12 @@ import pytest
 
 from entrypoints.api.app import create_app
 from entrypoints.cli_client import render_answer, sse_events
-from entrypoints.container import build_container, running, use_memory_adapters
+from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
 from tests.cli.conftest import SECRET, Cli
 from tests.fakes.serving import BackgroundServer
+from tests.memory_container import use_memory_adapters
 
 POLICY = (b"# Summary of benefits 2025\n\n## Emergency room\n\nEmergency room care costs a "
           b"$250 copay per visit. The copay is waived if you are admitted.\n")

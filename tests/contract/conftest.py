@@ -17,7 +17,6 @@ import pytest
 
 from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
@@ -30,6 +29,7 @@ from adapters.s3_blobs import MIN_PART_BYTES, S3BlobStore
 from domain.ports import BlobStore, DocumentRepository, JobQueue, WorkerRegistry
 from tests.conftest import TEST_VECTOR_DIMENSION
 from tests.contract.builders import MARIA, upload
+from tests.fakes.clock import FakeClock
 from tests.fakes.s3_server import (
     ACCESS_KEY_ID,
     REGION,

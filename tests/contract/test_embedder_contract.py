@@ -19,12 +19,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
-from adapters.memory.embedder import FlakyEmbedder
 from adapters.openai_embedder import OpenAIEmbedder
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.errors import PermanentError
 from domain.ports import Embedder
 from tests.fakes.openai_server import FakeOpenAI
+from tests.faults import ScriptedEmbedder
 
 DIMENSIONS = 64
 TOKENIZER = TiktokenTokenizer()
@@ -64,7 +64,7 @@ async def make_embedder(request: pytest.FixtureRequest) -> AsyncIterator[MakeEmb
         return HashingEmbedder(dimensions=DIMENSIONS, tokenizer=TOKENIZER)
 
     def make_scripted() -> Embedder:
-        return FlakyEmbedder(make_hashing())
+        return ScriptedEmbedder(make_hashing())
 
     yield make_hashing if request.param == "hashing" else make_scripted
 

@@ -24,7 +24,6 @@ import attrs
 import pytest
 
 from adapters.llamaparse_parser import LlamaParseParser
-from adapters.memory.parser import ScriptedParser
 from adapters.parsers.isolated import IsolatedLocalParser
 from adapters.parsers.local import LocalParser
 from domain.errors import PermanentError
@@ -32,6 +31,7 @@ from domain.model import MediaType, ParsedDocument
 from domain.ports import Parser, ParseRequest
 from tests.corpus import corpus_bytes
 from tests.fakes.llamaparse_server import FakeLlamaParse
+from tests.faults import ScriptedParser
 
 EVERY_TYPE = frozenset(MediaType)
 TEXT_TYPES = frozenset({MediaType.TEXT, MediaType.MARKDOWN})

@@ -22,7 +22,6 @@ from uuid import UUID
 import asyncpg
 import attrs
 
-from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
@@ -33,6 +32,7 @@ from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import run_migrations
 from domain.model import ChunkVector, Document, Job, JobEvent
 from domain.ports import DocumentRepository, JobQueue
+from tests.fakes.clock import FakeClock
 
 
 class Storage(Protocol):

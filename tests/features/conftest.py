@@ -13,9 +13,9 @@ from functools import partial
 import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
-from adapters.memory.clock import FakeClock
 from adapters.parsers.local import LocalParser
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
+from tests.fakes.clock import FakeClock
 from tests.features.backends import Backend, PostgresSchemas, memory_backend
 from tests.features.steps.answers import *  # noqa: F403
 from tests.features.steps.crashes import *  # noqa: F403

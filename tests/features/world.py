@@ -23,9 +23,6 @@ from uuid import UUID, uuid4
 import attrs
 
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
-from adapters.memory.embedder import FlakyEmbedder
-from adapters.memory.parser import ScriptedParser
 from domain.chunking import ChunkingConfig
 from domain.errors import PipelineError
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
@@ -38,6 +35,8 @@ from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, Worker
+from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedEmbedder, ScriptedParser
 from tests.features.backends import Backend, Storage
 
 T = TypeVar("T")
@@ -84,7 +83,7 @@ class World:
     loop: asyncio.AbstractEventLoop
     tokenizer: Tokenizer
     parser: ScriptedParser
-    embedder: FlakyEmbedder
+    embedder: ScriptedEmbedder
     clock: FakeClock
     queue: JobQueue
     documents: DocumentRepository
@@ -214,5 +213,5 @@ def build_world(loop: asyncio.AbstractEventLoop, tokenizer: Tokenizer, parser: P
     clock = FakeClock()
     backend = new_backend(clock)
     return World(loop=loop, tokenizer=tokenizer, parser=ScriptedParser(parser),
-                 embedder=FlakyEmbedder(embedder_factory()), clock=clock, queue=backend.queue,
+                 embedder=ScriptedEmbedder(embedder_factory()), clock=clock, queue=backend.queue,
                  documents=backend.documents, storage=backend.storage)

@@ -10,7 +10,6 @@ import asyncpg
 import attrs
 import pytest
 
-from adapters.memory.clock import FakeClock
 from adapters.postgres.invariants import PostgresInvariants
 from adapters.postgres.job_queue import PostgresJobQueue
 from domain.model import Lease
@@ -18,6 +17,7 @@ from domain.ports import StepOutput
 from domain.status import JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION
 from tests.contract.builders import LEASE, MARIA, chunks_for, run_to, submit, vectors_for
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.postgres
 S = JobStatus

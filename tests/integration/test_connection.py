@@ -11,12 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from adapters.memory.clock import FakeClock
 from adapters.postgres.connection import connect, create_pool, describe_dsn
 from adapters.postgres.errors import DatabaseUnavailable, MissingExtension
 from adapters.postgres.job_queue import PostgresJobQueue
 from domain.status import JobStatus
 from tests.contract.builders import LEASE, MARIA, submit
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.postgres
 

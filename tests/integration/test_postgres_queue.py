@@ -19,8 +19,6 @@ import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
-from adapters.memory.parser import ScriptedParser
 from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
@@ -35,6 +33,8 @@ from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema
 from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, upload
 from tests.corpus import REPO_DIR
+from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedParser
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
@@ -238,8 +238,8 @@ import asyncio, os, signal, sys
 from datetime import datetime
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
-from adapters.memory.parser import ScriptedParser
+from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedParser
 from adapters.postgres.connection import create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.tiktoken_tokenizer import TiktokenTokenizer

@@ -272,10 +272,10 @@ class CountingAnswerer:
 
 
 async def test_the_rate_limit_is_checked_before_anything_is_searched() -> None:
-    from adapters.memory.clock import FakeClock
     from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
     from domain.answering import AnswerQuestion, AnswerRateLimit
     from domain.errors import TooManyRequests
+    from tests.fakes.clock import FakeClock
 
     class WordCount:
         def count(self, text: str) -> int:

@@ -3,7 +3,8 @@
 Hypothesis plays any interleaving of uploads, claims by several workers, finished
 steps, heartbeats, transient and permanent failures, crashes (a worker abandons
 its leases), returns of crashed workers, graceful releases, clock moves, rescues
-and manual retries against the in-memory queue. After every operation:
+and manual retries, against the in-memory queue and (fewer examples, each on
+an emptied schema) against the PostgreSQL queue. After every operation:
 
 - every recorded event is a legal transition and follows on from the one before;
 - no job has two holders: a claim never hands out a job someone still holds, and a
@@ -18,33 +19,44 @@ complete or failed, and after a manual retry of the failed ones, all complete.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
-from adapters.memory.clock import FakeClock
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
+from adapters.postgres._rows import chunk_from_row, event_from_row, job_from_row
+from adapters.postgres.connection import create_pool, quote_schema
+from adapters.postgres.job_queue import PostgresJobQueue
 from domain.errors import Conflict, LeaseLost, PermanentError, TransientError
 from domain.model import (
     Chunk,
     ChunkVector,
     Document,
     Job,
+    JobEvent,
     Lease,
     MediaType,
     ParsedDocument,
     ParsedPage,
 )
-from domain.ports import StepOutput
+from domain.ports import JobQueue, StepOutput
 from domain.retry import RetryPolicy
 from domain.status import WORKING, JobStatus, StepName, check_transition
+from tests.fakes.clock import FakeClock
 
 T = TypeVar("T")
 
@@ -53,6 +65,97 @@ MEMBERS = ("member-a", "member-b")
 LEASE = timedelta(seconds=30)
 POLICY = RetryPolicy(max_retries=2, base_delay=1.0, max_delay=8.0, jitter=0.5)
 DIMENSIONS = 4
+
+
+class QueueRows(Protocol):
+    """The queue under test, and everything it stored, read back as domain values."""
+
+    queue: JobQueue
+
+    async def jobs(self) -> dict[UUID, Job]: ...
+    async def events(self) -> list[JobEvent]:
+        """Every event, in the order they were recorded."""
+        ...
+    async def chunks(self) -> dict[tuple[UUID, int], Chunk]: ...
+    async def vectors(self) -> set[UUID]:
+        """The ids of the chunks that have a vector."""
+        ...
+    async def documents(self) -> set[UUID]: ...
+    async def close(self) -> None: ...
+
+
+@attrs.define
+class MemoryRows:
+    store: InMemoryStore
+    queue: InMemoryJobQueue
+
+    @classmethod
+    async def open(cls, clock: FakeClock) -> MemoryRows:
+        store = InMemoryStore(vector_dimension=DIMENSIONS)
+        return cls(store, InMemoryJobQueue(store, clock))
+
+    async def jobs(self) -> dict[UUID, Job]:
+        return dict(self.store.jobs)
+
+    async def events(self) -> list[JobEvent]:
+        return list(self.store.events)
+
+    async def chunks(self) -> dict[tuple[UUID, int], Chunk]:
+        return dict(self.store.chunks)
+
+    async def vectors(self) -> set[UUID]:
+        return set(self.store.vectors)
+
+    async def documents(self) -> set[UUID]:
+        return set(self.store.documents)
+
+    async def close(self) -> None:
+        pass
+
+
+_TABLES = ("chunk_embeddings", "document_chunks", "job_events", "upload_jobs",
+           "document_files", "documents")
+
+
+@attrs.define
+class PostgresRows:
+    pool: Any
+    schema: str
+    queue: PostgresJobQueue
+
+    @classmethod
+    async def open(cls, dsn: str, schema: str, clock: FakeClock) -> PostgresRows:
+        """The queue on ``schema``, emptied: each example starts from no rows."""
+        pool = await create_pool(dsn, schema, min_size=1, max_size=2)
+        rows = cls(pool, schema, PostgresJobQueue(pool, clock, schema))
+        await pool.execute("TRUNCATE " + ", ".join(rows._table(t) for t in _TABLES))
+        return rows
+
+    def _table(self, name: str) -> str:
+        return f"{quote_schema(self.schema)}.{name}"
+
+    async def jobs(self) -> dict[UUID, Job]:
+        rows = await self.pool.fetch(f"SELECT * FROM {self._table('upload_jobs')}")
+        return {row["job_id"]: job_from_row(row) for row in rows}
+
+    async def events(self) -> list[JobEvent]:
+        rows = await self.pool.fetch(f"SELECT * FROM {self._table('job_events')} ORDER BY id")
+        return [event_from_row(row) for row in rows]
+
+    async def chunks(self) -> dict[tuple[UUID, int], Chunk]:
+        rows = await self.pool.fetch(f"SELECT * FROM {self._table('document_chunks')}")
+        return {(row["document_id"], row["ordinal"]): chunk_from_row(row) for row in rows}
+
+    async def vectors(self) -> set[UUID]:
+        rows = await self.pool.fetch(f"SELECT chunk_id FROM {self._table('chunk_embeddings')}")
+        return {row["chunk_id"] for row in rows}
+
+    async def documents(self) -> set[UUID]:
+        rows = await self.pool.fetch(f"SELECT document_id FROM {self._table('documents')}")
+        return {row["document_id"] for row in rows}
+
+    async def close(self) -> None:
+        await self.pool.close()
 
 
 @attrs.define
@@ -65,12 +168,16 @@ class Holder:
 
 
 class QueueMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
+    """On the in-memory queue unless given a PostgreSQL server and schema."""
+
+    def __init__(self, postgres: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.clock = FakeClock()
-        self.store = InMemoryStore(vector_dimension=DIMENSIONS)
-        self.queue = InMemoryJobQueue(self.store, self.clock)
+        self.rows: QueueRows = self.run(
+            PostgresRows.open(*postgres, self.clock) if postgres else MemoryRows.open(self.clock)
+        )
+        self.queue = self.rows.queue
         self.leases: dict[str, list[Lease]] = {w: [] for w in WORKERS}
         self.zombies: list[Lease] = []
         self.holders: dict[UUID, Holder] = {}
@@ -81,20 +188,26 @@ class QueueMachine(RuleBasedStateMachine):
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
+    def jobs(self) -> dict[UUID, Job]:
+        return self.run(self.rows.jobs())
+
     def teardown(self) -> None:
         try:
             self.drain()
-            jobs = self.store.jobs.values()
+            jobs = self.jobs().values()
             assert all(job.status.is_terminal for job in jobs), sorted(j.status for j in jobs)
             for job in [j for j in jobs if j.status is JobStatus.FAILED]:
                 self.run(self.queue.requeue(job.job_id, by="operator"))
             self.drain()
-            assert all(job.status is JobStatus.COMPLETE for job in self.store.jobs.values())
-            for document_id in self.store.documents:
+            assert all(job.status is JobStatus.COMPLETE for job in self.jobs().values())
+            for document_id in self.run(self.rows.documents()):
                 self.check_complete_document(document_id)
             self.events_are_legal_and_chained()
         finally:
-            self.loop.close()
+            try:
+                self.run(self.rows.close())
+            finally:
+                self.loop.close()
 
     # -- the model ----------------------------------------------------------------
 
@@ -107,7 +220,7 @@ class QueueMachine(RuleBasedStateMachine):
             and self.clock.now() < holder.expires_at
         )
 
-    def output_for(self, lease: Lease) -> StepOutput:
+    async def output_for(self, lease: Lease) -> StepOutput:
         job = lease.job
         step = job.current_step().name
         if step is StepName.PARSE:
@@ -120,7 +233,8 @@ class QueueMachine(RuleBasedStateMachine):
                 for n in range(self.chunk_counts[job.document_id])
             ))
         if step is StepName.EMBED:
-            chunks = [c for (d, _), c in self.store.chunks.items() if d == job.document_id]
+            stored = await self.rows.chunks()
+            chunks = [c for (d, _), c in sorted(stored.items()) if d == job.document_id]
             return StepOutput(vectors=tuple(
                 ChunkVector(c.chunk_id, (1.0, 0.0, 0.0, float(c.ordinal)),
                             "test-model")
@@ -129,14 +243,14 @@ class QueueMachine(RuleBasedStateMachine):
         return StepOutput()
 
     def snapshot(self, job_id: UUID) -> tuple[object, ...]:
-        job = self.store.jobs.get(job_id)
+        job = self.jobs().get(job_id)
         document_id = job.document_id if job else None
         return (
             job,
-            len(self.store.events),
-            sorted((k[1], c.chunk_id) for k, c in self.store.chunks.items()
+            len(self.run(self.rows.events())),
+            sorted((k[1], c.chunk_id) for k, c in self.run(self.rows.chunks()).items()
                    if k[0] == document_id),
-            sorted(str(v) for v in self.store.vectors),
+            sorted(str(v) for v in self.run(self.rows.vectors())),
         )
 
     def write(self, lease: Lease, action: str) -> Lease | None:
@@ -151,7 +265,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert self.snapshot(lease.job_id) == before, f"a refused {action} changed data"
             return None
         assert current, f"{action} with a stale lease was accepted"
-        job = self.store.jobs[lease.job_id]
+        job = self.jobs()[lease.job_id]
         if job.is_held:
             self.holders[lease.job_id] = Holder(lease.token, lease.worker, now + LEASE)
             return attrs.evolve(lease, job=job)
@@ -162,9 +276,10 @@ class QueueMachine(RuleBasedStateMachine):
     async def _write(self, lease: Lease, action: str) -> object:
         queue = self.queue
         if action == "finish":
-            return await queue.finish_step(lease, self.output_for(lease), LEASE)
+            return await queue.finish_step(lease, await self.output_for(lease), LEASE)
         if action == "finish and let go":
-            return await queue.finish_step(lease, self.output_for(lease), LEASE, continue_=False)
+            output = await self.output_for(lease)
+            return await queue.finish_step(lease, output, LEASE, continue_=False)
         if action == "heartbeat":
             return await queue.heartbeat(lease, LEASE)
         if action == "release":
@@ -182,8 +297,9 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(member=st.sampled_from(MEMBERS), content=st.integers(0, 3))
     def upload(self, member: str, content: int) -> None:
         now = self.clock.now()
+        sha256 = hashlib.sha256(f"content-{content}".encode()).hexdigest()
         document = Document(uuid4(), member, f"file-{content}.md", MediaType.MARKDOWN, 10,
-                            f"sha-{content}", f"blob-{content}", now)
+                            sha256, f"blob-{content}", now)
         submission = self.run(self.queue.submit(
             document, Job.new(uuid4(), document.document_id, member, now)))
         assert submission.created == ((member, content) not in self.uploaded)
@@ -245,7 +361,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(pick=st.integers(0, 20))
     def member_retries(self, pick: int) -> None:
-        jobs = sorted(self.store.jobs.values(), key=lambda j: str(j.job_id))
+        jobs = sorted(self.jobs().values(), key=lambda j: str(j.job_id))
         if not jobs:
             return
         job = jobs[pick % len(jobs)]
@@ -262,20 +378,20 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def events_are_legal_and_chained(self) -> None:
         last: dict[UUID, JobStatus] = {}
-        for event in self.store.events:
+        for event in self.run(self.rows.events()):
             if event.from_status is None:
                 assert event.job_id not in last and event.to_status is JobStatus.UPLOADED
             else:
                 check_transition(event.from_status, event.to_status)
                 assert last[event.job_id] == event.from_status
             last[event.job_id] = event.to_status
-        for job_id, job in self.store.jobs.items():
+        for job_id, job in self.jobs().items():
             assert last[job_id] == job.status
 
     @invariant()
     def no_job_has_two_holders(self) -> None:
         now = self.clock.now()
-        for job_id, job in self.store.jobs.items():
+        for job_id, job in self.jobs().items():
             outstanding = [
                 lease for lease in [*self.zombies, *(x for w in WORKERS for x in self.leases[w])]
                 if lease.job_id == job_id
@@ -293,14 +409,15 @@ class QueueMachine(RuleBasedStateMachine):
     def chunks_are_unique_and_vectors_belong_to_them(self) -> None:
         ids = set()
         by_document: dict[UUID, list[int]] = {}
-        for (document_id, ordinal), chunk in self.store.chunks.items():
+        chunks = self.run(self.rows.chunks())
+        for (document_id, ordinal), chunk in chunks.items():
             assert (chunk.document_id, chunk.ordinal) == (document_id, ordinal)
             ids.add(chunk.chunk_id)
             by_document.setdefault(document_id, []).append(ordinal)
-        assert len(ids) == len(self.store.chunks)
+        assert len(ids) == len(chunks)
         for document_id, ordinals in by_document.items():
             assert sorted(ordinals) == list(range(self.chunk_counts[document_id]))
-        assert set(self.store.vectors) <= ids
+        assert self.run(self.rows.vectors()) <= ids
 
     # -- the end --------------------------------------------------------------------
 
@@ -315,13 +432,14 @@ class QueueMachine(RuleBasedStateMachine):
                 current: Lease | None = lease
                 while current is not None:
                     current = self.write(current, "finish")
-            if not leases and all(j.status.is_terminal for j in self.store.jobs.values()):
+            if not leases and all(j.status.is_terminal for j in self.jobs().values()):
                 return
 
     def check_complete_document(self, document_id: UUID) -> None:
-        chunks = [c for (d, _), c in self.store.chunks.items() if d == document_id]
+        chunks = [c for (d, _), c in self.run(self.rows.chunks()).items() if d == document_id]
         assert len(chunks) == self.chunk_counts[document_id]
-        assert all(c.chunk_id in self.store.vectors for c in chunks)
+        vectors = self.run(self.rows.vectors())
+        assert all(c.chunk_id in vectors for c in chunks)
 
 
 def _can_write(job: Job, lease: Lease, now: datetime) -> bool:
@@ -337,3 +455,23 @@ QueueMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_any_interleaving_of_workers_keeps_the_queue_sound_and_drains_it = QueueMachine.TestCase
+
+
+@pytest.fixture
+def pg_vector_dimension() -> int:
+    return DIMENSIONS
+
+
+@pytest.mark.postgres
+def test_any_interleaving_of_workers_keeps_the_postgres_queue_sound_and_drains_it(
+    postgres_dsn: str, pg_schema: str,
+) -> None:
+    # Fewer examples than in memory (each one empties the schema and opens a pool on
+    # an event loop of its own), enough to hold the real queue to the same model.
+    run_state_machine_as_test(
+        lambda: QueueMachine((postgres_dsn, pg_schema)),
+        settings=settings(
+            max_examples=30, stateful_step_count=40, deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

@@ -16,11 +16,8 @@ import pytest
 from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import FakeClock
 from adapters.memory.documents import InMemoryDocumentRepository
-from adapters.memory.embedder import FlakyEmbedder
 from adapters.memory.job_queue import InMemoryJobQueue
-from adapters.memory.parser import ScriptedParser
 from adapters.memory.store import InMemoryStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
@@ -44,6 +41,8 @@ from domain.status import JobStatus
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload, blob_key_for
 from domain.worker import RescueExpiredLeases, Worker
+from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedEmbedder, ScriptedParser
 
 MEMBER = "member-a"
 OTHER = "member-b"
@@ -71,13 +70,13 @@ class Rig:
     lease_for: timedelta = timedelta(seconds=60)
     queue: InMemoryJobQueue = attrs.field(init=False)
     documents: InMemoryDocumentRepository = attrs.field(init=False)
-    embedder: FlakyEmbedder = attrs.field(init=False)
+    embedder: ScriptedEmbedder = attrs.field(init=False)
     on_step: list[tuple[str, str]] = attrs.Factory(list)
 
     def __attrs_post_init__(self) -> None:
         self.queue = InMemoryJobQueue(self.store, self.clock)
         self.documents = InMemoryDocumentRepository(self.store)
-        self.embedder = FlakyEmbedder(HashingEmbedder(dimensions=DIMENSIONS))
+        self.embedder = ScriptedEmbedder(HashingEmbedder(dimensions=DIMENSIONS))
 
     def submit_use_case(self, policy: UploadPolicy | None = None) -> SubmitUpload:
         return SubmitUpload(self.queue, self.documents, self.blobs, self.clock, uuid4,
@@ -623,7 +622,7 @@ async def test_search_asks_the_store_for_a_few_candidates_per_passage(
 
 
 async def test_a_failed_embedding_never_leaves_a_vector_behind(rig: Rig) -> None:
-    rig.embedder.fail_transiently(1)
+    rig.embedder.fail_transiently(1, "the embedding service is busy")
     submission = await rig.submit()
     await rig.worker().drain()
     job = await rig.job(submission)

@@ -19,20 +19,15 @@ import attrs
 import pytest
 from dependency_injector import providers
 
-from adapters.memory.clock import FakeClock
-from adapters.memory.parser import ScriptedParser
 from domain.model import Job, Lease
 from domain.status import JobStatus
 from domain.worker import Worker
-from entrypoints.container import (
-    Container,
-    MemoryAdapters,
-    build_container,
-    running,
-    use_memory_adapters,
-)
+from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.worker import WorkerService
+from tests.fakes.clock import FakeClock
+from tests.faults import ScriptedParser
+from tests.memory_container import MemoryAdapters, use_memory_adapters
 
 MEMBER = "member-worker-tests"
 POLICY = (

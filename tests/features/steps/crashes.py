@@ -17,6 +17,7 @@ from pytest_bdd import given, parsers, then, when
 
 from domain.model import Job, Lease
 from domain.status import STEPS, JobStatus
+from tests.faults import FaultScript
 from tests.features.steps.workers import ACTIVITIES, ready_to_search
 from tests.features.world import FIRST_WORKER, OTHER_WORKER, Upload, World
 
@@ -37,19 +38,20 @@ class Comeback:
     before: tuple[object, ...]
 
 
-def _block(world: World, activity: str) -> Callable[[], int]:
-    blocker = world.parser if ACTIVITIES[activity] == "parse" else world.embedder
+def _block(world: World, activity: str) -> FaultScript:
+    blocker: FaultScript = world.parser if ACTIVITIES[activity] == "parse" else world.embedder
     blocker.hang()
-    return lambda: blocker.hanging
+    return blocker
 
 
 def _start_blocked(world: World, worker: str, activity: str) -> Stalled:
     """A worker holds the next ready document and gets stuck ``activity`` it."""
-    hanging = _block(world, activity)
+    blocker = _block(world, activity)
     leases = world.claim(worker)
     assert len(leases) == 1, "no document was ready for the worker"
     task = world.loop.create_task(world.process(leases[0]))
-    world.wait_until(lambda: hanging() > 0, f"the worker is stuck {activity}")
+    # Wait for the hang itself (an event), bounded so a step that never blocks fails.
+    world.run(asyncio.wait_for(blocker.wait_until_hanging(), timeout=10))
     return Stalled(leases[0], task)
 
 

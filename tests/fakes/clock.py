@@ -1,5 +1,7 @@
 """A clock that moves only when told, so lease expiry and backoff are exact in tests.
 
+A test double, so it lives in the test tree (the services run on ``SystemClock``).
+
 It is also a ``Timer``: ``await clock.sleep(s)`` returns once :meth:`advance` has
 moved the clock ``s`` seconds on, so a time limit is tested without waiting.
 """

@@ -1,0 +1,41 @@
+"""The database, opened for one ``navigator`` command (operator commands, ``up``,
+``validate``): the configured one, or the embedded server started for the command.
+Its trouble becomes :class:`CommandFailed` with a reason that names no password."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+from adapters.postgres.errors import DATABASE_TROUBLE
+from entrypoints.cli_outcomes import CommandFailed
+from entrypoints.container import start_database
+from entrypoints.settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[str]:
+    """The DSN of the configured database (the embedded server is started, or reused
+    if another navigator process runs it, and let go of at the end)."""
+    with database_errors():
+        dsn, server = await start_database(settings)
+    try:
+        yield dsn
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    try:
+        yield
+    except DATABASE_TROUBLE as exc:
+        raise CommandFailed(reason(exc)) from None
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "the database did not answer in time"
+    return str(exc) or type(exc).__name__
