@@ -22,6 +22,7 @@ _SUFFIXES = ("ational", "ization", "fulness", "iveness", "ations", "ation", "men
              "ness", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A word's crude stem: the longest known suffix off, leaving at least 3 letters."""
     if word.isdigit() or len(word) <= 3:
@@ -92,18 +93,32 @@ def headline(text: str, query_terms: frozenset[str], *, max_words: int = 40) -> 
     query's words, each marked ``**like this**`` (as PostgreSQL's ``ts_headline``
     would, in Python so the database does not parse every returned chunk again).
     Without a match: the first words."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    if not spans:
+    words = _WORD.findall(text)
+    if not words:
         return ""
-    hits = [i for i, (s, e) in enumerate(spans)
-            if text[s:e].lower() not in STOP_WORDS and stem(text[s:e].lower()) in query_terms]
+    hits = [i for i, word in enumerate(words) if _is_term(word.lower(), query_terms)]
     best, most = 0, 0
     for hit in hits:
         start = max(0, hit - max_words // 3)
         inside = sum(start <= other < start + max_words for other in hits)
         if inside > most:
             best, most = start, inside
-    return _render(text, spans, best, min(len(spans), best + max_words), set(hits))
+    last = min(len(words), best + max_words)
+    return _render(text, _spans(text, words[:last]), best, last, set(hits))
+
+
+def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Where each of ``text``'s first words (as ``_WORD.findall`` found them) stands."""
+    spans, position = [], 0
+    for word in words:
+        start = text.find(word, position)
+        position = start + len(word)
+        spans.append((start, position))
+    return spans
+
+
+def _is_term(word: str, query_terms: frozenset[str]) -> bool:
+    return word not in STOP_WORDS and stem(word) in query_terms  # stem() is cached
 
 
 def _render(text: str, spans: list[tuple[int, int]], first: int, last: int,
