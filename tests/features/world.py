@@ -14,7 +14,6 @@ base delay and a jitter draw of 0 (so waits are exact), 256-dimension vectors.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -110,14 +109,6 @@ class World:
             return Outcome(value=self.run(coro))
         except PipelineError as exc:
             return Outcome(error=exc)
-
-    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-        """Let the loop run (real time, not the fake clock) until ``condition`` holds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting until {what}")
-            self.run(asyncio.sleep(0.001))
 
     # -- the use cases, built from the current settings -----------------------------
 
