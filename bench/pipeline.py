@@ -87,8 +87,8 @@ async def one_run(dsn: str, home: Path, data: bytes, filename: str, dimensions: 
                     done.set()
 
                 worker = build_worker(container, settings)
-                worker.process = attrs.evolve(container.process_job(), on_step=observe)
-                worker.on_job_left = job_left
+                worker.worker.process = attrs.evolve(container.process_job(), on_step=observe)
+                worker.worker.on_job_left = job_left
                 stop = asyncio.Event()
                 working = asyncio.create_task(worker.run(stop))
                 await asyncio.sleep(0.2)  # listening, idle: the upload's notice wakes it

@@ -68,7 +68,16 @@ from adapters.postgres.migrations import MIGRATIONS_DIR, migrate, run_migrations
 from bench._db import database, drop_schema
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
 from domain.hybrid import SearchMode
-from domain.model import Chunk, ChunkVector, Document, Job, MediaType, ParsedDocument, ParsedPage
+from domain.model import (
+    Chunk,
+    ChunkVector,
+    Document,
+    Job,
+    Lease,
+    MediaType,
+    ParsedDocument,
+    ParsedPage,
+)
 from domain.ports import StepOutput
 from domain.status import JobStatus
 from domain.uploads import blob_key_for
@@ -235,7 +244,7 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
                   ("Benefits",), 1 + i, 0, len(texts[i]), "bench")
             for i in range(len(vectors))
         )
-        current = lease
+        current: Lease | None = lease
         while current is not None:
             status = current.job.status
             output = StepOutput()
