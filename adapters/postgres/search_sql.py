@@ -95,12 +95,15 @@ keyword_matches AS MATERIALIZED (
                   WHERE e.chunk_id = c.chunk_id AND e.model = {model})
 ),
 occurrences AS (
-    -- how often each of the question's words occurs in each matching chunk
+    -- how often each of the question's words occurs in each matching chunk: the
+    -- question's lexemes are marked (weight A; to_tsvector leaves every lexeme at D)
+    -- and only they are kept, so a chunk's few hundred other lexemes are never
+    -- unnested
     SELECT m.chunk_id, m.document_id, m.ordinal, m.token_count, m.density, m.whole,
            u.lexeme, cardinality(u.positions) AS often
     FROM keyword_matches m
-    CROSS JOIN LATERAL unnest(m.text_search) AS u
-    WHERE u.lexeme IN (SELECT lexeme FROM terms)
+    CROSS JOIN LATERAL unnest(ts_filter(
+        setweight(m.text_search, 'A', (SELECT array_agg(lexeme) FROM terms)), '{{a}}')) AS u
 ),
 frequency AS (
     SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
