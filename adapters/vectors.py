@@ -5,11 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+#: The largest magnitude a 4-byte float (pgvector's element type) holds.
+FLOAT4_MAX = 3.4028234663852886e38
+
 
 def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:
-    """Refuse a vector that must never be stored (wrong size, NaN or infinity, all
-    zeros: it would match nothing, or everything, in a cosine search)."""
+    """The vector's values as floats, after :func:`refuse_unstorable`."""
     values = list(map(float, vector))
+    refuse_unstorable(values, dimensions)
+    return values
+
+
+def refuse_unstorable(values: Sequence[float], dimensions: int | None) -> None:
+    """Refuse a vector that must never be stored: wrong size, NaN or infinity, all
+    zeros (it would match nothing, or everything, in a cosine search), or a value a
+    4-byte float cannot hold. Reads ``values`` without copying them."""
     if dimensions is not None and len(values) != dimensions:
         raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
     # A finite sum proves every value finite in one C loop (a worker checks ~300 vectors
@@ -18,7 +28,8 @@ def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]
         raise ValueError("vector contains NaN or infinity")
     if not any(values):
         raise ValueError("vector is all zeros")
-    return values
+    if max(map(abs, values)) > FLOAT4_MAX:
+        raise ValueError("vector has a value that does not fit 4-byte floats")
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -10,11 +10,12 @@ values are checked and packed big-endian in one ``struct`` call.
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Sequence
 
 from pgvector import Vector
+
+from adapters.vectors import refuse_unstorable
 
 _HEADER = struct.Struct(">HH")  # dimensions, unused
 
@@ -33,19 +34,12 @@ class PackedVector(Vector):
 
 
 def packed_vector(vector: Sequence[float], dimensions: int | None) -> PackedVector:
-    """The rules of ``adapters.vectors.check_vector`` (right size, finite, not all
-    zeros) plus one more a float4 column imposes: every value fits a float4."""
+    """``vector`` checked by the rules every store applies
+    (``adapters.vectors.refuse_unstorable``) and packed for the driver."""
+    refuse_unstorable(vector, dimensions)
     count = len(vector)
-    if dimensions is not None and count != dimensions:
-        raise ValueError(f"vector has {count} dimensions, expected {dimensions}")
-    # A finite sum proves every value finite; only a sum that overflowed or met
-    # NaN/inf needs the full check.
-    if not math.isfinite(sum(vector)) and not all(map(math.isfinite, vector)):
-        raise ValueError("vector contains NaN or infinity")
-    if not any(vector):
-        raise ValueError("vector is all zeros")
     try:
         values = struct.pack(f">{count}f", *vector)
-    except (OverflowError, struct.error) as exc:
-        raise ValueError(f"vector does not fit 4-byte floats: {exc}") from exc
+    except struct.error as exc:  # a value that is not a number
+        raise ValueError(f"vector holds a value that is not a number: {exc}") from exc
     return PackedVector(_HEADER.pack(count, 0) + values)

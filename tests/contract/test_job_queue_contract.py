@@ -529,6 +529,7 @@ async def test_a_vector_that_must_never_be_searched_is_refused(backend: Backend)
     for bad in (
         (0.0,) * DIMENSIONS,
         (float("nan"),) + (1.0,) * (DIMENSIONS - 1),
+        (1.0e39,) + (1.0,) * (DIMENSIONS - 1),  # finite, but no 4-byte float holds it
         (1.0,) * (DIMENSIONS + 1),
     ):
         output = StepOutput(vectors=[ChunkVector(chunk.chunk_id, bad, "m")])
