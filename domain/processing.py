@@ -121,10 +121,9 @@ class ProcessJob:
     #: A step still running after this long is stopped and retried (a transient
     #: failure, within the retry policy's limit). None: no limit.
     step_timeout: timedelta | None = timedelta(minutes=15)
-    #: Measures the step timeout; the clock moves it in tests (no real waiting).
+    #: Measures the step timeout and beats the heartbeat interval; the clock moves it
+    #: in tests (no real waiting).
     timer: Timer = attrs.Factory(lambda: _LoopTimer())
-    #: Beats the heartbeat interval; a fake clock in tests (no real waiting).
-    ticker: Timer = attrs.Factory(lambda: _LoopTimer())
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits between store retries
 
@@ -246,7 +245,7 @@ class ProcessJob:
         interval = (self.heartbeat_every or self.lease_for / 3).total_seconds()
         try:
             while True:
-                beat = asyncio.ensure_future(self.ticker.sleep(interval))
+                beat = asyncio.ensure_future(self.timer.sleep(interval))
                 try:
                     await asyncio.wait({task, beat}, return_when=asyncio.FIRST_COMPLETED)
                 finally:

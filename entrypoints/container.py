@@ -298,7 +298,7 @@ class Container(containers.DeclarativeContainer):
         ProcessJob, queue=job_queue, documents=documents, blobs=blobs, parser=parser,
         embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
         retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
-        heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock, ticker=clock,
+        heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock,
         on_step=metrics.provided.observe_step,
     )
     rescue_expired_leases = providers.Singleton(

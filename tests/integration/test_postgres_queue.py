@@ -388,7 +388,7 @@ async def test_a_worker_records_a_step_that_outlived_several_heartbeats_in_one_w
         queue=queue, documents=_Described(documents, document), blobs=blobs, parser=parser,
         embedder=HashingEmbedder(dimensions=TEST_VECTOR_DIMENSION),
         tokenizer=TiktokenTokenizer(), clock=clock, jitter=lambda: 0.0, lease_for=LEASE,
-        ticker=clock,  # a heartbeat every 10 s of the fake clock
+        timer=clock,  # a heartbeat every 10 s of the fake clock
     )
     writes: list[int] = []
     renewed = asyncio.Event()

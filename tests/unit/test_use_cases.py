@@ -312,7 +312,7 @@ async def hanging_parse(rig: Rig, **process: Any) -> tuple[Submission, asyncio.T
     """A worker whose first parse hangs, its heartbeats on the fake clock."""
     rig.parser.hang()
     submission = await rig.submit()
-    worker = rig.worker(process=attrs.evolve(rig.process, ticker=rig.clock, **process))
+    worker = rig.worker(process=attrs.evolve(rig.process, timer=rig.clock, **process))
     task = asyncio.create_task(worker.drain())
     await rig.parser.wait_until_hanging()
     return submission, task
