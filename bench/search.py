@@ -64,7 +64,7 @@ from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool, vector_schema
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import MIGRATIONS_DIR, migrate, run_migrations
+from adapters.postgres.migrations import migrate, migrations_source, run_migrations
 from bench._db import database, drop_schema
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
 from domain.hybrid import SearchMode
@@ -449,7 +449,7 @@ async def run_migration(options: Options, dsn: str, space: EmbeddingSpace,
                         members: list[Member], keep: set[int]) -> None:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     before = Path(tempfile.mkdtemp(prefix="navigator-bench-migrations-"))
-    for path in MIGRATIONS_DIR.glob("*.sql"):
+    for path in migrations_source().glob("*.sql"):
         if int(path.name[:4]) < VECTORS_TABLE_MIGRATION:
             shutil.copy(path, before / path.name)
     conn = await connect(dsn)

@@ -19,10 +19,21 @@
 --   adapters/postgres/invariants.py checks that they match.
 -- - bits: the binary quantization of migration 0005, now of this table's vector.
 --
+-- An expand step (docs/OPERATIONS.md, "Migrations: expand, then contract"): during a
+-- rolling deploy the previous release still reads and writes the vector columns of
+-- document_chunks, so they, their check and their index stay. This release never
+-- reads or writes them (they are nullable, so its chunk inserts leave them NULL).
+-- While the previous release's worker still embeds by UPDATEing document_chunks, a
+-- trigger copies each such vector into chunk_embeddings, so a document it finishes
+-- during the deploy is searchable by the new release too. The next release's
+-- contract step drops the trigger, its function, the index and the three columns.
+-- (This file first shipped with those drops in it; databases that applied that text
+-- are accepted: SUPERSEDED in adapters/postgres/migrations.py.)
+--
 -- On a populated table: every vector is copied once (INSERT ... SELECT) and the member
--- index is built after the copy; the chunks table is not rewritten (DROP COLUMN only
--- marks the columns dropped), so their old bytes stay in its rows until they are
--- rewritten: `VACUUM FULL document_chunks` in a maintenance window gives them back.
+-- index is built after the copy; the chunks table is not rewritten. The old columns'
+-- bytes stay until the contract step, and after it until the rows are rewritten:
+-- `VACUUM FULL document_chunks` in a maintenance window gives them back.
 -- Measured: see docs/BENCHMARKS.md, "Migration 0006".
 
 CREATE TABLE {schema}.chunk_embeddings (
@@ -49,12 +60,35 @@ WHERE embedding IS NOT NULL;
 CREATE INDEX chunk_embeddings_member_search
     ON {schema}.chunk_embeddings (user_id, model) INCLUDE (document_id, chunk_id, bits);
 
-DROP INDEX {schema}.document_chunks_member_search;
+-- The previous release's chunk and embed steps, until its last worker stops: mirror the
+-- vector it writes (or clears, for a chunk whose text it changed) into chunk_embeddings.
+CREATE FUNCTION {schema}.chunk_embeddings_from_old_columns() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.embedding IS NULL THEN
+        DELETE FROM {schema}.chunk_embeddings WHERE chunk_id = NEW.chunk_id;
+    ELSE
+        INSERT INTO {schema}.chunk_embeddings (chunk_id, document_id, user_id, model, embedding)
+        VALUES (NEW.chunk_id, NEW.document_id, NEW.user_id, NEW.embedding_model, NEW.embedding)
+        ON CONFLICT (chunk_id) DO UPDATE
+            SET model = EXCLUDED.model, embedding = EXCLUDED.embedding;
+    END IF;
+    RETURN NULL;
+END
+$$;
 
-ALTER TABLE {schema}.document_chunks
-    DROP COLUMN embedding_bits,
-    DROP COLUMN embedding,      -- the check document_chunks_vector_has_model goes with it
-    DROP COLUMN embedding_model;
+-- This release's chunk inserts leave the old columns NULL and never update them, so
+-- neither trigger fires for its writes.
+CREATE TRIGGER chunk_embeddings_from_old_insert
+    AFTER INSERT ON {schema}.document_chunks
+    FOR EACH ROW WHEN (NEW.embedding IS NOT NULL)
+    EXECUTE FUNCTION {schema}.chunk_embeddings_from_old_columns();
+
+CREATE TRIGGER chunk_embeddings_from_old_update
+    AFTER UPDATE OF embedding, embedding_model ON {schema}.document_chunks
+    FOR EACH ROW WHEN (NEW.embedding IS DISTINCT FROM OLD.embedding
+                       OR NEW.embedding_model IS DISTINCT FROM OLD.embedding_model)
+    EXECUTE FUNCTION {schema}.chunk_embeddings_from_old_columns();
 
 -- Serves keyword search's statistics over a member's chunks.
 CREATE INDEX document_chunks_by_member ON {schema}.document_chunks (user_id);

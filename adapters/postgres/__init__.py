@@ -24,10 +24,10 @@ from adapters.postgres.errors import (
 )
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import (
-    MIGRATIONS_DIR,
     SchemaStatus,
     applied_migrations,
     migrate,
+    migrations_source,
     run_migrations,
     schema_status,
 )
@@ -35,7 +35,6 @@ from adapters.postgres.workers import PostgresWorkerRegistry
 
 __all__ = [
     "DEFAULT_SCHEMA",
-    "MIGRATIONS_DIR",
     "DatabaseUnavailable",
     "EmbeddedPostgres",
     "InvalidSchemaName",
@@ -53,6 +52,7 @@ __all__ = [
     "jobs_channel",
     "listen",
     "migrate",
+    "migrations_source",
     "run_migrations",
     "schema_status",
 ]

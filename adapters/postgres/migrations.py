@@ -1,4 +1,10 @@
-"""The migrations runner: plain SQL files from ``migrations/``, applied in order.
+"""The migrations runner: plain SQL files from the ``migrations`` package, applied in
+order.
+
+The files are package data of the ``migrations`` package and are read with
+``importlib.resources``, so an installed wheel and a checkout find the same files.
+Finding none is a :class:`MigrationError` naming where the runner looked: an empty
+list never counts as "up to date".
 
 Files are named ``NNNN_what_it_does.sql``. Each may use two placeholders, replaced
 before it runs (and nothing else is touched, so SQL braces are safe):
@@ -13,14 +19,20 @@ in the schema, and refuses to run, naming the file, when an applied file has
 changed or disappeared. It also creates the ``vector`` extension if it is missing
 (under a database-wide advisory lock, since the extension is shared by every
 schema).
+
+A migration that was rewritten after release (0006 became expand-only) is accepted
+in its old form too: :data:`SUPERSEDED` lists the checksums of those old texts, so
+a database that applied one is not refused. Any other change is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import asyncpg
 import attrs
@@ -33,8 +45,19 @@ from adapters.postgres.connection import (
 )
 from adapters.postgres.errors import MigrationError, MissingExtension
 
-#: The ``migrations/`` directory at the root of the project.
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+#: The package whose ``*.sql`` files are the migrations.
+MIGRATIONS_PACKAGE = "migrations"
+
+#: Checksums of earlier texts of a migration that are still accepted as applied. Each
+#: entry is a file rewritten after release without changing what the schema ends up
+#: holding for the code: databases that applied the old text must not be refused.
+#:
+#: 0006: first released as "create chunk_embeddings and drop the old vector columns"
+#: in one step; rewritten as expand-only (the drop is the next release's contract
+#: step, docs/OPERATIONS.md) so a rolling deploy's old release keeps working.
+SUPERSEDED: Mapping[int, frozenset[str]] = {
+    6: frozenset({"d04ad2fa8d77bdef2a06e1d1d90782afb6bec3eaf741d135099232642b833da0"}),
+}
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 _EXTENSION_LOCK = 0x6E61_7669_7665_6374  # "navivect": one per database
 
@@ -83,10 +106,36 @@ class SchemaStatus:
         return self.exists and not self.pending and not self.changed
 
 
-def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The migration files of ``directory`` in version order."""
+def migrations_source() -> Traversable:
+    """Where the migrations ship: the ``migrations`` package's files."""
+    try:
+        return importlib.resources.files(MIGRATIONS_PACKAGE)
+    except ModuleNotFoundError:
+        raise MigrationError(
+            f"no migration files: the package {MIGRATIONS_PACKAGE!r} is not installed "
+            "(the wheel must ship migrations/*.sql as package data)"
+        ) from None
+
+
+def load_migrations(directory: Traversable | None = None) -> list[Migration]:
+    """The migration files of ``directory`` (default: the ``migrations`` package) in
+    version order; raises :class:`MigrationError` naming ``directory`` if it holds
+    none."""
+    directory = migrations_source() if directory is None else directory
     found: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
+    try:
+        files = sorted(
+            (p for p in directory.iterdir() if p.name.endswith(".sql") and p.is_file()),
+            key=lambda p: p.name,
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        files = []
+    if not files:
+        raise MigrationError(
+            f"no migration files (*.sql) found in {directory}: the installed package is "
+            "missing its migrations, so nothing can be applied or checked"
+        )
+    for path in files:
         match = _FILE_NAME.fullmatch(path.name)
         if match is None:
             raise MigrationError(
@@ -99,6 +148,14 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             )
         found[version] = Migration(version, match.group(2), path.read_text(encoding="utf-8"))
     return [found[v] for v in sorted(found)]
+
+
+def accepts(migration: Migration, recorded_checksum: str) -> bool:
+    """Whether a schema that recorded ``recorded_checksum`` for this migration's version
+    has applied it: its current text, or an earlier one listed in :data:`SUPERSEDED`."""
+    return recorded_checksum == migration.checksum or recorded_checksum in SUPERSEDED.get(
+        migration.version, frozenset()
+    )
 
 
 def advisory_key(schema: str) -> int:
@@ -137,7 +194,7 @@ async def stored_vector_dimension(conn: asyncpg.Connection, schema: str) -> int 
 
 
 async def schema_status(
-    conn: asyncpg.Connection, schema: str, directory: Path = MIGRATIONS_DIR
+    conn: asyncpg.Connection, schema: str, directory: Traversable | None = None
 ) -> SchemaStatus:
     exists = bool(
         await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema)
@@ -148,7 +205,7 @@ async def schema_status(
     changed = tuple(
         files[a.version].filename if a.version in files else f"{a.version:04d}_{a.name}.sql"
         for a in applied
-        if a.version not in files or files[a.version].checksum != a.checksum
+        if a.version not in files or not accepts(files[a.version], a.checksum)
     )
     pending = tuple(m.filename for v, m in files.items() if v not in done)
     dimension = await stored_vector_dimension(conn, schema) if exists else None
@@ -159,7 +216,7 @@ async def migrate(
     conn: asyncpg.Connection,
     schema: str,
     vector_dimension: int,
-    directory: Path = MIGRATIONS_DIR,
+    directory: Traversable | None = None,
 ) -> list[str]:
     """Apply the pending migrations to ``schema``; returns the files applied."""
     migrations = load_migrations(directory)
@@ -197,7 +254,7 @@ async def migrate(
 
 
 async def run_migrations(
-    dsn: str, schema: str, vector_dimension: int, directory: Path = MIGRATIONS_DIR
+    dsn: str, schema: str, vector_dimension: int, directory: Traversable | None = None
 ) -> list[str]:
     """Connect, migrate, disconnect (what ``navigator migrate`` does)."""
     conn = await connect(dsn)
@@ -235,9 +292,9 @@ def _check_history(applied: dict[int, AppliedMigration], files: list[Migration])
         if migration is None:
             raise MigrationError(
                 f"migration {recorded} was applied to this schema but is missing from "
-                "migrations/: this code is older than the database"
+                "the migrations package: this code is older than the database"
             )
-        if migration.checksum != record.checksum:
+        if not accepts(migration, record.checksum):
             raise MigrationError(
                 f"migration {migration.filename} changed after it was applied "
                 f"(checksum {record.checksum[:12]}… recorded, {migration.checksum[:12]}… on "

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.postgres.connection import connect
-from adapters.postgres.migrations import MIGRATIONS_DIR
+from adapters.postgres.migrations import migrations_source
 from domain.model import Job
 from entrypoints.container import Container
 from tests.cli.conftest import Cli
@@ -141,7 +141,7 @@ async def test_migrate_applies_the_files_once_then_reports_the_schema_up_to_date
     finally:
         await drop(postgres_dsn, schema)
     assert first.code == 0, first.err
-    files = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
+    files = sorted(p.name for p in migrations_source().glob("*.sql"))
     assert f"applied {len(files)} migration(s) to schema {schema}" in first.out
     assert all(name in first.out for name in files)
     assert second.code == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from adapters.postgres.migrations import MIGRATIONS_DIR, migrate
+from adapters.postgres.migrations import migrate, migrations_source
 
 pytestmark = pytest.mark.postgres
 
@@ -21,7 +21,7 @@ KEYWORD_SEARCH = 4
 def migrations_until(tmp_path: Path, version: int | None) -> Path:
     target = tmp_path / f"migrations-{version}"
     target.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in sorted(migrations_source().glob("*.sql")):
         if version is None or int(path.name[:4]) < version:
             shutil.copy(path, target / path.name)
     return target

@@ -12,14 +12,18 @@ import asyncpg
 import pytest
 
 from adapters.postgres.errors import InvalidSchemaName, MigrationError
+from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import (
-    MIGRATIONS_DIR,
+    SUPERSEDED,
     load_migrations,
     migrate,
+    migrations_source,
     run_migrations,
     schema_status,
 )
 from domain.status import CLAIMABLE, WORKING, JobStatus
+from tests.contract.builders import LEASE, MARIA, run_to, submit
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.postgres
 
@@ -27,7 +31,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def migrations_copy(tmp_path: Path) -> Path:
     target = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, target)
+    shutil.copytree(Path(str(migrations_source())), target,
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return target
 
 
@@ -241,3 +246,162 @@ async def test_a_schema_that_was_never_migrated_reports_every_file_pending(
     assert not status.exists
     assert not status.up_to_date
     assert status.pending == tuple(m.filename for m in load_migrations())
+
+
+# -- where the files come from ---------------------------------------------------------------
+
+
+def test_the_migrations_are_read_from_the_installed_package() -> None:
+    names = [m.filename for m in load_migrations()]
+
+    assert names[0] == "0001_initial.sql"
+    assert names == sorted(p.name for p in Path(str(migrations_source())).glob("*.sql"))
+
+
+async def test_a_folder_without_migration_files_is_an_error_naming_it_never_up_to_date(
+    conn: asyncpg.Connection, blank_schema: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "no-sql-here"
+    empty.mkdir()
+    (empty / "__init__.py").write_text("")
+
+    with pytest.raises(MigrationError, match=f"no migration files .* found in {empty}"):
+        await migrate(conn, blank_schema, 8, empty)
+    with pytest.raises(MigrationError, match="no-sql-here"):
+        await schema_status(conn, blank_schema, empty)
+    with pytest.raises(MigrationError, match="missing-folder"):
+        load_migrations(tmp_path / "missing-folder")
+
+
+# -- a rewritten migration ---------------------------------------------------------------------
+
+
+async def _record_checksum(conn: asyncpg.Connection, schema: str, version: int,
+                           checksum: str) -> None:
+    await conn.execute(
+        f'UPDATE "{schema}".schema_migrations SET checksum = $2 WHERE version = $1',
+        version, checksum,
+    )
+
+
+async def test_a_schema_that_applied_the_first_text_of_0006_is_accepted(
+    conn: asyncpg.Connection, blank_schema: str
+) -> None:
+    """0006 first dropped the old vector columns; a database that applied that text has
+    no such columns and its record holds the old checksum. It must not be refused."""
+    await migrate(conn, blank_schema, 8)
+    s = f'"{blank_schema}"'
+    await conn.execute(
+        f"DROP TRIGGER chunk_embeddings_from_old_insert ON {s}.document_chunks; "
+        f"DROP TRIGGER chunk_embeddings_from_old_update ON {s}.document_chunks; "
+        f"DROP FUNCTION {s}.chunk_embeddings_from_old_columns(); "
+        f"DROP INDEX {s}.document_chunks_member_search; "
+        f"ALTER TABLE {s}.document_chunks DROP COLUMN embedding_bits, DROP COLUMN embedding, "
+        "DROP COLUMN embedding_model"
+    )
+    [old] = SUPERSEDED[6]
+    await _record_checksum(conn, blank_schema, 6, old)
+
+    assert await migrate(conn, blank_schema, 8) == []
+    status = await schema_status(conn, blank_schema)
+    assert status.up_to_date
+    assert status.changed == ()
+    assert status.vector_dimension == 8
+
+
+async def test_a_changed_0006_is_still_refused_although_an_older_text_is_accepted(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+) -> None:
+    await migrate(conn, blank_schema, 8, migrations_copy)
+    await _record_checksum(conn, blank_schema, 6, "0" * 64)
+
+    with pytest.raises(MigrationError, match=r"0006_vectors_in_their_own_table\.sql changed"):
+        await migrate(conn, blank_schema, 8, migrations_copy)
+    assert (await schema_status(conn, blank_schema, migrations_copy)).changed == (
+        "0006_vectors_in_their_own_table.sql",
+    )
+
+
+async def test_an_edit_to_0006_on_disk_is_refused(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+) -> None:
+    await migrate(conn, blank_schema, 8, migrations_copy)
+    sixth = migrations_copy / "0006_vectors_in_their_own_table.sql"
+    sixth.write_text(sixth.read_text() + "\n-- tidied up\n")
+
+    with pytest.raises(MigrationError, match=r"0006_vectors_in_their_own_table\.sql changed"):
+        await migrate(conn, blank_schema, 8, migrations_copy)
+
+
+# -- expand/contract: the previous release keeps working during a deploy -------------------
+
+
+def _vector(values: list[float]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
+
+
+async def test_the_previous_release_columns_survive_and_its_vectors_reach_the_new_table(
+    conn: asyncpg.Connection, pg_schema: str
+) -> None:
+    """The release before 0006 stores a chunk, then UPDATEs its vector into the chunk
+    row, then clears it when the chunk's text changes: the new table follows each step."""
+    s = f'"{pg_schema}"'
+    document_id, chunk_id = uuid.uuid4(), uuid.uuid4()
+    await conn.execute(
+        f"INSERT INTO {s}.documents VALUES ($1, 'member-a', 'plan.pdf', 'application/pdf', "
+        "10, $2, 'k', now())",
+        document_id, "d" * 64,
+    )
+    await conn.execute(
+        f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, text, "
+        "token_count) VALUES ($1, $2, 'member-a', 0, 'deductible', 1)",
+        chunk_id, document_id,
+    )
+    vectors = f"SELECT model, embedding::text FROM {s}.chunk_embeddings WHERE chunk_id = $1"
+    assert await conn.fetch(vectors, chunk_id) == []
+
+    await conn.execute(
+        f"UPDATE {s}.document_chunks SET embedding = $2::text::vector, "
+        "embedding_model = 'old-model' WHERE chunk_id = $1",
+        chunk_id, _vector([1, 0, 0, 0, 0, 0, 0, 0]),
+    )
+    [row] = await conn.fetch(vectors, chunk_id)
+    assert (row["model"], row["embedding"]) == ("old-model", "[1,0,0,0,0,0,0,0]")
+
+    await conn.execute(
+        f"UPDATE {s}.document_chunks SET text = 'copay', embedding = NULL, "
+        "embedding_model = NULL WHERE chunk_id = $1",
+        chunk_id,
+    )
+    assert await conn.fetch(vectors, chunk_id) == []
+    # what the previous release's search reads is still there
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 "
+        "AND indexname = 'document_chunks_member_search'",
+        pg_schema,
+    ) == 1
+
+
+async def test_this_release_never_writes_the_previous_release_vector_columns(
+    pg_pool: asyncpg.Pool, pg_schema: str
+) -> None:
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema, vector_dimension=8)
+    await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    assert await run_to(queue, lease, JobStatus.COMPLETE, 8, ["deductible", "copay"]) is None
+
+    s = f'"{pg_schema}"'
+    assert await pg_pool.fetchval(f"SELECT count(*) FROM {s}.chunk_embeddings") == 2
+    assert await pg_pool.fetchval(
+        f"SELECT count(*) FROM {s}.document_chunks WHERE embedding IS NOT NULL "
+        "OR embedding_model IS NOT NULL"
+    ) == 0
+    nullable = await pg_pool.fetch(
+        "SELECT column_name, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = $1 AND table_name = 'document_chunks' "
+        "AND column_name IN ('embedding', 'embedding_model')",
+        pg_schema,
+    )
+    assert sorted((r["column_name"], r["is_nullable"]) for r in nullable) == [
+        ("embedding", "YES"), ("embedding_model", "YES"),
+    ]
