@@ -86,10 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="health check: connect to the database, run the poll query, "
                              "print one line, exit 0 (healthy) or 1")
 
-    command("migrate", "apply the pending migrations to DATABASE_SCHEMA and list them", """\
-            Plain SQL files from migrations/, applied in order under an advisory lock,
-            so several processes may run it at once. Refuses to run when an applied
-            file has changed.""")
+    migrate = command("migrate", "apply the pending migrations to DATABASE_SCHEMA and list them",
+                      """\
+                      Plain SQL files shipped inside the package (migrations/*.sql),
+                      applied in order under an advisory lock, so several processes may
+                      run it at once. Refuses to run when an applied file has changed, and
+                      fails when the installed package holds no migration file at all.""")
+    migrate.add_argument("--status", action="store_true",
+                         help="apply nothing: list every migration as applied, pending or "
+                              "changed, with its checksum (SHA-256 of the file; the recorded "
+                              "one too when they differ); exits 1 when any is pending or "
+                              "changed, 0 when the schema is up to date")
 
     command("status", "the operator's view of the queue, straight from the database", """\
             Jobs by status, the oldest job waiting to be picked up, the last 10

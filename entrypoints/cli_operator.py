@@ -29,7 +29,7 @@ from domain.errors import Conflict, NotFound
 from domain.ports import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli_database import database, database_errors, reason
-from entrypoints.cli_outcomes import OK, CommandFailed, UsageError
+from entrypoints.cli_outcomes import FAILED, OK, CommandFailed, UsageError
 from entrypoints.container import (
     build_container,
     running,
@@ -45,7 +45,46 @@ CHECK_TIMEOUT = 5.0
 
 
 def command_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.status:
+        status = asyncio.run(_migration_status(settings))
+        print(render_migrations(status))
+        return OK if status.up_to_date else FAILED
     return asyncio.run(_migrate(settings))
+
+
+async def _migration_status(settings: Settings) -> SchemaStatus:
+    async with database(settings) as dsn:
+        with database_errors():
+            conn = await connect(dsn)
+            try:
+                return await schema_status(conn, settings.database_schema)
+            finally:
+                await conn.close()
+
+
+def render_migrations(status: SchemaStatus) -> str:
+    """One line per migration: state, file, checksum, when it was applied."""
+    lines = [f"migrations of schema {status.schema}"
+             + ("" if status.exists else " (the schema does not exist yet)")]
+    width = max(len(m.filename) for m in status.migrations)
+    for m in status.migrations:
+        checksum = m.file_checksum or m.recorded_checksum or ""
+        line = f"  {m.state:<10}  {m.filename:<{width}}  {checksum}"
+        if m.applied_at is not None:
+            line += f"  {m.applied_at:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+        lines.append(line)
+        if m.state in ("changed", "superseded") and m.recorded_checksum:
+            lines.append(f"  {'':<10}  {'recorded as':>{width}}  {m.recorded_checksum}")
+    counts = {state: sum(m.state == state for m in status.migrations)
+              for state in ("applied", "superseded", "pending", "changed", "missing")}
+    lines.append(", ".join(f"{n} {state}" for state, n in counts.items() if n or
+                           state in ("applied", "pending")))
+    if status.pending:
+        lines.append("pending migrations: run `navigator migrate` to apply them")
+    if status.changed:
+        lines.append("changed or missing migrations: `navigator migrate` refuses to run; "
+                     "restore the files this schema recorded (docs/OPERATIONS.md)")
+    return "\n".join(lines)
 
 
 async def _migrate(settings: Settings) -> int:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib.resources.abc import Traversable
 
@@ -100,10 +100,61 @@ class SchemaStatus:
     pending: tuple[str, ...]
     changed: tuple[str, ...]
     vector_dimension: int | None
+    #: every migration, recorded or on file, with its state (``navigator migrate --status``)
+    migrations: tuple[MigrationState, ...] = ()
 
     @property
     def up_to_date(self) -> bool:
         return self.exists and not self.pending and not self.changed
+
+
+@attrs.frozen
+class MigrationState:
+    """One migration as ``navigator migrate --status`` shows it.
+
+    ``state`` is ``applied`` (recorded with the file's checksum), ``superseded``
+    (recorded with an earlier text listed in :data:`SUPERSEDED`), ``changed``
+    (recorded with a checksum the file no longer has), ``missing`` (recorded, but no
+    such file: the code is older than the database) or ``pending`` (not applied yet).
+    """
+
+    filename: str
+    state: str
+    file_checksum: str | None
+    recorded_checksum: str | None
+    applied_at: datetime | None
+
+    @property
+    def in_order(self) -> bool:
+        return self.state in ("applied", "superseded")
+
+
+def compare(applied: Sequence[AppliedMigration], files: Sequence[Migration]
+            ) -> list[MigrationState]:
+    """Each migration, recorded or on file, in version order, with its state."""
+    records = {a.version: a for a in applied}
+    by_version = {m.version: m for m in files}
+    states = []
+    for version in sorted(records.keys() | by_version.keys()):
+        record, migration = records.get(version), by_version.get(version)
+        if migration is None:
+            assert record is not None
+            states.append(MigrationState(f"{version:04d}_{record.name}.sql", "missing", None,
+                                         record.checksum, record.applied_at))
+            continue
+        if record is None:
+            state = "pending"
+        elif record.checksum == migration.checksum:
+            state = "applied"
+        elif accepts(migration, record.checksum):
+            state = "superseded"
+        else:
+            state = "changed"
+        states.append(MigrationState(
+            migration.filename, state, migration.checksum,
+            record.checksum if record else None, record.applied_at if record else None,
+        ))
+    return states
 
 
 def migrations_source() -> Traversable:
@@ -200,16 +251,11 @@ async def schema_status(
         await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema)
     )
     applied = await applied_migrations(conn, schema)
-    files = {m.version: m for m in load_migrations(directory)}
-    done = {a.version for a in applied}
-    changed = tuple(
-        files[a.version].filename if a.version in files else f"{a.version:04d}_{a.name}.sql"
-        for a in applied
-        if a.version not in files or not accepts(files[a.version], a.checksum)
-    )
-    pending = tuple(m.filename for v, m in files.items() if v not in done)
+    states = tuple(compare(applied, load_migrations(directory)))
+    pending = tuple(m.filename for m in states if m.state == "pending")
+    changed = tuple(m.filename for m in states if m.state in ("changed", "missing"))
     dimension = await stored_vector_dimension(conn, schema) if exists else None
-    return SchemaStatus(schema, exists, tuple(applied), pending, changed, dimension)
+    return SchemaStatus(schema, exists, tuple(applied), pending, changed, dimension, states)
 
 
 async def migrate(
