@@ -81,9 +81,13 @@ def render_migrations(status: SchemaStatus) -> str:
                            state in ("applied", "pending")))
     if status.pending:
         lines.append("pending migrations: run `navigator migrate` to apply them")
-    if status.changed:
-        lines.append("changed or missing migrations: `navigator migrate` refuses to run; "
-                     "restore the files this schema recorded (docs/OPERATIONS.md)")
+    if counts["changed"]:
+        lines.append("changed migrations: `navigator migrate` refuses to run; restore the "
+                     "files as this schema recorded them and put changes in new migrations "
+                     "(docs/OPERATIONS.md)")
+    if counts["missing"]:
+        lines.append("missing migrations: this code is older than the database; deploy the "
+                     "release that added them")
     return "\n".join(lines)
 
 

@@ -76,3 +76,19 @@ async def test_the_first_text_of_0006_shows_as_superseded_and_counts_as_up_to_da
     [line] = [ln for ln in result.out.splitlines() if ln.startswith("  superseded")]
     assert "0006_vectors_in_their_own_table.sql" in line
     assert f"recorded as  {old}" in result.out
+
+
+async def test_a_recorded_migration_this_code_lacks_shows_as_missing_and_exits_1(
+    db_cli: Cli, conn: asyncpg.Connection, pg_schema: str,
+) -> None:
+    await conn.execute(
+        f'INSERT INTO "{pg_schema}".schema_migrations (version, name, checksum) '
+        "VALUES (9999, 'from_a_newer_release', $1)", "f" * 64)
+
+    result = await db_cli.run_async("migrate", "--status")
+
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "9999_" in ln]
+    assert line.split()[:3] == ["missing", "9999_from_a_newer_release.sql", "f" * 64]
+    assert "1 missing" in result.out
+    assert "this code is older than the database" in result.out
