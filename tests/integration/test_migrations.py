@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from adapters.postgres import migrations as migrations_module
 from adapters.postgres.errors import InvalidSchemaName, MigrationError
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import (
@@ -271,6 +272,15 @@ async def test_a_folder_without_migration_files_is_an_error_naming_it_never_up_t
         await schema_status(conn, blank_schema, empty)
     with pytest.raises(MigrationError, match="missing-folder"):
         load_migrations(tmp_path / "missing-folder")
+
+
+def test_a_missing_migrations_package_is_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(migrations_module, "MIGRATIONS_PACKAGE", "no_such_migrations_here")
+
+    with pytest.raises(MigrationError, match="'no_such_migrations_here' is not installed"):
+        load_migrations()
 
 
 # -- a rewritten migration ---------------------------------------------------------------------
