@@ -169,6 +169,10 @@ def secret_values(fakes: Fakes, dsn: str) -> dict[str, str]:
         "OPENAI_API_KEY": fakes.openai.api_key,
         "LLAMAPARSE_API_KEY": fakes.llamaparse.api_key,
         "ANTHROPIC_API_KEY": fakes.anthropic.api_key,
+        # read by the settings, used by nothing the test reaches; here in case the
+        # blueprint asks for them
+        "SUPABASE_ANON_KEY": "artifact-test-anon-key",
+        "SUPABASE_SERVICE_ROLE_KEY": "artifact-test-service-role-key",
     }
 
 
