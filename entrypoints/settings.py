@@ -81,8 +81,6 @@ class Settings(BaseSettings):
 
     # -- Supabase --------------------------------------------------------------------
     supabase_url: str | None = None
-    supabase_anon_key: SecretStr | None = None
-    supabase_service_role_key: SecretStr | None = None
     supabase_jwt_secret: SecretStr | None = None
     #: How long the project's signing keys (JWKS) are cached, and the least time between
     #: two fetches of them (an unknown ``kid`` refetches at most this often).
