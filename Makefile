@@ -1,26 +1,47 @@
 # Two commands for newcomers: `make up` runs the whole system, `make test` runs every test.
-# Both create .venv and install the project into it on first use.
+# Both create .venv on first use and install into it exactly what requirements-dev.lock
+# pins (hashes checked), then this project itself (editable, with no dependencies of its
+# own: the lock holds them all).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The lock files are exports of uv.lock: requirements.lock is what a deployment runs
+# (render.yaml's buildCommand installs it), requirements-dev.lock adds the `dev` extra
+# (tests, linters, the embedded PostgreSQL server, uv itself).
+EXPORT := $(BIN)/uv export --quiet --frozen --no-dev --no-emit-project --format requirements.txt
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint lock lock-check bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/navigator up
 
-test: $(STAMP)
+test: $(STAMP) lock-check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# After changing a dependency in pyproject.toml: resolve again and rewrite both exports.
+# `uv lock --upgrade` (or `--upgrade-package NAME`) moves to newer versions within the bounds.
+lock: $(STAMP)
+	$(BIN)/uv lock
+	$(EXPORT) > requirements.lock
+	$(EXPORT) --extra dev > requirements-dev.lock
+
+# CI: uv.lock still satisfies pyproject.toml, and both exports are what uv.lock says.
+lock-check: $(STAMP)
+	$(BIN)/uv lock --locked
+	@$(EXPORT) | cmp -s - requirements.lock \
+		|| { echo "requirements.lock does not match uv.lock: run make lock" >&2; exit 1; }
+	@$(EXPORT) --extra dev | cmp -s - requirements-dev.lock \
+		|| { echo "requirements-dev.lock does not match uv.lock: run make lock" >&2; exit 1; }
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

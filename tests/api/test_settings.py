@@ -18,8 +18,6 @@ PASSWORD = "hunter2-never-shown"
 SECRETS = {
     "DATABASE_URL": f"postgresql://app:{PASSWORD}@db.example.org:5432/app",
     "SUPABASE_DB_PASSWORD": PASSWORD + "-db",
-    "SUPABASE_ANON_KEY": PASSWORD + "-anon",
-    "SUPABASE_SERVICE_ROLE_KEY": PASSWORD + "-service",
     "SUPABASE_JWT_SECRET": PASSWORD + "-jwt",
     "OPENAI_API_KEY": PASSWORD + "-openai",
     "ANTHROPIC_API_KEY": PASSWORD + "-anthropic",

@@ -1,7 +1,8 @@
 """The README's first command on a fresh machine: ``navigator up`` with no database
 configured starts the embedded server in an empty ``NAVIGATOR_HOME``, migrates it,
 serves the API with a worker, and a newcomer following the printed instructions
-uploads the 232-page policy and finds its maximum out-of-pocket amount."""
+uploads the checkout's sample summary of benefits and finds its out-of-pocket maximum,
+with no file from outside the repository."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from adapters.postgres.embedded import EmbeddedPostgres
-from tests.corpus import CORPUS_DIR, REPO_DIR
+from tests.corpus import REPO_DIR
 from tests.e2e.conftest import free_port, navigator_command, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -73,13 +74,17 @@ def test_navigator_up_brings_everything_up_and_a_newcomer_finds_the_out_of_pocke
             return subprocess.run([*navigator_command(), *args], env=env, cwd=REPO_DIR,
                                   capture_output=True, text=True, timeout=120, check=False)
 
-        uploaded = navigator("upload", "--api", url, str(CORPUS_DIR / "scan_classic_hmo.pdf"))
+        # the commands the banner tells a newcomer to try, on the checkout's sample document
+        suggested = [shlex.split(line) for line in printed.splitlines()
+                     if " upload " in line or " search " in line]
+        sample = suggested[0][-1]
+        assert sample == "examples/sample_summary_of_benefits.pdf"
+        uploaded = navigator("upload", "--api", url, sample)
         assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
-        suggested = next(line for line in printed.splitlines() if " search " in line)
-        question = shlex.split(suggested)[-1]  # the search the banner tells a newcomer to try
-        found = navigator("search", "--api", url, question)
+        found = navigator("search", "--api", url, suggested[1][-1])
         assert found.returncode == 0, found.stderr
-        assert "scan_classic_hmo.pdf, page 57" in found.stdout and "$1,500" in found.stdout
+        assert "sample_summary_of_benefits.pdf, page 1" in found.stdout
+        assert "$7,000" in found.stdout
 
         status = navigator("status")  # a second process on the same embedded server
         assert status.returncode == 0, status.stderr

@@ -1,8 +1,9 @@
 """``render.yaml`` describes a deployment that can actually start.
 
-Read as Render reads it, then checked against the code: the commands against
-``navigator``'s real argument parser, the variables against the settings the
-services read, and the two services of each environment against each other.
+Read as Render reads it (a service's variables are its environment group's plus its
+own), then checked against the code: the commands against ``navigator``'s real
+argument parser and the lock file, the variables against the settings the services
+read, and the two services of each environment against each other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 BLUEPRINT = REPO / "render.yaml"
+LOCK = REPO / "requirements.lock"
+BUILD = "pip install --require-hashes -r requirements.lock && pip install --no-deps ."
 
 #: Variables Render's own runtime reads rather than our code.
 PLATFORM_VARIABLES = {"PYTHON_VERSION"}
@@ -31,25 +34,66 @@ ENVIRONMENTS = {
     "staging": ("api-service-staging", "upload-worker-staging", "upload_pipeline_staging"),
     "production": ("api-service-production", "upload-worker-production", "upload_pipeline"),
 }
+#: Each environment's group of shared variables.
+GROUPS = {"staging": "upload-pipeline-staging", "production": "upload-pipeline-production"}
+#: Render's regions (https://render.com/docs/regions) and the instance types a service may use.
+REGIONS = {"oregon", "ohio", "virginia", "frankfurt", "singapore"}
+PLANS = {"starter", "standard", "pro", "pro plus", "pro max", "pro ultra"}
 COMMANDS = ("buildCommand", "preDeployCommand", "startCommand")
 
 
 # -- reading the blueprint ------------------------------------------------------------------
 
 
+def blueprint() -> dict[str, Any]:
+    return yaml.safe_load(BLUEPRINT.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 def services() -> dict[str, dict[str, Any]]:
-    blueprint = yaml.safe_load(BLUEPRINT.read_text(encoding="utf-8"))
-    return {service["name"]: service for service in blueprint["services"]}
+    return {service["name"]: service for service in blueprint()["services"]}
+
+
+def groups() -> dict[str, dict[str, dict[str, Any]]]:
+    """Each environment group's variables by name."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for group in blueprint().get("envVarGroups", []):
+        assert group["name"] not in found, f"group {group['name']} defined twice"
+        found[group["name"]] = _named(group["envVars"], f"group {group['name']}")
+    return found
+
+
+def _named(entries: list[dict[str, Any]], where: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        assert "key" in entry, f"{where}: every variable is named"
+        assert entry["key"] not in found, f"{where}: {entry['key']} set twice"
+        found[entry["key"]] = {k: v for k, v in entry.items() if k != "key"}
+    return found
+
+
+def groups_of(service: dict[str, Any]) -> list[str]:
+    return [entry["fromGroup"] for entry in service.get("envVars", []) if "fromGroup" in entry]
+
+
+def own_variables(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _named([entry for entry in service.get("envVars", []) if "fromGroup" not in entry],
+                  service["name"])
 
 
 def variables(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each variable's definition by name (``{"value": ...}`` or ``{"sync": False}``)."""
+    """What the service runs with: each variable's definition by name (``{"value": ...}``
+    or ``{"sync": False}``), from its groups and its own list; none defined twice."""
+    known = groups()
     found: dict[str, dict[str, Any]] = {}
-    for entry in service.get("envVars", []):
-        assert "key" in entry, f"{service['name']}: every variable is named, not grouped"
-        assert entry["key"] not in found, f"{service['name']}: {entry['key']} set twice"
-        found[entry["key"]] = {k: v for k, v in entry.items() if k != "key"}
-    return found
+    for name in groups_of(service):
+        assert name in known, f"{service['name']}: no environment group {name}"
+        twice = sorted(set(found) & set(known[name]))
+        assert twice == [], f"{service['name']}: {twice} come from two groups"
+        found.update(known[name])
+    own = own_variables(service)
+    twice = sorted(set(found) & set(own))
+    assert twice == [], f"{service['name']}: {twice} set both in its group and its own list"
+    return found | own
 
 
 def plain_values(service: dict[str, Any]) -> dict[str, str]:
@@ -66,8 +110,9 @@ def is_secret_setting(name: str) -> bool:
 
 
 def command_problems(line: str) -> Iterator[str]:
-    """Why ``line`` would not run on Render: each ``&&`` part must be ``pip install`` of
-    this repository (or of pip itself) or a ``navigator`` command the CLI accepts."""
+    """Why ``line`` would not run on Render: each ``&&`` part must be a ``pip install`` of
+    the lock file (hashes required) or of this project (its dependencies come from the
+    lock, so none are resolved again), or a ``navigator`` command the CLI accepts."""
     for part in line.split("&&"):
         words = shlex.split(part)
         if not words:
@@ -75,13 +120,30 @@ def command_problems(line: str) -> Iterator[str]:
         elif words[0] == "navigator":
             yield from _navigator_problems(words[1:])
         elif words[:2] == ["pip", "install"]:
-            targets = [w for w in words[2:] if not w.startswith("-")]
-            if targets not in (["."], ["pip"]):
-                yield f"{part.strip()!r} installs something other than this project"
-            elif targets == ["."] and not (REPO / "pyproject.toml").is_file():
-                yield "pip install . needs pyproject.toml at the repository root"
+            yield from _pip_problems(part.strip(), words[2:])
         else:
             yield f"{part.strip()!r} is neither navigator nor pip install"
+
+
+def _pip_problems(part: str, args: list[str]) -> Iterator[str]:
+    flag = ("-r", "--requirement")
+    requirements = [args[i + 1] for i, word in enumerate(args[:-1]) if word in flag]
+    targets = [word for i, word in enumerate(args)
+               if not word.startswith("-") and (i == 0 or args[i - 1] not in flag)]
+    if requirements:
+        if requirements != [LOCK.name] or targets:
+            yield f"{part!r} installs something other than {LOCK.name}"
+        elif "--require-hashes" not in args:
+            yield f"{part!r} must check every file against its hash (--require-hashes)"
+        elif not LOCK.is_file():
+            yield f"{LOCK.name} is missing from the repository"
+    elif targets == ["."]:
+        if "--no-deps" not in args:
+            yield f"{part!r} would resolve dependencies again instead of taking the lock's"
+        elif not (REPO / "pyproject.toml").is_file():
+            yield "pip install . needs pyproject.toml at the repository root"
+    else:
+        yield f"{part!r} installs something other than this project and its lock"
 
 
 def _navigator_problems(argv: list[str]) -> Iterator[str]:
@@ -117,12 +179,50 @@ def test_each_environment_has_an_api_web_service_and_an_upload_background_worker
         assert found[worker]["startCommand"] == "navigator worker"
 
 
-def test_the_api_listens_on_port_10000_and_render_checks_its_health_endpoint() -> None:
+def test_the_api_listens_on_the_port_render_gives_it_and_render_checks_its_health() -> None:
     for api, _worker, _schema in ENVIRONMENTS.values():
         service = services()[api]
         assert service["healthCheckPath"] == "/health"
-        assert plain_values(service)["SERVICE_PORT"] == "10000"
-        assert plain_values(service)["SERVICE_HOST"] == "0.0.0.0"
+        values = plain_values(service)
+        assert "SERVICE_PORT" not in values, "SERVICE_PORT would override Render's PORT"
+        assert values["SERVICE_HOST"] == "0.0.0.0"
+        assert load_settings({**values, "PORT": "10000"}).service_port == 10000
+        assert load_settings({**values, "PORT": "10123"}).service_port == 10123
+
+
+def test_every_service_states_its_region_and_plan_and_an_environment_keeps_to_one_region(
+) -> None:
+    found = services()
+    for api, worker, _schema in ENVIRONMENTS.values():
+        for name in (api, worker):
+            assert found[name].get("region") in REGIONS, f"{name}: state a Render region"
+            assert found[name].get("plan") in PLANS, f"{name}: state a plan"
+        assert found[api]["region"] == found[worker]["region"], (
+            f"{api} and {worker} must run in the same region, their database's")
+    assert "Supabase project's region" in BLUEPRINT.read_text(encoding="utf-8")
+
+
+def test_the_shared_variables_live_once_in_a_group_per_environment() -> None:
+    found, known = services(), groups()
+    assert set(known) == set(GROUPS.values())
+    for environment, (api, worker, _schema) in ENVIRONMENTS.items():
+        group = GROUPS[environment]
+        for name in (api, worker):
+            assert groups_of(found[name]) == [group], f"{name} must use group {group}"
+            copied = sorted(SHARED & set(own_variables(found[name])))
+            assert copied == [], f"{name}: {copied} belong in {group}, not in the service"
+        missing = sorted(SHARED - set(known[group]))
+        assert missing == [], f"{group} lacks {missing}"
+
+
+def test_the_build_installs_the_lock_with_hashes_then_the_project_alone() -> None:
+    for name, service in services().items():
+        assert service["buildCommand"] == BUILD, name
+    pinned = [line for line in LOCK.read_text(encoding="utf-8").splitlines()
+              if line and not line[0].isspace() and not line.startswith("#")]
+    assert pinned, "requirements.lock pins nothing"
+    unpinned = [line for line in pinned if "==" not in line]
+    assert unpinned == [], f"not pinned to one version: {unpinned}"
 
 
 def test_staging_deploys_itself_from_the_staging_branch_and_production_does_not() -> None:
@@ -150,6 +250,9 @@ def test_every_build_pre_deploy_and_start_command_is_one_the_cli_accepts() -> No
 @pytest.mark.parametrize("line", [
     "navigator serve", "navigator worker --fast", "navigator", "pip install requests",
     "python -m entrypoints.cli api", "pip install . && navigator migrate --all",
+    "pip install .", "pip install -r requirements.lock",
+    "pip install --require-hashes -r other.txt",
+    "pip install --require-hashes -r requirements.lock requests",
 ])
 def test_the_command_check_refuses_commands_the_cli_does_not_have(line: str) -> None:
     assert list(command_problems(line))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import docx
 import pytest
@@ -19,9 +18,8 @@ from domain.errors import (
 from domain.model import MediaType
 from domain.ports import Usage
 from domain.upload_policy import GiB, MiB, UploadPolicy, sniff_media_type
+from tests.corpus import corpus_bytes
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-CORPUS = REPOSITORY.parent / "shared" / "corpus"  # shared test documents, kept out of the repo
 NEW_MEMBER = Usage(documents=0, bytes=0)
 PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(20)
@@ -71,7 +69,7 @@ def test_a_pdf_or_word_document_with_the_wrong_name_is_read_for_what_it_is():
 
 
 def test_plain_text_named_like_a_word_document_is_refused_with_the_reason():
-    data = (CORPUS / "fake_docx_plain_text.docx").read_bytes()
+    data = corpus_bytes("fake_docx_plain_text.docx")
     with pytest.raises(UnsupportedFileType) as refused:
         sniff_media_type(data, "fake_docx_plain_text.docx", MediaType.DOCX.value)
     message = str(refused.value)
