@@ -32,6 +32,7 @@ from adapters.postgres.connection import (
     vector_schema,
 )
 from adapters.postgres.errors import MigrationError, MissingExtension
+from adapters.postgres.roles import regrant_service_roles
 
 #: The ``migrations/`` directory at the root of the project.
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -190,6 +191,7 @@ async def migrate(
                 )
             done.append(migration.filename)
         await _check_dimension(conn, schema, vector_dimension)
+        await regrant_service_roles(conn, schema)  # later tables too (adapters/postgres/roles.py)
         return done
     finally:
         await conn.execute("RESET search_path")
