@@ -32,7 +32,7 @@ from adapters.postgres.connection import (
     vector_schema,
 )
 from adapters.postgres.errors import MigrationError, MissingExtension
-from adapters.postgres.roles import regrant_service_roles
+from adapters.postgres.roles import regrant_service_roles, require_migration_rights
 
 #: The ``migrations/`` directory at the root of the project.
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -164,6 +164,7 @@ async def migrate(
 ) -> list[str]:
     """Apply the pending migrations to ``schema``; returns the files applied."""
     migrations = load_migrations(directory)
+    await require_migration_rights(conn, schema)
     extension_schema = await ensure_vector_extension(conn)
     quoted = quote_schema(schema)
     key = advisory_key(schema)

@@ -32,6 +32,7 @@ import asyncpg
 import attrs
 
 from adapters.postgres.connection import quote_schema, vector_schema
+from adapters.postgres.errors import MigrationError
 
 #: The policy, on every table, that admits the service roles' reads and writes.
 SERVICE_POLICY = "navigator_service"
@@ -210,6 +211,25 @@ async def _missing_grants(conn: asyncpg.Connection, schema: str, role: str,
                                    role, qualified):
             statements.append(f"GRANT USAGE, SELECT ON SEQUENCE {qualified} TO {r}")
     return statements
+
+
+async def require_migration_rights(conn: asyncpg.Connection, schema: str) -> None:
+    """:class:`MigrationError` naming the fix when the connection's role does not own
+    the schema's migrated tables (a service role's URL given to ``navigator
+    migrate``), instead of PostgreSQL's bare ``permission denied``."""
+    row = await conn.fetchrow(
+        "SELECT current_user AS me, pg_get_userbyid(c.relowner) AS owner, "
+        "pg_has_role(current_user, c.relowner, 'USAGE') AS owns "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        schema, RECORD_TABLE,
+    )
+    if row is not None and not row["owns"]:
+        raise MigrationError(
+            f"migrations must run as the owner of schema {schema}'s tables ({row['owner']}); "
+            f"this connection is {row['me']}, which may not change them: run `navigator "
+            "migrate` with the owner's DATABASE_URL (see docs/OPERATIONS.md, \"Roles and "
+            "row-level security\")")
 
 
 async def row_security(conn: asyncpg.Connection, schema: str) -> RowSecurity:

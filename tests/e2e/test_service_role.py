@@ -114,6 +114,17 @@ def test_a_ddl_statement_as_the_service_role_is_refused(deployed: Deployed, ddl:
     _on_server(deployed.service.dsn, attempt)
 
 
+def test_migrate_with_the_service_roles_url_is_refused_naming_the_fix(
+    deployed: Deployed,
+) -> None:
+    result = deployed.service.run("migrate")
+
+    assert result.returncode == 1
+    assert f"this connection is {deployed.role}" in result.stderr
+    assert "run `navigator migrate` with the owner's DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_validate_as_the_service_role_passes_and_names_the_role(
     deployed: Deployed, completed: dict[str, Any],
 ) -> None:

@@ -13,8 +13,9 @@ import pytest
 
 from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.documents import PostgresDocumentRepository
+from adapters.postgres.errors import MigrationError
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import MIGRATIONS_DIR, migrate
+from adapters.postgres.migrations import MIGRATIONS_DIR, migrate, run_migrations
 from adapters.postgres.roles import (
     SERVICE_POLICY,
     RoleError,
@@ -346,3 +347,21 @@ async def test_validate_fails_a_table_without_row_security_or_with_grants_to_the
 
     assert not rls.passed and rls.detail.startswith("off on workers: ")
     assert not api.passed and api.detail.startswith("anon: SELECT on documents")
+
+
+async def test_migrating_as_a_service_role_is_refused_naming_the_owner(
+    postgres_dsn: str, conn: asyncpg.Connection, pg_schema: str, service_role: str
+) -> None:
+    await grant_service_role(conn, pg_schema, service_role)
+    owner = await conn.fetchval(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = $1::regclass",
+        f"{quote_schema(pg_schema)}.schema_migrations")
+
+    with pytest.raises(MigrationError) as refused:
+        await run_migrations(dsn_as(postgres_dsn, service_role), pg_schema,
+                             TEST_VECTOR_DIMENSION)
+
+    assert str(refused.value).startswith(
+        f"migrations must run as the owner of schema {pg_schema}'s tables ({owner}); "
+        f"this connection is {service_role}")
+    assert "the owner's DATABASE_URL" in str(refused.value)
