@@ -4,6 +4,7 @@ no table (migration 0007, adapters/postgres/roles.py)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect, create_pool, quote_schema
+from adapters.postgres.connection import connect, create_pool, quote_schema, vector_schema
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.errors import MigrationError
 from adapters.postgres.job_queue import PostgresJobQueue
@@ -365,3 +366,34 @@ async def test_migrating_as_a_service_role_is_refused_naming_the_owner(
         f"migrations must run as the owner of schema {pg_schema}'s tables ({owner}); "
         f"this connection is {service_role}")
     assert "the owner's DATABASE_URL" in str(refused.value)
+
+
+# -- the SQL in docs/OPERATIONS.md ------------------------------------------------------------
+
+OPERATIONS = MIGRATIONS_DIR.parent / "docs" / "OPERATIONS.md"
+
+
+def _documented_grant_sql() -> str:
+    """The snippet under "The same in SQL" in the operator's runbook."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    after = text.split("**The same in SQL**", 1)[1]
+    return after.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_documented_sql_grants_exactly_what_the_command_grants(
+    conn: asyncpg.Connection, pg_schema: str, service_role: str
+) -> None:
+    extension = await vector_schema(conn)
+    sql = _documented_grant_sql()
+    sql = re.sub(r"\b(TO|FROM) navigator_service\b", rf'\1 "{service_role}"', sql)
+    sql = sql.replace("SCHEMA extensions", f'SCHEMA "{extension}"')
+    sql = sql.replace("'upload_pipeline'", f"'{pg_schema}'").replace(
+        "upload_pipeline", quote_schema(pg_schema))
+
+    await conn.execute(sql)
+
+    assert (await grant_service_role(conn, pg_schema, service_role)).statements == ()
+    # and retiring the role, as documented, leaves no policy behind
+    await conn.execute(f'DROP OWNED BY "{service_role}"')
+    assert await conn.fetchval("SELECT count(*) FROM pg_policies WHERE schemaname = $1",
+                               pg_schema) == 0
