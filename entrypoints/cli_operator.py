@@ -1,5 +1,5 @@
 """The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate`` and the worker's health check.
+``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check.
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database

@@ -125,6 +125,15 @@ def test_migrate_with_the_service_roles_url_is_refused_naming_the_fix(
     assert "Traceback" not in result.stderr
 
 
+def test_granting_a_role_that_does_not_exist_says_how_to_create_it(deployed: Deployed) -> None:
+    result = deployed.owner.run("grant-service-role", "navigator_nobody")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "navigator grant-service-role: role navigator_nobody does not exist: create it first")
+    assert "Traceback" not in result.stderr
+
+
 def test_validate_as_the_service_role_passes_and_names_the_role(
     deployed: Deployed, completed: dict[str, Any],
 ) -> None:
