@@ -32,7 +32,7 @@ import asyncpg
 import attrs
 
 from adapters.postgres.connection import quote_schema, vector_schema
-from adapters.postgres.errors import MigrationError
+from adapters.postgres.errors import MigrationError, PostgresError
 
 #: The policy, on every table, that admits the service roles' reads and writes.
 SERVICE_POLICY = "navigator_service"
@@ -43,8 +43,10 @@ RECORD_TABLE = "schema_migrations"
 TABLE_RIGHTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 
-class RoleError(ValueError):
-    """The role cannot be made a service role; the message says why and what to do."""
+class RoleError(PostgresError, ValueError):
+    """The role cannot be made a service role; the message says why and what to do.
+    (A :class:`PostgresError`, so ``navigator migrate``, which re-grants, reports it
+    like any other database trouble: a hand-edited policy naming ``anon`` stops it.)"""
 
 
 @attrs.frozen

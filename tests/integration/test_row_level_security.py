@@ -397,3 +397,14 @@ async def test_the_documented_sql_grants_exactly_what_the_command_grants(
     await conn.execute(f'DROP OWNED BY "{service_role}"')
     assert await conn.fetchval("SELECT count(*) FROM pg_policies WHERE schemaname = $1",
                                pg_schema) == 0
+
+
+async def test_migrate_stops_when_someone_put_an_api_role_in_the_service_policy(
+    conn: asyncpg.Connection, pg_schema: str, service_role: str, supabase_roles: None
+) -> None:
+    await grant_service_role(conn, pg_schema, service_role)
+    await conn.execute(f"ALTER POLICY {SERVICE_POLICY} ON {quote_schema(pg_schema)}.documents "
+                       f'TO "{service_role}", anon')
+
+    with pytest.raises(RoleError, match="anon is a Supabase Data API role"):
+        await migrate(conn, pg_schema, TEST_VECTOR_DIMENSION)
