@@ -242,10 +242,14 @@ async def row_security(conn: asyncpg.Connection, schema: str) -> RowSecurity:
         "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname",
         schema,
     )
+    # From the catalog's ACLs, not information_schema, which shows only grants the
+    # connection's own role takes part in (a service role would see none of them).
     grants = await conn.fetch(
-        "SELECT grantee, privilege_type, table_name FROM information_schema.role_table_grants "
-        "WHERE table_schema = $1 AND grantee = ANY($2::text[]) "
-        "ORDER BY grantee, table_name, privilege_type",
+        "SELECT r.rolname AS grantee, a.privilege_type, c.relname AS table_name "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND r.rolname = ANY($2::text[]) "
+        "ORDER BY 1, 3, 2",
         schema, list(API_ROLES),
     )
     return RowSecurity(

@@ -335,16 +335,26 @@ async def test_validate_reports_the_role_in_use_and_the_pooler_mode(
     assert owner[1].detail.startswith("direct connection or session pooler")
 
 
+@pytest.mark.parametrize("checked_as", ["owner", "service role"])
 async def test_validate_fails_a_table_without_row_security_or_with_grants_to_the_api_roles(
-    conn: asyncpg.Connection, pg_schema: str, supabase_roles: None
+    postgres_dsn: str, conn: asyncpg.Connection, pg_schema: str, supabase_roles: None,
+    service_role: str, checked_as: str,
 ) -> None:
+    """Whoever runs validate (the services' role, usually) sees the owner's grants."""
+    await grant_service_role(conn, pg_schema, service_role)
     settings = _settings(pg_schema)
-    assert [c.passed for c in await row_security_checks(conn, settings)] == [True, True]
+    checker = conn if checked_as == "owner" else await connect(
+        dsn_as(postgres_dsn, service_role))
+    try:
+        assert [c.passed for c in await row_security_checks(checker, settings)] == [True, True]
 
-    s = quote_schema(pg_schema)
-    await conn.execute(f"ALTER TABLE {s}.workers DISABLE ROW LEVEL SECURITY; "
-                       f"GRANT SELECT ON {s}.documents TO anon")
-    rls, api = await row_security_checks(conn, settings)
+        s = quote_schema(pg_schema)
+        await conn.execute(f"ALTER TABLE {s}.workers DISABLE ROW LEVEL SECURITY; "
+                           f"GRANT SELECT ON {s}.documents TO anon")
+        rls, api = await row_security_checks(checker, settings)
+    finally:
+        if checker is not conn:
+            await checker.close()
 
     assert not rls.passed and rls.detail.startswith("off on workers: ")
     assert not api.passed and api.detail.startswith("anon: SELECT on documents")
