@@ -102,7 +102,7 @@ class RoleInUse:
 def quote_identifier(name: str) -> str:
     """Any identifier, quoted for SQL (a role name is the operator's choice)."""
     if not name or "\x00" in name:
-        raise RoleError("a role name must not be empty")
+        raise RoleError("a role name must be a non-empty name without NUL characters")
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -131,9 +131,7 @@ async def grant_service_role(conn: asyncpg.Connection, schema: str, role: str
     """Give ``role`` (which must exist) DML on every table of the migrated ``schema``
     and admit it through row security; run as the tables' owner. Idempotent: only
     what is missing is granted, in one transaction."""
-    found = await conn.fetchrow(
-        "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = $1", role)
-    if found is None:
+    if not await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", role):
         raise RoleError(
             f"role {role} does not exist: create it first, e.g. "
             f"CREATE ROLE {quote_identifier(role)} LOGIN PASSWORD '…' (see "
