@@ -98,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "one too when they differ); exits 1 when any is pending or "
                               "changed, 0 when the schema is up to date")
 
+    grant = command("grant-service-role",
+                    "let a role run the services: DML on the schema's tables, no DDL", """\
+                    Run as the owner (the role `navigator migrate` runs as), with the
+                    services' DATABASE_SCHEMA. Gives the existing ROLE read and write
+                    rights on every table of the schema and admits it through their
+                    row-level security (policy navigator_service); it gets no right to
+                    create, alter or drop anything. `navigator migrate` gives it the
+                    same rights on tables later migrations add. Then point the API's
+                    and the worker's DATABASE_URL at ROLE. See docs/OPERATIONS.md,
+                    "Roles and row-level security".""")
+    grant.add_argument("role", metavar="ROLE", help="an existing role (CREATE ROLE ... LOGIN)")
+
     command("status", "the operator's view of the queue, straight from the database", """\
             Jobs by status, the oldest job waiting to be picked up, the last 10
             failures with their reasons, and the workers that reported in recently.""")
@@ -207,6 +219,7 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
         "worker": up.command_worker,
         "migrate": cli_operator.command_migrate,
         "status": cli_operator.command_status,
+        "grant-service-role": cli_operator.command_grant_service_role,
         "retry": cli_operator.command_retry,
         "token": cli_operator.command_token,
         "validate": cli_operator.command_validate,

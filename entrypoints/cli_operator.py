@@ -1,5 +1,5 @@
 """The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate`` and the worker's health check.
+``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check.
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
@@ -25,6 +25,7 @@ from adapters.postgres.connection import (
 from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
 from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
+from adapters.postgres.roles import SERVICE_POLICY, RoleError, grant_service_role
 from domain.errors import Conflict, NotFound
 from domain.ports import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
@@ -109,6 +110,31 @@ async def _migrate(settings: Settings) -> int:
         # Reported, not fatal: a file already gone must not block every later deploy.
         print("\n".join(describe_move(moved, settings)),
               file=sys.stdout if moved.lost_nothing else sys.stderr)
+    return OK
+
+
+# -- grant-service-role ----------------------------------------------------------------------
+
+
+def command_grant_service_role(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_grant_service_role(settings, args.role))
+
+
+async def _grant_service_role(settings: Settings, role: str) -> int:
+    schema = settings.database_schema
+    async with database(settings) as dsn:
+        with database_errors():
+            conn = await connect(dsn)
+            try:
+                grant = await grant_service_role(conn, schema, role)
+            except RoleError as exc:
+                raise CommandFailed(str(exc)) from None
+            finally:
+                await conn.close()
+    done = "granted" if grant.statements else "already had"
+    print(f"{role} {done} read and write rights on the {len(grant.tables)} tables of schema "
+          f"{schema}, through row-level security policy {SERVICE_POLICY}, and no right to "
+          "change them; `navigator migrate` extends this to tables later migrations add")
     return OK
 
 

@@ -9,7 +9,9 @@ connectivity
     this check reaches the database (pgvector, the schema, migrations applied and
     unchanged, the vector size); a worker has reported in to the schema recently
     (the worker reaches the database and the schema); the API's ``/health`` says it
-    reaches the database and the *same* schema.
+    reaches the database and the *same* schema; the database role in use (owner,
+    service role, BYPASSRLS or superuser) and the pooler mode configured
+    (``DATABASE_POOLER_MODE``).
 queue
     a canary document (a small markdown file, unique to the run) is uploaded through
     the API as a dedicated validation member, followed to ``complete``, and its
@@ -30,7 +32,8 @@ security
     allowed origin is accepted and one from another origin refused; the schema is
     the configured one and not the other environment's; which token scheme is in
     force; each configured hosted key (OpenAI, LlamaParse, Anthropic) accepted by
-    one call that costs no tokens.
+    one call that costs no tokens; row-level security on every table of the schema,
+    and nothing granted on them to Supabase's ``anon`` and ``authenticated`` roles.
 cleanup
     nothing of the validation member is left in the schema.
 
@@ -77,6 +80,7 @@ from adapters.postgres.connection import connect, describe_dsn, jobs_channel, ve
 from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.invariants import PostgresCanaryRows, PostgresInvariants
 from adapters.postgres.migrations import schema_status
+from adapters.postgres.roles import role_in_use, row_security
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.retry import RetryPolicy
 from domain.status import PIPELINE_ORDER, JobStatus
@@ -189,6 +193,7 @@ async def validate(environ: dict[str, str] | None = None, options: Options | Non
                                          consistency_checks(conn, settings)))
             checks.extend(await _guarded("performance under load", _one(canaries.under_load())))
             checks.extend(await _guarded("security", security_checks(http, settings, health)))
+            checks.extend(await _guarded("security", row_security_checks(conn, settings)))
         finally:
             checks.append(await canaries.clean_up(leftovers))
     return checks, settings, api
@@ -262,6 +267,52 @@ async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[C
              f"{settings.rag_vector_dimension}",
     ))
     checks.append(await _worker_check(conn, settings, status.exists))
+    checks.extend(await role_checks(conn, settings))
+    return checks
+
+
+async def role_checks(conn: asyncpg.Connection, settings: Settings) -> list[Check]:
+    """The role in use and the pooler mode configured (docs/OPERATIONS.md, "Roles and
+    row-level security")."""
+    role = await role_in_use(conn, settings.database_schema)
+    mode = ("transaction pooler (DATABASE_POOLER_MODE=true: no prepared statements or "
+            "session settings kept; workers poll)" if settings.database_pooler_mode
+            else "direct connection or session pooler (DATABASE_POOLER_MODE=false)")
+    return [
+        Check("connectivity", "database role", True, role.describe(),
+              {"role": role.name, "superuser": role.superuser, "bypassrls": role.bypassrls,
+               "owner": role.owns_tables, "service_policy": role.service_policy}),
+        Check("connectivity", "pooler mode", True, mode,
+              {"pooler_mode": settings.database_pooler_mode}),
+    ]
+
+
+async def row_security_checks(conn: asyncpg.Connection | None, settings: Settings
+                              ) -> list[Check]:
+    """Row security on every table, and nothing granted to Supabase's API roles."""
+    rls = "row-level security on every table"
+    api = "nothing granted to Supabase's anon and authenticated roles"
+    schema = settings.database_schema
+    if conn is None:
+        return [Check("security", what, False, "the database cannot be reached")
+                for what in (rls, api)]
+    security = await row_security(conn, schema)
+    if not security.tables:
+        checks = [Check("security", rls, False,
+                        f"schema {schema} has no tables: run `navigator migrate`")]
+    elif security.without:
+        checks = [Check("security", rls, False,
+                        "off on " + ", ".join(security.without)
+                        + ": run `navigator migrate` (migration 0007 turns it on)")]
+    else:
+        checks = [Check("security", rls, True,
+                        f"on for all {len(security.tables)} tables of {schema}")]
+    granted = security.api_grants
+    checks.append(Check(
+        "security", api, not granted,
+        "none" if not granted else
+        "; ".join(granted[:5]) + (" …" if len(granted) > 5 else "")
+        + f" (REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM anon, authenticated)"))
     return checks
 
 

@@ -44,6 +44,7 @@ from adapters.postgres.connection import (
     vector_schema,
 )
 from adapters.postgres.errors import MigrationError, MissingExtension
+from adapters.postgres.roles import regrant_service_roles, require_migration_rights
 
 #: The package whose ``*.sql`` files are the migrations.
 MIGRATIONS_PACKAGE = "migrations"
@@ -266,6 +267,7 @@ async def migrate(
 ) -> list[str]:
     """Apply the pending migrations to ``schema``; returns the files applied."""
     migrations = load_migrations(directory)
+    await require_migration_rights(conn, schema)
     extension_schema = await ensure_vector_extension(conn)
     quoted = quote_schema(schema)
     key = advisory_key(schema)
@@ -293,6 +295,7 @@ async def migrate(
                 )
             done.append(migration.filename)
         await _check_dimension(conn, schema, vector_dimension)
+        await regrant_service_roles(conn, schema)  # later tables too (adapters/postgres/roles.py)
         return done
     finally:
         await conn.execute("RESET search_path")
