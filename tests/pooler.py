@@ -8,8 +8,9 @@ refuses startup parameters it does not know (``search_path``), and in
 ``transaction`` mode it hands each transaction to whichever server connection is
 free, so session state (prepared statements, ``SET``, LISTEN) does not survive.
 
-PgBouncer refuses to run as root: as root it is started as ``nobody`` (it drops
-privileges itself with ``-u``), so its files live in a folder anyone can read.
+PgBouncer refuses to run as root: as root it is started as the user that owns the
+upstream's socket folder, else ``nobody`` (it drops privileges itself with ``-u``),
+so its files live in a folder anyone can read.
 
 Without ``pgbouncer`` on the machine the tests that need it skip, naming the
 package to install; with ``CI=true`` they fail instead, so CI cannot pass without
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -94,6 +96,17 @@ def _config(mode: PoolMode, port: int, host: str, upstream_port: int, auth_file:
     ])
 
 
+def _unprivileged_user(host: str) -> str:
+    """Who PgBouncer runs as when started by root: the owner of the upstream's socket
+    folder (the only user sure to reach the socket; the embedded server's folder is
+    private to its own system user), else ``nobody``."""
+    if host.startswith("/"):
+        owner = pwd.getpwuid(os.stat(host).st_uid).pw_name
+        if owner != "root":
+            return owner
+    return "nobody"
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -122,7 +135,7 @@ def running_pgbouncer(upstream_dsn: str, mode: PoolMode,
         path.chmod(0o644)
     command = [binary, str(config)]
     if os.geteuid() == 0:
-        command[1:1] = ["-u", "nobody"]
+        command[1:1] = ["-u", _unprivileged_user(host)]
     log = folder / "pgbouncer.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
