@@ -156,6 +156,29 @@ def test_an_answer_through_the_pooler_cites_the_members_own_policy(
     assert {c["filename"] for c in body["citations"]} <= set(POLICIES)
 
 
+def test_a_failed_document_retried_by_its_member_runs_again_through_the_pooler(
+    pooled: Topology, member: httpx.Client, finished: dict[str, dict[str, Any]],
+) -> None:
+    uploaded = member.post("/api/v1/documents", files={
+        "file": ("broken_startxref.pdf", (CORPUS_DIR / "broken_startxref.pdf").read_bytes())})
+    assert uploaded.status_code == 202, uploaded.text
+    job_id = uploaded.json()["job"]["id"]
+
+    def ended(after: int) -> dict[str, Any] | None:
+        job: dict[str, Any] = member.get(f"/api/v1/jobs/{job_id}").json()
+        return job if job["status"] == "failed" and len(job["history"]) > after else None
+
+    first = wait_for(lambda: ended(0), "the damaged PDF to fail", 60, logs=pooled.logs)
+    retried = member.post(f"/api/v1/jobs/{job_id}/retry")
+    assert retried.status_code in (200, 202), retried.text
+    second = wait_for(lambda: ended(len(first["history"]) + 1), "the retried PDF to fail again",
+                      60, logs=pooled.logs)
+
+    assert second["failed_stage"] == "parse"
+    statuses = [event["to_status"] for event in second["history"]]
+    assert statuses.count("failed") == 2 and statuses.count("parsing") == 2
+
+
 def test_health_and_the_operators_status_work_through_the_pooler(
     pooled: Topology, finished: dict[str, dict[str, Any]],
 ) -> None:
