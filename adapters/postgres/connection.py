@@ -179,17 +179,24 @@ def pooler_hint(dsn: str) -> PoolerMode | None:
 
 async def shares_server_sessions(first: asyncpg.Connection, dsn: str,
                                  connect_timeout: float = CONNECT_TIMEOUT) -> bool:
-    """Whether a second connection opened beside ``first`` runs on the same server
-    session. A direct connection or a session pooler never does that; a transaction
-    pooler hands its idle server session to whoever asks next, so True proves one
-    (False proves nothing)."""
+    """Whether server sessions are shared: a second connection opened beside
+    ``first``, and each asks for its server process id in turn. Over a direct
+    connection or a session pooler each connection keeps one process of its own; a
+    transaction pooler hands whichever is free to whoever asks next, so a process id
+    seen twice across the two, or changing within one, proves one (the opposite
+    proves nothing)."""
     second = await connect(dsn, connect_timeout=connect_timeout)
+    seen: tuple[set[int], set[int]] = (set(), set())
     try:
-        mine = await first.fetchval("SELECT pg_backend_pid()")
-        theirs = await second.fetchval("SELECT pg_backend_pid()")
+        for _ in range(_SESSION_PROBES):
+            for conn, pids in zip((first, second), seen, strict=True):
+                pids.add(int(await conn.fetchval("SELECT pg_backend_pid()")))
     finally:
         await second.close()
-    return bool(mine == theirs)
+    return any(len(pids) != 1 for pids in seen) or bool(seen[0] & seen[1])
+
+
+_SESSION_PROBES = 3
 
 
 async def resolve_pooler_mode(probe: asyncpg.Connection, dsn: str, setting: PoolerSetting,
