@@ -213,8 +213,8 @@ async def resolve_pooler_mode(probe: asyncpg.Connection, dsn: str, setting: Pool
         evidence = f"the database URL points at port {TRANSACTION_POOLER_PORT}, the port of " \
                    "Supabase's transaction-mode pooler"
     elif await shares_server_sessions(probe, dsn, connect_timeout):
-        evidence = "two connections to it shared one server session, as only a " \
-                   "transaction-mode pooler does"
+        evidence = "its connections switched or shared server sessions between " \
+                   "statements, as only a transaction-mode pooler does"
     else:
         return "session"
     if setting == "auto":
