@@ -18,8 +18,8 @@ works the same way. :func:`resolve_pooler_mode` turns the operator's setting
   when it opens; never as a startup parameter, which poolers refuse.
 
 ``auto`` picks transaction mode for port 6543, or when two connections opened side
-by side turn out to share one server session (only a transaction pooler does that),
-else session mode. An explicit ``session`` facing either sign is refused at
+by side turn out to share or switch server sessions (only a transaction pooler does
+that), else session mode. An explicit ``session`` facing either sign is refused at
 start-up with :class:`PoolerMismatch`, which names ``DATABASE_POOLER_MODE``.
 
 Single connections (:func:`connect`: the probe, migrations, operator commands,
