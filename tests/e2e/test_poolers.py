@@ -192,6 +192,17 @@ def test_health_and_the_operators_status_work_through_the_pooler(
     assert "complete" in status.stdout
 
 
+def test_workers_listen_for_notices_only_where_a_session_can_hold_them(
+    request: pytest.FixtureRequest, pooled: Topology, finished: dict[str, dict[str, Any]],
+) -> None:
+    listening = pooled.sql(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %' "
+        "AND query LIKE $1", f"%{SCHEMA}_jobs%")[0]["n"]
+
+    mode = request.node.callspec.params["pooled"]
+    assert listening == {"transaction": 0, "session": 2}[mode]  # in transaction mode: polls
+
+
 def test_no_service_logged_a_traceback_or_a_prepared_statement_error(
     pooled: Topology, finished: dict[str, dict[str, Any]],
 ) -> None:
