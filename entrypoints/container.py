@@ -54,7 +54,7 @@ from adapters.openai_embedder import OpenAIEmbedder
 from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
 from adapters.postgres.connection import (
     PoolerMode,
-    detect_pooler_mode,
+    check_pooler,
     jobs_channel,
     listen,
     open_pool,
@@ -386,13 +386,13 @@ async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | No
     name a database). Stop the server with ``.stop()``; it also stops at exit.
 
     A ``DATABASE_POOLER_MODE`` that does not fit the database's pooler stops here
-    (:class:`PoolerMismatch`, naming the setting); a database that does not answer
-    is left for the pool to report."""
+    (:class:`PoolerMismatch`, naming the setting), as does a pgvector a transaction
+    pooler would hide, before any server starts (so the operator reads one line, not
+    a traceback); a database that does not answer is left for the pool to report."""
     dsn = settings.database_dsn()
     if dsn is not None:
-        if settings.database_pooler_mode == "session":  # the only setting that can clash
-            with contextlib.suppress(*DATABASE_UNREACHABLE):
-                await detect_pooler_mode(dsn, settings.database_pooler_mode)
+        with contextlib.suppress(*DATABASE_UNREACHABLE):
+            await check_pooler(dsn, settings.database_pooler_mode)
         return dsn, None
     server = EmbeddedPostgres(settings.pgdata_dir)
     return await asyncio.to_thread(server.start), server

@@ -226,13 +226,19 @@ async def resolve_pooler_mode(probe: asyncpg.Connection, dsn: str, setting: Pool
     )
 
 
-async def detect_pooler_mode(dsn: str, setting: PoolerSetting,
-                             connect_timeout: float = CONNECT_TIMEOUT) -> PoolerMode:
-    """:func:`resolve_pooler_mode` over a connection of its own (for start-up checks
-    and ``navigator validate``)."""
+async def check_pooler(dsn: str, setting: PoolerSetting,
+                       connect_timeout: float = CONNECT_TIMEOUT) -> PoolerMode:
+    """The start-up check, over a connection of its own: the mode ``setting`` comes
+    to (:func:`resolve_pooler_mode`), and in transaction mode a pgvector the service
+    could not find (:class:`MissingExtension` with the fix). A database without
+    pgvector yet passes: ``navigator migrate`` creates it."""
     probe = await connect(dsn, connect_timeout=connect_timeout)
     try:
-        return await resolve_pooler_mode(probe, dsn, setting, connect_timeout)
+        mode = await resolve_pooler_mode(probe, dsn, setting, connect_timeout)
+        extension_schema = await vector_schema(probe)
+        if mode == "transaction" and extension_schema is not None:
+            await _require_vector_visible(probe, dsn, extension_schema)
+        return mode
     finally:
         await probe.close()
 

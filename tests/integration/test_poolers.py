@@ -11,7 +11,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect, create_pool, open_pool, pooler_hint
+from adapters.postgres.connection import (
+    check_pooler,
+    connect,
+    create_pool,
+    open_pool,
+    pooler_hint,
+)
 from adapters.postgres.errors import MissingExtension, PoolerMismatch
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import load_migrations, run_migrations, schema_status
@@ -81,6 +87,7 @@ async def test_a_direct_connection_is_taken_for_what_it_is(
     await pool.close()
 
     assert mode == "session"
+    assert await check_pooler(postgres_dsn, "session") == "session"
 
 
 @pytest.mark.parametrize("mode", ["transaction", "session"])
@@ -152,6 +159,8 @@ async def test_transaction_mode_with_pgvector_off_the_search_path_is_refused_nam
             await create_pool(dsn, "upload_pipeline", pooler_mode="transaction")
         assert "ALTER ROLE" in str(refused.value)
         assert "extensions" in str(refused.value)
+        with pytest.raises(MissingExtension, match="ALTER ROLE"):  # the start-up check
+            await check_pooler(dsn, "auto")
 
     admin = await connect(extensions_database)
     try:
@@ -163,3 +172,4 @@ async def test_transaction_mode_with_pgvector_off_the_search_path_is_refused_nam
     with running_pgbouncer(extensions_database, "transaction") as dsn:  # new sessions
         pool = await create_pool(dsn, "upload_pipeline", pooler_mode="transaction")
         await pool.close()
+        assert await check_pooler(dsn, "auto") == "transaction"
