@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import asyncpg
+import attrs
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
@@ -51,9 +52,16 @@ from adapters.llamaparse_parser import LlamaParseParser
 from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
 from adapters.openai_embedder import OpenAIEmbedder
 from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
-from adapters.postgres.connection import create_pool, jobs_channel, listen
+from adapters.postgres.connection import (
+    PoolerMode,
+    check_pooler,
+    jobs_channel,
+    listen,
+    open_pool,
+)
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.errors import DATABASE_UNREACHABLE
 from adapters.postgres.files import PostgresBlobStore
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.probe import PostgresDatabaseProbe
@@ -147,10 +155,18 @@ def make_answerer(settings: Settings) -> Answerer:
     return ExtractiveAnswerer()
 
 
-def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | None:
+@attrs.define
+class PoolerInUse:
+    """The pooler mode the pool settled on when it opened (None before that)."""
+
+    mode: PoolerMode | None = None
+
+
+def make_job_notices(pooler: PoolerInUse, dsn: str, channel: str) -> Subscribe | None:
     """LISTEN on the queue's channel over a connection of its own, or None (poll only)
-    behind a transaction-mode pooler, which cannot hold a LISTEN."""
-    if settings.database_pooler_mode:
+    behind a transaction-mode pooler, which cannot hold a LISTEN. Called once the pool
+    is open."""
+    if pooler.mode != "session":
         return None
 
     async def subscribe(callback: Callable[[], None]) -> Subscription:
@@ -159,8 +175,9 @@ def make_job_notices(settings: Settings, dsn: str, channel: str) -> Subscribe | 
     return subscribe
 
 
-async def _open_pool(dsn: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(
+async def _open_pool(dsn: str, settings: Settings, pooler: PoolerInUse
+                     ) -> AsyncIterator[asyncpg.Pool]:
+    pool, pooler.mode = await open_pool(
         dsn,
         settings.database_schema,
         pooler_mode=settings.database_pooler_mode,
@@ -209,7 +226,8 @@ class Container(containers.DeclarativeContainer):
                                             settings)
 
     # Storage: rows (and, by default, files) in PostgreSQL through one pool.
-    pool = providers.Resource(_open_pool, dsn=database_dsn, settings=settings)
+    pooler = providers.Singleton(PoolerInUse)
+    pool = providers.Resource(_open_pool, dsn=database_dsn, settings=settings, pooler=pooler)
     object_store = providers.Singleton(make_object_store, settings)
     blobs = providers.Singleton(make_blob_store, object_store, pool,
                                 settings.provided.database_schema)
@@ -228,7 +246,7 @@ class Container(containers.DeclarativeContainer):
     )
     #: The worker's wake-up: ``await container.job_notices()(callback)`` (None: poll only).
     job_notices = providers.Singleton(
-        make_job_notices, settings, database_dsn,
+        make_job_notices, pooler, database_dsn,
         providers.Callable(jobs_channel, settings.provided.database_schema),
     )
 
@@ -365,9 +383,16 @@ async def running(container: Container) -> AsyncIterator[Container]:
 
 async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     """The DSN to use, and the embedded server started for it (None when the settings
-    name a database). Stop the server with ``.stop()``; it also stops at exit."""
+    name a database). Stop the server with ``.stop()``; it also stops at exit.
+
+    A ``DATABASE_POOLER_MODE`` that does not fit the database's pooler stops here
+    (:class:`PoolerMismatch`, naming the setting), as does a pgvector a transaction
+    pooler would hide, before any server starts (so the operator reads one line, not
+    a traceback); a database that does not answer is left for the pool to report."""
     dsn = settings.database_dsn()
     if dsn is not None:
+        with contextlib.suppress(*DATABASE_UNREACHABLE):
+            await check_pooler(dsn, settings.database_pooler_mode)
         return dsn, None
     server = EmbeddedPostgres(settings.pgdata_dir)
     return await asyncio.to_thread(server.start), server

@@ -30,7 +30,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from adapters.postgres.connection import SCHEMA_RULE, check_schema_name
+from adapters.postgres.connection import (
+    SCHEMA_RULE,
+    TRANSACTION_POOLER_PORT,
+    PoolerSetting,
+    check_schema_name,
+    pooler_hint,
+)
 from adapters.postgres.errors import InvalidSchemaName
 
 MIB = 1024 * 1024
@@ -40,6 +46,13 @@ LIVE_WORKER_HEARTBEATS = 3
 # At most 2,000 dimensions: a vector then still fits in its row (migration 0005 keeps
 # vectors in-row for search; larger ones would go to TOAST and slow every search).
 MAX_INDEXED_DIMENSIONS = 2000
+
+#: The spellings ``DATABASE_POOLER_MODE`` accepted before it took mode names.
+_POOLER_ALIASES = {
+    "true": "transaction", "1": "transaction", "yes": "transaction", "on": "transaction",
+    "false": "session", "0": "session", "no": "session", "off": "session",
+    "direct": "session",
+}
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -77,7 +90,12 @@ class Settings(BaseSettings):
     supabase_db_password: SecretStr | None = None
     supabase_db_name: str = "postgres"
     database_schema: str = "upload_pipeline"
-    database_pooler_mode: bool = False
+    #: ``auto`` (the default): transaction mode for port 6543 or a pooler seen sharing
+    #: server sessions, else session mode; ``transaction`` (also ``true``, the old
+    #: spelling): Supavisor's port 6543 or PgBouncer ``pool_mode=transaction``, no
+    #: prepared statements, session settings or LISTEN; ``session`` (also ``false``):
+    #: a direct connection or a session-mode pooler.
+    database_pooler_mode: PoolerSetting = "auto"
 
     # -- Supabase --------------------------------------------------------------------
     supabase_url: str | None = None
@@ -197,6 +215,16 @@ class Settings(BaseSettings):
     def _upper_case_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
+    @field_validator("database_pooler_mode", mode="before")
+    @classmethod
+    def _pooler_aliases(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return "transaction" if value else "session"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            return _POOLER_ALIASES.get(word, word)
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -270,6 +298,15 @@ class Settings(BaseSettings):
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
             raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set "
                              "both or neither")
+        dsn = self.database_dsn()
+        if (self.database_pooler_mode == "session" and dsn is not None
+                and pooler_hint(dsn) == "transaction"):
+            raise ValueError(
+                f"DATABASE_POOLER_MODE is session (or false) but the database URL points at "
+                f"port {TRANSACTION_POOLER_PORT}, Supabase's transaction-mode pooler: set "
+                "DATABASE_POOLER_MODE=transaction (or auto), or use the pooler's session "
+                "port 5432"
+            )
         if self.chunk_overlap_tokens >= self.chunk_target_tokens:
             raise ValueError(
                 f"CHUNK_OVERLAP_TOKENS must be less than CHUNK_TARGET_TOKENS "

@@ -27,6 +27,7 @@ from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrations import run_migrations
 from tests.fakes.s3_server import RunningS3Server, S3Server
+from tests.pooler import Poolers
 
 #: The vector size of test schemas: small, so test vectors can be written by hand.
 TEST_VECTOR_DIMENSION = 8
@@ -57,6 +58,18 @@ def postgres_dsn() -> Iterator[str]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def poolers(postgres_dsn: str) -> Iterator[Poolers]:
+    """PgBouncer in front of the test run's server: ``poolers.dsn("transaction")`` or
+    ``poolers.dsn("session")`` (started on first use; skips without pgbouncer, fails
+    under ``CI=true``)."""
+    found = Poolers(postgres_dsn)
+    try:
+        yield found
+    finally:
+        found.close()
 
 
 @pytest.fixture

@@ -26,6 +26,11 @@ class MissingExtension(PostgresError):
     """The pgvector extension is not installed in the database."""
 
 
+class PoolerMismatch(PostgresError):
+    """The database sits behind a transaction-mode pooler, but the service was told to
+    count on sessions (``DATABASE_POOLER_MODE``)."""
+
+
 class MigrationError(PostgresError):
     """The migrations on disk and the ones recorded in the schema disagree."""
 

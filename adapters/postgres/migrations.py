@@ -12,8 +12,10 @@ before it runs (and nothing else is touched, so SQL braces are safe):
 - ``{schema}``: the schema from ``DATABASE_SCHEMA``, as a quoted identifier;
 - ``{vector_dimension}``: ``RAG_VECTOR_DIMENSION``.
 
-The runner holds a PostgreSQL advisory lock derived from the schema name, so two
-processes starting at once apply each file exactly once. It records every applied
+Each file is applied in a transaction of its own under a transaction-scoped
+PostgreSQL advisory lock derived from the schema name, after re-reading what is
+applied, so two processes starting at once apply each file exactly once (and the
+runner works through a transaction-mode pooler). It records every applied
 file (version, name, SHA-256 of the file's text, time) in ``schema_migrations``
 in the schema, and refuses to run, naming the file, when an applied file has
 changed or disappeared. It also creates the ``vector`` extension if it is missing
@@ -265,41 +267,48 @@ async def migrate(
     vector_dimension: int,
     directory: Traversable | None = None,
 ) -> list[str]:
-    """Apply the pending migrations to ``schema``; returns the files applied."""
+    """Apply the pending migrations to ``schema``; returns the files applied.
+
+    Each file runs in a transaction of its own that first takes the schema's
+    advisory lock (transaction-scoped) and re-reads what is applied, so runners
+    started at once apply each file exactly once, and nothing (lock, search path)
+    outlives a transaction: it works through a transaction-mode pooler too."""
     migrations = load_migrations(directory)
     await require_migration_rights(conn, schema)
     extension_schema = await ensure_vector_extension(conn)
     quoted = quote_schema(schema)
     key = advisory_key(schema)
-    await conn.execute("SELECT pg_advisory_lock($1)", key)
-    try:
-        await conn.execute(f"SET search_path TO {search_path(schema, extension_schema)}")
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
         await conn.execute(
             f"CREATE SCHEMA IF NOT EXISTS {quoted}; "
             f"CREATE TABLE IF NOT EXISTS {quoted}.schema_migrations ("
             "version integer PRIMARY KEY, name text NOT NULL, checksum char(64) NOT NULL, "
             "applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        applied = {a.version: a for a in await applied_migrations(conn, schema)}
-        _check_history(applied, migrations)
-        done = []
-        for migration in migrations:
+    done = []
+    for migration in migrations:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+            applied = {a.version: a for a in await applied_migrations(conn, schema)}
+            _check_history(applied, migrations)
             if migration.version in applied:
                 continue
-            async with conn.transaction():
-                await conn.execute(migration.render(schema, vector_dimension))
-                await conn.execute(
-                    f"INSERT INTO {quoted}.schema_migrations (version, name, checksum) "
-                    "VALUES ($1, $2, $3)",
-                    migration.version, migration.name, migration.checksum,
-                )
-            done.append(migration.filename)
-        await _check_dimension(conn, schema, vector_dimension)
-        await regrant_service_roles(conn, schema)  # later tables too (adapters/postgres/roles.py)
-        return done
-    finally:
-        await conn.execute("RESET search_path")
-        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            await conn.execute(
+                f"SET LOCAL search_path TO {search_path(schema, extension_schema)}"
+            )
+            await conn.execute(migration.render(schema, vector_dimension))
+            await conn.execute(
+                f"INSERT INTO {quoted}.schema_migrations (version, name, checksum) "
+                "VALUES ($1, $2, $3)",
+                migration.version, migration.name, migration.checksum,
+            )
+        done.append(migration.filename)
+    await _check_dimension(conn, schema, vector_dimension)
+    async with conn.transaction():  # later tables too (adapters/postgres/roles.py)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+        await regrant_service_roles(conn, schema)
+    return done
 
 
 async def run_migrations(

@@ -53,7 +53,7 @@ def test_the_defaults_are_those_of_the_design() -> None:
     assert (settings.chunk_target_tokens, settings.chunk_overlap_tokens) == (512, 64)
     assert settings.navigator_home == Path("~/.local/share/insurance-navigator").expanduser()
     assert settings.blob_path == settings.navigator_home / "blobs"
-    assert settings.database_pooler_mode is False
+    assert settings.database_pooler_mode == "auto"
 
 
 def test_settings_are_read_from_the_process_environment(
@@ -79,7 +79,7 @@ def test_variables_are_parsed_into_their_types(tmp_path: Path) -> None:
     assert settings.cors_origins == ["https://app.example.org", "http://localhost:3000"]
     assert settings.debug is True
     assert settings.log_level == "DEBUG"
-    assert settings.database_pooler_mode is True
+    assert settings.database_pooler_mode == "transaction"
     assert settings.blob_path == tmp_path / "files"
     assert settings.heartbeat_seconds == 5
     assert settings.environment == "production"

@@ -31,6 +31,7 @@ import pytest
 from adapters.postgres.connection import connect
 from entrypoints.tokens import mint_token
 from tests.corpus import CORPUS_DIR, REPO_DIR
+from tests.pooler import Poolers
 
 T = TypeVar("T")
 
@@ -218,7 +219,10 @@ class Deployment:
         return asyncio.run(fetch())
 
 
-def make_deployment(dsn: str, home: Path, **env: str) -> Deployment:
+def make_deployment(dsn: str, home: Path, service_dsn: str | None = None, **env: str
+                    ) -> Deployment:
+    """A migrated schema of its own (migrated over ``dsn``); the services reach the
+    database over ``service_dsn`` (e.g. through a pooler), else ``dsn`` too."""
     schema = f"e2e_{uuid.uuid4().hex[:10]}"
     port = free_port()
     environment = {
@@ -237,6 +241,8 @@ def make_deployment(dsn: str, home: Path, **env: str) -> Deployment:
     migrated = deployment.run("migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "0001_initial.sql" in migrated.stdout
+    if service_dsn is not None:
+        deployment.env["DATABASE_URL"] = service_dsn
     return deployment
 
 
@@ -251,12 +257,29 @@ def drop_schema(dsn: str, schema: str) -> None:
     asyncio.run(drop())
 
 
+#: How a module's services may reach the database: directly, or through PgBouncer in
+#: either mode. A module parametrizes its ``deployment`` with ``ROUTES`` to run its
+#: tests every way (migrations and the tests' own queries always go direct).
+ROUTES = ("direct", "transaction pooler", "session pooler")
+
+
 @pytest.fixture(scope="module")
-def deployment(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[Deployment]:
-    """A migrated schema of this module's own, with nothing running yet."""
+def route(request: pytest.FixtureRequest) -> str:
+    """``direct`` unless the module parametrizes it (``indirect`` with ``ROUTES``)."""
+    return str(getattr(request, "param", "direct"))
+
+
+@pytest.fixture(scope="module")
+def deployment(postgres_dsn: str, route: str, request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """A migrated schema of this module's own, with nothing running yet; its services
+    go through the pooler ``route`` names, if any."""
+    service_dsn = None
+    if route != "direct":
+        poolers: Poolers = request.getfixturevalue("poolers")
+        service_dsn = poolers.dsn(route.split()[0])  # type: ignore[arg-type]
     home = tmp_path_factory.mktemp("e2e-home")
-    deployment = make_deployment(postgres_dsn, home)
+    deployment = make_deployment(postgres_dsn, home, service_dsn)
     try:
         yield deployment
     finally:

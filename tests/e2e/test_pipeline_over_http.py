@@ -1,5 +1,6 @@
 """A member's documents through the real services: ``navigator api`` and ``navigator
-worker`` as processes, real files from the corpus, HTTP all the way."""
+worker`` as processes, real files from the corpus, HTTP all the way; directly and
+through PgBouncer in transaction and in session mode."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import httpx
 import pytest
 
 from tests.corpus import CORPUS_DIR
-from tests.e2e.conftest import Deployment, Service
+from tests.e2e.conftest import ROUTES, Deployment, Service
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres,
+              pytest.mark.parametrize("route", ROUTES, indirect=True, scope="module")]
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """A worker killed with SIGKILL in the middle of several documents, and another one
-started after it: every document is still processed, and exactly once."""
+started after it: every document is still processed, and exactly once. Run directly
+and through PgBouncer in transaction and in session mode (the lease rescue and the
+retries must not depend on a session)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ import httpx
 import pytest
 
 from tests.corpus import corpus_bytes
-from tests.e2e.conftest import Deployment, wait_for
+from tests.e2e.conftest import ROUTES, Deployment, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres,
+              pytest.mark.parametrize("route", ROUTES, indirect=True, scope="module")]
 
 WORKING = ("parsing", "chunking", "embedding_in_progress")
 RESULTS = ("parsed", "parse_validated", "chunks_stored", "embedding_queued",

@@ -81,7 +81,7 @@ async def test_the_pools_search_path_starts_with_the_schema(
 async def test_pooler_mode_works_without_prepared_statements_or_session_settings(
     postgres_dsn: str, pg_schema: str
 ) -> None:
-    pool = await create_pool(postgres_dsn, pg_schema, pooler_mode=True, max_size=2)
+    pool = await create_pool(postgres_dsn, pg_schema, pooler_mode="transaction", max_size=2)
     clock = FakeClock()
     try:
         queue = PostgresJobQueue(pool, clock, pg_schema)

@@ -5,7 +5,6 @@ no table (migration 0007, adapters/postgres/roles.py)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from adapters.postgres.connection import connect, create_pool, quote_schema, vec
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.errors import MigrationError
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import MIGRATIONS_DIR, migrate, run_migrations
+from adapters.postgres.migrations import migrate, migrations_source, run_migrations
 from adapters.postgres.roles import (
     SERVICE_POLICY,
     RoleError,
@@ -30,6 +29,7 @@ from domain.status import JobStatus
 from entrypoints.settings import Settings, load_settings
 from entrypoints.validate import role_checks, row_security_checks
 from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.corpus import REPO_DIR
 from tests.contract.builders import LEASE, MARIA, run_to, submit, unit
 from tests.fakes.clock import FakeClock
 from tests.roles import create_login_role, drop_role, dsn_as, ensure_supabase_roles
@@ -82,9 +82,9 @@ async def _counts(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
 
 def _migrations_up_to(version: int, target: Path) -> Path:
     target.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if int(path.name[:4]) <= version:
-            shutil.copy(path, target / path.name)
+    for path in migrations_source().iterdir():
+        if path.name.endswith(".sql") and int(path.name[:4]) <= version:
+            (target / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     return target
 
 
@@ -380,7 +380,7 @@ async def test_migrating_as_a_service_role_is_refused_naming_the_owner(
 
 # -- the SQL in docs/OPERATIONS.md ------------------------------------------------------------
 
-OPERATIONS = MIGRATIONS_DIR.parent / "docs" / "OPERATIONS.md"
+OPERATIONS = REPO_DIR / "docs" / "OPERATIONS.md"
 
 
 def _documented_grant_sql() -> str:
