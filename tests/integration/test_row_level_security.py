@@ -29,8 +29,8 @@ from domain.status import JobStatus
 from entrypoints.settings import Settings, load_settings
 from entrypoints.validate import role_checks, row_security_checks
 from tests.conftest import TEST_VECTOR_DIMENSION
-from tests.corpus import REPO_DIR
 from tests.contract.builders import LEASE, MARIA, run_to, submit, unit
+from tests.corpus import REPO_DIR
 from tests.fakes.clock import FakeClock
 from tests.roles import create_login_role, drop_role, dsn_as, ensure_supabase_roles
 
