@@ -76,8 +76,14 @@ from adapters.hosted_key_checks import (
     check_llamaparse_key,
     check_openai_key,
 )
-from adapters.postgres.connection import connect, describe_dsn, jobs_channel, vector_schema
-from adapters.postgres.errors import DATABASE_TROUBLE
+from adapters.postgres.connection import (
+    connect,
+    describe_dsn,
+    jobs_channel,
+    resolve_pooler_mode,
+    vector_schema,
+)
+from adapters.postgres.errors import DATABASE_TROUBLE, PoolerMismatch
 from adapters.postgres.invariants import PostgresCanaryRows, PostgresInvariants
 from adapters.postgres.migrations import schema_status
 from adapters.postgres.roles import role_in_use, row_security
@@ -231,14 +237,15 @@ async def _database(settings: Settings
             stack.push_async_callback(conn.close)
             checks.append(Check("connectivity", "database reachable", True,
                                 describe_dsn(dsn)))
-            checks.extend(await _schema_checks(conn, settings))
+            checks.extend(await _schema_checks(conn, settings, dsn))
         except _DATABASE_FAILED as exc:
             what = "database answers" if conn is not None else "database reachable"
             checks.append(Check("connectivity", what, False, reason(exc)))
         yield conn, checks
 
 
-async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[Check]:
+async def _schema_checks(conn: asyncpg.Connection, settings: Settings, dsn: str
+                         ) -> list[Check]:
     schema = settings.database_schema
     extension = await vector_schema(conn)
     checks = [Check("connectivity", "pgvector present", extension is not None,
@@ -267,23 +274,33 @@ async def _schema_checks(conn: asyncpg.Connection, settings: Settings) -> list[C
              f"{settings.rag_vector_dimension}",
     ))
     checks.append(await _worker_check(conn, settings, status.exists))
-    checks.extend(await role_checks(conn, settings))
+    checks.extend(await role_checks(conn, settings, dsn))
     return checks
 
 
-async def role_checks(conn: asyncpg.Connection, settings: Settings) -> list[Check]:
-    """The role in use and the pooler mode configured (docs/OPERATIONS.md, "Roles and
-    row-level security")."""
+async def role_checks(conn: asyncpg.Connection, settings: Settings, dsn: str
+                      ) -> list[Check]:
+    """The role in use and the pooler mode the services will use, as they detect it
+    at start-up (docs/OPERATIONS.md, "Roles and row-level security" and "Poolers")."""
     role = await role_in_use(conn, settings.database_schema)
-    mode = ("transaction pooler (DATABASE_POOLER_MODE=true: no prepared statements or "
-            "session settings kept; workers poll)" if settings.database_pooler_mode
-            else "direct connection or session pooler (DATABASE_POOLER_MODE=false)")
+    setting = settings.database_pooler_mode
+    try:
+        mode = await resolve_pooler_mode(conn, dsn, setting, CHECK_TIMEOUT)
+    except PoolerMismatch as exc:
+        pooler = Check("connectivity", "pooler mode", False, str(exc),
+                       {"pooler_setting": setting})
+    else:
+        what = ("transaction pooler: no prepared statements or session settings kept; "
+                "workers poll" if mode == "transaction"
+                else "direct connection or session pooler")
+        pooler = Check("connectivity", "pooler mode", True,
+                       f"{what} (DATABASE_POOLER_MODE={setting})",
+                       {"pooler_setting": setting, "pooler_mode": mode})
     return [
         Check("connectivity", "database role", True, role.describe(),
               {"role": role.name, "superuser": role.superuser, "bypassrls": role.bypassrls,
                "owner": role.owns_tables, "service_policy": role.service_policy}),
-        Check("connectivity", "pooler mode", True, mode,
-              {"pooler_mode": settings.database_pooler_mode}),
+        pooler,
     ]
 
 

@@ -22,6 +22,8 @@ from adapters.postgres.errors import MissingExtension, PoolerMismatch
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import load_migrations, run_migrations, schema_status
 from domain.status import JobStatus
+from entrypoints.settings import load_settings
+from entrypoints.validate import role_checks
 from tests.conftest import migrated_schema
 from tests.contract.builders import LEASE, MARIA, submit
 from tests.fakes.clock import FakeClock
@@ -173,3 +175,23 @@ async def test_transaction_mode_with_pgvector_off_the_search_path_is_refused_nam
         pool = await create_pool(dsn, "upload_pipeline", pooler_mode="transaction")
         await pool.close()
         assert await check_pooler(dsn, "auto") == "transaction"
+
+
+@pytest.mark.parametrize(("setting", "passed", "said"), [
+    ("auto", True, "transaction pooler: no prepared statements"),
+    ("session", False, "set DATABASE_POOLER_MODE=transaction"),
+])
+async def test_validate_reports_the_pooler_mode_it_detects(
+    poolers: Poolers, pg_schema: str, setting: str, passed: bool, said: str,
+) -> None:
+    """`navigator validate` names the mode the services would settle on, and fails the
+    check, with the fix, where they would refuse to start."""
+    dsn = poolers.dsn("transaction")
+    settings = load_settings({"DATABASE_SCHEMA": pg_schema, "DATABASE_POOLER_MODE": setting})
+    conn = await connect(dsn)
+    try:
+        _role, pooler = await role_checks(conn, settings, dsn)
+    finally:
+        await conn.close()
+    assert pooler.passed is passed
+    assert said in pooler.detail

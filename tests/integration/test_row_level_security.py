@@ -311,28 +311,30 @@ async def test_granting_is_refused_to_the_owner_itself_and_before_migrating(
 # -- what `navigator validate` reports -------------------------------------------------------
 
 
-def _settings(schema: str, pooler: bool = False) -> Settings:
-    return load_settings({"DATABASE_SCHEMA": schema,
-                          "DATABASE_POOLER_MODE": "true" if pooler else "false"})
+def _settings(schema: str, pooler: str = "auto") -> Settings:
+    return load_settings({"DATABASE_SCHEMA": schema, "DATABASE_POOLER_MODE": pooler})
 
 
 async def test_validate_reports_the_role_in_use_and_the_pooler_mode(
     postgres_dsn: str, conn: asyncpg.Connection, pg_schema: str, service_role: str
 ) -> None:
     await grant_service_role(conn, pg_schema, service_role)
-    as_service = await connect(dsn_as(postgres_dsn, service_role))
+    service_dsn = dsn_as(postgres_dsn, service_role)
+    as_service = await connect(service_dsn)
     try:
-        service = await role_checks(as_service, _settings(pg_schema, pooler=True))
+        service = await role_checks(as_service, _settings(pg_schema, "transaction"),
+                                    service_dsn)
     finally:
         await as_service.close()
-    owner = await role_checks(conn, _settings(pg_schema))
+    owner = await role_checks(conn, _settings(pg_schema), postgres_dsn)
 
     role, mode = service
     assert role.passed and role.detail.startswith(f"{service_role} (service role: ")
     assert role.data["service_policy"] and not role.data["owner"]
     assert mode.passed and mode.detail.startswith("transaction pooler")
     assert owner[0].data["owner"] or owner[0].data["superuser"]
-    assert owner[1].detail.startswith("direct connection or session pooler")
+    assert owner[1].detail == ("direct connection or session pooler "
+                               "(DATABASE_POOLER_MODE=auto)")
 
 
 @pytest.mark.parametrize("checked_as", ["owner", "service role"])
