@@ -46,6 +46,7 @@ CHECK_TIMEOUT = 5.0
 
 
 def command_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.for_migrations()
     if args.status:
         status = asyncio.run(_migration_status(settings))
         print(render_migrations(status))

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
 
     # -- database ------------------------------------------------------------------
     database_url: SecretStr | None = None
+    #: The owner's DSN, for ``navigator migrate`` alone, when the services' own
+    #: ``DATABASE_URL`` is a least-privilege role that may not run DDL.
+    migration_database_url: SecretStr | None = None
     supabase_db_host: str | None = None
     supabase_db_port: Annotated[int, Field(ge=1, le=65535)] = 5432
     supabase_db_user: str = "postgres"
@@ -351,6 +354,13 @@ class Settings(BaseSettings):
                 f"/{quote(self.supabase_db_name, safe='')}"
             )
         return None
+
+    def for_migrations(self) -> Settings:
+        """These settings as ``navigator migrate`` uses them: on
+        ``MIGRATION_DATABASE_URL`` (the owner) when it is set."""
+        if self.migration_database_url is None:
+            return self
+        return self.model_copy(update={"database_url": self.migration_database_url})
 
     @property
     def uses_embedded_database(self) -> bool:

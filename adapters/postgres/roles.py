@@ -227,9 +227,9 @@ async def require_migration_rights(conn: asyncpg.Connection, schema: str) -> Non
     if row is not None and not row["owns"]:
         raise MigrationError(
             f"migrations must run as the owner of schema {schema}'s tables ({row['owner']}); "
-            f"this connection is {row['me']}, which may not change them: run `navigator "
-            "migrate` with the owner's DATABASE_URL (see docs/OPERATIONS.md, \"Roles and "
-            "row-level security\")")
+            f"this connection is {row['me']}, which may not change them: set "
+            "MIGRATION_DATABASE_URL to the owner's URL for `navigator migrate` (see "
+            "docs/OPERATIONS.md, \"Roles and row-level security\")")
 
 
 async def row_security(conn: asyncpg.Connection, schema: str) -> RowSecurity:

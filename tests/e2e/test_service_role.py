@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ import attrs
 import pytest
 
 from adapters.postgres.connection import connect
-from tests.e2e.conftest import Deployment, drop_schema, make_deployment
+from tests.e2e.conftest import Deployment, drop_schema, make_deployment, navigator_command
 from tests.roles import create_login_role, drop_role, dsn_as
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -121,8 +122,25 @@ def test_migrate_with_the_service_roles_url_is_refused_naming_the_fix(
 
     assert result.returncode == 1
     assert f"this connection is {deployed.role}" in result.stderr
-    assert "run `navigator migrate` with the owner's DATABASE_URL" in result.stderr
+    assert "set MIGRATION_DATABASE_URL to the owner's URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_migrate_takes_the_owners_url_from_migration_database_url(
+    deployed: Deployed, postgres_dsn: str,
+) -> None:
+    """The services keep the service role's DATABASE_URL; the pre-deploy command,
+    unchanged, migrates as the owner."""
+    env = {**deployed.service.env, "MIGRATION_DATABASE_URL": postgres_dsn}
+    status = subprocess.run([*navigator_command(), "migrate", "--status"], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    migrated = subprocess.run([*navigator_command(), "migrate"], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    assert status.returncode == 0, status.stderr
+    assert migrated.returncode == 0, migrated.stderr
+    assert "up to date; nothing to apply" in migrated.stdout
+    assert postgres_dsn not in migrated.stdout + migrated.stderr
 
 
 def test_granting_a_role_that_does_not_exist_says_how_to_create_it(deployed: Deployed) -> None:
