@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from domain.grounding import Answer, Citation
-from entrypoints.api.schemas import API
+from entrypoints.api.schemas import API, NOT_BLANK
 
 QUESTION_MAX_CHARS = 2000
 ANSWERS_PATH = f"{API}/answers"
@@ -49,7 +49,7 @@ class AnswerRequest(BaseModel):
     ]})
 
     question: StrictStr = Field(
-        min_length=1, max_length=QUESTION_MAX_CHARS, pattern=r"^[^\x00]*\S[^\x00]*$",
+        min_length=1, max_length=QUESTION_MAX_CHARS, pattern=NOT_BLANK,
         description=f"the question (1 to {QUESTION_MAX_CHARS} characters, not only spaces, "
                     "no NUL characters)",
     )

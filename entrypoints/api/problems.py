@@ -36,7 +36,7 @@ from domain.errors import (
     UploadRejected,
 )
 from entrypoints.access_tokens import Unauthorized
-from entrypoints.api.schemas import PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
+from entrypoints.api.schemas import NOT_BLANK, PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,10 @@ def _field_error(error: Mapping[str, object]) -> str:
     where = ".".join(loc) or location or "request"
     if error.get("type") == "json_invalid":
         return "body: is not valid JSON; send a JSON object (Content-Type: application/json)"
+    context = error.get("ctx") or {}
+    if error.get("type") == "string_pattern_mismatch" and \
+            context.get("pattern") == NOT_BLANK:  # type: ignore[attr-defined]
+        return f"{where}: is empty or blank, or holds a NUL character; ask a question in words"
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     return f"{where}: {message}"
 

@@ -244,8 +244,12 @@ MaxChunks = Annotated[int, Strict(), Field(ge=1, le=_LIMITS.max_chunks),
                       BeforeValidator(_integral_float_as_int)]
 TokenBudget = Annotated[int, Strict(), Field(ge=1, le=_LIMITS.max_token_budget),
                         BeforeValidator(_integral_float_as_int)]
+#: A question: at least one character that is not blank (Python's ``str.strip``, which
+#: the use cases apply, also strips the separators \x1c-\x1f and \x85, which other
+#: regex engines' ``\s`` may not), and no NUL.
+NOT_BLANK = r"^[^\x00]*[^\x00\s\x1c-\x1f\x85][^\x00]*$"
 Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUERY_CHARS,
-                                          pattern=r"^[^\x00]*$")]
+                                          pattern=NOT_BLANK)]
 
 
 class SearchRequest(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, bearer
 from tests.api.test_documents import POLICY, is_problem
@@ -62,8 +63,9 @@ async def test_search_respects_the_callers_limits(api: Api) -> None:
     assert body["similarity_threshold"] == 0.0
 
 
-async def test_a_blank_question_is_refused_with_422(api: Api) -> None:
-    body = is_problem(await search(api, query="   "), 422)
+@pytest.mark.parametrize("blank", ["   ", "\x1c\x1d", "\t\x85"])
+async def test_a_blank_question_is_refused_with_422(api: Api, blank: str) -> None:
+    body = is_problem(await search(api, query=blank), 422)
 
     assert "empty" in str(body["detail"])
 

@@ -377,7 +377,7 @@ async def test_migrating_as_a_service_role_is_refused_naming_the_owner(
     assert str(refused.value).startswith(
         f"migrations must run as the owner of schema {pg_schema}'s tables ({owner}); "
         f"this connection is {service_role}")
-    assert "the owner's DATABASE_URL" in str(refused.value)
+    assert "set MIGRATION_DATABASE_URL to the owner's URL" in str(refused.value)
 
 
 # -- the SQL in docs/OPERATIONS.md ------------------------------------------------------------

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from adapters.postgres.connection import connect, create_pool, vector_schema
+from adapters.postgres.connection import PoolerSetting, connect, create_pool, vector_schema
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import run_migrations
@@ -71,7 +71,7 @@ async def service_role(conn: asyncpg.Connection, supabase_like: str) -> AsyncIte
         await drop_role(conn, name)
 
 
-async def _complete_and_search(dsn: str, *, pooler_mode: bool) -> str:
+async def _complete_and_search(dsn: str, *, pooler_mode: PoolerSetting) -> str:
     """Take a document to complete through a pool on ``dsn``; the best passage's text."""
     pool = await create_pool(dsn, SCHEMA, pooler_mode=pooler_mode, max_size=2)
     try:
@@ -112,9 +112,10 @@ async def test_migrations_find_pgvector_in_the_extensions_schema_and_leave_publi
     assert in_public == 0
 
 
-@pytest.mark.parametrize("pooler_mode", [False, True], ids=["direct", "pooler-mode"])
+@pytest.mark.parametrize("pooler_mode", ["session", "transaction"],
+                         ids=["direct", "pooler-mode"])
 async def test_the_pipeline_and_search_work_with_pgvector_in_extensions(
-    supabase_like: str, pooler_mode: bool
+    supabase_like: str, pooler_mode: PoolerSetting
 ) -> None:
     await run_migrations(supabase_like, SCHEMA, TEST_VECTOR_DIMENSION)
 
@@ -133,4 +134,4 @@ async def test_a_service_role_is_given_the_extensions_schema_too(
     assert f'GRANT USAGE ON SCHEMA "extensions" TO "{service_role}"' in grant.statements
 
     as_service = dsn_as(supabase_like, service_role)
-    assert await _complete_and_search(as_service, pooler_mode=False) == "Copay is $20"
+    assert await _complete_and_search(as_service, pooler_mode="session") == "Copay is $20"
