@@ -66,8 +66,19 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
 _CLOSED_UNDER_US = ("connection is closed", "released back to the pool", "pool is closing",
                     "pool is closed")
 
+#: What asyncpg's protocol says, as an ``InternalClientError``, when a call meets a
+#: connection whose server has just ended the session: the server's farewell error
+#: (``terminating connection due to administrator command``) arrived and is still being
+#: read (protocol state 2, ``ERROR_CONSUME``) when the next statement is sent, before
+#: the connection is seen to close; or the protocol already failed or lost its socket.
+#: Found by tests/e2e/test_outage_under_load.py: it answered 500 before.
+_SESSION_ENDED_UNDER_US = ("another operation (2) is in progress",
+                           'protocol is in the "failed" state', "not connected")
+
 #: Every class :func:`is_unreachable` may say yes to (for registering handlers).
-MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (*DATABASE_UNREACHABLE, asyncpg.InterfaceError)
+MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (
+    *DATABASE_UNREACHABLE, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+)
 
 #: Anything that goes wrong talking to the database, for a command or a probe that
 #: reports it rather than crashing.
@@ -80,9 +91,11 @@ def is_unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database went away (or cannot be reached), not a bug."""
     if isinstance(exc, DATABASE_UNREACHABLE):
         return True
-    return isinstance(exc, asyncpg.InterfaceError) and any(
-        words in str(exc) for words in _CLOSED_UNDER_US
-    )
+    if isinstance(exc, asyncpg.InterfaceError):
+        return any(words in str(exc) for words in _CLOSED_UNDER_US)
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return any(words in str(exc) for words in _SESSION_ENDED_UNDER_US)
+    return False
 
 
 def store_unavailable(exc: BaseException) -> StoreUnavailable:

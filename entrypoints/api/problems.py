@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.postgres.errors import DATABASE_UNREACHABLE, MAYBE_UNREACHABLE, is_unreachable
 from domain.errors import (
@@ -142,6 +143,59 @@ def database_unavailable(request: Request, detail: str = DATABASE_AWAY,
     )
 
 
+class CrashesAnswered:
+    """ASGI middleware: an error no handler took is answered here (problem+json 500, or
+    503 for a database that went away) and goes no further.
+
+    Starlette answers such an error with a 500 and then raises it again to the server,
+    and uvicorn closes the connection of any request whose application raised, even
+    though its answer was complete: the next request the client had already sent on
+    that keep-alive connection was lost without an answer (a "dropped connection"
+    during a database outage, next to the 500 that caused it). Only an answer cut off
+    halfway is still raised, since closing the connection is then the one way to tell
+    the client.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started and not complete:
+                raise
+            path = str(scope.get("path", ""))
+            if is_unreachable(exc):
+                log.warning("database unavailable: %s", type(exc).__name__)
+            else:
+                log.error("internal error reached the API: %s", type(exc).__name__,
+                          exc_info=exc)
+            if complete:
+                return
+            if is_unreachable(exc):
+                response = problem(503, DATABASE_AWAY, instance=path,
+                                   slug="database-unavailable", title="Database unavailable",
+                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            else:
+                response = problem(500, "something went wrong on our side; try again later",
+                                   instance=path)
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -216,6 +270,7 @@ def install(app: FastAPI) -> None:
                        instance=request.url.path)
 
     document_problems(app)
+    app.add_middleware(CrashesAnswered)
     app.add_exception_handler(Exception, on_crash)
     app.add_exception_handler(PipelineError, on_domain_error)
     app.add_exception_handler(Unauthorized, on_unauthorized)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from dependency_injector import providers
 
 from adapters.postgres.errors import DatabaseUnavailable
@@ -214,6 +217,9 @@ async def test_a_store_that_went_away_is_a_503_with_retry_after_on_every_route(
     asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released "
                            "back to the pool"),  # a lost pooled connection, taken back
     asyncpg.InterfaceError("pool is closing"),
+    # the server's farewell error still being read when the next statement is sent
+    asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"),
 ])
 async def test_a_connection_closed_under_a_request_is_a_503_not_a_500(
     make_api: MakeApi, error: Exception,
@@ -261,3 +267,73 @@ async def test_an_upload_whose_commit_was_cut_off_says_so_and_that_sending_it_ag
     assert response.headers["retry-after"] == "5"
     assert body["stored"] is None
     assert "not known" in str(body["detail"]) and "same file again" in str(body["detail"])
+
+
+# -- an error never costs the client its connection ------------------------------------
+
+
+async def test_a_crash_is_answered_without_raising_to_the_server(make_api: MakeApi) -> None:
+    """The in-process transport raises what the app raises: nothing reaches it."""
+    api = await make_api(override=broken("show_job", RuntimeError("secret internals")))
+
+    response = await api.client.get(f"/api/v1/jobs/{JOB}", headers=bearer())
+
+    is_problem(response, 500)
+
+
+async def _two_answers_on_one_connection(app: Any, first: str, second: str) -> list[int]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 and send two requests on one keep-alive
+    connection, the second as soon as the first is answered in full (as a client that
+    retries at once does); the statuses of the answers that came back."""
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()  # a connection waits in the backlog until the server accepts it
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    statuses: list[int] = []
+    try:
+        async with asyncio.timeout(10):
+            reader, writer = await asyncio.open_connection(*listening.getsockname())
+            token = bearer()["Authorization"]
+            for path in (first, second):
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: {token}"
+                             "\r\n\r\n".encode())
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head:
+                    break
+                lines = head.decode().split("\r\n")
+                length = next(int(line.split(":")[1]) for line in lines
+                              if line.lower().startswith("content-length:"))
+                await reader.readexactly(length)
+                statuses.append(int(lines[0].split()[1]))
+            writer.close()
+    except asyncio.IncompleteReadError:  # the server hung up without answering
+        pass
+    finally:
+        server.should_exit = True
+        await serving
+        listening.close()
+    return statuses
+
+
+async def test_a_crash_does_not_drop_the_next_request_on_the_same_connection(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("show_job", RuntimeError("secret internals")))
+
+    statuses = await _two_answers_on_one_connection(api.app, f"/api/v1/jobs/{JOB}", "/health/live")
+
+    assert statuses == [500, 200]
+
+
+async def test_a_lost_database_does_not_drop_the_next_request_on_the_same_connection(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("documents", asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress")))
+
+    statuses = await _two_answers_on_one_connection(api.app, "/api/v1/documents", "/health/live")
+
+    assert statuses == [503, 200]
