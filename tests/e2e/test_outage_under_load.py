@@ -187,8 +187,16 @@ def test_uploads_ride_out_a_database_outage_with_no_500_and_no_dropped_connectio
 
     wait_for(lambda: tally.answered >= DOWN_AFTER, f"{DOWN_AFTER} answers", 120,
              interval=0.01, logs=deployment.logs)
+    assert httpx.get(deployment.url + "/health/started", timeout=10).status_code == 200
     own_postgres.stop_server()
-    time.sleep(OUTAGE_SECONDS)  # the outage itself: uploads keep coming meanwhile
+    went_down = time.monotonic()
+    # Meanwhile the platform's check still passes (no restart of a healthy process),
+    # while readiness says the truth.
+    wait_for(lambda: httpx.get(deployment.url + "/health/ready", timeout=10).status_code
+             == 503, "/health/ready to answer 503", 15, logs=deployment.logs)
+    assert httpx.get(deployment.url + "/health/live", timeout=10).status_code == 200
+    assert httpx.get(deployment.url + "/health/started", timeout=10).status_code == 200
+    time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - went_down)))
     own_postgres.start_server()
 
     for client in clients:
