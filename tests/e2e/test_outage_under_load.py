@@ -69,6 +69,7 @@ class Tally:
     statuses: Counter[int] = attrs.Factory(Counter)
     dropped: list[str] = attrs.Factory(list)
     bad_503s: list[str] = attrs.Factory(list)
+    stored: Counter[str] = attrs.Factory(Counter)  # what each upload's 503 said of it
     accepted: dict[tuple[str, str], str] = attrs.Factory(dict)  # (member, name) -> job id
     unanswered: list[str] = attrs.Factory(list)  # uploads still refused when giving up
     answered: int = 0
@@ -77,8 +78,11 @@ class Tally:
         with self.lock:
             self.statuses[response.status_code] += 1
             self.answered += 1
-            if response.status_code == 503 and not _a_good_503(response):
-                self.bad_503s.append(response.text[:300])
+            if response.status_code == 503:
+                if _a_good_503(response):
+                    self.stored[json.dumps(response.json()["stored"])] += 1
+                else:
+                    self.bad_503s.append(response.text[:300])
 
     def record_dropped(self, error: Exception) -> None:
         with self.lock:
@@ -92,6 +96,7 @@ class Tally:
                 "accepted": len(self.accepted),
                 "202": self.statuses[202], "200": self.statuses[200],
                 "503": self.statuses[503],
+                "503_stored": dict(self.stored),  # "false": not stored, "null": unknown
                 "other_5xx": sum(n for s, n in self.statuses.items() if s >= 500 and s != 503),
                 "other": {s: n for s, n in self.statuses.items()
                           if s not in (200, 202) and s < 500},
