@@ -30,7 +30,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.errors import StoreUnavailable
 from domain.ports import DatabaseReport, WorkerInfo
-from entrypoints.access_tokens import Unauthorized
 from entrypoints.api.deps import (
     EmbedderInUse,
     LiveWorkerWindow,
@@ -40,7 +39,7 @@ from entrypoints.api.deps import (
     ServiceSettings,
     Workers,
 )
-from entrypoints.api.problems import RETRY_AFTER_SECONDS, problem_responses
+from entrypoints.api.problems import RETRY_AFTER_SECONDS
 from entrypoints.api.schemas import (
     HEALTH_EXAMPLE,
     DatabaseHealth,
@@ -75,19 +74,15 @@ async def is_operator(
     settings: ServiceSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_bearer)],
 ) -> bool:
-    """True when the caller sent the operator token; False when it sent no token. A token
-    that is not the operator's is refused (401), so a typo never passes unnoticed."""
-    if credentials is None:
-        return False
+    """True when the caller sent ``OPERATOR_TOKEN`` as its bearer token (compared in
+    constant time). Any other token (a member's app may send its own on every request)
+    gets the anonymous view, never an error: ``/health`` must answer load balancers
+    and apps alike."""
     expected = settings.operator_token
-    if expected is None:
-        raise Unauthorized("this service has no OPERATOR_TOKEN set, so /health shows no "
-                           "details; call it without a token", error="invalid_token")
-    if not hmac.compare_digest(credentials.credentials.encode(),
-                               expected.get_secret_value().encode()):
-        raise Unauthorized("the token is not this service's OPERATOR_TOKEN",
-                           error="invalid_token")
-    return True
+    if credentials is None or expected is None:
+        return False
+    return hmac.compare_digest(credentials.credentials.encode(),
+                               expected.get_secret_value().encode())
 
 
 Operator = Annotated[bool, Depends(is_operator)]
@@ -175,11 +170,11 @@ async def started(request: Request, probe: Probe) -> Readiness | JSONResponse:
     "200 with `ok`, or `degraded` when no worker is alive or migrations are missing "
     "(uploads are accepted but wait); 503 with `down` when the database cannot be reached. "
     "Needs no token. With `Authorization: Bearer <OPERATOR_TOKEN>` the answer also names "
-    "the live workers (host, process id, version) and where the database lives; a "
-    "token that is not the operator's is refused with 401.",
+    "the live workers (host, process id, version) and where the database lives; any "
+    "other token gets the anonymous answer.",
     responses={503: {"model": HealthResponse, "description": "The database is unreachable",
                      "content": {"application/json": {"example": _DOWN_EXAMPLE}}},
-               **problem_responses(401)},
+               },
     # The operator token is optional: anyone may call, an operator sees more.
     openapi_extra={"security": [{}, {"OperatorToken": []}]},
 )
