@@ -40,6 +40,12 @@ class StoreUnavailable(PipelineError):
     shutting down). Expected and passing: the write is tried again once it answers."""
 
 
+class StoreOutcomeUnknown(StoreUnavailable):
+    """The store went away while it was committing a write, so whether the write was
+    made cannot be known until it answers again. A write that is safe to repeat (an
+    upload: the same bytes give back the same document) can simply be sent again."""
+
+
 class NotFound(PipelineError):
     """The thing does not exist, or belongs to another member (never say which)."""
 

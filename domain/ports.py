@@ -358,6 +358,14 @@ class DatabaseReport:
     migration_version: int | None = None
     pending_migrations: tuple[str, ...] = ()
     error: str | None = None
+    #: Where the database lives (``host:port/database``, never a password): for
+    #: operators only, never shown to anonymous callers.
+    where: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """Reachable, with the schema migrated to what this code expects."""
+        return self.reachable and self.schema_present and not self.pending_migrations
 
 
 class DatabaseProbe(Protocol):

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import attrs
 
+from domain.errors import StoreOutcomeUnknown
 from domain.files import UploadedFile, as_uploaded_file
 from domain.model import Document, Job
 from domain.ports import (
@@ -98,6 +99,8 @@ class SubmitUpload:
         await self.blobs.put(document.blob_key, file)
         try:
             submission = await self.queue.submit(document, job, admit=admit)
+        except StoreOutcomeUnknown:  # the document may have been recorded: keep its file
+            raise
         except BaseException:  # nothing refers to the file: don't leave it behind
             await self.blobs.delete(document.blob_key)
             raise

@@ -12,7 +12,8 @@ collide. Every name starts with ``navigator_``.
   fed by :meth:`Metrics.record_job` with each job as a worker (or the rescue) left it.
 - ``navigator_database_up``: whether the last scrape could read the counts.
 - ``navigator_uploads_total{result}``: uploads the API accepted, found duplicate or
-  rejected.
+  rejected, or could not store because the database was away (``unavailable``: not
+  stored; ``unknown``: cut off while committing).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class Metrics:
         )
         self.uploads = Counter(
             "navigator_uploads_total",
-            "Uploads this API process answered, by result (created, duplicate, rejected).",
+            "Uploads this API process answered, by result (created, duplicate, rejected, "
+            "unavailable, unknown).",
             ["result"], registry=self.registry,
         )
         self.database_up = Gauge(

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     service_port: Annotated[int, Field(ge=1, le=65535)] = 10000
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: A bearer secret that shows operators the details ``/health`` hides from anyone
+    #: else (worker hosts and process ids, where the database lives); unset, nobody sees
+    #: them over HTTP. At least 32 characters (``openssl rand -hex 32``).
+    operator_token: SecretStr | None = None
 
     # -- retrieval -------------------------------------------------------------------
     rag_similarity_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
@@ -256,6 +260,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s?#]+$", value):
             raise ValueError("must be the project's URL such as https://abcd.supabase.co "
                              "(scheme and host, no path)")
+        return value
+
+    @field_validator("operator_token")
+    @classmethod
+    def _check_operator_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return value
 
     @field_validator("database_schema")

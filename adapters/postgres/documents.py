@@ -45,6 +45,7 @@ from adapters.postgres._rows import (
     parsed_from_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from adapters.postgres.errors import translates_outages
 from adapters.postgres.search_sql import search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
@@ -66,6 +67,7 @@ _DOCUMENT_COLUMNS = (
 )
 
 
+@translates_outages
 class PostgresDocumentRepository:
     """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
 

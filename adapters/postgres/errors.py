@@ -1,13 +1,26 @@
 """What can go wrong with the database itself, in words an operator can act on.
 
-These are not domain errors: they stop the service from starting (or a health check
-from passing), they do not decide what happens to a job. Messages name the host,
-port and database but never the password.
+Two kinds of trouble live here:
+
+- errors that stop the service from starting (or a health check from passing):
+  ``PostgresError`` and its subclasses. Messages name the host, port and database
+  but never the password;
+- a database that goes away while the service runs. The repositories translate it
+  at their boundary (:func:`translates_outages`) into the domain's
+  ``StoreUnavailable``, so neither the API nor the worker needs to know asyncpg's
+  exception classes to answer 503 or to try again later.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
 import asyncpg
+
+from domain.errors import StoreUnavailable
 
 
 class PostgresError(Exception):
@@ -36,14 +49,40 @@ class MigrationError(PostgresError):
 
 
 #: The database cannot be reached right now (a server gone away, shutting down or
-#: starting up, a refused or missing socket, a timeout): worth answering 503 and
-#: trying again, never a bug. (``TimeoutError`` is an ``OSError``.)
+#: starting up, a refused or missing socket, a timeout, a connection closed in the
+#: middle of a statement): worth answering 503 and trying again, never a bug.
+#: (``TimeoutError`` is an ``OSError``; asyncpg's ``ConnectionDoesNotExistError`` is a
+#: ``PostgresConnectionError``.)
 DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
+    StoreUnavailable,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.TooManyConnectionsError,
     OSError,
+)
+
+#: What asyncpg says, as an ``InterfaceError`` and not as a connection error, when the
+#: connection (or the whole pool) was closed under a call: the server went away between
+#: two statements, e.g. ``cannot call Transaction.__aexit__(): the underlying connection
+#: is closed``; a pooled connection that is lost is taken back by the pool at once, so
+#: the next call on it says it ``has been released back to the pool``. Any other
+#: ``InterfaceError`` is a misuse of the driver (a bug).
+_CLOSED_UNDER_US = ("connection is closed", "released back to the pool", "pool is closing",
+                    "pool is closed")
+
+#: What asyncpg's protocol says, as an ``InternalClientError``, when a call meets a
+#: connection whose server has just ended the session: the server's farewell error
+#: (``terminating connection due to administrator command``) arrived and is still being
+#: read (protocol state 2, ``ERROR_CONSUME``) when the next statement is sent, before
+#: the connection is seen to close; or the protocol already failed or lost its socket.
+#: Found by tests/e2e/test_outage_under_load.py: it answered 500 before.
+_SESSION_ENDED_UNDER_US = ("another operation (2) is in progress",
+                           'protocol is in the "failed" state', "not connected")
+
+#: Every class :func:`is_unreachable` may say yes to (for registering handlers).
+MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (
+    *DATABASE_UNREACHABLE, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
 )
 
 #: Anything that goes wrong talking to the database, for a command or a probe that
@@ -51,3 +90,67 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
 DATABASE_TROUBLE: tuple[type[Exception], ...] = (
     PostgresError, asyncpg.PostgresError, asyncpg.InterfaceError, *DATABASE_UNREACHABLE,
 )
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database went away (or cannot be reached), not a bug."""
+    if isinstance(exc, DATABASE_UNREACHABLE):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return any(words in str(exc) for words in _CLOSED_UNDER_US)
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return any(words in str(exc) for words in _SESSION_ENDED_UNDER_US)
+    return False
+
+
+def store_unavailable(exc: BaseException) -> StoreUnavailable:
+    """The domain's error for a database that went away; names only the error's class
+    (an asyncpg message may quote a statement's parameters)."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    return StoreUnavailable(f"the database is unreachable: {type(exc).__name__}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+
+
+def _translating(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise store_unavailable(exc) from exc
+            raise
+
+    return translated
+
+
+def translates_outages(cls: C) -> C:
+    """Class decorator: every public coroutine method of a PostgreSQL adapter raises
+    ``StoreUnavailable`` (from the original error) when the database cannot be reached
+    or goes away under it, and anything else unchanged."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
+
+
+__all__ = [
+    "DATABASE_TROUBLE",
+    "DATABASE_UNREACHABLE",
+    "MAYBE_UNREACHABLE",
+    "DatabaseUnavailable",
+    "InvalidSchemaName",
+    "MigrationError",
+    "MissingExtension",
+    "PostgresError",
+    "is_unreachable",
+    "store_unavailable",
+    "translates_outages",
+]

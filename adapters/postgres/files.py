@@ -20,6 +20,7 @@ import asyncpg
 
 from adapters.blob_keys import check_blob_key
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from adapters.postgres.errors import translates_outages
 from domain.errors import NotFound
 from domain.file_moves import StoredDocument
 from domain.files import PART_BYTES, UploadedFile
@@ -44,6 +45,7 @@ async def write_file(conn: asyncpg.Connection, schema: str, document_id: UUID,
     return written
 
 
+@translates_outages
 class PostgresBlobStore:
     """``BlobStore`` in PostgreSQL, in the schema of the queue and the documents."""
 

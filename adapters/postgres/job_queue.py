@@ -30,6 +30,7 @@ short statement in autocommit.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections.abc import Callable, Sequence
@@ -47,11 +48,11 @@ from adapters.postgres._rows import (
     parsed_to_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_schema
-from adapters.postgres.errors import DATABASE_UNREACHABLE
+from adapters.postgres.errors import is_unreachable, store_unavailable, translates_outages
 from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.vector_binary import PackedVector, packed_vector
-from domain.errors import Conflict, LeaseLost, NotFound, StoreUnavailable
+from domain.errors import Conflict, LeaseLost, NotFound, StoreOutcomeUnknown, StoreUnavailable
 from domain.files import UploadedFile
 from domain.model import (
     Chunk,
@@ -85,6 +86,34 @@ _MUTABLE = (
     "updated_at",
 )
 _INSERTED = ("job_id", "document_id", "user_id", "priority", "created_at", *_MUTABLE)
+
+
+async def _commit(conn: asyncpg.Connection, transaction: Any) -> None:
+    """Commit an upload's transaction, telling a lost upload from an unknown one.
+
+    A connection that is already closed has not sent COMMIT, so the server rolled
+    the transaction back: nothing was stored. A connection lost once COMMIT is on
+    its way may have been committed or not: ``StoreOutcomeUnknown``. (No await lies
+    between the check and the COMMIT being written, so the check cannot be stale.)
+    """
+    if _is_closed(conn):
+        raise StoreUnavailable("the database went away before the upload was committed: "
+                               "nothing was stored")
+    try:
+        await transaction.commit()
+    except Exception as exc:
+        if is_unreachable(exc):
+            raise StoreOutcomeUnknown(
+                "the database went away while committing the upload: whether it was "
+                "stored is known once it answers again") from exc
+        raise
+
+
+def _is_closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # lost, so its pool took it back and detached it
+        return True
 
 
 def claim_transitions() -> list[tuple[JobStatus, JobStatus, str | None]]:
@@ -169,6 +198,7 @@ class _Params:
         return f"${len(self.values)}{cast}"
 
 
+@translates_outages
 class PostgresJobQueue:
     """``JobQueue`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
 
@@ -211,37 +241,58 @@ class PostgresJobQueue:
         does it all (operators' tools, benchmarks)."""
         if admit is None and file is None:
             return await self._submit_in_one_statement(document, job)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
-                self._member_lock, document.user_id,
-            )
-            row = await conn.fetchrow(
-                f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
-                document.user_id, document.sha256,
-            )
-            if row is not None:
-                existing = document_from_row(row)
-                return Submission(existing, await self._job_for_document(conn, existing),
-                                  False)
-            if admit is not None:
-                usage = await conn.fetchrow(
-                    "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes "
-                    f"FROM {self._s}.documents WHERE user_id = $1",
-                    document.user_id,
-                )
-                admit(Usage(documents=usage["n"], bytes=int(usage["bytes"])))
+        async with self._pool.acquire() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
             try:
-                await conn.fetch(*self._insert_sql(document, job))
-            except asyncpg.UniqueViolationError as exc:
-                raise Conflict(f"document {document.document_id} or job {job.job_id} already "
-                               "exists") from exc
-            if file is not None:
-                written = await write_file(conn, self._schema, document.document_id, file)
-                if written != document.size_bytes:
-                    raise ValueError(f"the file has {written} bytes, the document says "
-                                     f"{document.size_bytes}")
+                found = await self._submit_in(conn, document, job, admit, file)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a lost connection rolled back already
+                    await transaction.rollback()
+                raise
+            if found is not None:  # nothing was written: no commit to lose
+                with contextlib.suppress(Exception):
+                    await transaction.rollback()
+                return found
+            await _commit(conn, transaction)
         return Submission(document, job, True)
+
+    async def _submit_in(
+        self, conn: asyncpg.Connection, document: Document, job: Job,
+        admit: Admission | None, file: UploadedFile | None,
+    ) -> Submission | None:
+        """The statements of ``submit`` inside its transaction; the existing document
+        when the member uploaded the same bytes before, else None (written)."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
+            self._member_lock, document.user_id,
+        )
+        row = await conn.fetchrow(
+            f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
+            document.user_id, document.sha256,
+        )
+        if row is not None:
+            existing = document_from_row(row)
+            return Submission(existing, await self._job_for_document(conn, existing),
+                              False)
+        if admit is not None:
+            usage = await conn.fetchrow(
+                "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes "
+                f"FROM {self._s}.documents WHERE user_id = $1",
+                document.user_id,
+            )
+            admit(Usage(documents=usage["n"], bytes=int(usage["bytes"])))
+        try:
+            await conn.fetch(*self._insert_sql(document, job))
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"document {document.document_id} or job {job.job_id} already "
+                           "exists") from exc
+        if file is not None:
+            written = await write_file(conn, self._schema, document.document_id, file)
+            if written != document.size_bytes:
+                raise ValueError(f"the file has {written} bytes, the document says "
+                                 f"{document.size_bytes}")
+        return None
 
     async def _submit_in_one_statement(self, document: Document, job: Job) -> Submission:
         sql, *args = self._insert_sql(document, job, on_conflict="ON CONFLICT (user_id, sha256) "
@@ -420,8 +471,10 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
         write again once it answers."""
         try:
             return await self._fenced_write(lease, transition, output)
-        except DATABASE_UNREACHABLE as exc:
-            raise StoreUnavailable(f"the database is unreachable: {type(exc).__name__}") from exc
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise store_unavailable(exc) from exc
+            raise
 
     async def _fenced_write(
         self, lease: Lease, transition: Transition, output: StepOutput | None

@@ -10,6 +10,7 @@ import asyncpg
 import attrs
 
 from adapters.postgres.connection import quote_schema
+from adapters.postgres.errors import translates_outages
 from domain.status import CLAIMABLE
 
 
@@ -32,6 +33,7 @@ class FailedJob:
     failed_at: datetime
 
 
+@translates_outages
 class PostgresOperatorQueries:
     """The few read-only queries only an operator needs (the ports serve members and
     workers). They read the same tables, schema-qualified like the adapters' SQL."""

@@ -41,10 +41,10 @@ class PostgresDatabaseProbe:
             log.warning("database unreachable", extra={"database": self._where,
                                                         "error": reason})
             return DatabaseReport(False, self._schema,
-                                  error=f"cannot reach PostgreSQL: {reason}")
+                                  error=f"cannot reach PostgreSQL: {reason}", where=self._where)
         version = max((m.version for m in status.applied), default=None)
         return DatabaseReport(
             reachable=True, schema=self._schema, schema_present=status.exists,
             migration_version=version,
-            pending_migrations=status.pending + status.changed,
+            pending_migrations=status.pending + status.changed, where=self._where,
         )

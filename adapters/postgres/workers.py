@@ -8,10 +8,12 @@ import asyncpg
 
 from adapters.postgres._rows import worker_from_row
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
+from adapters.postgres.errors import translates_outages
 from domain.errors import NotFound
 from domain.ports import Clock, WorkerInfo
 
 
+@translates_outages
 class PostgresWorkerRegistry:
     """``WorkerRegistry`` on PostgreSQL; times come from the clock, like the queue's."""
 

@@ -26,8 +26,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from adapters.postgres.errors import is_unreachable
 from domain.answering import AnswerEvent, AnswerQuestion, Finished, PreparedQuestion, TextPiece
-from domain.errors import PipelineError
+from domain.errors import PipelineError, TransientError
 from entrypoints.api.answer_schemas import (
     ANSWER_EXAMPLE,
     ANSWERS_PATH,
@@ -37,7 +38,13 @@ from entrypoints.api.answer_schemas import (
 )
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import AnswerQuestionCase
-from entrypoints.api.problems import PROBLEM_JSON, PROBLEM_REF, domain_problem, problem_responses
+from entrypoints.api.problems import (
+    DATABASE_AWAY,
+    PROBLEM_JSON,
+    PROBLEM_REF,
+    domain_problem,
+    problem_responses,
+)
 from entrypoints.api.schemas import API, PROBLEM_TYPE_PREFIX
 
 log = logging.getLogger(__name__)
@@ -134,11 +141,18 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
                 yield _event("done", done.model_dump(mode="json"))
                 return
             event = await anext(rest, None)
-    except PipelineError as exc:
-        mapped = domain_problem(exc)
+    except Exception as exc:  # the stream has begun: end it with an event, never cut it
+        mapped = domain_problem(exc) if isinstance(exc, PipelineError) else None
+        if mapped is None and is_unreachable(exc):
+            mapped = (503, "database-unavailable", "Database unavailable")
         status, slug, title = mapped if mapped else (500, "internal-error", "Internal error")
         detail = str(exc) if mapped else "something went wrong on our side; try again later"
-        log.warning("answer stream stopped: %s", type(exc).__name__)
+        if status == 503 and not isinstance(exc, TransientError):
+            detail = DATABASE_AWAY
+        if mapped:
+            log.warning("answer stream stopped: %s", type(exc).__name__)
+        else:
+            log.error("answer stream crashed: %s", type(exc).__name__, exc_info=exc)
         yield _event("error", {"type": PROBLEM_TYPE_PREFIX + slug, "title": title,
                                "status": status, "detail": detail, "instance": path})
 

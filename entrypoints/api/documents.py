@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from domain.errors import UploadRejected
+from domain.errors import StoreOutcomeUnknown, StoreUnavailable, UploadRejected
 from domain.members import DeleteDocument
 from domain.uploads import SubmitUpload
 from entrypoints.api.auth import Member
@@ -21,7 +23,7 @@ from entrypoints.api.deps import (
     SubmitUploadCase,
 )
 from entrypoints.api.multipart import FIELD, read_file_field
-from entrypoints.api.problems import problem_responses
+from entrypoints.api.problems import database_unavailable, problem_responses
 from entrypoints.api.schemas import (
     API,
     MAX_OFFSET,
@@ -32,7 +34,18 @@ from entrypoints.api.schemas import (
     job_url,
 )
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix=f"{API}/documents", tags=["documents"])
+
+#: The two answers to an upload that met a database outage (503, ``stored`` says which).
+UPLOAD_NOT_STORED = ("the service cannot reach its database right now, so your upload was "
+                     "not stored; send it again in a few seconds")
+UPLOAD_OUTCOME_UNKNOWN = (
+    "the database went away while your upload was being saved, so whether it was stored "
+    "is not known yet; send the same file again in a few seconds: if it was stored you get "
+    "that document back (200, duplicate), never a second copy"
+)
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -67,7 +80,10 @@ _UPLOAD_BODY = {
     "arrives and refused with 413 as soon as it passes `UPLOAD_MAX_BYTES`. The type is "
     "decided from the content (a PNG renamed `.pdf` is refused with 415). Answers 202 with "
     "the new document and its job (follow `links.job` or the `Location` header), or 200 "
-    "with `duplicate: true` when the same bytes were uploaded before.",
+    "with `duplicate: true` when the same bytes were uploaded before. The upload is stored "
+    "whole or not at all: a 503 (database unavailable, `Retry-After`) says in `stored` "
+    "whether it was (`false`: not stored; `null`: the database went away while saving it, "
+    "so it is not known; sending the same file again is safe either way).",
     response_description="The new document and its job (202)",
     responses={
         200: {"model": UploadResult,
@@ -81,7 +97,7 @@ _UPLOAD_BODY = {
 async def upload_document(
     request: Request, response: Response, member: Member, submit: SubmitUploadCase,
     policy: Policy, metrics: ProcessMetrics,
-) -> UploadResult:
+) -> UploadResult | JSONResponse:
     try:
         received = await read_file_field(
             request.headers, request.stream(), max_bytes=policy.max_bytes,
@@ -94,6 +110,14 @@ async def upload_document(
     except UploadRejected:
         metrics.record_upload("rejected")
         raise
+    except StoreOutcomeUnknown:
+        metrics.record_upload("unknown")
+        log.warning("upload commit interrupted: outcome unknown")
+        return database_unavailable(request, UPLOAD_OUTCOME_UNKNOWN, {"stored": None})
+    except StoreUnavailable:
+        metrics.record_upload("unavailable")
+        log.warning("upload not stored: the database is unavailable")
+        return database_unavailable(request, UPLOAD_NOT_STORED, {"stored": False})
     metrics.record_upload("created" if submission.created else "duplicate")
     if submission.created:
         response.headers["Location"] = job_url(submission.job.job_id)

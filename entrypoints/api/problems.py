@@ -4,7 +4,9 @@ The body is ``{type, title, status, detail, instance}``: ``detail`` says what to
 fix. Domain errors are mapped by class; errors that belong inside the worker
 (lost leases, illegal transitions, step errors) never reach a member: if one
 does, it is a bug, logged and answered with a plain 500. A database that cannot
-be reached is a 503 with ``Retry-After``.
+be reached, or goes away under a request, is a 503 with ``Retry-After``, never a
+500: the adapters translate it into the domain's ``StoreUnavailable``; the driver's
+own connection errors are still mapped here as a second line of defence.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.postgres.errors import DATABASE_UNREACHABLE
+from adapters.postgres.errors import DATABASE_UNREACHABLE, MAYBE_UNREACHABLE, is_unreachable
 from domain.errors import (
     Conflict,
     EmptyFile,
@@ -30,6 +33,7 @@ from domain.errors import (
     PermanentError,
     PipelineError,
     QuotaExceeded,
+    StoreUnavailable,
     TooManyRequests,
     TransientError,
     UnsupportedFileType,
@@ -65,6 +69,7 @@ DOMAIN_PROBLEMS: tuple[tuple[type[PipelineError], int, str, str], ...] = (
     (Conflict, 409, "conflict", "Conflict"),
     (InvalidQuery, 422, "invalid-query", "Invalid search"),
     (TooManyRequests, 429, "too-many-requests", "Too many questions"),
+    (StoreUnavailable, 503, "database-unavailable", "Database unavailable"),
     (TransientError, 503, "temporarily-unavailable", "Temporarily unavailable"),
     # A provider refused us for good (revoked key, exhausted quota): the adapters'
     # messages are written to be shown and never carry the key.
@@ -120,16 +125,75 @@ def domain_problem(exc: PipelineError) -> tuple[int, str, str] | None:
 DATABASE_DOWN = DATABASE_UNREACHABLE
 
 
-def database_unavailable(request: Request) -> JSONResponse:
+#: What a member is told when the database is away; says nothing of where it lives.
+DATABASE_AWAY = ("the service cannot reach its database right now; nothing was lost, try "
+                 "again in a few seconds")
+
+
+def database_unavailable(request: Request, detail: str = DATABASE_AWAY,
+                         extra: Mapping[str, object] | None = None) -> JSONResponse:
     return problem(
         503,
-        "the service cannot reach its database right now; nothing was lost, try again in a "
-        "few seconds",
+        detail,
         instance=request.url.path,
         slug="database-unavailable",
         title="Database unavailable",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        extra=extra,
     )
+
+
+class CrashesAnswered:
+    """ASGI middleware: an error no handler took is answered here (problem+json 500, or
+    503 for a database that went away) and goes no further.
+
+    Starlette answers such an error with a 500 and then raises it again to the server,
+    and uvicorn closes the connection of any request whose application raised, even
+    though its answer was complete: the next request the client had already sent on
+    that keep-alive connection was lost without an answer (a "dropped connection"
+    during a database outage, next to the 500 that caused it). Only an answer cut off
+    halfway is still raised, since closing the connection is then the one way to tell
+    the client.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started and not complete:
+                raise
+            path = str(scope.get("path", ""))
+            if is_unreachable(exc):
+                log.warning("database unavailable: %s", type(exc).__name__)
+            else:
+                log.error("internal error reached the API: %s", type(exc).__name__,
+                          exc_info=exc)
+            if complete:
+                return
+            if is_unreachable(exc):
+                response = problem(503, DATABASE_AWAY, instance=path,
+                                   slug="database-unavailable", title="Database unavailable",
+                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            else:
+                response = problem(500, "something went wrong on our side; try again later",
+                                   instance=path)
+            await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
@@ -137,6 +201,9 @@ def install(app: FastAPI) -> None:
 
     async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PipelineError)
+        if isinstance(exc, StoreUnavailable):  # its message names driver classes: not shown
+            log.warning("database unavailable: %s", exc)
+            return database_unavailable(request)
         mapped = domain_problem(exc)
         if mapped is None:
             log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
@@ -164,6 +231,10 @@ def install(app: FastAPI) -> None:
         return problem(exc.status, exc.detail, instance=request.url.path)
 
     async def on_database_down(request: Request, exc: Exception) -> Response:
+        if not is_unreachable(exc):  # a driver error that is not an outage: a bug
+            log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
+            return problem(500, "something went wrong on our side; try again later",
+                           instance=request.url.path)
         log.warning("database unavailable: %s", type(exc).__name__)
         return database_unavailable(request)
 
@@ -199,13 +270,14 @@ def install(app: FastAPI) -> None:
                        instance=request.url.path)
 
     document_problems(app)
+    app.add_middleware(CrashesAnswered)
     app.add_exception_handler(Exception, on_crash)
     app.add_exception_handler(PipelineError, on_domain_error)
     app.add_exception_handler(Unauthorized, on_unauthorized)
     app.add_exception_handler(BadUpload, on_bad_upload)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for error in DATABASE_DOWN:
+    for error in MAYBE_UNREACHABLE:
         app.add_exception_handler(error, on_database_down)
 
 

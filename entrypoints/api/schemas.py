@@ -66,7 +66,7 @@ HEALTH_EXAMPLE: dict[str, Any] = {
     "status": "ok",
     "database": {"reachable": True, "schema": "upload_pipeline", "schema_present": True,
                  "migration_version": 3, "pending_migrations": [], "error": None},
-    "workers": {"live": 1, "window_seconds": 60.0, "ids": ["host-a-4121-9f2c1e"]},
+    "workers": {"live": 1, "window_seconds": 60.0},
     "parser": "local", "embedder": {"model": "text-embedding-3-small", "dimensions": 1536},
     "environment": "production", "checked_at": _WHEN,
 }
@@ -341,6 +341,9 @@ class SearchResponse(BaseModel):
 # -- health ------------------------------------------------------------------------------
 
 
+_OPERATORS_ONLY = "only with `Authorization: Bearer <OPERATOR_TOKEN>`"
+
+
 class DatabaseHealth(BaseModel):
     reachable: bool
     schema_name: str = Field(serialization_alias="schema")
@@ -348,12 +351,45 @@ class DatabaseHealth(BaseModel):
     migration_version: int | None
     pending_migrations: list[str]
     error: str | None = None
+    where: str | None = Field(default=None, description="host:port/database; "
+                              + _OPERATORS_ONLY)
+
+
+class WorkerDetail(BaseModel):
+    """A live worker as it reported itself (operators only)."""
+
+    id: str
+    hostname: str
+    pid: int
+    version: str
+    started_at: datetime
+    last_seen_at: datetime
 
 
 class WorkersHealth(BaseModel):
     live: int = Field(description="workers that reported in within `window_seconds`")
     window_seconds: float
-    ids: list[str]
+    ids: list[str] | None = Field(default=None, description=_OPERATORS_ONLY)
+    details: list[WorkerDetail] | None = Field(default=None, description=_OPERATORS_ONLY)
+
+
+class Liveness(BaseModel):
+    """The process answers (nothing else is checked)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "alive"}]})
+
+    status: Literal["alive"]
+
+
+class Readiness(BaseModel):
+    """Whether this process can serve members: its database answers and holds the
+    schema this code expects."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready",
+                                                               "reason": None}]})
+
+    status: Literal["ready", "not_ready", "started"]
+    reason: str | None = Field(default=None, description="why not ready")
 
 
 class HealthResponse(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -11,7 +11,9 @@ import pytest
 from dependency_injector import providers
 
 from adapters.anthropic_answerer import AnthropicAnswerer
-from domain.grounding import SYSTEM_PROMPT
+from adapters.extractive_answerer import ExtractiveAnswerer
+from domain.errors import StoreUnavailable
+from domain.grounding import SYSTEM_PROMPT, GroundedPrompt, Usage
 from entrypoints.container import Container
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
 from tests.api.test_documents import POLICY, is_problem
@@ -235,3 +237,46 @@ async def test_any_question_the_schema_allows_gets_an_answer_not_an_error(
         body = response.json()
         assert all(c["filename"] == "benefits.md" for c in body["citations"])
         assert f"[{body['passages_used'] + 1}]" not in body["answer"]
+
+
+class BreaksAfterFirstPiece(ExtractiveAnswerer):
+    """Writes its answer, then meets ``error`` before it can finish."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    async def stream(self, prompt: GroundedPrompt) -> AsyncIterator[str | Usage]:
+        async for piece in super().stream(prompt):
+            if isinstance(piece, str):
+                yield piece
+        raise self.error
+
+
+def breaking(error: Exception) -> Any:
+    def override(container: Container) -> None:
+        container.answerer.override(providers.Object(BreaksAfterFirstPiece(error)))
+    return override
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (RuntimeError("secret internals"), 500),
+    (StoreUnavailable("the database is unreachable: ConnectionDoesNotExistError"), 503),
+    (ConnectionResetError(104, "Connection reset by peer"), 503),
+])
+async def test_a_stream_that_breaks_after_it_began_ends_with_an_error_event_not_a_cut(
+    make_api: MakeApi, error: Exception, status: int,
+) -> None:
+    api = await make_api(breaking(error))
+    await api.upload("benefits.md", POLICY)
+    await api.run_worker()
+
+    response = await ask(api, stream=True)
+
+    assert response.status_code == 200  # the stream had begun
+    names = [name for name, _ in events(response)]
+    assert names[0] == "delta" and names[-1] == "error"
+    problem = events(response)[-1][1]
+    assert problem["status"] == status
+    assert "secret internals" not in response.text
+    assert "ConnectionDoesNotExistError" not in response.text

@@ -19,9 +19,13 @@ ROUTES = {
     ("post", "/api/v1/search"): {"200", "401", "422", "503"},
     ("post", "/api/v1/answers"): {"200", "401", "422", "429", "502", "503"},
     ("get", "/health"): {"200", "503"},
+    ("get", "/health/live"): {"200"},
+    ("get", "/health/ready"): {"200", "503"},
+    ("get", "/health/started"): {"200", "503"},
     ("get", "/metrics"): {"200"},
 }
-PUBLIC = {("get", "/health"), ("get", "/metrics")}
+PUBLIC = {("get", "/health"), ("get", "/health/live"), ("get", "/health/ready"),
+          ("get", "/health/started"), ("get", "/metrics")}
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 from entrypoints.container import Container
 from tests.api.conftest import api_on_postgres, bearer
 from tests.api.test_documents import POLICY
+from tests.api.test_health import OPERATOR_TOKEN
+from tests.api.test_health import operator as operator_bearer
 
 pytestmark = pytest.mark.postgres
 
@@ -21,7 +23,8 @@ pytestmark = pytest.mark.postgres
 async def wired(
     postgres_dsn: str, pg_schema: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    async with api_on_postgres(postgres_dsn, pg_schema, tmp_path) as wired:
+    async with api_on_postgres(postgres_dsn, pg_schema, tmp_path,
+                               OPERATOR_TOKEN=OPERATOR_TOKEN) as wired:
         yield wired
 
 
@@ -33,6 +36,7 @@ async def test_health_reads_the_schema_and_the_live_workers_from_postgres(
     before = (await client.get("/health")).json()
     await container.worker_registry().register("worker-a", "host-a", 4121)
     after = (await client.get("/health")).json()
+    operator = (await client.get("/health", headers=operator_bearer())).json()
 
     assert before["status"] == "degraded"
     assert before["database"]["schema"] == pg_schema
@@ -40,7 +44,11 @@ async def test_health_reads_the_schema_and_the_live_workers_from_postgres(
     assert before["database"]["migration_version"] >= 1
     assert before["database"]["pending_migrations"] == []
     assert after["status"] == "ok"
-    assert after["workers"]["ids"] == ["worker-a"]
+    assert after["workers"] == {"live": 1, "window_seconds": 60.0}  # no hosts: anonymous
+    assert operator["workers"]["ids"] == ["worker-a"]
+    assert operator["workers"]["details"][0]["hostname"] == "host-a"
+    assert operator["database"]["where"]  # where the database lives, for operators only
+    assert "where" not in after["database"]
 
 
 async def test_an_upload_is_processed_and_found_by_search_on_postgres(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from dependency_injector import providers
 
 from adapters.postgres.errors import DatabaseUnavailable
@@ -22,6 +25,8 @@ from domain.errors import (
     PermanentError,
     PipelineError,
     QuotaExceeded,
+    StoreOutcomeUnknown,
+    StoreUnavailable,
     TransientError,
     UnsupportedFileType,
 )
@@ -58,6 +63,7 @@ def broken(provider: str, error: BaseException) -> Callable[[Container], None]:
     (FileTooLarge("x"), 413), (UnsupportedFileType("x"), 415), (EmptyFile("x"), 422),
     (QuotaExceeded("x"), 429), (NotFound("x"), 404), (Conflict("x"), 409),
     (InvalidQuery("x"), 422), (TransientError("x"), 503), (PermanentError("x"), 502),
+    (StoreUnavailable("x"), 503), (StoreOutcomeUnknown("x"), 503),
 ])
 def test_domain_errors_map_to_their_status(error: PipelineError, status: int) -> None:
     mapped = domain_problem(error)
@@ -171,3 +177,163 @@ async def test_an_unexpected_crash_is_a_problem_500(make_api: MakeApi) -> None:
 
     is_problem(response, 500)
     assert "secret internals" not in response.text
+
+
+# -- the database goes away: 503 on every path, never 500 ------------------------------
+
+JOB = "0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10"
+#: (use case or port the route runs, method, path, JSON body): every member route that
+#: talks to the database.
+DATABASE_ROUTES = [
+    ("documents", "GET", "/api/v1/documents", None),
+    ("show_document", "GET", f"/api/v1/documents/{JOB}", None),
+    ("delete_document", "DELETE", f"/api/v1/documents/{JOB}", None),
+    ("show_job", "GET", f"/api/v1/jobs/{JOB}", None),
+    ("retry_failed_job", "POST", f"/api/v1/jobs/{JOB}/retry", None),
+    ("search_documents", "POST", "/api/v1/search", {"query": "deductible"}),
+]
+
+
+@pytest.mark.parametrize(("provider", "method", "path", "body"), DATABASE_ROUTES)
+async def test_a_store_that_went_away_is_a_503_with_retry_after_on_every_route(
+    make_api: MakeApi, provider: str, method: str, path: str, body: object,
+) -> None:
+    api = await make_api(override=broken(
+        provider, StoreUnavailable("the database is unreachable: AdminShutdownError")))
+
+    response = await api.client.request(method, path, json=body, headers=bearer())
+
+    problem = is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert "AdminShutdownError" not in response.text  # driver class names stay in the log
+    assert "try again" in str(problem["detail"])
+
+
+@pytest.mark.parametrize("error", [
+    # the upload's transaction exit after the server went away between two statements
+    asyncpg.InterfaceError(
+        "cannot call Transaction.__aexit__(): the underlying connection is closed"),
+    asyncpg.InterfaceError("connection is closed"),
+    asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released "
+                           "back to the pool"),  # a lost pooled connection, taken back
+    asyncpg.InterfaceError("pool is closing"),
+    # the server's farewell error still being read when the next statement is sent
+    asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"),
+])
+async def test_a_connection_closed_under_a_request_is_a_503_not_a_500(
+    make_api: MakeApi, error: Exception,
+) -> None:
+    api = await make_api(override=broken("documents", error))
+
+    response = await api.client.get("/api/v1/documents", headers=bearer())
+
+    is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_a_driver_misuse_that_is_no_outage_is_still_a_500(make_api: MakeApi) -> None:
+    api = await make_api(override=broken("documents", asyncpg.InterfaceError(
+        "cannot perform operation: another operation is in progress")))
+
+    response = await api.client.get("/api/v1/documents", headers=bearer())
+
+    is_problem(response, 500)
+
+
+async def test_an_upload_the_database_never_took_says_it_was_not_stored(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("submit_upload", StoreUnavailable(
+        "the database went away before the upload was committed: nothing was stored")))
+
+    response = await api.upload("policy.txt", b"Deductible: $250 per year.\n")
+
+    body = is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert body["stored"] is False
+    assert "not stored" in str(body["detail"])
+
+
+async def test_an_upload_whose_commit_was_cut_off_says_so_and_that_sending_it_again_is_safe(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("submit_upload", StoreOutcomeUnknown(
+        "the database went away while committing the upload")))
+
+    response = await api.upload("policy.txt", b"Deductible: $250 per year.\n")
+
+    body = is_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert body["stored"] is None
+    assert "not known" in str(body["detail"]) and "same file again" in str(body["detail"])
+
+
+# -- an error never costs the client its connection ------------------------------------
+
+
+async def test_a_crash_is_answered_without_raising_to_the_server(make_api: MakeApi) -> None:
+    """The in-process transport raises what the app raises: nothing reaches it."""
+    api = await make_api(override=broken("show_job", RuntimeError("secret internals")))
+
+    response = await api.client.get(f"/api/v1/jobs/{JOB}", headers=bearer())
+
+    is_problem(response, 500)
+
+
+async def _two_answers_on_one_connection(app: Any, first: str, second: str) -> list[int]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 and send two requests on one keep-alive
+    connection, the second as soon as the first is answered in full (as a client that
+    retries at once does); the statuses of the answers that came back."""
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()  # a connection waits in the backlog until the server accepts it
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    statuses: list[int] = []
+    try:
+        async with asyncio.timeout(10):
+            reader, writer = await asyncio.open_connection(*listening.getsockname())
+            token = bearer()["Authorization"]
+            for path in (first, second):
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: {token}"
+                             "\r\n\r\n".encode())
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head:
+                    break
+                lines = head.decode().split("\r\n")
+                length = next(int(line.split(":")[1]) for line in lines
+                              if line.lower().startswith("content-length:"))
+                await reader.readexactly(length)
+                statuses.append(int(lines[0].split()[1]))
+            writer.close()
+    except asyncio.IncompleteReadError:  # the server hung up without answering
+        pass
+    finally:
+        server.should_exit = True
+        await serving
+        listening.close()
+    return statuses
+
+
+async def test_a_crash_does_not_drop_the_next_request_on_the_same_connection(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("show_job", RuntimeError("secret internals")))
+
+    statuses = await _two_answers_on_one_connection(api.app, f"/api/v1/jobs/{JOB}", "/health/live")
+
+    assert statuses == [500, 200]
+
+
+async def test_a_lost_database_does_not_drop_the_next_request_on_the_same_connection(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(override=broken("documents", asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress")))
+
+    statuses = await _two_answers_on_one_connection(api.app, "/api/v1/documents", "/health/live")
+
+    assert statuses == [503, 200]
