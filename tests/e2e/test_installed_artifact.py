@@ -55,6 +55,7 @@ BUILD_TIMEOUT = 1200.0  # a cold pip cache downloads every dependency
 START_TIMEOUT = 60.0
 MEMBER = "member-artifact"
 JWT_SECRET = "artifact-test-secret-" + "5eed" * 12
+OPERATOR_TOKEN = "artifact-test-operator-" + "70ce" * 12
 DOCUMENT = "simulated_insurance_document.pdf"
 #: What the build may take from the machine: how to reach the package index.
 BUILD_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "HTTP_PROXY",
@@ -73,6 +74,7 @@ class BlueprintService:
     build: str
     pre_deploy: str | None
     start: str
+    health_check: str | None
     env: Mapping[str, str]
     secrets: frozenset[str]
 
@@ -105,7 +107,7 @@ def _service(entry: dict[str, Any], groups: dict[str, list[dict[str, Any]]]
     return BlueprintService(
         name=entry["name"], type=entry["type"], build=entry["buildCommand"],
         pre_deploy=entry.get("preDeployCommand"), start=entry["startCommand"],
-        env=env, secrets=frozenset(asked),
+        health_check=entry.get("healthCheckPath"), env=env, secrets=frozenset(asked),
     )
 
 
@@ -169,10 +171,7 @@ def secret_values(fakes: Fakes, dsn: str) -> dict[str, str]:
         "OPENAI_API_KEY": fakes.openai.api_key,
         "LLAMAPARSE_API_KEY": fakes.llamaparse.api_key,
         "ANTHROPIC_API_KEY": fakes.anthropic.api_key,
-        # read by the settings, used by nothing the test reaches; here in case the
-        # blueprint asks for them
-        "SUPABASE_ANON_KEY": "artifact-test-anon-key",
-        "SUPABASE_SERVICE_ROLE_KEY": "artifact-test-service-role-key",
+        "OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
 
 
@@ -330,6 +329,9 @@ def test_the_package_render_builds_migrates_and_runs_from_outside_the_source_tre
         assert health["database"]["schema"] == schema
         assert health["database"]["pending_migrations"] == []
         assert health["environment"] == "staging"
+        assert web.health_check, "the web service has a health check path"
+        checked = httpx.get(base + web.health_check, timeout=5)
+        assert checked.status_code == 200, (web.health_check, checked.text)
 
         # 4. a member's PDF, over HTTP, to complete; then search finds it
         token = fakes.auth.sign(key, sub=MEMBER)

@@ -182,7 +182,9 @@ def test_each_environment_has_an_api_web_service_and_an_upload_background_worker
 def test_the_api_listens_on_the_port_render_gives_it_and_render_checks_its_health() -> None:
     for api, _worker, _schema in ENVIRONMENTS.values():
         service = services()[api]
-        assert service["healthCheckPath"] == "/health"
+        # ready once, then alive: a deploy that cannot reach its database is not
+        # admitted, and a database outage does not restart healthy instances
+        assert service["healthCheckPath"] == "/health/started"
         values = plain_values(service)
         assert "SERVICE_PORT" not in values, "SERVICE_PORT would override Render's PORT"
         assert values["SERVICE_HOST"] == "0.0.0.0"
