@@ -37,6 +37,7 @@ import pytest
 
 from tests.e2e.conftest import Deployment, drop_schema, make_deployment, wait_for
 from tests.e2e.test_database_restart import RestartablePostgres
+from tests.pooler import running_pgbouncer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -55,9 +56,12 @@ def direct(dsn: str) -> Iterator[str]:
 
 
 #: Ways of reaching the database: name -> (server DSN -> context yielding the DSN the
-#: services use). A pooler (PgBouncer in transaction and in session mode) plugs in here.
+#: services use): directly, or through PgBouncer in transaction and in session mode, as
+#: through Supavisor's ports 6543 and 5432.
 DATABASE_PATHS: dict[str, Callable[[str], ContextManager[str]]] = {
     "direct": direct,
+    "pgbouncer-transaction": lambda dsn: running_pgbouncer(dsn, "transaction"),
+    "pgbouncer-session": lambda dsn: running_pgbouncer(dsn, "session"),
 }
 
 
