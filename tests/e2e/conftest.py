@@ -77,6 +77,32 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = 30.0,
         time.sleep(interval)
 
 
+def member_client(url: str, member: str) -> httpx.Client:
+    """An HTTP client of the API at ``url`` signed in as ``member``."""
+    return httpx.Client(base_url=url, timeout=60,
+                        headers={"Authorization": f"Bearer {mint_token(SECRET, member)}"})
+
+
+def upload_and_follow(member: httpx.Client, names: tuple[str, ...], logs: Callable[[], str],
+                      timeout: float = 120.0) -> dict[str, dict[str, Any]]:
+    """Each corpus file of ``names`` uploaded over HTTP and followed to its end (its
+    job, with history, by name)."""
+    jobs = {}
+    for name in names:
+        response = member.post("/api/v1/documents",
+                               files={"file": (name, (CORPUS_DIR / name).read_bytes())})
+        assert response.status_code == 202, response.text
+        jobs[name] = response.json()["job"]["id"]
+
+    def done(job_id: str) -> dict[str, Any] | None:
+        job: dict[str, Any] = member.get(f"/api/v1/jobs/{job_id}").json()
+        return job if job["status"] in ("complete", "failed") else None
+
+    return {name: wait_for(lambda j=job_id: done(j), f"{name} to finish", timeout,
+                           interval=0.3, logs=logs)
+            for name, job_id in jobs.items()}
+
+
 @attrs.define
 class Service:
     """One ``navigator`` process with its log file."""

@@ -64,9 +64,10 @@ class RestartablePostgres:
         self.embedded.stop()
 
 
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[RestartablePostgres]:
-    base = Path(tempfile.mkdtemp(prefix="navigator-e2e-restart-"))
+@contextlib.contextmanager
+def restartable_postgres(prefix: str) -> Iterator[RestartablePostgres]:
+    """A server of the test module's own (so it may be stopped), removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
     server = RestartablePostgres(base)
     try:
         server.start()
@@ -74,6 +75,12 @@ def own_postgres() -> Iterator[RestartablePostgres]:
     finally:
         server.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[RestartablePostgres]:
+    with restartable_postgres("navigator-e2e-restart-") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

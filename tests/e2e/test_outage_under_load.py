@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,7 +34,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Deployment, drop_schema, make_deployment, wait_for
-from tests.e2e.test_database_restart import RestartablePostgres
+from tests.e2e.test_database_restart import RestartablePostgres, restartable_postgres
 from tests.pooler import running_pgbouncer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -157,14 +155,8 @@ def client_run(deployment: Deployment, member: str, tally: Tally, patient: bool)
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[RestartablePostgres]:
-    base = Path(tempfile.mkdtemp(prefix="navigator-e2e-outage-"))
-    server = RestartablePostgres(base)
-    try:
-        server.start()
+    with restartable_postgres("navigator-e2e-outage-") as server:
         yield server
-    finally:
-        server.close()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(params=sorted(DATABASE_PATHS))

@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import pytest
 
-from entrypoints.tokens import mint_token
 from tests.corpus import CORPUS_DIR, REPO_DIR
 from tests.e2e.conftest import (
     FAST_WORKER,
@@ -36,7 +35,9 @@ from tests.e2e.conftest import (
     START_TIMEOUT,
     drop_schema,
     free_port,
+    member_client,
     navigator_command,
+    upload_and_follow,
     wait_for,
 )
 from tests.e2e.test_separate_machines import SCHEMA, Topology
@@ -97,29 +98,14 @@ def pooled(request: pytest.FixtureRequest, postgres_dsn: str, poolers: Poolers,
 
 @pytest.fixture(scope="module")
 def member(pooled: Topology) -> Iterator[httpx.Client]:
-    token = mint_token(SECRET, MEMBER)
-    with httpx.Client(base_url=pooled.url, timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
+    with member_client(pooled.url, MEMBER) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def finished(pooled: Topology, member: httpx.Client) -> dict[str, dict[str, Any]]:
     """Each real policy uploaded over HTTP and followed to its end."""
-    jobs = {}
-    for name in POLICIES:
-        response = member.post("/api/v1/documents",
-                               files={"file": (name, (CORPUS_DIR / name).read_bytes())})
-        assert response.status_code == 202, response.text
-        jobs[name] = response.json()["job"]["id"]
-
-    def done(job_id: str) -> dict[str, Any] | None:
-        job: dict[str, Any] = member.get(f"/api/v1/jobs/{job_id}").json()
-        return job if job["status"] in ("complete", "failed") else None
-
-    return {name: wait_for(lambda j=job_id: done(j), f"{name} to finish", 180, interval=0.3,
-                           logs=pooled.logs)
-            for name, job_id in jobs.items()}
+    return upload_and_follow(member, POLICIES, pooled.logs, 180)
 
 
 def test_real_policies_complete_through_the_pooler(

@@ -27,8 +27,6 @@ import httpx
 import pytest
 
 from adapters.s3_blobs import S3BlobStore
-from entrypoints.tokens import mint_token
-from tests.corpus import CORPUS_DIR
 from tests.e2e.conftest import (
     FAST_WORKER,
     SECRET,
@@ -36,7 +34,9 @@ from tests.e2e.conftest import (
     Service,
     drop_schema,
     free_port,
+    member_client,
     navigator_command,
+    upload_and_follow,
     wait_for,
 )
 from tests.fakes.s3_server import (
@@ -191,29 +191,14 @@ async def _bucket_keys(bucket: S3BlobStore) -> list[str]:
 
 @pytest.fixture(scope="module")
 def member(topology: Topology) -> Iterator[httpx.Client]:
-    token = mint_token(SECRET, MEMBER)
-    with httpx.Client(base_url=topology.url, timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
+    with member_client(topology.url, MEMBER) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def finished(topology: Topology, member: httpx.Client) -> dict[str, dict[str, Any]]:
     """Each real policy uploaded over HTTP and followed to its end."""
-    jobs = {}
-    for name in POLICIES:
-        response = member.post("/api/v1/documents",
-                               files={"file": (name, (CORPUS_DIR / name).read_bytes())})
-        assert response.status_code == 202, response.text
-        jobs[name] = response.json()["job"]["id"]
-
-    def done(job_id: str) -> dict[str, Any] | None:
-        job: dict[str, Any] = member.get(f"/api/v1/jobs/{job_id}").json()
-        return job if job["status"] in ("complete", "failed") else None
-
-    return {name: wait_for(lambda j=job_id: done(j), f"{name} to finish", 120, interval=0.3,
-                           logs=topology.logs)
-            for name, job_id in jobs.items()}
+    return upload_and_follow(member, POLICIES, topology.logs, 120)
 
 
 def test_real_policies_uploaded_to_the_api_are_completed_by_workers_on_other_machines(

@@ -163,4 +163,4 @@ def test_validate_as_the_service_role_passes_and_names_the_role(
     items = {c["item"]: c for c in report["checks"]}
     assert items["database role"]["detail"].startswith(f"{deployed.role} (service role: ")
     assert items["row-level security on every table"]["detail"].startswith("on for all ")
-    assert items["pooler mode"]["data"] == {"pooler_mode": False}
+    assert items["pooler mode"]["data"] == {"pooler_setting": "auto", "pooler_mode": "session"}
