@@ -48,7 +48,7 @@ from adapters.postgres._rows import (
     parsed_to_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel, quote_schema
-from adapters.postgres.errors import is_unreachable, store_unavailable, translates_outages
+from adapters.postgres.errors import is_unreachable, translates_outages
 from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.vector_binary import PackedVector, packed_vector
@@ -466,20 +466,10 @@ SELECT pg_notify({p(self._channel)}, job_id::text) FROM job
     async def _fenced(
         self, lease: Lease, transition: Transition, output: StepOutput | None = None
     ) -> Job:
-        """Apply ``transition`` to the job the lease holds and store it, fenced. A
-        database that cannot be reached is ``StoreUnavailable``: the worker tries the
-        write again once it answers."""
-        try:
-            return await self._fenced_write(lease, transition, output)
-        except Exception as exc:
-            if is_unreachable(exc):
-                raise store_unavailable(exc) from exc
-            raise
+        """Apply ``transition`` to the job the lease holds and store it, fenced (a lost
+        database reaches the caller as ``StoreUnavailable``, see ``translates_outages``).
 
-    async def _fenced_write(
-        self, lease: Lease, transition: Transition, output: StepOutput | None
-    ) -> Job:
-        """One statement when the lease carries the job as it is stored (the worker
+        One statement when the lease carries the job as it is stored (the worker
         threads the latest lease through). An older copy of it (from before a
         heartbeat) costs one more round trip: a read when the copy says the lease has
         run out, else the failed write, which returns the row it found."""

@@ -40,6 +40,7 @@ from entrypoints.api.auth import Member
 from entrypoints.api.deps import AnswerQuestionCase
 from entrypoints.api.problems import (
     DATABASE_AWAY,
+    INTERNAL_ERROR,
     PROBLEM_JSON,
     PROBLEM_REF,
     domain_problem,
@@ -146,7 +147,7 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
         if mapped is None and is_unreachable(exc):
             mapped = (503, "database-unavailable", "Database unavailable")
         status, slug, title = mapped if mapped else (500, "internal-error", "Internal error")
-        detail = str(exc) if mapped else "something went wrong on our side; try again later"
+        detail = str(exc) if mapped else INTERNAL_ERROR
         if status == 503 and not isinstance(exc, TransientError):
             detail = DATABASE_AWAY
         if mapped:

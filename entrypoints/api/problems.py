@@ -130,12 +130,21 @@ DATABASE_AWAY = ("the service cannot reach its database right now; nothing was l
                  "again in a few seconds")
 
 
+#: What a member is told when something broke on our side (the cause is only logged).
+INTERNAL_ERROR = "something went wrong on our side; try again later"
+
+
 def database_unavailable(request: Request, detail: str = DATABASE_AWAY,
                          extra: Mapping[str, object] | None = None) -> JSONResponse:
+    return _database_unavailable(request.url.path, detail, extra)
+
+
+def _database_unavailable(instance: str, detail: str = DATABASE_AWAY,
+                          extra: Mapping[str, object] | None = None) -> JSONResponse:
     return problem(
         503,
         detail,
-        instance=request.url.path,
+        instance=instance,
         slug="database-unavailable",
         title="Database unavailable",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
@@ -186,13 +195,8 @@ class CrashesAnswered:
                           exc_info=exc)
             if complete:
                 return
-            if is_unreachable(exc):
-                response = problem(503, DATABASE_AWAY, instance=path,
-                                   slug="database-unavailable", title="Database unavailable",
-                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-            else:
-                response = problem(500, "something went wrong on our side; try again later",
-                                   instance=path)
+            response = (_database_unavailable(path) if is_unreachable(exc)
+                        else problem(500, INTERNAL_ERROR, instance=path))
             await response(scope, receive, send)
 
 
@@ -207,8 +211,7 @@ def install(app: FastAPI) -> None:
         mapped = domain_problem(exc)
         if mapped is None:
             log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
-            return problem(500, "something went wrong on our side; try again later",
-                           instance=request.url.path)
+            return problem(500, INTERNAL_ERROR, instance=request.url.path)
         status, slug, title = mapped
         headers = {}
         if isinstance(exc, TransientError):
@@ -233,8 +236,7 @@ def install(app: FastAPI) -> None:
     async def on_database_down(request: Request, exc: Exception) -> Response:
         if not is_unreachable(exc):  # a driver error that is not an outage: a bug
             log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
-            return problem(500, "something went wrong on our side; try again later",
-                           instance=request.url.path)
+            return problem(500, INTERNAL_ERROR, instance=request.url.path)
         log.warning("database unavailable: %s", type(exc).__name__)
         return database_unavailable(request)
 
@@ -266,8 +268,7 @@ def install(app: FastAPI) -> None:
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Starlette logs the exception itself; the member sees no internals.
-        return problem(500, "something went wrong on our side; try again later",
-                       instance=request.url.path)
+        return problem(500, INTERNAL_ERROR, instance=request.url.path)
 
     document_problems(app)
     app.add_middleware(CrashesAnswered)
