@@ -32,7 +32,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from adapters.english import STOP_WORDS
-from domain.ports import EmbeddingLimits, Embeddings, Tokenizer
+from domain.model import EmbeddingLimits, Embeddings
+from domain.ports import Tokenizer
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _WORD_WEIGHT = 1.0

@@ -34,8 +34,8 @@ import llama_cloud
 
 from adapters.http_errors import retry_after_seconds
 from domain.errors import PermanentError, TransientError, is_transient_http_status
-from domain.model import MediaType, ParsedDocument, ParsedPage
-from domain.ports import ParseCheckpoint, ParseRequest
+from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
+from domain.ports import ParseCheckpoint
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import openai
 from adapters.http_errors import retry_after_seconds
 from domain.batching import plan_batches
 from domain.errors import PermanentError, TransientError, is_transient_http_status
-from domain.ports import EmbeddingLimits, Embeddings
+from domain.model import EmbeddingLimits, Embeddings
 
 log = logging.getLogger(__name__)
 

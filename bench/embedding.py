@@ -27,7 +27,7 @@ from adapters.hashing_embedder import HashingEmbedder
 from adapters.openai_embedder import OpenAIEmbedder
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.batching import minimum_requests, plan_batches
-from domain.ports import EmbeddingLimits
+from domain.model import EmbeddingLimits
 from tests.fakes.openai_server import FakeOpenAI
 
 _WORDS = str.split("""plan member claim care cost network drug health benefit service visit

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from adapters.parsers.isolated import IsolatedLocalParser
 from adapters.parsers.local import LocalParser
-from domain.model import MediaType
-from domain.ports import Parser, ParseRequest
+from domain.model import MediaType, ParseRequest
+from domain.ports import Parser
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "scan_classic_hmo.pdf"

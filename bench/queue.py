@@ -56,8 +56,8 @@ from domain.model import (
     MediaType,
     ParsedDocument,
     ParsedPage,
+    StepOutput,
 )
-from domain.ports import StepOutput
 from domain.status import JobStatus
 from domain.uploads import blob_key_for
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-from domain.ports import EmbeddingLimits
+from domain.model import EmbeddingLimits
 
 # How many request counts above the minimum the balanced packer tries.
 _EXTRA_ATTEMPTS = 2

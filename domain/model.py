@@ -7,13 +7,19 @@ Time, ids and randomness always come in as arguments.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import attrs
 
-from domain.errors import Conflict, IllegalTransition, LeaseLost, TransientError
+from domain.errors import (
+    Conflict,
+    IllegalTransition,
+    LeaseLost,
+    PermanentError,
+    TransientError,
+)
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,
@@ -383,3 +389,111 @@ class ScoredChunk:
     def keyword_match(self) -> bool:
         """Found by the question's words (so kept whatever its vector similarity)."""
         return self.keyword_rank is not None
+
+
+@attrs.frozen
+class Submission:
+    """The result of submitting an upload: ``created`` is False for a duplicate."""
+
+    document: Document
+    job: Job
+    created: bool
+
+
+def _chunks(items: Iterable[Chunk] | None) -> tuple[Chunk, ...] | None:
+    return None if items is None else tuple(items)
+
+
+def _vectors(items: Iterable[ChunkVector] | None) -> tuple[ChunkVector, ...] | None:
+    return None if items is None else tuple(items)
+
+
+@attrs.frozen
+class StepOutput:
+    """What a finished step leaves behind, written in the same transaction as
+    the status change (so a crash never leaves half a step)."""
+
+    parsed: ParsedDocument | None = None
+    chunks: tuple[Chunk, ...] | None = attrs.field(default=None, converter=_chunks)
+    vectors: tuple[ChunkVector, ...] | None = attrs.field(default=None, converter=_vectors)
+    embedding_tokens: int = 0
+    detail: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.chunks is not None and self.vectors is not None:
+            raise ValueError("a step stores chunks or vectors, not both at once")
+
+
+@attrs.frozen
+class Usage:
+    documents: int
+    bytes: int
+
+
+#: Decides, from what a member already stores, whether one more upload fits their
+#: quota; raises ``QuotaExceeded`` if not (``UploadPolicy.check_quota``).
+Admission = Callable[[Usage], None]
+
+
+@attrs.frozen
+class ParseRequest:
+    document_id: UUID
+    filename: str
+    media_type: MediaType
+    data: bytes
+
+
+@attrs.frozen
+class EmbeddingLimits:
+    """A provider's request limits; the batcher never builds a request past them."""
+
+    max_inputs: int = 2048
+    max_tokens_per_request: int = 300_000
+    max_tokens_per_input: int = 8191
+
+    def check_input(self, position: int, tokens: int) -> int:
+        """A text over the per-input limit can never be embedded: a permanent error."""
+        if tokens > self.max_tokens_per_input:
+            raise PermanentError(
+                f"text {position} has {tokens} tokens, more than the "
+                f"{self.max_tokens_per_input} one embedding input may have"
+            )
+        return tokens
+
+
+@attrs.frozen
+class Embeddings:
+    vectors: tuple[tuple[float, ...], ...]
+    tokens_used: int
+
+
+@attrs.frozen
+class DatabaseReport:
+    """Is the database there, with our schema migrated? (``/health``, ``navigator status``)"""
+
+    reachable: bool
+    schema: str
+    schema_present: bool = False
+    migration_version: int | None = None
+    pending_migrations: tuple[str, ...] = ()
+    error: str | None = None
+    #: Where the database lives (``host:port/database``, never a password): for
+    #: operators only, never shown to anonymous callers.
+    where: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """Reachable, with the schema migrated to what this code expects."""
+        return self.reachable and self.schema_present and not self.pending_migrations
+
+
+@attrs.frozen
+class WorkerInfo:
+    """A running worker as it last reported itself (for health and ``navigator status``)."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    version: str = ""

@@ -20,7 +20,7 @@ import attrs
 
 from domain.chunking import ChunkingConfig, chunk_cleaned_document
 from domain.errors import LeaseLost, StepError, StoreUnavailable, TransientError
-from domain.model import Chunk, ChunkVector, Job, Lease, ParsedDocument
+from domain.model import Chunk, ChunkVector, Job, Lease, ParsedDocument, ParseRequest, StepOutput
 from domain.ports import (
     BlobStore,
     Clock,
@@ -28,8 +28,6 @@ from domain.ports import (
     Embedder,
     Jitter,
     Parser,
-    ParseRequest,
-    StepOutput,
     Timer,
     Tokenizer,
     WorkerQueue,

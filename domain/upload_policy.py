@@ -26,8 +26,7 @@ import attrs
 
 from domain.errors import EmptyFile, FileTooLarge, QuotaExceeded, UnsupportedFileType
 from domain.files import PART_BYTES, UploadedFile, as_uploaded_file
-from domain.model import MediaType
-from domain.ports import Usage
+from domain.model import MediaType, Usage
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

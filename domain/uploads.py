@@ -13,16 +13,8 @@ import attrs
 
 from domain.errors import StoreOutcomeUnknown
 from domain.files import UploadedFile, as_uploaded_file
-from domain.model import Document, Job
-from domain.ports import (
-    Admission,
-    BlobStore,
-    Clock,
-    DocumentRepository,
-    IdFactory,
-    Submission,
-    UploadQueue,
-)
+from domain.model import Admission, Document, Job, Submission
+from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, UploadQueue
 from domain.upload_policy import UploadPolicy, base_name
 
 T = TypeVar("T")

@@ -27,7 +27,7 @@ from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_st
 from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
 from adapters.postgres.roles import SERVICE_POLICY, RoleError, grant_service_role
 from domain.errors import Conflict, NotFound
-from domain.ports import WorkerInfo
+from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli_database import database, database_errors, reason
 from entrypoints.cli_outcomes import FAILED, OK, CommandFailed, UsageError

@@ -23,15 +23,15 @@ from collections.abc import Sequence
 import attrs
 
 from domain.errors import PermanentError, TransientError
-from domain.model import MediaType, ParsedDocument, ParsedPage
-from domain.ports import (
-    Embedder,
+from domain.model import (
     EmbeddingLimits,
     Embeddings,
-    ParseCheckpoint,
-    Parser,
+    MediaType,
+    ParsedDocument,
+    ParsedPage,
     ParseRequest,
 )
+from domain.ports import Embedder, ParseCheckpoint, Parser
 
 PAGE_BREAK = "\f"
 

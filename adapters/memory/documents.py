@@ -22,8 +22,7 @@ from domain.hybrid import (
     pair_score,
     question_pairs,
 )
-from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
-from domain.ports import Usage
+from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
 from domain.status import JobStatus
 
 

@@ -15,8 +15,8 @@ from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector
 from domain.errors import Conflict, LeaseLost, NotFound
 from domain.files import UploadedFile, read_all
-from domain.model import Document, Job, JobEvent, Lease, Moved
-from domain.ports import Admission, Clock, Jitter, StepOutput, Submission
+from domain.model import Admission, Document, Job, JobEvent, Lease, Moved, StepOutput, Submission
+from domain.ports import Clock, Jitter
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.ports import DatabaseReport
+from domain.model import DatabaseReport
 
 
 class InMemoryDatabaseProbe:

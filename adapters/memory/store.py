@@ -11,8 +11,16 @@ from uuid import UUID
 
 import attrs
 
-from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, ParsedDocument
-from domain.ports import Usage, WorkerInfo
+from domain.model import (
+    Chunk,
+    ChunkVector,
+    Document,
+    Job,
+    JobEvent,
+    ParsedDocument,
+    Usage,
+    WorkerInfo,
+)
 
 
 @attrs.define

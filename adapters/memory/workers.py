@@ -8,7 +8,8 @@ import attrs
 
 from adapters.memory.store import InMemoryStore
 from domain.errors import NotFound
-from domain.ports import Clock, WorkerInfo
+from domain.model import WorkerInfo
+from domain.ports import Clock
 
 
 class InMemoryWorkerRegistry:

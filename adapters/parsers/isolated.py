@@ -50,8 +50,8 @@ import attrs
 from adapters.parsers.local import SUPPORTED, parse_bytes
 from adapters.parsers.pdf import PdfEngine
 from domain.errors import PermanentError, TransientError
-from domain.model import MediaType, ParsedDocument, ParsedPage
-from domain.ports import ParseCheckpoint, ParseRequest
+from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
+from domain.ports import ParseCheckpoint
 
 log = logging.getLogger(__name__)
 

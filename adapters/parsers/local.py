@@ -26,8 +26,8 @@ from adapters.parsers.html import parse_html
 from adapters.parsers.pdf import PdfEngine, parse_pdf
 from adapters.parsers.text import parse_markdown, parse_text
 from domain.errors import PermanentError
-from domain.model import MediaType, ParsedDocument, ParsedPage
-from domain.ports import ParseCheckpoint, ParseRequest
+from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
+from domain.ports import ParseCheckpoint
 
 NO_TEXT = "we could not find any text in this document"
 SUPPORTED = frozenset(

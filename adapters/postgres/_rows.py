@@ -14,8 +14,8 @@ from domain.model import (
     MediaType,
     ParsedDocument,
     ParsedPage,
+    WorkerInfo,
 )
-from domain.ports import WorkerInfo
 from domain.status import JobStatus, StepName
 
 Row = Mapping[str, Any]

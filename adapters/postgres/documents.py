@@ -50,8 +50,7 @@ from adapters.postgres.search_sql import search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
 from domain.hybrid import PAIR_WEIGHT, RRF_K, SearchMode
-from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk
-from domain.ports import Usage
+from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
 
 _Chunks = list[Chunk]
 _Scored = list[ScoredChunk]

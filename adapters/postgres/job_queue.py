@@ -55,6 +55,7 @@ from adapters.postgres.vector_binary import PackedVector, packed_vector
 from domain.errors import Conflict, LeaseLost, NotFound, StoreOutcomeUnknown, StoreUnavailable
 from domain.files import UploadedFile
 from domain.model import (
+    Admission,
     Chunk,
     ChunkVector,
     Document,
@@ -63,8 +64,11 @@ from domain.model import (
     Lease,
     Moved,
     ParsedDocument,
+    StepOutput,
+    Submission,
+    Usage,
 )
-from domain.ports import Admission, Clock, Jitter, StepOutput, Submission, Usage
+from domain.ports import Clock, Jitter
 from domain.retry import RetryPolicy
 from domain.status import CLAIMABLE, PIPELINE_ORDER, STEPS, JobStatus
 

@@ -10,7 +10,7 @@ import asyncpg
 from adapters.postgres.connection import describe_dsn
 from adapters.postgres.errors import DATABASE_TROUBLE
 from adapters.postgres.migrations import schema_status
-from domain.ports import DatabaseReport
+from domain.model import DatabaseReport
 
 PROBE_TIMEOUT = 3.0
 

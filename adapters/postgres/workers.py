@@ -10,7 +10,8 @@ from adapters.postgres._rows import worker_from_row
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import translates_outages
 from domain.errors import NotFound
-from domain.ports import Clock, WorkerInfo
+from domain.model import WorkerInfo
+from domain.ports import Clock
 
 
 @translates_outages

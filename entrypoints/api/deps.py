@@ -18,14 +18,7 @@ from fastapi import Depends, Request
 
 from domain.answering import AnswerQuestion
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
-from domain.ports import (
-    Clock,
-    DatabaseProbe,
-    DocumentRepository,
-    Embedder,
-    Parser,
-    WorkerRegistry,
-)
+from domain.ports import Clock, DatabaseProbe, DocumentRepository, Embedder, Parser, WorkerRegistry
 from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload

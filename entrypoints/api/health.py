@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.errors import StoreUnavailable
-from domain.ports import DatabaseReport, WorkerInfo
+from domain.model import DatabaseReport, WorkerInfo
 from entrypoints.api.deps import (
     EmbedderInUse,
     LiveWorkerWindow,

@@ -11,7 +11,7 @@ import pytest
 from dependency_injector import providers
 
 from adapters.postgres.probe import PostgresDatabaseProbe
-from domain.ports import DatabaseReport
+from domain.model import DatabaseReport
 from entrypoints.container import Container
 from entrypoints.settings import SettingsError, load_settings
 from tests.api.conftest import Api, MakeApi, bearer

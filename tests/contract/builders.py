@@ -17,8 +17,10 @@ from domain.model import (
     MediaType,
     ParsedDocument,
     ParsedPage,
+    StepOutput,
+    Submission,
 )
-from domain.ports import JobQueue, StepOutput, Submission
+from domain.ports import JobQueue
 from domain.status import JobStatus
 from domain.uploads import blob_key_for
 

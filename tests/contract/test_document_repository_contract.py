@@ -9,8 +9,7 @@ import pytest
 
 from domain.errors import LeaseLost, NotFound
 from domain.hybrid import SearchMode
-from domain.model import ScoredChunk
-from domain.ports import StepOutput, Usage
+from domain.model import ScoredChunk, StepOutput, Usage
 from domain.status import JobStatus
 from tests.contract.builders import (
     JAMAL,

@@ -9,8 +9,7 @@ import attrs
 import pytest
 
 from domain.errors import Conflict, LeaseLost, NotFound
-from domain.model import ChunkVector
-from domain.ports import StepOutput
+from domain.model import ChunkVector, StepOutput
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
 from tests.contract.builders import (

@@ -27,8 +27,8 @@ from adapters.llamaparse_parser import LlamaParseParser
 from adapters.parsers.isolated import IsolatedLocalParser
 from adapters.parsers.local import LocalParser
 from domain.errors import PermanentError
-from domain.model import MediaType, ParsedDocument
-from domain.ports import Parser, ParseRequest
+from domain.model import MediaType, ParsedDocument, ParseRequest
+from domain.ports import Parser
 from tests.corpus import corpus_bytes
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.faults import ScriptedParser

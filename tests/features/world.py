@@ -25,8 +25,8 @@ from adapters.memory.blobs import InMemoryBlobStore
 from domain.chunking import ChunkingConfig
 from domain.errors import PipelineError
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease
-from domain.ports import DocumentRepository, JobQueue, Parser, Submission, Tokenizer
+from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease, Submission
+from domain.ports import DocumentRepository, JobQueue, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy

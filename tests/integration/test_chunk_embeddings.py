@@ -12,8 +12,7 @@ import pytest
 
 from adapters.postgres.invariants import PostgresInvariants
 from adapters.postgres.job_queue import PostgresJobQueue
-from domain.model import Lease
-from domain.ports import StepOutput
+from domain.model import Lease, StepOutput
 from domain.status import JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION
 from tests.contract.builders import LEASE, MARIA, chunks_for, run_to, submit, vectors_for

@@ -23,8 +23,7 @@ from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
 from domain.errors import LeaseLost
-from domain.model import Lease
-from domain.ports import StepOutput
+from domain.model import Lease, StepOutput
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION, migrated_schema

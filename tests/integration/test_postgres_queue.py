@@ -25,8 +25,7 @@ from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.errors import LeaseLost, StoreUnavailable
 from domain.files import BytesFile
-from domain.model import ChunkVector, Document, Lease, MediaType
-from domain.ports import StepOutput
+from domain.model import ChunkVector, Document, Lease, MediaType, StepOutput
 from domain.processing import ProcessJob
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from domain.batching import minimum_requests, plan_batches
-from domain.ports import EmbeddingLimits
+from domain.model import EmbeddingLimits
 
 OPENAI = EmbeddingLimits(max_inputs=2048, max_tokens_per_request=300_000, max_tokens_per_input=8191)
 

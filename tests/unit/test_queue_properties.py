@@ -52,8 +52,9 @@ from domain.model import (
     MediaType,
     ParsedDocument,
     ParsedPage,
+    StepOutput,
 )
-from domain.ports import JobQueue, StepOutput
+from domain.ports import JobQueue
 from domain.retry import RetryPolicy
 from domain.status import WORKING, JobStatus, StepName, check_transition
 from tests.fakes.clock import FakeClock

@@ -10,8 +10,7 @@ import attrs
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, LeaseLost
-from domain.model import Job, Lease
-from domain.ports import StepOutput
+from domain.model import Job, Lease, StepOutput
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,

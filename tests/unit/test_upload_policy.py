@@ -15,8 +15,7 @@ from domain.errors import (
     UnsupportedFileType,
     UploadRejected,
 )
-from domain.model import MediaType
-from domain.ports import Usage
+from domain.model import MediaType, Usage
 from domain.upload_policy import GiB, MiB, UploadPolicy, sniff_media_type
 from tests.corpus import corpus_bytes
 

@@ -31,8 +31,18 @@ from domain.errors import (
 )
 from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Document, Job, Lease, MediaType, ParsedDocument, ParsedPage, ScoredChunk
-from domain.ports import ParseCheckpoint, ParseRequest, Submission
+from domain.model import (
+    Document,
+    Job,
+    Lease,
+    MediaType,
+    ParsedDocument,
+    ParsedPage,
+    ParseRequest,
+    ScoredChunk,
+    Submission,
+)
+from domain.ports import ParseCheckpoint
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy

@@ -11,8 +11,7 @@ import pytest
 
 from adapters.llamaparse_parser import LlamaParseParser
 from domain.errors import PermanentError, TransientError
-from domain.model import MediaType, ParsedPage
-from domain.ports import ParseRequest
+from domain.model import MediaType, ParsedPage, ParseRequest
 from tests.fakes.llamaparse_server import (
     Cancelled,
     FailedPages,

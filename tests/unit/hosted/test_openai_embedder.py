@@ -17,7 +17,7 @@ from adapters.openai_embedder import OpenAIEmbedder
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.batching import minimum_requests
 from domain.errors import PermanentError, TransientError
-from domain.ports import EmbeddingLimits
+from domain.model import EmbeddingLimits
 from tests.fakes.openai_server import (
     MALFORMED_KINDS,
     BadRequest,

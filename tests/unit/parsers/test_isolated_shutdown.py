@@ -11,8 +11,7 @@ import pytest
 
 from adapters.parsers import isolated
 from adapters.parsers.isolated import IsolatedLocalParser
-from domain.model import MediaType
-from domain.ports import ParseRequest
+from domain.model import MediaType, ParseRequest
 
 EXIT_WAIT_SECONDS = 10.0  # an upper bound on waiting for a killed process, not a guess
 

@@ -16,8 +16,8 @@ from adapters.parsers.local import NO_TEXT
 from adapters.parsers.pdf import DAMAGED_NO_TEXT, NOT_A_PDF
 from adapters.parsers.text import NOT_TEXT
 from domain.errors import PermanentError
-from domain.model import MediaType, ParsedDocument, ParsedPage
-from domain.ports import Parser, ParseRequest
+from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
+from domain.ports import Parser
 from tests.corpus import corpus_bytes
 from tests.unit.parsers.documents import text_pdf, word_document
 

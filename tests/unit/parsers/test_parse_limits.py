@@ -18,8 +18,8 @@ import pytest
 from adapters.parsers.isolated import IsolatedLocalParser, ParseLimits
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.errors import PermanentError
-from domain.model import MediaType
-from domain.ports import Parser, ParseRequest
+from domain.model import MediaType, ParseRequest
+from domain.ports import Parser
 from domain.status import JobStatus
 from entrypoints.container import make_parser
 from entrypoints.settings import load_settings
