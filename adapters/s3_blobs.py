@@ -29,8 +29,8 @@ from typing import Any
 from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound, TransientError
 from domain.files import UploadedFile, read_all
+from domain.units import MIB
 
-MIB = 1024 * 1024
 #: S3 refuses multipart parts under 5 MiB (except the last).
 MIN_PART_BYTES = 5 * MIB
 

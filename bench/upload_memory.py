@@ -33,11 +33,11 @@ from pathlib import Path
 import httpx
 
 from bench._db import database, drop_schema, fresh_schema
+from domain.units import MIB
 from entrypoints.tokens import mint_token
 from tests.e2e.conftest import free_port, navigator_command, wait_for
 from tests.fakes.s3_server import RunningS3Server, new_bucket_name
 
-MIB = 1024 * 1024
 SECRET = "bench-upload-memory-" + "5e" * 20
 
 

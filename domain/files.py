@@ -17,8 +17,10 @@ import io
 from collections.abc import AsyncIterator
 from typing import BinaryIO, Protocol
 
+from domain.units import MIB
+
 #: The size of the parts a file store writes or reads a file in.
-PART_BYTES = 1024 * 1024
+PART_BYTES = MIB
 
 
 class UploadedFile(Protocol):

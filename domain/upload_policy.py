@@ -27,9 +27,7 @@ import attrs
 from domain.errors import EmptyFile, FileTooLarge, QuotaExceeded, UnsupportedFileType
 from domain.files import PART_BYTES, UploadedFile, as_uploaded_file
 from domain.model import MediaType, Usage
-
-MiB = 1024 * 1024
-GiB = 1024 * MiB
+from domain.units import GIB, KIB, MIB
 
 _LABELS = {
     MediaType.PDF: "PDF",
@@ -44,7 +42,7 @@ _CLAIMS = {
 }
 _PDF_WINDOW = 1024
 #: How much of the start of a file the signatures and the HTML test look at.
-_HEAD_BYTES = 64 * 1024
+_HEAD_BYTES = 64 * KIB
 #: How much of a text file (in characters) the Markdown test looks at. The whole file
 #: is still checked to be UTF-8, block by block.
 _TEXT_WINDOW = 1024 * 1024
@@ -199,11 +197,11 @@ def _shown(filename: str, default: str = "The file") -> str:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / MiB:.1f}".removesuffix(".0") + " MB"
+    return f"{size / MIB:.1f}".removesuffix(".0") + " MB"
 
 
 def _human(size: int) -> str:
-    for unit, scale in (("GB", GiB), ("MB", MiB), ("KB", 1024)):
+    for unit, scale in (("GB", GIB), ("MB", MIB), ("KB", KIB)):
         if size >= scale:
             return f"{size / scale:.2f}".rstrip("0").removesuffix(".") + " " + unit
     return f"{size} bytes"
@@ -222,12 +220,12 @@ def _not_empty(_policy: UploadPolicy, _attribute: object, value: frozenset[Media
 class UploadPolicy:
     """Per-file and per-member limits on uploads."""
 
-    max_bytes: int = attrs.field(default=50 * MiB, validator=attrs.validators.ge(1))
+    max_bytes: int = attrs.field(default=50 * MIB, validator=attrs.validators.ge(1))
     allowed_types: frozenset[MediaType] = attrs.field(
         factory=lambda: frozenset(MediaType), converter=_media_types, validator=_not_empty
     )
     max_documents_per_member: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
-    max_bytes_per_member: int = attrs.field(default=2 * GiB, validator=attrs.validators.ge(1))
+    max_bytes_per_member: int = attrs.field(default=2 * GIB, validator=attrs.validators.ge(1))
 
     def check(
         self, data: bytes | UploadedFile, filename: str, declared: str | None, usage: Usage

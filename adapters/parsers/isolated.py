@@ -52,10 +52,9 @@ from adapters.parsers.pdf import PdfEngine
 from domain.errors import PermanentError, TransientError
 from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
 from domain.ports import ParseCheckpoint
+from domain.units import MIB
 
 log = logging.getLogger(__name__)
-
-MIB = 1024 * 1024
 
 TOO_LONG = (
     "this file takes too long to read: it may be damaged, or built to overload a "

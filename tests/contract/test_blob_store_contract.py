@@ -10,10 +10,10 @@ import pytest
 from domain.errors import NotFound
 from domain.files import BytesFile
 from domain.ports import BlobStore
+from domain.units import MIB
 from tests.contract.conftest import BLOB_KEYS
 
 KEY, OTHER_KEY = BLOB_KEYS
-MiB = 1024 * 1024
 
 
 async def test_stored_bytes_come_back_unchanged(blobs: BlobStore) -> None:
@@ -28,7 +28,7 @@ async def test_a_file_larger_than_a_part_comes_back_whole_and_in_order(
     blobs: BlobStore,
 ) -> None:
     # 11 MiB: three parts of the PostgreSQL store and of an S3 multipart upload (5 MiB).
-    data = b"".join(i.to_bytes(4, "big") for i in range(11 * MiB // 4)) + b"end"
+    data = b"".join(i.to_bytes(4, "big") for i in range(11 * MIB // 4)) + b"end"
 
     await blobs.put(KEY, BytesFile(data))
 

@@ -16,7 +16,8 @@ from domain.errors import (
     UploadRejected,
 )
 from domain.model import MediaType, Usage
-from domain.upload_policy import GiB, MiB, UploadPolicy, sniff_media_type
+from domain.units import GIB, MIB
+from domain.upload_policy import UploadPolicy, sniff_media_type
 from tests.corpus import corpus_bytes
 
 NEW_MEMBER = Usage(documents=0, bytes=0)
@@ -147,9 +148,9 @@ def test_other_utf8_text_is_plain_text():
 
 def test_the_defaults_are_fifty_megabytes_every_type_and_generous_quotas():
     policy = UploadPolicy()
-    assert policy.max_bytes == 50 * MiB
+    assert policy.max_bytes == 50 * MIB
     assert policy.allowed_types == frozenset(MediaType)
-    assert (policy.max_documents_per_member, policy.max_bytes_per_member) == (1000, 2 * GiB)
+    assert (policy.max_documents_per_member, policy.max_bytes_per_member) == (1000, 2 * GIB)
 
 
 def test_an_acceptable_upload_gets_its_type():
@@ -163,8 +164,8 @@ def test_an_empty_file_is_refused_before_anything_else():
 
 
 def test_a_file_over_the_size_limit_is_refused_with_both_sizes():
-    policy = UploadPolicy(max_bytes=1 * MiB)
-    data = PNG_BYTES + bytes(int(1.5 * MiB))  # too large is said before wrong type
+    policy = UploadPolicy(max_bytes=1 * MIB)
+    data = PNG_BYTES + bytes(int(1.5 * MIB))  # too large is said before wrong type
     with pytest.raises(FileTooLarge) as refused:
         policy.check(data, "scan.png", None, NEW_MEMBER)
     message = str(refused.value)
@@ -179,9 +180,9 @@ def test_a_file_of_exactly_the_limit_is_accepted():
 
 def test_the_size_can_be_checked_while_the_upload_is_still_streaming():
     policy = UploadPolicy()
-    policy.check_size(50 * MiB)
+    policy.check_size(50 * MIB)
     with pytest.raises(FileTooLarge, match="50 MB"):
-        policy.check_size(50 * MiB + 1, "huge.pdf")
+        policy.check_size(50 * MIB + 1, "huge.pdf")
 
 
 def test_the_type_is_checked_before_the_quota():
@@ -206,18 +207,18 @@ def test_a_member_at_the_document_limit_cannot_upload_more():
 
 
 def test_an_upload_that_would_pass_the_storage_limit_is_refused():
-    policy = UploadPolicy(max_bytes_per_member=10 * MiB)
-    nearly_full = Usage(documents=4, bytes=10 * MiB - len(PDF_BYTES) + 1)
+    policy = UploadPolicy(max_bytes_per_member=10 * MIB)
+    nearly_full = Usage(documents=4, bytes=10 * MIB - len(PDF_BYTES) + 1)
     with pytest.raises(QuotaExceeded, match=r"use 10 MB of your 10 MB\."):
         policy.check(PDF_BYTES, "policy.pdf", None, nearly_full)
-    exactly_full = Usage(documents=4, bytes=10 * MiB - len(PDF_BYTES))
+    exactly_full = Usage(documents=4, bytes=10 * MIB - len(PDF_BYTES))
     assert policy.check(PDF_BYTES, "policy.pdf", None, exactly_full) is MediaType.PDF
 
 
 def test_the_storage_refusal_says_how_big_the_file_is_and_how_much_is_used():
-    policy = UploadPolicy(max_bytes_per_member=GiB)
+    policy = UploadPolicy(max_bytes_per_member=GIB)
     with pytest.raises(QuotaExceeded) as refused:
-        policy.check(PDF_BYTES + bytes(3 * MiB), "eob.pdf", None, Usage(9, GiB - 2 * MiB))
+        policy.check(PDF_BYTES + bytes(3 * MIB), "eob.pdf", None, Usage(9, GIB - 2 * MIB))
     assert "This file (3 MB) does not fit in your storage: your documents use 1022 MB of " \
            "your 1 GB." in str(refused.value)
 

@@ -17,9 +17,9 @@ import pytest
 from adapters.parsers import docx as word
 from adapters.parsers.docx import DAMAGED, TOO_LARGE, parse_docx
 from domain.errors import PermanentError
+from domain.units import MIB
 from tests.unit.parsers.documents import word_document
 
-MIB = 1024 * 1024
 #: The lowered limit (python-docx's own template parts take 0.8 MiB of it).
 LIMIT = 2 * MIB
 #: What the bomb's document.xml really unpacks to: 8 times the limit.

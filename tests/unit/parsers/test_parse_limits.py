@@ -21,13 +21,13 @@ from domain.errors import PermanentError
 from domain.model import MediaType, ParseRequest
 from domain.ports import Parser
 from domain.status import JobStatus
+from domain.units import MIB
 from entrypoints.container import make_parser
 from entrypoints.settings import load_settings
 from tests.corpus import corpus_bytes
 from tests.unit.parsers.hostile import word_document_with_paragraphs
 from tests.unit.test_use_cases import Rig
 
-MIB = 1024 * 1024
 TAKES_TOO_LONG = "this file takes too long to read"
 NEEDS_TOO_MUCH_MEMORY = "this file needs too much memory to read"
 
