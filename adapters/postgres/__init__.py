@@ -1,58 +1,9 @@
-"""PostgreSQL adapters: the job queue, the document repository and the worker
-registry on asyncpg + pgvector, the migrations runner and the embedded server.
+"""PostgreSQL adapters on asyncpg + pgvector: the job queue, the documents and their
+search, the file store, the worker registry, the migrations runner, the operator's
+queries and checks, and the embedded server the tests and `navigator up` use.
 
-Nothing connects at import time; ``create_pool`` and ``EmbeddedPostgres.start``
-are called by the composition root.
+Import each from its own module (``adapters.postgres.job_queue`` and so on): this
+package re-exports nothing, so importing one adapter loads only what it needs.
+Nothing connects at import time; the composition root creates the pool and starts
+the embedded server.
 """
-
-from adapters.postgres.connection import (
-    DEFAULT_SCHEMA,
-    Listener,
-    check_schema_name,
-    create_pool,
-    jobs_channel,
-    listen,
-)
-from adapters.postgres.documents import PostgresDocumentRepository
-from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.errors import (
-    DatabaseUnavailable,
-    InvalidSchemaName,
-    MigrationError,
-    MissingExtension,
-    PostgresError,
-)
-from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import (
-    SchemaStatus,
-    applied_migrations,
-    migrate,
-    migrations_source,
-    run_migrations,
-    schema_status,
-)
-from adapters.postgres.workers import PostgresWorkerRegistry
-
-__all__ = [
-    "DEFAULT_SCHEMA",
-    "DatabaseUnavailable",
-    "EmbeddedPostgres",
-    "InvalidSchemaName",
-    "Listener",
-    "MigrationError",
-    "MissingExtension",
-    "PostgresDocumentRepository",
-    "PostgresError",
-    "PostgresJobQueue",
-    "PostgresWorkerRegistry",
-    "SchemaStatus",
-    "applied_migrations",
-    "check_schema_name",
-    "create_pool",
-    "jobs_channel",
-    "listen",
-    "migrate",
-    "migrations_source",
-    "run_migrations",
-    "schema_status",
-]
