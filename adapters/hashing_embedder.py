@@ -5,9 +5,8 @@ trigrams of its longer words so that "deductible" and "deductibles" still meet.
 Common words ("the", "what", PostgreSQL's English stop words) and punctuation
 are left out, unless the text has nothing else, and a word's weight grows with
 the logarithm of its count (1 + ln n), so a passage is not "about" whatever it
-repeats most. (Version 1 counted every word and mark linearly, which made every
-long passage look alike: vector search found the answer in the top 5 for a third
-of the questions of ``bench/retrieval.py``, version 2 for half.)
+repeats most (counted linearly, every long passage would look alike; the
+retrieval figures of both ways are in docs/BENCHMARKS.md).
 
 Every feature is hashed with BLAKE2b (stable across processes and machines,
 unlike Python's ``hash()``) to one of ``dimensions`` buckets with a sign; the

@@ -2,10 +2,10 @@
 
 The driver's codec (pgvector's, registered on every pooled connection) sends a
 ``Vector`` as ``to_binary()``. Building a ``Vector`` from a list of Python floats and
-then serialising it costs ~0.2 ms per 1,536-dimension vector in three copies (checked
-list, ``array``, byte-swapped ``array``); a worker writes ~300 per step, so that was
-most of the embed step's time once its SQL got cheap (docs/BENCHMARKS.md). Here the
-values are checked and packed big-endian in one ``struct`` call.
+then serialising it makes three copies (checked list, ``array``, byte-swapped
+``array``); with ~300 vectors per step those copies are a large share of the embed
+step's time (docs/BENCHMARKS.md). Here the values are checked and packed big-endian
+in one ``struct`` call.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Bad input gets a clear 4xx that the OpenAPI document declares, never a 5xx.
 
-The huge-offset and NUL-member regressions run on PostgreSQL, where both used to be
-500s (asyncpg cannot send an offset past ``bigint``, nor text with a NUL byte); the
+The huge-offset and NUL-member cases run on PostgreSQL, since only there can they
+fail (asyncpg cannot send an offset past ``bigint``, nor text with a NUL byte); the
 rest run on the in-memory adapters.
 """
 

@@ -11,10 +11,10 @@ Then each pooler mode meets each ``DATABASE_POOLER_MODE``: the API either starts
 and answers, or stops at once with a message naming the setting to change, never
 a traceback.
 
-Before this suite, in transaction mode the API never started (the probe
-connection's prepared statements collided in the pooler), and in session mode
-with the default setting it never started either (the pooler refused the
-``search_path`` startup parameter).
+The two ways the services have failed to start behind a pooler are what it
+guards: in transaction mode, the probe connection's prepared statements colliding
+in the pooler; in session mode with the default setting, the pooler refusing the
+``search_path`` startup parameter.
 """
 
 from __future__ import annotations

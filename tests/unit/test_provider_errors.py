@@ -1,4 +1,5 @@
-"""Which provider answers are worth retrying (DESIGN §2: 4xx other than 408/429 is permanent)."""
+"""Which provider answers are worth retrying: timeouts, rate limits and server errors;
+any other 4xx (a refused key, a refused request) is permanent."""
 
 from __future__ import annotations
 
