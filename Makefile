@@ -2,6 +2,8 @@
 # Both create .venv on first use and install into it exactly what requirements-dev.lock
 # pins (hashes checked), then this project itself (editable, with no dependencies of its
 # own: the lock holds them all).
+# `make lint` runs the static checks alone (ruff, mypy, import-linter); `make test` runs
+# them before every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
