@@ -46,10 +46,10 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import translates_outages
-from adapters.postgres.search_sql import search_statement
+from adapters.postgres.search_sql import PAIR_WEIGHT, RRF_K, search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
-from domain.hybrid import PAIR_WEIGHT, RRF_K, SearchMode
+from domain.hybrid import SearchMode
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
 
 _Chunks = list[Chunk]
