@@ -28,6 +28,8 @@ RRF_K = 60
 
 
 class InMemoryDocumentRepository:
+    """``DocumentRepository`` and ``SearchIndex`` over the in-memory store."""
+
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 

@@ -68,7 +68,8 @@ _DOCUMENT_COLUMNS = (
 
 @translates_outages
 class PostgresDocumentRepository:
-    """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
+    """``DocumentRepository`` and ``SearchIndex`` on PostgreSQL. ``pool`` comes from
+    :func:`create_pool`."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA,
                  rerank_candidates: int = EXACT_RERANK_CANDIDATES) -> None:
