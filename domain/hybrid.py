@@ -1,8 +1,8 @@
 """How a search finds passages: by the question's words, by its meaning, or both.
 
-The modes are the member's choice (``RAG_SEARCH_MODE``, or per request); what each
-one returns is the search port's contract (``domain.ports``), held to both
-repositories by the contract suite. The ranking itself belongs to the
+The mode is set by ``RAG_SEARCH_MODE`` and may be chosen per request; what each
+mode returns is the ``SearchIndex`` port's contract (``domain.ports.search``), held
+to both repositories by the contract suite. The ranking itself belongs to the
 index: PostgreSQL ranks in SQL (``adapters/postgres/search_sql.py``).
 """
 
