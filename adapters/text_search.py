@@ -1,11 +1,11 @@
-"""Full-text search in Python, standing in for PostgreSQL's ``english`` configuration.
+"""A question's words, and the passages that hold them marked, in Python.
 
-Words are lowercased, the same stop words as PostgreSQL's ``english.stop`` are
-left out, and a light suffix-stripping stemmer makes "services" meet "service"
-and "appeals" meet "appeal". It is not the Snowball stemmer PostgreSQL uses, so
-the in-memory repository's keyword ranking can differ from PostgreSQL's; the
-contract suite only pins what both agree on (``domain.hybrid``). Both repositories
-mark the question's words in the passages they return with :func:`headline`.
+Both repositories mark the question's words in the passages they return with
+:func:`headline` (PostgreSQL's ``ts_headline`` would parse every returned chunk again
+on the database); the in-memory one also finds chunks by :func:`terms`. Words are
+lowercased, PostgreSQL's ``english.stop`` words are left out, and a light
+suffix-stripping stemmer makes "services" meet "service" and "appeals" meet
+"appeal": close to, not the same as, the Snowball stemmer PostgreSQL uses.
 """
 
 from __future__ import annotations
@@ -42,50 +42,10 @@ def words(text: str) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), stem(word)
 
 
-def ordered_terms(text: str) -> list[str]:
-    """The stems of ``text``'s words in order, stop words left out (a question's word
-    pairs are read from this)."""
-    return [term for _, _, term in words(text)]
-
-
-@functools.lru_cache(maxsize=4096)
-def positions(text: str) -> dict[str, tuple[int, ...]]:
-    """Where each stem of ``text`` stands, counting every word, stop words included
-    (as PostgreSQL's ``tsvector`` counts positions)."""
-    found: dict[str, list[int]] = {}
-    for position, match in enumerate(_WORD.finditer(text), start=1):
-        word = match.group().lower()
-        if word not in STOP_WORDS:
-            found.setdefault(stem(word), []).append(position)
-    return {term: tuple(at) for term, at in found.items()}
-
-
-def holds_pair(text: str, pair: tuple[str, str], reach: int) -> bool:
-    """Whether ``text`` says the pair's second stem within ``reach`` words after its first."""
-    at = positions(text)
-    seconds = set(at.get(pair[1], ()))
-    return any(first + gap in seconds
-               for first in at.get(pair[0], ()) for gap in range(1, reach + 1))
-
-
 @functools.lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """The stems a text can be found by."""
     return frozenset(term for _, _, term in words(text))
-
-
-def occurrences(text: str, query_terms: frozenset[str]) -> dict[str, int]:
-    """How often ``text`` says each of the query's stems (only those it says)."""
-    counts: dict[str, int] = {}
-    for term in _stems(text):
-        if term in query_terms:
-            counts[term] = counts.get(term, 0) + 1
-    return counts
-
-
-@functools.lru_cache(maxsize=4096)
-def _stems(text: str) -> tuple[str, ...]:
-    return tuple(term for _, _, term in words(text))
 
 
 def headline(text: str, query_terms: frozenset[str], *, max_words: int = 40) -> str:

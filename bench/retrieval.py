@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", action="store_true",
                         help="chunker and hashing embedder as version 1 (before hybrid search)")
     parser.add_argument("--memory", action="store_true",
-                        help="the in-memory adapters instead of PostgreSQL")
+                        help="the in-memory adapters instead of PostgreSQL (their keyword "
+                        "ranking is a plain word count, not the one production runs)")
     parser.add_argument("--chunk-tokens", type=int,
                         help="chunk size (CHUNK_TARGET_TOKENS; overlap an eighth of it)")
     parser.add_argument("--dsn", help="a PostgreSQL server to use instead of the embedded one")

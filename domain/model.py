@@ -369,7 +369,7 @@ class ScoredChunk:
     ``similarity`` is the cosine similarity of the chunk's vector to the question's;
     ``score`` is what the results are ordered by: the similarity itself in a
     vector search, the fused reciprocal-rank score in a hybrid search, the keyword
-    relevance in a keyword search (``domain.hybrid``). ``keyword_rank`` and
+    relevance in a keyword search (``SearchIndex``). ``keyword_rank`` and
     ``vector_rank`` are the chunk's places (1 = best) in the keyword and the vector
     candidates, None when it was not among them. ``highlight`` is the part of the
     text that matched, the question's words marked ``**like this**``.

@@ -4,7 +4,7 @@ The business rules:
 
 - A chunk less similar to the question than ``similarity_threshold`` is not used,
   unless the question's words found it (``ScoredChunk.keyword_match``): a strong
-  keyword match is kept however low its vector similarity (``domain.hybrid``).
+  keyword match is kept however low its vector similarity (``SearchIndex``).
 - The best-scored chunks come first (``ScoredChunk.score``: the similarity in a
   vector search, the fused rank score in a hybrid one); ties are broken by
   document and position, so the same search always gives the same context.

@@ -6,7 +6,7 @@ import attrs
 
 from domain.errors import InvalidQuery
 from domain.hybrid import SearchMode
-from domain.ports import DocumentRepository, Embedder, Tokenizer
+from domain.ports import Embedder, SearchIndex, Tokenizer
 from domain.retrieval import RetrievalOptions, RetrievalResult, pack
 
 
@@ -35,7 +35,7 @@ class SearchDocuments:
     page, its heading path and the part of it that matched.
     """
 
-    documents: DocumentRepository
+    index: SearchIndex
     embedder: Embedder
     tokenizer: Tokenizer
     defaults: RetrievalOptions = RetrievalOptions()
@@ -59,7 +59,7 @@ class SearchDocuments:
             )
         mode = self.mode if mode is None else mode
         embedded = await self.embedder.embed([query])
-        candidates = await self.documents.search(
+        candidates = await self.index.search(
             user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
             limit=options.max_chunks * self.limits.candidates_per_chunk,
             text=query, mode=mode,

@@ -295,7 +295,7 @@ class Container(containers.DeclarativeContainer):
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     search_documents = providers.Singleton(
-        SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
+        SearchDocuments, index=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
         mode=providers.Callable(SearchMode, settings.provided.rag_search_mode),
     )

@@ -1,5 +1,11 @@
-"""Documents, chunks and search in memory: brute-force cosine, full-text matching in
-Python (``text_search``), fused as ``domain.hybrid`` says."""
+"""Documents, chunks and search in memory, for tests and offline runs.
+
+Search keeps to the rules both repositories share (the member's complete chunks of
+the asked model; the threshold gating the vector list only; reciprocal rank fusion)
+with the plainest ranking that meets them: cosine similarity, and the number of the
+question's words a chunk holds. PostgreSQL's keyword ranking (BM25 and word pairs,
+``adapters/postgres/search_sql.py``) is the one production runs, and the retrieval
+quality test pins it."""
 
 from __future__ import annotations
 
@@ -13,20 +19,17 @@ from adapters import text_search
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
-from domain.hybrid import (
-    PAIR_REACH,
-    SearchMode,
-    best_first,
-    bm25,
-    fuse,
-    pair_score,
-    question_pairs,
-)
+from domain.hybrid import SearchMode
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
 from domain.status import JobStatus
 
+#: The constant of reciprocal rank fusion, as PostgreSQL's statement uses it.
+RRF_K = 60
+
 
 class InMemoryDocumentRepository:
+    """``DocumentRepository`` and ``SearchIndex`` over the in-memory store."""
+
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
@@ -80,18 +83,15 @@ class InMemoryDocumentRepository:
                 continue
             filename = store.documents[document_id].filename
             searchable.append(ScoredChunk(chunk, cosine(vector, embedded.vector), filename))
-        query_terms = text_search.terms(text)
-        vector_hits = [] if mode is SearchMode.KEYWORD else _vector_candidates(
-            searchable, min_similarity, limit)
-        keyword_hits = [] if mode is SearchMode.VECTOR else _keyword_candidates(
-            searchable, query_terms, question_pairs(text_search.ordered_terms(text)), limit)
+        words = text_search.terms(text)
         if mode is SearchMode.VECTOR:
-            found = vector_hits
+            found = _vector_candidates(searchable, min_similarity, limit)
         elif mode is SearchMode.KEYWORD:
-            found = keyword_hits
+            found = _keyword_candidates(searchable, words, limit)
         else:
-            found = fuse(vector_hits, keyword_hits, limit)
-        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, query_terms))
+            found = _fuse(_vector_candidates(searchable, min_similarity, limit),
+                          _keyword_candidates(searchable, words, limit), limit)
+        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, words))
                 for hit in found]
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:
@@ -100,34 +100,41 @@ class InMemoryDocumentRepository:
         return document
 
 
+def _best_first(hit: ScoredChunk) -> tuple[float, str, int]:
+    """Highest score first, then by document and position (as PostgreSQL orders ties)."""
+    return (-hit.score, str(hit.chunk.document_id), hit.chunk.ordinal)
+
+
 def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, limit: int
                        ) -> list[ScoredChunk]:
-    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=best_first)
+    """Chunks at least ``min_similarity`` similar to the question, most similar first."""
+    close = sorted((h for h in searchable if h.similarity >= min_similarity), key=_best_first)
     return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
 
 
-def _keyword_candidates(searchable: list[ScoredChunk], query_terms: frozenset[str],
-                        pairs: list[tuple[str, str]], limit: int) -> list[ScoredChunk]:
-    """Chunks holding at least one of the question's words, by BM25 over the member's
-    chunks (``domain.hybrid.bm25``) plus the question's word pairs they hold
-    (``domain.hybrid.pair_score``); those holding every word come first."""
-    if not query_terms or not searchable:
-        return []
-    said = {h.chunk.chunk_id: text_search.occurrences(h.chunk.text, query_terms)
-            for h in searchable}
-    holding = {t: sum(t in found for found in said.values()) for t in query_terms}
-    average = sum(h.chunk.token_count for h in searchable) / len(searchable)
-    held = {h.chunk.chunk_id: [p for p in pairs if text_search.holds_pair(h.chunk.text, p,
-                                                                          PAIR_REACH)]
-            for h in searchable if said[h.chunk.chunk_id]}
-    pairs_holding = {p: sum(p in found for found in held.values()) for p in pairs}
+def _keyword_candidates(searchable: list[ScoredChunk], words: frozenset[str], limit: int
+                        ) -> list[ScoredChunk]:
+    """Chunks holding at least one of the question's words, scored by how many of them
+    they hold: a chunk holding every word comes first."""
     scored = []
     for hit in searchable:
-        found = said[hit.chunk.chunk_id]
-        if found:
-            score = bm25(found, holding, len(searchable), hit.chunk.token_count, average)
-            score += pair_score(held[hit.chunk.chunk_id], pairs_holding, len(searchable))
-            scored.append((len(found) == len(query_terms), attrs.evolve(hit, score=score)))
-    scored.sort(key=lambda pair: (not pair[0], *best_first(pair[1])))
-    return [attrs.evolve(h, keyword_rank=rank)
-            for rank, (_, h) in enumerate(scored[:limit], 1)]
+        held = len(words & text_search.terms(hit.chunk.text))
+        if held:
+            scored.append(attrs.evolve(hit, score=float(held)))
+    scored.sort(key=_best_first)
+    return [attrs.evolve(h, keyword_rank=rank) for rank, h in enumerate(scored[:limit], 1)]
+
+
+def _fuse(vector: list[ScoredChunk], keyword: list[ScoredChunk], limit: int
+          ) -> list[ScoredChunk]:
+    """Reciprocal rank fusion: a chunk scores ``1 / (RRF_K + rank)`` for each list it is
+    in; a chunk in both lists appears once, with both ranks."""
+    fused: dict[UUID, ScoredChunk] = {}
+    for hit in [*vector, *keyword]:
+        seen = fused.get(hit.chunk.chunk_id)
+        vector_rank = hit.vector_rank or (seen.vector_rank if seen else None)
+        keyword_rank = hit.keyword_rank or (seen.keyword_rank if seen else None)
+        score = sum(1 / (RRF_K + rank) for rank in (vector_rank, keyword_rank) if rank)
+        fused[hit.chunk.chunk_id] = attrs.evolve(
+            hit, score=score, vector_rank=vector_rank, keyword_rank=keyword_rank)
+    return sorted(fused.values(), key=_best_first)[:limit]

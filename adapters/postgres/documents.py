@@ -1,32 +1,13 @@
 """Documents, parsed pages, chunks and search on PostgreSQL + pgvector.
 
-Search is one SQL statement per search (one per mode, in
-``adapters/postgres/search_sql.py``) in the shape Supabase documents for hybrid search
-with pgvector: two candidate lists, fused by reciprocal rank (rules in
-``domain.hybrid``); a vector or keyword search runs only its own list. Search is
-always scoped to one member, so it is served by the member index on the vectors
-(``chunk_embeddings_member_search``, migration 0006), not by a global ANN index that
-every write would pay for.
-
-- The **vector candidates**: the member's chunks of the asked model, in completed
-  documents, are ranked by the Hamming distance between their stored binary
-  quantization (one bit per dimension, read from the index) and the query's; the
-  best :data:`EXACT_RERANK_CANDIDATES` of them are ranked again by exact cosine
-  distance on the full vectors, and the similarity threshold applies to that exact
-  ranking. A member with at most :data:`EXACT_RERANK_CANDIDATES` chunks therefore
-  gets an exact answer; a heavier member's answer is exact whenever its true best
-  chunks are among the candidates, which bench/search.py measures (recall@10).
-- The **keyword candidates** are the same member's chunks whose ``text_search``
-  (migration 0004, GIN index) holds any of the question's words, scored by BM25
-  over the member's chunks plus the question's word pairs each chunk says close
-  together (a ``<1>``…``<PAIR_REACH>`` phrase query per pair, weighted by the
-  pair's rarity);
-  chunks matching ``websearch_to_tsquery`` of the whole question (all words,
-  quoted phrases in order, no ``-excluded`` word) come first, then
-  ``ts_rank_cd`` breaks ties.
-- The question's words are marked in each returned chunk in Python, as the
-  in-memory repository marks them (``adapters.text_search.headline``), not by
-  ``ts_headline``, which re-parsed every returned chunk on the database.
+A search is one SQL statement, one per mode (``search_sql.py``), always scoped to one
+member, so it is served by the member index on the vectors (migration 0006) rather
+than a global ANN index every write would pay for. The member's vectors are ranked by
+the Hamming distance of their binary quantization, and the best
+:data:`EXACT_RERANK_CANDIDATES` again by exact cosine distance, where the threshold
+applies: exact for a member with up to that many chunks. The question's words are
+marked in the returned chunks in Python (``adapters.text_search.headline``), so the
+database does not parse them again.
 """
 
 from __future__ import annotations
@@ -46,10 +27,10 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import translates_outages
-from adapters.postgres.search_sql import search_statement
+from adapters.postgres.search_sql import PAIR_WEIGHT, RRF_K, search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
-from domain.hybrid import PAIR_WEIGHT, RRF_K, SearchMode
+from domain.hybrid import SearchMode
 from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
 
 _Chunks = list[Chunk]
@@ -68,7 +49,8 @@ _DOCUMENT_COLUMNS = (
 
 @translates_outages
 class PostgresDocumentRepository:
-    """``DocumentRepository`` on PostgreSQL. ``pool`` comes from :func:`create_pool`."""
+    """``DocumentRepository`` and ``SearchIndex`` on PostgreSQL. ``pool`` comes from
+    :func:`create_pool`."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA,
                  rerank_candidates: int = EXACT_RERANK_CANDIDATES) -> None:

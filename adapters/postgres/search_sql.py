@@ -1,5 +1,20 @@
 """The search statements, one per search mode, each a single SQL statement.
 
+This is the ranking production runs (the in-memory repository ranks plainly; the
+retrieval quality test pins this one):
+
+- **Vector candidates**: the member's chunks at least the similarity threshold
+  (cosine) similar to the question, most similar first.
+- **Keyword candidates**: the member's chunks holding any of the question's words
+  (``english`` configuration: stemmed, stop words left out), scored by BM25 over the
+  member's chunks (k1 1.2, b 0.75, length in tokens), plus, for each two neighbouring
+  words of the question that the chunk says close together (the second within
+  :data:`PAIR_REACH` words after the first), :data:`PAIR_WEIGHT` times the pair's
+  idf. Chunks matching the whole question as ``websearch_to_tsquery`` reads it come
+  first; ``ts_rank_cd``, then document and position, break ties.
+- **Fusion** (``hybrid``): each list cut to ``limit``; a chunk scores
+  ``1 / (RRF_K + rank)`` for each list it is in, best sum first.
+
 Each mode's statement holds only the lists it uses, so a vector search neither plans
 nor runs the keyword list and a keyword search never touches a vector but the ten it
 returns. Every list applies the same filters: the member's own chunks, of complete
@@ -14,7 +29,19 @@ from __future__ import annotations
 
 import string
 
-from domain.hybrid import PAIR_REACH, SearchMode
+from domain.hybrid import SearchMode
+
+#: The constant of reciprocal rank fusion: 60 is the value of the original paper
+#: (Cormack et al., 2009); larger flattens the difference between ranks.
+RRF_K = 60
+#: Two of the question's words are a pair in a chunk when the second comes within
+#: this many word positions after the first (stop words count as positions, as they
+#: do in a ``tsvector``): 1 is next to each other, 3 lets two words ("copayment for
+#: each visit") stand between.
+PAIR_REACH = 3
+#: What a pair held by a chunk adds to its BM25 score, times the pair's idf (chosen
+#: on bench/retrieval.py's questions; docs/BENCHMARKS.md).
+PAIR_WEIGHT = 0.5
 
 #: Every parameter a search statement may use, in the order they are numbered.
 PARAMETERS = ("member", "vector", "model", "threshold", "limit", "text", "rrf_k",
@@ -115,8 +142,8 @@ question_positions AS (
     WHERE strpos(u.lexeme, chr(92)) = 0
 ),
 pairs AS (
-    -- each two different words next to each other in the question (domain.hybrid:
-    -- question_pairs), as a query for the second within PAIR_REACH words of the first
+    -- each two different words next to each other in the question, once each, as a
+    -- query for the second within PAIR_REACH words of the first
     SELECT row_number() OVER () AS pair, query
     FROM (
         SELECT DISTINCT (""" + _PAIR_QUERY + """)::tsquery AS query
@@ -129,7 +156,7 @@ pair_hits AS (
     SELECT m.chunk_id, p.pair FROM keyword_matches m JOIN pairs p ON m.text_search @@ p.query
 ),
 pair_scores AS (
-    -- PAIR_WEIGHT times each held pair's idf (domain.hybrid.pair_score)
+    -- PAIR_WEIGHT times each held pair's idf
     SELECT h.chunk_id,
            {pair_weight} * sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5)))
            AS score
@@ -139,7 +166,7 @@ pair_scores AS (
     GROUP BY h.chunk_id
 ),
 words_scored AS (
-    -- BM25 (k1 = 1.2, b = 0.75: domain.hybrid.BM25_K1, BM25_B), length in tokens
+    -- BM25 (k1 = 1.2, b = 0.75), length in tokens
     SELECT o.chunk_id, o.document_id, o.ordinal, o.density, o.whole,
            sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
                * o.often * 2.2
@@ -150,7 +177,7 @@ words_scored AS (
     GROUP BY o.chunk_id, o.document_id, o.ordinal, o.density, o.whole
 ),
 keyword_scored AS (
-    -- the words' BM25 plus the pairs' (domain.hybrid)
+    -- the words' BM25 plus the pairs'
     SELECT w.chunk_id, w.document_id, w.ordinal, w.density, w.whole,
            w.score + coalesce(p.score, 0) AS score
     FROM words_scored w LEFT JOIN pair_scores p ON p.chunk_id = w.chunk_id

@@ -22,6 +22,7 @@ from domain.ports.jobs import (
     WorkerQueue,
 )
 from domain.ports.parsing import ParseCheckpoint, Parser
+from domain.ports.search import SearchIndex
 
 __all__ = [
     "AnswerRateLimiter",
@@ -39,6 +40,7 @@ __all__ = [
     "JobReads",
     "ParseCheckpoint",
     "Parser",
+    "SearchIndex",
     "Timer",
     "Tokenizer",
     "UploadQueue",

@@ -1,15 +1,13 @@
-"""A member's documents: what they hold, their chunks, and search over them.
+"""A member's documents: what they hold and their chunks.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from domain.hybrid import SearchMode
-from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
+from domain.model import Chunk, Document, Job, ParsedDocument, Usage
 
 
 class DocumentRepository(Protocol):
@@ -35,19 +33,6 @@ class DocumentRepository(Protocol):
 
     async def chunks(self, document_id: UUID) -> builtins.list[Chunk]:
         """A document's chunks in order."""
-        ...
-
-    async def search(
-        self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-        limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
-    ) -> builtins.list[ScoredChunk]:
-        """The member's best chunks of completed documents embedded by ``model``, best
-        first, at most ``limit``. ``vector`` is the question's embedding, ``text`` its
-        words. Mode ``vector``: chunks at least ``min_similarity`` (cosine) similar;
-        ``keyword``: chunks holding the question's words; ``hybrid``: both lists
-        fused by reciprocal rank, the threshold gating only the vector list (rules in
-        ``domain.hybrid``). Every chunk carries its similarity and a highlight of the
-        part that matched."""
         ...
 
     async def delete(self, document_id: UUID, user_id: str) -> Document:

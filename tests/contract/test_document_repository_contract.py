@@ -269,7 +269,9 @@ async def test_a_query_without_direction_finds_nothing_and_a_broken_one_is_refus
 #
 # Each chunk of these documents gets a vector along its ordinal's axis (builders.unit),
 # so a query vector along axis n is "about" chunk n whatever its words say: the tests
-# can make the vector and the keyword rankings disagree on purpose.
+# can make the vector and the keyword rankings disagree on purpose. Both repositories
+# must agree on the clear cases pinned here; how PostgreSQL ranks close ones (BM25,
+# word pairs) is pinned on PostgreSQL alone, in tests/integration/test_retrieval_quality.py.
 
 HYBRID, KEYWORD, VECTOR = SearchMode.HYBRID, SearchMode.KEYWORD, SearchMode.VECTOR
 PHONE_BOOK = [
@@ -299,31 +301,17 @@ async def test_keyword_search_finds_the_chunks_holding_the_questions_words(
     assert hits[0].filename == "policy.pdf"
 
 
-async def test_a_rare_word_outranks_a_common_one(backend: Backend) -> None:
+async def test_a_chunk_holding_every_word_of_the_question_comes_first(
+    backend: Backend,
+) -> None:
     await _complete(backend, MARIA, b"policy", PHONE_BOOK)
 
     hits = await _search(backend, "hospital authorization", KEYWORD)
 
-    assert hits[0].chunk.text == PHONE_BOOK[2]  # the only chunk with "authorization"
+    assert hits[0].chunk.text == PHONE_BOOK[2]  # the only chunk with both words
     assert {h.chunk.text for h in hits} == {PHONE_BOOK[0], PHONE_BOOK[2], PHONE_BOOK[3]}
     assert [h.keyword_rank for h in hits] == [1, 2, 3]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-
-
-async def test_the_questions_words_said_together_outrank_the_same_words_apart(
-    backend: Backend,
-) -> None:
-    apart = "Your visit matters; primary reasons aside, we also take good care."
-    together = ("The primary care visit for members of the plan happens at the office "
-                "of your own doctor nearby.")
-    await _complete(backend, MARIA, b"policy", [apart, together])
-
-    hits = await _search(backend, "What is the copay for a primary care visit?", KEYWORD)
-
-    # Each holds each word once and the shorter one would win on BM25 alone; the
-    # pairs "primary care" and "care visit" put the longer one first.
-    assert [h.chunk.text for h in hits] == [together, apart]
-    assert hits[0].score > hits[1].score
 
 
 async def test_a_strong_keyword_match_is_kept_however_low_its_similarity(
