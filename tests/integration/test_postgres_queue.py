@@ -19,7 +19,7 @@ import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
+from adapters.postgres.connection import connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
@@ -34,6 +34,7 @@ from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, 
 from tests.corpus import REPO_DIR
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedParser
+from tests.round_trips import RoundTrips
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
