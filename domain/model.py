@@ -420,8 +420,10 @@ class StepOutput:
     detail: str = ""
 
     def __attrs_post_init__(self) -> None:
-        if self.chunks is not None and self.vectors is not None:
-            raise ValueError("a step stores chunks or vectors, not both at once")
+        kinds = [self.parsed is not None, self.chunks is not None, self.vectors is not None]
+        if sum(kinds) > 1:
+            raise ValueError("a step stores parsed pages, chunks or vectors: one kind, "
+                             "not several at once")
 
 
 @attrs.frozen

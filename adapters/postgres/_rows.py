@@ -55,6 +55,18 @@ def job_from_row(row: Row) -> Job:
     )
 
 
+def job_to_columns(job: Job) -> list[Any]:
+    """The job's columns a transition may change, in the order the queue's statements
+    take them: status, attempts, available_at, last_error, failed_stage, lease_owner,
+    lease_expires_at, fencing_token, parser_job_id, embedding_tokens, updated_at."""
+    return [
+        job.status.value, job.attempts, job.available_at, job.last_error,
+        job.failed_stage.value if job.failed_stage else None, job.lease_owner,
+        job.lease_expires_at, job.fencing_token, job.parser_job_id, job.embedding_tokens,
+        job.updated_at,
+    ]
+
+
 def event_from_row(row: Row) -> JobEvent:
     from_status = row["from_status"]
     return JobEvent(
