@@ -9,7 +9,17 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.files import UploadedFile
-from domain.model import Admission, Document, Job, JobEvent, Lease, StepOutput, Submission
+from domain.model import (
+    Admission,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    Moved,
+    StepOutput,
+    Stored,
+    Submission,
+)
 from domain.retry import RetryPolicy
 from domain.status import JobStatus
 
@@ -87,6 +97,30 @@ class WorkerQueue(Protocol):
 
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
         """The job as it stands now (a worker's last look at a job it let go)."""
+        ...
+
+
+class JobMoves(Protocol):
+    """Where the queue keeps the moves the domain decides (``domain.queue``): each is
+    stored by compare-and-set, so a move decided from a job that has changed since,
+    or under a lease that is no longer alive, changes nothing."""
+
+    async def store_move(
+        self, current: Job, moved: Moved, *, lease: Lease | None = None,
+        now: datetime | None = None, output: StepOutput | None = None, notify: bool = False,
+    ) -> Stored:
+        """Store ``moved`` (the job, its events, and ``output``'s artefacts, all or
+        nothing) if the job still is ``current`` and, with a ``lease``, that lease is
+        alive at ``now``; ``notify`` announces the job to waiting workers. Answers with
+        the job as stored, or the job as it was found."""
+        ...
+
+    async def stored_job(self, job_id: UUID) -> Job | None:
+        """The job as it is stored now; None once it is gone."""
+        ...
+
+    async def expired_leases(self, now: datetime) -> list[Job]:
+        """Jobs whose lease has run out by ``now``, the longest expired first."""
         ...
 
 
