@@ -21,7 +21,7 @@ import attrs
 from domain.errors import Conflict, LeaseLost, NotFound
 from domain.model import Job, Lease, Moved, StepOutput, Stored
 from domain.ports.clock import Clock
-from domain.ports.jobs import Jitter
+from domain.ports.queue import Jitter
 from domain.retry import RetryPolicy
 
 Transition = Callable[[Job, datetime], Moved]

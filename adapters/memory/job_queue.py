@@ -70,6 +70,13 @@ class InMemoryJobQueue(QueueRules):
         self.notices.append(job.job_id)
         return Submission(document, job, True)
 
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        document = self._store.documents.get(document_id)
+        if document is None or document.user_id != user_id:
+            raise NotFound(f"no document {document_id}")
+        self._store.delete_document(document_id)
+        return document
+
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
         return self._get(job_id, user_id)
 

@@ -155,16 +155,6 @@ class PostgresDocumentRepository:
         }
         return sql, [given[name] for name in names]
 
-    async def delete(self, document_id: UUID, user_id: str) -> Document:
-        row = await self._pool.fetchrow(
-            f"DELETE FROM {self._s}.documents WHERE document_id = $1 AND user_id = $2 "
-            "RETURNING *",
-            document_id, user_id,
-        )
-        if row is None:
-            raise NotFound(f"no document {document_id}")
-        return document_from_row(row)
-
 
 def _scored_from_row(row: asyncpg.Record, words: frozenset[str]) -> ScoredChunk:
     chunk = chunk_from_row(row)

@@ -206,6 +206,12 @@ class PostgresJobQueue(QueueRules):
             raise NotFound(f"no job for document {existing.document_id}")
         return Submission(existing, job_from_row(job), False)
 
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        row = await self._pool.fetchrow(self._sql["delete_document"], document_id, user_id)
+        if row is None:
+            raise NotFound(f"no document {document_id}")
+        return document_from_row(row)
+
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
         row = await self._pool.fetchrow(self._sql["job"], job_id)
         if row is None or (user_id is not None and row["user_id"] != user_id):

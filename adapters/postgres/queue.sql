@@ -357,6 +357,12 @@ SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes
 FROM {schema}.documents WHERE user_id = $1;
 
 
+-- name: delete_document
+-- Member $2's document $1, with its job, history, chunks, vectors and file (the
+-- foreign keys cascade), returned as it was.
+DELETE FROM {schema}.documents WHERE document_id = $1 AND user_id = $2 RETURNING *;
+
+
 -- name: job
 SELECT * FROM {schema}.upload_jobs WHERE job_id = $1;
 

@@ -12,17 +12,9 @@ from domain.ports.documents import DocumentRepository
 from domain.ports.embedding import Embedder, Tokenizer
 from domain.ports.files import BlobStore
 from domain.ports.health import DatabaseProbe, WorkerRegistry
-from domain.ports.jobs import (
-    Jitter,
-    JobCounts,
-    JobIntake,
-    JobMoves,
-    JobQueue,
-    JobReads,
-    UploadQueue,
-    WorkerQueue,
-)
+from domain.ports.jobs import DocumentJobs, JobCounts, JobReads, LeaseReads
 from domain.ports.parsing import ParseCheckpoint, Parser
+from domain.ports.queue import Jitter, JobIntake, JobQueue, UploadQueue, WorkerQueue
 
 __all__ = [
     "AnswerRateLimiter",
@@ -30,15 +22,16 @@ __all__ = [
     "BlobStore",
     "Clock",
     "DatabaseProbe",
+    "DocumentJobs",
     "DocumentRepository",
     "Embedder",
     "IdFactory",
     "Jitter",
     "JobCounts",
     "JobIntake",
-    "JobMoves",
     "JobQueue",
     "JobReads",
+    "LeaseReads",
     "ParseCheckpoint",
     "Parser",
     "Timer",

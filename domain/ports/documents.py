@@ -49,7 +49,3 @@ class DocumentRepository(Protocol):
         ``domain.hybrid``). Every chunk carries its similarity and a highlight of the
         part that matched."""
         ...
-
-    async def delete(self, document_id: UUID, user_id: str) -> Document:
-        """Remove a document with its job, history and chunks; returns what was removed."""
-        ...
