@@ -1,7 +1,9 @@
 """The job queue in memory, with the same claims, fencing and leases as PostgreSQL.
 
-Each method runs without awaiting in between, so on one event loop it is atomic,
-like the single statement or short transaction of the real adapter.
+The domain's ``QueueRules`` decide every write; this class stores them. Each of
+its own methods runs without awaiting in between, so on one event loop it is
+atomic, like the single statement or short transaction of the real adapter, and a
+move decided from a copy that has changed since is refused, as there.
 """
 
 from __future__ import annotations
