@@ -5,8 +5,9 @@ the named statements of ``queue.sql``: the claim is one statement, and every oth
 write is one compare-and-set statement that stores the job, its events and the
 step's artefacts together, or nothing when the row is no longer the job the domain
 decided from. Time comes from the injected clock, passed to every statement, so a
-test's fake clock drives leases and back-off here exactly as in memory. No
-transaction stays open while a parser or embedder runs.
+test's fake clock drives leases and back-off here exactly as in memory; hosts must
+keep time (NTP), or a clock ahead by more than a lease rescues healthy jobs early.
+No transaction stays open while a parser or embedder runs.
 """
 
 from __future__ import annotations
