@@ -43,7 +43,7 @@ import attrs
 import numpy as np
 
 from adapters.clock import SystemClock
-from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
+from adapters.postgres.connection import connect, create_pool, listen
 from adapters.postgres.job_queue import PostgresJobQueue
 from bench._db import database, drop_schema, fresh_schema
 from bench._vectors import EmbeddingSpace
@@ -60,6 +60,7 @@ from domain.model import (
 )
 from domain.status import JobStatus
 from domain.uploads import blob_key_for
+from tests.round_trips import RoundTrips
 
 LEASE = timedelta(seconds=60)
 

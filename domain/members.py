@@ -8,7 +8,14 @@ import attrs
 
 from domain.errors import NotFound
 from domain.model import Document, Job, JobEvent
-from domain.ports import BlobStore, DocumentRepository, JobCounts, JobIntake, JobReads
+from domain.ports import (
+    BlobStore,
+    DocumentJobs,
+    DocumentRepository,
+    JobCounts,
+    JobIntake,
+    JobReads,
+)
 from domain.status import JobStatus
 
 
@@ -34,11 +41,11 @@ class DeleteDocument:
     lease and writes nothing.
     """
 
-    documents: DocumentRepository
+    queue: DocumentJobs
     blobs: BlobStore
 
     async def __call__(self, document_id: UUID, user_id: str) -> Document:
-        document = await self.documents.delete(document_id, user_id)
+        document = await self.queue.delete(document_id, user_id)
         await self.blobs.delete(document.blob_key)  # this document's own file
         return document
 

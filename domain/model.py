@@ -169,14 +169,18 @@ class Job:
     def current_step(self) -> Step:
         return step_held_at(self.status)
 
+    def is_held_by(self, lease: Lease, now: datetime) -> bool:
+        """Whether ``lease`` is the current, unexpired lease on this job."""
+        return (
+            self.fencing_token == lease.token
+            and self.lease_owner == lease.worker
+            and self.lease_expires_at is not None
+            and self.lease_expires_at > now
+        )
+
     def check_lease(self, lease: Lease, now: datetime) -> None:
         """Refuse a write from anyone but the current, unexpired lease holder."""
-        if (
-            self.fencing_token != lease.token
-            or self.lease_owner != lease.worker
-            or self.lease_expires_at is None
-            or self.lease_expires_at <= now
-        ):
+        if not self.is_held_by(lease, now):
             raise LeaseLost(f"worker {lease.worker} no longer holds job {self.job_id}")
 
     def renew(self, lease: Lease, now: datetime, lease_for: timedelta) -> Moved:
@@ -306,6 +310,17 @@ class Moved:
 
 
 @attrs.frozen
+class Stored:
+    """What storing a decided move found: the job as stored when it wrote; else the
+    job as it found it (None: gone), and whether the step's vectors named a chunk its
+    document does not have."""
+
+    job: Job | None = None
+    found: Job | None = None
+    unknown_chunks: bool = False
+
+
+@attrs.frozen
 class Lease:
     """What a worker holds after a claim: the job as claimed and its fencing token."""
 
@@ -420,8 +435,10 @@ class StepOutput:
     detail: str = ""
 
     def __attrs_post_init__(self) -> None:
-        if self.chunks is not None and self.vectors is not None:
-            raise ValueError("a step stores chunks or vectors, not both at once")
+        kinds = [self.parsed is not None, self.chunks is not None, self.vectors is not None]
+        if sum(kinds) > 1:
+            raise ValueError("a step stores parsed pages, chunks or vectors: one kind, "
+                             "not several at once")
 
 
 @attrs.frozen

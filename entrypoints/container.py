@@ -290,7 +290,7 @@ class Container(containers.DeclarativeContainer):
         new_id=new_id, policy=upload_policy,
     )
     retry_failed_job = providers.Singleton(RetryFailedJob, queue=job_queue)
-    delete_document = providers.Singleton(DeleteDocument, documents=documents, blobs=blobs)
+    delete_document = providers.Singleton(DeleteDocument, queue=job_queue, blobs=blobs)
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)

@@ -94,11 +94,6 @@ class InMemoryDocumentRepository:
         return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, words))
                 for hit in found]
 
-    async def delete(self, document_id: UUID, user_id: str) -> Document:
-        document = await self.get(document_id, user_id)
-        self._store.delete_document(document_id)
-        return document
-
 
 def _best_first(hit: ScoredChunk) -> tuple[float, str, int]:
     """Highest score first, then by document and position (as PostgreSQL orders ties)."""

@@ -1,7 +1,9 @@
 """The job queue in memory, with the same claims, fencing and leases as PostgreSQL.
 
-Each method runs without awaiting in between, so on one event loop it is atomic,
-like the single statement or short transaction of the real adapter.
+The domain's ``QueueRules`` decide every write; this class stores them. Each of
+its own methods runs without awaiting in between, so on one event loop it is
+atomic, like the single statement or short transaction of the real adapter, and a
+move decided from a copy that has changed since is refused, as there.
 """
 
 from __future__ import annotations
@@ -9,19 +11,30 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import attrs
-
 from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector
-from domain.errors import Conflict, LeaseLost, NotFound
+from domain.errors import Conflict, NotFound
 from domain.files import UploadedFile, read_all
-from domain.model import Admission, Document, Job, JobEvent, Lease, Moved, StepOutput, Submission
-from domain.ports import Clock, Jitter
-from domain.retry import RetryPolicy
+from domain.model import (
+    Admission,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    Moved,
+    StepOutput,
+    Stored,
+    Submission,
+)
+from domain.ports import Clock
+from domain.queue import QueueRules
 from domain.status import JobStatus
 
 
-class InMemoryJobQueue:
+class InMemoryJobQueue(QueueRules):
+    """``JobQueue`` in memory: the domain's ``QueueRules`` decide the writes, this
+    class stores them (``JobMoves``)."""
+
     def __init__(self, store: InMemoryStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
@@ -59,10 +72,12 @@ class InMemoryJobQueue:
         self.notices.append(job.job_id)
         return Submission(document, job, True)
 
-    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
-        job = self._save(self._get(job_id, user_id).requeue(self._clock.now(), by))
-        self.notices.append(job.job_id)
-        return job
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        document = self._store.documents.get(document_id)
+        if document is None or document.user_id != user_id:
+            raise NotFound(f"no document {document_id}")
+        self._store.delete_document(document_id)
+        return document
 
     async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
         return self._get(job_id, user_id)
@@ -98,44 +113,34 @@ class InMemoryJobQueue:
             leases.append(Lease(claimed, worker, claimed.fencing_token))
         return leases
 
-    async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
-        job = self._save(self._held(lease).renew(lease, self._clock.now(), lease_for))
-        return attrs.evolve(lease, job=job)
-
-    async def finish_step(
-        self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
-    ) -> Lease | None:
-        held = self._held(lease)
-        moved = held.finish_step(
-            lease, self._clock.now(), lease_for, detail=output.detail, continue_=continue_,
-            embedding_tokens=output.embedding_tokens,
-        )
-        self._write_artefacts(held, output)
-        job = self._save(moved)
-        return attrs.evolve(lease, job=job) if job.is_held else None
-
-    async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
-        job = self._save(
-            self._held(lease).record_parser_job(lease, self._clock.now(), parser_job_id))
-        return attrs.evolve(lease, job=job)
-
-    async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
-        return self._save(
-            self._held(lease).retry_later(lease, self._clock.now(), error, available_at))
-
-    async def fail(self, lease: Lease, error: str) -> Job:
-        return self._save(self._held(lease).fail(lease, self._clock.now(), error))
-
-    async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
-        return self._save(self._held(lease).release(lease, self._clock.now(), reason))
-
-    async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
-        now = self._clock.now()
-        expired = sorted(
+    async def expired_leases(self, now: datetime) -> list[Job]:
+        return sorted(
             (j for j in self._store.jobs.values() if j.is_held and j.lease_expired(now)),
             key=lambda j: (j.lease_expires_at, str(j.job_id)),
         )
-        return [self._save(job.rescue(now, policy, jitter())) for job in expired]
+
+    async def stored_job(self, job_id: UUID) -> Job | None:
+        return self._store.jobs.get(job_id)
+
+    async def store_move(
+        self, current: Job, moved: Moved, *, lease: Lease | None = None,
+        now: datetime | None = None, output: StepOutput | None = None, notify: bool = False,
+    ) -> Stored:
+        """Compare and set, like the real adapter's one statement: the move is stored
+        only if the job still is ``current`` and the lease (if any) alive at ``now``."""
+        found = self._store.jobs.get(current.job_id)
+        if found != current or (lease is not None and (
+                found is None or now is None or not found.is_held_by(lease, now))):
+            return Stored(found=found)
+        assert found is not None
+        if output is not None:
+            if not self._knows_chunks(found, output):
+                return Stored(found=found, unknown_chunks=True)
+            self._write_artefacts(found, output)
+        job = self._save(moved)
+        if notify:
+            self.notices.append(job.job_id)
+        return Stored(job=job)
 
     # -- internals ----------------------------------------------------------------
 
@@ -145,29 +150,22 @@ class InMemoryJobQueue:
             raise NotFound(f"no job {job_id}")
         return job
 
-    def _held(self, lease: Lease) -> Job:
-        job = self._store.jobs.get(lease.job_id)
-        if job is None:
-            raise LeaseLost(f"job {lease.job_id} no longer exists")
-        return job
-
     def _save(self, moved: Moved) -> Job:
         self._store.jobs[moved.job.job_id] = moved.job
         self._store.events.extend(moved.events)
         return moved.job
 
+    def _knows_chunks(self, job: Job, output: StepOutput) -> bool:
+        """Whether every chunk the step's vectors name is one of the document's."""
+        known = {c.chunk_id for k, c in self._store.chunks.items() if k[0] == job.document_id}
+        return all(vector.chunk_id in known for vector in output.vectors or ())
+
     def _write_artefacts(self, job: Job, output: StepOutput) -> None:
         """Check everything first, then write: like the single statement of the real
         adapter, a step's artefacts are stored entirely or not at all."""
         store = self._store
-        if output.chunks is not None:
-            job.check_own_chunks(output.chunks)
-        if output.vectors is not None:
-            known = {c.chunk_id for k, c in store.chunks.items() if k[0] == job.document_id}
-            for vector in output.vectors:
-                if vector.chunk_id not in known:
-                    raise ValueError(f"chunk {vector.chunk_id} is not a chunk of this document")
-                check_vector(vector.vector, store.vector_dimension)
+        for vector in output.vectors or ():
+            check_vector(vector.vector, store.vector_dimension)
         if output.parsed is not None:
             store.parsed[job.document_id] = output.parsed
         if output.chunks is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.model import (
@@ -53,6 +53,42 @@ def job_from_row(row: Row) -> Job:
         parser_job_id=row["parser_job_id"],
         embedding_tokens=row["embedding_tokens"],
     )
+
+
+def job_to_columns(job: Job) -> list[Any]:
+    """The job's columns a transition may change, in the order the queue's statements
+    take them: status, attempts, available_at, last_error, failed_stage, lease_owner,
+    lease_expires_at, fencing_token, parser_job_id, embedding_tokens, updated_at."""
+    return [
+        job.status.value, job.attempts, job.available_at, job.last_error,
+        job.failed_stage.value if job.failed_stage else None, job.lease_owner,
+        job.lease_expires_at, job.fencing_token, job.parser_job_id, job.embedding_tokens,
+        job.updated_at,
+    ]
+
+
+def events_to_columns(events: Sequence[JobEvent]) -> list[list[Any]]:
+    """Events as six arrays, one per column: from_status, to_status, at, attempt,
+    worker, detail."""
+    return [
+        [e.from_status.value if e.from_status else None for e in events],
+        [e.to_status.value for e in events],
+        [e.at for e in events],
+        [e.attempt for e in events],
+        [e.worker for e in events],
+        [e.detail for e in events],
+    ]
+
+
+def chunks_to_columns(chunks: Sequence[Chunk]) -> list[list[Any]]:
+    """Chunks as one array per column: chunk_id, ordinal, text, token_count,
+    heading_path (JSON text), page, char_start, char_end, chunker."""
+    return [
+        [c.chunk_id for c in chunks], [c.ordinal for c in chunks], [c.text for c in chunks],
+        [c.token_count for c in chunks], [json.dumps(list(c.heading_path)) for c in chunks],
+        [c.page for c in chunks], [c.char_start for c in chunks],
+        [c.char_end for c in chunks], [c.chunker for c in chunks],
+    ]
 
 
 def event_from_row(row: Row) -> JobEvent:

@@ -27,6 +27,7 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import translates_outages
+from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.search_sql import PAIR_WEIGHT, RRF_K, search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
@@ -56,6 +57,7 @@ class PostgresDocumentRepository:
                  rerank_candidates: int = EXACT_RERANK_CANDIDATES) -> None:
         self._pool = pool
         self._s = quote_schema(schema)
+        self._queue_sql = queue_statements(schema)  # the dedupe lookup and usage, shared
         self._rerank_candidates = rerank_candidates
 
     async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
@@ -81,19 +83,12 @@ class PostgresDocumentRepository:
         ]
 
     async def usage(self, user_id: str) -> Usage:
-        row = await self._pool.fetchrow(
-            f"SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes "
-            f"FROM {self._s}.documents WHERE user_id = $1",
-            user_id,
-        )
+        row = await self._pool.fetchrow(self._queue_sql["usage"], user_id)
         assert row is not None
         return Usage(documents=row["n"], bytes=int(row["bytes"]))
 
     async def find_by_sha256(self, user_id: str, sha256: str) -> Document | None:
-        row = await self._pool.fetchrow(
-            f"SELECT * FROM {self._s}.documents WHERE user_id = $1 AND sha256 = $2",
-            user_id, sha256,
-        )
+        row = await self._pool.fetchrow(self._queue_sql["document_by_sha256"], user_id, sha256)
         return document_from_row(row) if row is not None else None
 
     async def parsed(self, document_id: UUID) -> ParsedDocument:
@@ -141,16 +136,6 @@ class PostgresDocumentRepository:
             "pair_weight": PAIR_WEIGHT,
         }
         return sql, [given[name] for name in names]
-
-    async def delete(self, document_id: UUID, user_id: str) -> Document:
-        row = await self._pool.fetchrow(
-            f"DELETE FROM {self._s}.documents WHERE document_id = $1 AND user_id = $2 "
-            "RETURNING *",
-            document_id, user_id,
-        )
-        if row is None:
-            raise NotFound(f"no document {document_id}")
-        return document_from_row(row)
 
 
 def _scored_from_row(row: asyncpg.Record, words: frozenset[str]) -> ScoredChunk:

@@ -12,16 +12,9 @@ from domain.ports.documents import DocumentRepository
 from domain.ports.embedding import Embedder, Tokenizer
 from domain.ports.files import BlobStore
 from domain.ports.health import DatabaseProbe, WorkerRegistry
-from domain.ports.jobs import (
-    Jitter,
-    JobCounts,
-    JobIntake,
-    JobQueue,
-    JobReads,
-    UploadQueue,
-    WorkerQueue,
-)
+from domain.ports.jobs import DocumentJobs, JobCounts, JobReads, LeaseReads
 from domain.ports.parsing import ParseCheckpoint, Parser
+from domain.ports.queue import Jitter, JobIntake, JobQueue, UploadQueue, WorkerQueue
 from domain.ports.search import SearchIndex
 
 __all__ = [
@@ -30,6 +23,7 @@ __all__ = [
     "BlobStore",
     "Clock",
     "DatabaseProbe",
+    "DocumentJobs",
     "DocumentRepository",
     "Embedder",
     "IdFactory",
@@ -38,6 +32,7 @@ __all__ = [
     "JobIntake",
     "JobQueue",
     "JobReads",
+    "LeaseReads",
     "ParseCheckpoint",
     "Parser",
     "SearchIndex",

@@ -34,7 +34,3 @@ class DocumentRepository(Protocol):
     async def chunks(self, document_id: UUID) -> builtins.list[Chunk]:
         """A document's chunks in order."""
         ...
-
-    async def delete(self, document_id: UUID, user_id: str) -> Document:
-        """Remove a document with its job, history and chunks; returns what was removed."""
-        ...

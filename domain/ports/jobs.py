@@ -1,22 +1,31 @@
-"""The job queue's ports, split by who uses them: members' intake, the worker's
-leased writes, reads of a job and its history, the operator's counts.
+"""A member's document with its job: one aggregate, created, moved and removed
+together. Its write port, and the reads of its job.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from domain.files import UploadedFile
-from domain.model import Admission, Document, Job, JobEvent, Lease, StepOutput, Submission
-from domain.retry import RetryPolicy
+from domain.model import (
+    Admission,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    Moved,
+    StepOutput,
+    Stored,
+    Submission,
+)
 from domain.status import JobStatus
 
 
-class JobIntake(Protocol):
-    """What puts work in the queue: a member's upload, and a failed job sent back
-    (by its member, or by an operator)."""
+class DocumentJobs(Protocol):
+    """Every write to a document with its job, each one atomic: the upload, a move
+    the domain decided (with the step's artefacts), the removal."""
 
     async def submit(
         self,
@@ -36,57 +45,33 @@ class JobIntake(Protocol):
         upload is all there or not at all."""
         ...
 
-    async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
-        """Retry a failed job (member: ``user_id`` set; operator: None); ``Conflict``
-        unless it has failed."""
+    async def store_move(
+        self, current: Job, moved: Moved, *, lease: Lease | None = None,
+        now: datetime | None = None, output: StepOutput | None = None, notify: bool = False,
+    ) -> Stored:
+        """Store a move the domain decided (``domain.queue``): the job, its events and
+        ``output``'s artefacts, all or nothing, if the job still is ``current`` and,
+        with a ``lease``, that lease is alive at ``now`` (compare-and-set); ``notify``
+        announces the job to waiting workers. Answers with the job as stored, or the
+        job as it was found."""
+        ...
+
+    async def delete(self, document_id: UUID, user_id: str) -> Document:
+        """Remove a member's document with its job, history, chunks and vectors (and
+        its file, where files live with the jobs); ``NotFound`` unless it is theirs.
+        A worker still holding the job loses its lease."""
         ...
 
 
-class WorkerQueue(Protocol):
-    """The queue as a worker uses it: claim ready jobs, renew and give back leases,
-    record each step's result, rescue jobs whose worker died. Every write is fenced
-    by the worker's lease."""
+class LeaseReads(Protocol):
+    """What the queue's rules read before deciding a move."""
 
-    async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
-        """Lease up to ``limit`` ready jobs (claimable, available, not held), oldest first
-        by (priority, available_at, job_id), never one held by someone else."""
+    async def stored_job(self, job_id: UUID) -> Job | None:
+        """The job as it is stored now; None once it is gone."""
         ...
 
-    async def heartbeat(self, lease: Lease, lease_for: timedelta) -> Lease:
-        """Extend a lease; raises ``LeaseLost`` if it is no longer ours."""
-        ...
-
-    async def finish_step(
-        self, lease: Lease, output: StepOutput, lease_for: timedelta, *, continue_: bool = True
-    ) -> Lease | None:
-        """Record the step's result and artefacts (fenced). With ``continue_`` the
-        worker keeps the job for the next step and gets the renewed lease back."""
-        ...
-
-    async def record_parser_job(self, lease: Lease, parser_job_id: str) -> Lease:
-        """Remember a hosted parser's job id before waiting on it (fenced)."""
-        ...
-
-    async def retry_later(self, lease: Lease, error: str, available_at: datetime) -> Job:
-        """Send the job back to its step's start, one more failed attempt (fenced)."""
-        ...
-
-    async def fail(self, lease: Lease, error: str) -> Job:
-        """Dead-letter the job with its stage and reason (fenced)."""
-        ...
-
-    async def release(self, lease: Lease, reason: str = "released at shutdown") -> Job:
-        """Give the job back without counting an attempt (graceful shutdown, or a
-        step's result the database could not take); ``reason`` goes in its history."""
-        ...
-
-    async def rescue_expired(self, policy: RetryPolicy, jitter: Jitter) -> list[Job]:
-        """Take back jobs whose lease expired (``Job.rescue``): each counts as a failed
-        attempt, so a file that kills every worker that touches it ends up failed."""
-        ...
-
-    async def get_job(self, job_id: UUID, user_id: str | None = None) -> Job:
-        """The job as it stands now (a worker's last look at a job it let go)."""
+    async def expired_leases(self, now: datetime) -> list[Job]:
+        """Jobs whose lease has run out by ``now``, the longest expired first."""
         ...
 
 
@@ -111,20 +96,4 @@ class JobCounts(Protocol):
 
     async def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zero or not)."""
-        ...
-
-
-class UploadQueue(JobIntake, JobReads, Protocol):
-    """What an upload needs: submitting it, and the job of a duplicate it turns out to be."""
-
-
-class JobQueue(JobIntake, WorkerQueue, JobReads, JobCounts, Protocol):
-    """The job table as a queue: every port above, as the adapters implement them
-    (``PostgresJobQueue``, ``InMemoryJobQueue``) and the contract suite tests them.
-    Use cases depend on the narrow port they use."""
-
-
-class Jitter(Protocol):
-    def __call__(self) -> float:
-        """A random draw in [0, 1) for the retry policy's jitter."""
         ...

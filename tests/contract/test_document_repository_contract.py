@@ -188,7 +188,7 @@ async def test_deleting_a_document_removes_it_with_its_job_history_and_chunks(
     await _complete(backend, MARIA, b"policy", ["deductible", "copay"])
     [(document, job)] = await docs.list(MARIA, 10, 0)
 
-    removed = await docs.delete(document.document_id, MARIA)
+    removed = await q.delete(document.document_id, MARIA)
 
     assert removed == document
     with pytest.raises(NotFound):
@@ -207,20 +207,20 @@ async def test_a_member_cannot_delete_another_members_document(backend: Backend)
     maria = await submit(backend.queue, MARIA, b"maria's", backend.clock.now())
 
     with pytest.raises(NotFound):
-        await backend.documents.delete(maria.document.document_id, JAMAL)
+        await backend.queue.delete(maria.document.document_id, JAMAL)
     with pytest.raises(NotFound):
-        await backend.documents.delete(uuid4(), MARIA)
+        await backend.queue.delete(uuid4(), MARIA)
     assert await backend.documents.get(maria.document.document_id) == maria.document
 
 
 async def test_a_worker_holding_a_deleted_documents_job_loses_its_lease(
     backend: Backend,
 ) -> None:
-    q, docs = backend.queue, backend.documents
+    q = backend.queue
     submission = await submit(q, MARIA, b"x", backend.clock.now())
     [lease] = await q.claim("worker-1", 1, LEASE)
 
-    await docs.delete(submission.document.document_id, MARIA)
+    await q.delete(submission.document.document_id, MARIA)
 
     with pytest.raises(LeaseLost):
         await q.finish_step(lease, StepOutput(parsed=parsed()), LEASE)

@@ -211,6 +211,39 @@ async def test_a_heartbeat_extends_the_lease_and_an_older_copy_still_writes(
     assert after is not None and after.job.status is S.PARSED
 
 
+async def test_a_move_decided_from_a_job_that_changed_since_is_not_stored(
+    backend: Backend,
+) -> None:
+    q, clock = backend.queue, backend.clock
+    await submit(q, MARIA, b"x", clock.now())
+    [lease] = await q.claim("worker-1", 1, LEASE)
+    clock.advance(20)
+    renewed = await q.heartbeat(lease, LEASE)  # the stored job is no longer lease.job
+
+    stale = lease.job.fail(lease, clock.now(), "decided from an old copy")
+    stored = await q.store_move(lease.job, stale, lease=lease, now=clock.now())
+
+    assert stored.job is None and stored.found == renewed.job
+    assert await q.get_job(lease.job_id) == renewed.job
+    assert len(await q.history(lease.job_id)) == 2  # uploaded, parse started
+
+
+async def test_a_move_is_stored_only_while_its_lease_is_alive(backend: Backend) -> None:
+    q, clock = backend.queue, backend.clock
+    await submit(q, MARIA, b"x", clock.now())
+    [lease] = await q.claim("worker-1", 1, LEASE)
+    decided = lease.job.release(lease, clock.now())
+    clock.advance(LEASE.total_seconds())
+
+    stored = await q.store_move(lease.job, decided, lease=lease, now=clock.now())
+
+    assert stored.job is None and stored.found == lease.job
+    later = clock.now()
+    rescued = lease.job.rescue(later, NO_JITTER, 0.0)  # no lease: any worker may rescue
+    assert (await q.store_move(lease.job, rescued)).job == rescued.job
+    assert (await q.store_move(lease.job, rescued)).found == rescued.job  # only once
+
+
 async def test_a_worker_whose_lease_expired_cannot_write(backend: Backend) -> None:
     q, clock = backend.queue, backend.clock
     await submit(q, MARIA, b"x", clock.now())

@@ -108,7 +108,7 @@ async def test_deleting_a_document_deletes_its_file_with_it(backend: Backend) ->
     (submission,) = await submit_many(backend, quota(), MARIA, [b"Maria's old policy"])
     document = submission.document  # type: ignore[attr-defined]
 
-    await backend.documents.delete(document.document_id, MARIA)
+    await backend.queue.delete(document.document_id, MARIA)
 
     with pytest.raises(NotFound):
         await backend.files.get(document.blob_key)

@@ -146,7 +146,7 @@ class World:
                                                        user_id=member_id(member)))
 
     def delete(self, member: str, document_id: UUID) -> Outcome:
-        return self.attempt(DeleteDocument(self.documents, self.blobs)(document_id,
+        return self.attempt(DeleteDocument(self.queue, self.blobs)(document_id,
                                                                        member_id(member)))
 
     def show_job(self, member: str, job_id: UUID) -> Outcome:

@@ -19,9 +19,10 @@ import pytest
 
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.postgres.connection import RoundTrips, connect, create_pool, listen
+from adapters.postgres.connection import connect, create_pool, listen
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.named_sql import queue_statements
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.errors import LeaseLost, StoreUnavailable
 from domain.files import BytesFile
@@ -34,6 +35,7 @@ from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, 
 from tests.corpus import REPO_DIR
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedParser
+from tests.round_trips import RoundTrips
 
 pytestmark = pytest.mark.postgres
 S = JobStatus
@@ -102,14 +104,27 @@ async def test_the_claim_moves_each_step_exactly_as_the_domain_does(
 
 
 async def test_a_claim_can_use_the_ready_jobs_index(
-    pg_pool: asyncpg.Pool, queue: PostgresJobQueue, clock: FakeClock
+    pg_pool: asyncpg.Pool, pg_schema: str, clock: FakeClock
 ) -> None:
     async with pg_pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = await conn.fetch(
-            "EXPLAIN " + queue._claim_sql, "worker-1", clock.now(), clock.now() + LEASE, 10
+            "EXPLAIN " + queue_statements(pg_schema)["claim"], "worker-1",
+            clock.now(), clock.now() + LEASE, 10,
         )
     assert "upload_jobs_ready" in "\n".join(r[0] for r in plan)
+
+
+@pytest.mark.parametrize("name", queue_statements("public").names())
+async def test_every_named_statement_of_the_queue_plans_on_postgresql(
+    pg_pool: asyncpg.Pool, pg_schema: str, name: str
+) -> None:
+    """Each statement as it runs, its arguments' types inferred by the server: no
+    statement of the queue is assembled at run time, so each can be shown."""
+    async with pg_pool.acquire() as conn:
+        explain = await conn.prepare("EXPLAIN " + queue_statements(pg_schema)[name])
+        plan = await explain.fetch(*[None] * len(explain.get_parameters()))
+    assert plan, f"{name} has no plan"
 
 
 async def test_a_claim_skips_a_job_locked_by_another_transaction_instead_of_waiting(
@@ -241,6 +256,7 @@ from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedParser
 from adapters.postgres.connection import create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.named_sql import queue_statements
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.retry import RetryPolicy
 

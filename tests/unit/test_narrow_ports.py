@@ -13,7 +13,16 @@ import typing
 import attrs
 
 import domain
-from domain.ports import JobCounts, JobIntake, JobQueue, JobReads, UploadQueue, WorkerQueue
+from domain.ports import (
+    DocumentJobs,
+    JobCounts,
+    JobIntake,
+    JobQueue,
+    JobReads,
+    UploadQueue,
+    WorkerQueue,
+)
+from tests.corpus import REPO_DIR
 
 
 def _domain_classes() -> list[type]:
@@ -33,3 +42,10 @@ def test_no_use_case_takes_the_whole_job_queue() -> None:
     assert queues["RetryFailedJob.queue"] is JobIntake
     assert queues["CountJobs.queue"] is JobCounts
     assert queues["ProcessJob.queue"] is WorkerQueue
+    assert queues["DeleteDocument.queue"] is DocumentJobs
+
+
+def test_each_port_module_stays_small_enough_to_read_at_once() -> None:
+    sizes = {path.name: len(path.read_text().splitlines())
+             for path in (REPO_DIR / "domain" / "ports").glob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > 150} == {}

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, LeaseLost
-from domain.model import Job, Lease, StepOutput
+from domain.model import Job, Lease, ParsedDocument, ParsedPage, StepOutput
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,
@@ -301,9 +301,16 @@ def test_a_finished_step_without_continuing_hands_the_job_back() -> None:
     assert StepName(step_claimable_at(job.status).name) is StepName.VALIDATE
 
 
-def test_a_step_output_carries_chunks_or_vectors_never_both() -> None:
-    with pytest.raises(ValueError, match="not both"):
-        StepOutput(chunks=(), vectors=())
+@pytest.mark.parametrize("artefacts", [
+    {"chunks": (), "vectors": ()},
+    {"parsed": ParsedDocument(pages=[ParsedPage(1, "# Policy")]), "chunks": ()},
+    {"parsed": ParsedDocument(pages=[ParsedPage(1, "# Policy")]), "vectors": ()},
+])
+def test_a_step_output_carries_one_kind_of_artefact_never_several(
+    artefacts: dict[str, object],
+) -> None:
+    with pytest.raises(ValueError, match="one kind, not several"):
+        StepOutput(**artefacts)  # type: ignore[arg-type]
 
 
 def test_the_failed_stage_is_the_step_itself_and_a_retry_resumes_at_its_start() -> None:

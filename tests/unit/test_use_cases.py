@@ -546,13 +546,13 @@ async def test_a_job_report_has_the_document_and_the_whole_history(rig: Rig) -> 
 async def test_deleting_removes_the_stored_file_and_every_row(rig: Rig) -> None:
     submission = await rig.submit()
     await rig.worker().drain()
-    await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
+    await DeleteDocument(rig.queue, rig.blobs)(submission.document.document_id, MEMBER)
     assert submission.document.blob_key not in rig.blobs
     assert (rig.store.documents, rig.store.jobs, rig.store.chunks, rig.store.vectors) == (
         {}, {}, {}, {})
     assert rig.store.events == []
     with pytest.raises(NotFound):
-        await DeleteDocument(rig.documents, rig.blobs)(submission.document.document_id, MEMBER)
+        await DeleteDocument(rig.queue, rig.blobs)(submission.document.document_id, MEMBER)
 
 
 def files_under(root: Path) -> list[str]:
@@ -576,7 +576,7 @@ async def test_the_same_file_arriving_twice_at_once_keeps_one_document_and_one_f
 async def test_deleting_one_members_copy_keeps_the_others_file(rig: Rig) -> None:
     mine = await rig.submit()
     theirs = await rig.submit(member=OTHER)
-    await DeleteDocument(rig.documents, rig.blobs)(mine.document.document_id, MEMBER)
+    await DeleteDocument(rig.queue, rig.blobs)(mine.document.document_id, MEMBER)
     assert theirs.document.blob_key in rig.blobs
 
 
