@@ -26,7 +26,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from adapters.postgres.errors import is_unreachable
 from domain.answering import AnswerEvent, AnswerQuestion, Finished, PreparedQuestion, TextPiece
 from domain.errors import PipelineError, TransientError
 from entrypoints.api.answer_schemas import (
@@ -144,8 +143,6 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
             event = await anext(rest, None)
     except Exception as exc:  # the stream has begun: end it with an event, never cut it
         mapped = domain_problem(exc) if isinstance(exc, PipelineError) else None
-        if mapped is None and is_unreachable(exc):
-            mapped = (503, "database-unavailable", "Database unavailable")
         status, slug, title = mapped if mapped else (500, "internal-error", "Internal error")
         detail = str(exc) if mapped else INTERNAL_ERROR
         if status == 503 and not isinstance(exc, TransientError):
