@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from domain.answering import AnswerEvent, AnswerQuestion, Finished, PreparedQuestion, TextPiece
-from domain.errors import PipelineError, TransientError
+from domain.errors import PipelineError, StoreUnavailable
 from entrypoints.api.answer_schemas import (
     ANSWER_EXAMPLE,
     ANSWERS_PATH,
@@ -145,7 +145,7 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
         mapped = domain_problem(exc) if isinstance(exc, PipelineError) else None
         status, slug, title = mapped if mapped else (500, "internal-error", "Internal error")
         detail = str(exc) if mapped else INTERNAL_ERROR
-        if status == 503 and not isinstance(exc, TransientError):
+        if isinstance(exc, StoreUnavailable):  # its message names driver classes: not shown
             detail = DATABASE_AWAY
         if mapped:
             log.warning("answer stream stopped: %s", type(exc).__name__)
