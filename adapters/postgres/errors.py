@@ -83,7 +83,7 @@ _CLOSED_UNDER_US = ("connection is closed", "released back to the pool", "pool i
 _SESSION_ENDED_UNDER_US = ("another operation (2) is in progress",
                            'protocol is in the "failed" state', "not connected")
 
-#: Every class :func:`is_unreachable` may say yes to (for registering handlers).
+#: Every class :func:`is_unreachable` may say yes to.
 MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (
     *DATABASE_UNREACHABLE, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
 )
