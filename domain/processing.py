@@ -254,7 +254,7 @@ class ProcessJob:
                     await holder.renew(lambda lease: self.queue.heartbeat(lease, self.lease_for))
                 except LeaseLost:
                     raise
-                except Exception as exc:
+                except StoreUnavailable as exc:
                     job_id = holder.lease.job_id if holder.lease else None
                     log.warning("lease renewal failed; will try again",
                                 extra={"job_id": str(job_id), "error": repr(exc)})

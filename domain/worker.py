@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from domain.errors import LeaseLost, StoreUnavailable
 from domain.model import Job, Lease
 from domain.ports import Jitter, Timer, WorkerQueue
 from domain.processing import LeaseHolder, ProcessJob
@@ -110,24 +111,28 @@ class Worker:
         return self.leases_run - started
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, then shut down gracefully."""
+        """Work until ``stop`` is set, then shut down gracefully. A database that goes
+        away is waited out; any other error of a claim or a rescue is a bug that stops
+        the worker: it is raised once the running jobs were given back."""
         self._stopping = False
         self._idle.clear()
         await self._rescue_round()
         rescuing = asyncio.create_task(self._every(self.rescue_interval, self._rescue_round))
         try:
-            await self._loop(stop)
+            await self._loop(stop, rescuing)
         finally:
             self._stopping = True  # running jobs finish their step, then give the job back
             rescuing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await rescuing
-            await self._shutdown()
+            try:
+                await self._shutdown()
+            finally:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await rescuing  # a bug that stopped the rescue rounds is raised here
 
-    async def _loop(self, stop: asyncio.Event) -> None:
+    async def _loop(self, stop: asyncio.Event, rescuing: asyncio.Task[None]) -> None:
         stopping = asyncio.ensure_future(stop.wait())
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not rescuing.done():
                 self._wake.clear()
                 free = self.concurrency - len(self._running)
                 found = await self._claim(free) if free > 0 else 0
@@ -138,10 +143,11 @@ class Worker:
                     asyncio.ensure_future(self.ticker.sleep(self.poll_interval)),
                 }
                 waiters.update(self._running)  # a finished job frees a slot
+                waiters.add(rescuing)  # ends only when a bug stopped the rescue rounds
                 _done, pending = await asyncio.wait(waiters,
                                                     return_when=asyncio.FIRST_COMPLETED)
                 for waiter in pending:
-                    if waiter is not stopping and waiter not in self._running:
+                    if waiter not in (stopping, rescuing) and waiter not in self._running:
                         waiter.cancel()
         finally:
             stopping.cancel()
@@ -149,7 +155,7 @@ class Worker:
     async def _claim(self, free: int) -> int:
         try:
             leases = await self.queue.claim(self.worker_id, free, self.lease_for)
-        except Exception as exc:
+        except StoreUnavailable as exc:
             log.warning("claim failed; will try again",
                         extra={"worker_id": self.worker_id, "error": _describe(exc)})
             await self.on_store(False)
@@ -175,7 +181,7 @@ class Worker:
             job = await self.process(lease, holder, lambda: self._stopping)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # last resort: one job's bug must not stop the others or the loop
             log.exception("job stopped by an error; its lease will expire", extra=extra)
             return None
         self._job_left(job)
@@ -203,7 +209,7 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
         for holder in holders:
             if holder.lease is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(StoreUnavailable, LeaseLost):
                     await self.queue.release(holder.lease)
                     log.info("job released at shutdown",
                              extra={"job_id": str(holder.lease.job_id)})
@@ -211,7 +217,7 @@ class Worker:
     async def _rescue_round(self) -> None:
         try:
             rescued = await self.rescue()
-        except Exception as exc:
+        except StoreUnavailable as exc:
             log.warning("rescue failed; will try again",
                         extra={"worker_id": self.worker_id, "error": _describe(exc)})
             await self.on_store(False)
@@ -233,7 +239,7 @@ class Worker:
     def _job_left(self, job: Job | None) -> None:
         try:
             self.on_job_left(job)
-        except Exception:
+        except Exception:  # last resort: a broken metrics hook must not stop the worker
             log.exception("the job hook failed", extra={"worker_id": self.worker_id})
 
 

@@ -5,22 +5,25 @@ Two kinds of trouble live here:
 - errors that stop the service from starting (or a health check from passing):
   ``PostgresError`` and its subclasses. Messages name the host, port and database
   but never the password;
-- a database that goes away while the service runs. The repositories translate it
-  at their boundary (:func:`translates_outages`) into the domain's
-  ``StoreUnavailable``, so neither the API nor the worker needs to know asyncpg's
-  exception classes to answer 503 or to try again later.
+- a database that goes away while the service runs. Every adapter translates it at
+  its boundary (:func:`translates_outages` on a class, :func:`translating` on a
+  function) into the domain's ``StoreUnavailable``, or ``StoreOutcomeUnknown`` when a
+  commit was cut off (:func:`commit`), so neither the API nor the worker needs to know
+  asyncpg's exception classes to answer 503 or to try again later. Any other error
+  (a bug, a refused write) passes through unchanged, so its traceback stays whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
-from domain.errors import StoreUnavailable
+from domain.errors import StoreOutcomeUnknown, StoreUnavailable
 
 
 class PostgresError(Exception):
@@ -80,7 +83,7 @@ _CLOSED_UNDER_US = ("connection is closed", "released back to the pool", "pool i
 _SESSION_ENDED_UNDER_US = ("another operation (2) is in progress",
                            'protocol is in the "failed" state', "not connected")
 
-#: Every class :func:`is_unreachable` may say yes to (for registering handlers).
+#: Every class :func:`is_unreachable` may say yes to.
 MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (
     *DATABASE_UNREACHABLE, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
 )
@@ -88,7 +91,7 @@ MAYBE_UNREACHABLE: tuple[type[Exception], ...] = (
 #: Anything that goes wrong talking to the database, for a command or a probe that
 #: reports it rather than crashing.
 DATABASE_TROUBLE: tuple[type[Exception], ...] = (
-    PostgresError, asyncpg.PostgresError, asyncpg.InterfaceError, *DATABASE_UNREACHABLE,
+    PostgresError, asyncpg.PostgresError, *MAYBE_UNREACHABLE,
 )
 
 
@@ -108,6 +111,8 @@ def store_unavailable(exc: BaseException) -> StoreUnavailable:
     (an asyncpg message may quote a statement's parameters)."""
     if isinstance(exc, StoreUnavailable):
         return exc
+    if isinstance(exc, TimeoutError):
+        return StoreUnavailable("the database did not answer in time")
     return StoreUnavailable(f"the database is unreachable: {type(exc).__name__}")
 
 
@@ -116,7 +121,11 @@ R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
 
-def _translating(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def translating(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Function decorator: the coroutine raises ``StoreUnavailable`` (from the original
+    error) when the database cannot be reached or goes away under it, and anything
+    else unchanged."""
+
     @functools.wraps(method)
     async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -137,8 +146,53 @@ def translates_outages(cls: C) -> C:
     or goes away under it, and anything else unchanged."""
     for name, member in list(vars(cls).items()):
         if not name.startswith("_") and inspect.iscoroutinefunction(member):
-            setattr(cls, name, _translating(member))
+            setattr(cls, name, translating(member))
     return cls
+
+
+async def commit(conn: asyncpg.Connection, transaction: Any, what: str) -> None:
+    """Commit ``transaction`` (begun on ``conn`` with ``conn.transaction()`` and
+    ``start()``), telling a write that was lost from one whose fate is unknown.
+
+    A connection that is already closed has not sent COMMIT, so the server rolled the
+    transaction back: ``StoreUnavailable``, nothing was stored. A connection lost once
+    COMMIT is on its way may have been committed or not: ``StoreOutcomeUnknown``. (No
+    await lies between the check and the COMMIT being written, so the check cannot be
+    stale.) ``what`` names the write in the message (never its contents).
+    """
+    if _is_closed(conn):
+        raise StoreUnavailable(f"the database went away before {what} was committed: "
+                               "nothing was stored")
+    try:
+        await transaction.commit()
+    except Exception as exc:
+        if is_unreachable(exc):
+            raise StoreOutcomeUnknown(
+                f"the database went away while committing {what}: whether it was stored "
+                "is known once it answers again") from exc
+        raise
+
+
+@contextlib.asynccontextmanager
+async def committing(conn: asyncpg.Connection, what: str) -> AsyncIterator[None]:
+    """A transaction on ``conn`` around the block: rolled back if the block raises,
+    else committed with :func:`commit` (so a lost COMMIT says its fate is unknown)."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # a lost connection rolled back already
+            await transaction.rollback()
+        raise
+    await commit(conn, transaction, what)
+
+
+def _is_closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # lost, so its pool took it back and detached it
+        return True
 
 
 __all__ = [
@@ -150,7 +204,10 @@ __all__ = [
     "MigrationError",
     "MissingExtension",
     "PostgresError",
+    "commit",
+    "committing",
     "is_unreachable",
     "store_unavailable",
     "translates_outages",
+    "translating",
 ]

@@ -20,7 +20,7 @@ import asyncpg
 
 from adapters.blob_keys import check_blob_key
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
-from adapters.postgres.errors import translates_outages
+from adapters.postgres.errors import committing, translates_outages, translating
 from domain.errors import NotFound
 from domain.file_moves import StoredDocument
 from domain.files import PART_BYTES, UploadedFile
@@ -58,7 +58,7 @@ class PostgresBlobStore:
 
     async def put(self, key: str, file: UploadedFile) -> None:
         check_blob_key(key)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire() as conn, committing(conn, "the file"):
             document_id = await conn.fetchval(
                 f"SELECT document_id FROM {self._s}.documents WHERE blob_key = $1 FOR UPDATE",
                 key,
@@ -91,6 +91,7 @@ class PostgresBlobStore:
         )
 
 
+@translating
 async def stored_documents(pool: asyncpg.Pool, schema: str) -> list[StoredDocument]:
     """Every document's file key and hash, oldest first (for moving files in)."""
     rows = await pool.fetch(

@@ -16,6 +16,7 @@ import asyncpg
 import attrs
 
 from adapters.postgres.connection import quote_schema
+from adapters.postgres.errors import translates_outages
 
 FILES_TABLE = "document_files"
 EXAMPLES = 3
@@ -68,6 +69,7 @@ _FILES_SQL = (
 )
 
 
+@translates_outages
 class PostgresInvariants:
     """Checks the rules on one schema over a connection (or pool) it is given."""
 
@@ -100,6 +102,7 @@ class PostgresInvariants:
         return bool(found)
 
 
+@translates_outages
 class PostgresCanaryRows:
     """What ``navigator validate``'s canaries left in a schema, and the last-resort
     removal of them by SQL: documents of the validation member whose file name

@@ -26,9 +26,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from adapters.postgres.errors import is_unreachable
 from domain.answering import AnswerEvent, AnswerQuestion, Finished, PreparedQuestion, TextPiece
-from domain.errors import PipelineError, TransientError
+from domain.errors import PipelineError, StoreUnavailable
 from entrypoints.api.answer_schemas import (
     ANSWER_EXAMPLE,
     ANSWERS_PATH,
@@ -144,11 +143,9 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
             event = await anext(rest, None)
     except Exception as exc:  # the stream has begun: end it with an event, never cut it
         mapped = domain_problem(exc) if isinstance(exc, PipelineError) else None
-        if mapped is None and is_unreachable(exc):
-            mapped = (503, "database-unavailable", "Database unavailable")
         status, slug, title = mapped if mapped else (500, "internal-error", "Internal error")
         detail = str(exc) if mapped else INTERNAL_ERROR
-        if status == 503 and not isinstance(exc, TransientError):
+        if isinstance(exc, StoreUnavailable):  # its message names driver classes: not shown
             detail = DATABASE_AWAY
         if mapped:
             log.warning("answer stream stopped: %s", type(exc).__name__)

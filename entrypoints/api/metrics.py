@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from domain.errors import StoreUnavailable
 from entrypoints.api.deps import CountJobsCase, ProcessMetrics
-from entrypoints.api.problems import DATABASE_DOWN
 from entrypoints.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -28,7 +28,7 @@ router = APIRouter(tags=["operations"])
 async def metrics(collected: ProcessMetrics, count_jobs: CountJobsCase) -> Response:
     try:
         counts = await count_jobs()
-    except DATABASE_DOWN:
+    except StoreUnavailable:
         collected.database_up.set(0)
     else:
         collected.set_job_counts(counts)

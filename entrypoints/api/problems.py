@@ -5,8 +5,8 @@ fix. Domain errors are mapped by class; errors that belong inside the worker
 (lost leases, illegal transitions, step errors) never reach a member: if one
 does, it is a bug, logged and answered with a plain 500. A database that cannot
 be reached, or goes away under a request, is a 503 with ``Retry-After``, never a
-500: the adapters translate it into the domain's ``StoreUnavailable``; the driver's
-own connection errors are still mapped here as a second line of defence.
+500: the adapters translate it into the domain's ``StoreUnavailable``, so only domain
+errors are mapped here; a driver's error that reaches the API is a bug (500).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.postgres.errors import DATABASE_UNREACHABLE, MAYBE_UNREACHABLE, is_unreachable
 from domain.errors import (
     Conflict,
     EmptyFile,
@@ -121,10 +120,6 @@ def domain_problem(exc: PipelineError) -> tuple[int, str, str] | None:
     return None
 
 
-#: The database (or the file store: ``OSError``) cannot be reached right now: 503.
-DATABASE_DOWN = DATABASE_UNREACHABLE
-
-
 #: What a member is told when the database is away; says nothing of where it lives.
 DATABASE_AWAY = ("the service cannot reach its database right now; nothing was lost, try "
                  "again in a few seconds")
@@ -188,14 +183,15 @@ class CrashesAnswered:
             if started and not complete:
                 raise
             path = str(scope.get("path", ""))
-            if is_unreachable(exc):
-                log.warning("database unavailable: %s", type(exc).__name__)
+            unavailable = isinstance(exc, StoreUnavailable)
+            if unavailable:
+                log.warning("database unavailable: %s", exc)
             else:
                 log.error("internal error reached the API: %s", type(exc).__name__,
                           exc_info=exc)
             if complete:
                 return
-            response = (_database_unavailable(path) if is_unreachable(exc)
+            response = (_database_unavailable(path) if unavailable
                         else problem(500, INTERNAL_ERROR, instance=path))
             await response(scope, receive, send)
 
@@ -232,13 +228,6 @@ def install(app: FastAPI) -> None:
     async def on_bad_upload(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadUpload)
         return problem(exc.status, exc.detail, instance=request.url.path)
-
-    async def on_database_down(request: Request, exc: Exception) -> Response:
-        if not is_unreachable(exc):  # a driver error that is not an outage: a bug
-            log.error("internal error reached the API: %s", type(exc).__name__, exc_info=exc)
-            return problem(500, INTERNAL_ERROR, instance=request.url.path)
-        log.warning("database unavailable: %s", type(exc).__name__)
-        return database_unavailable(request)
 
     async def on_invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -278,8 +267,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BadUpload, on_bad_upload)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for error in MAYBE_UNREACHABLE:
-        app.add_exception_handler(error, on_database_down)
 
 
 #: Where FastAPI says an invalid value came from: the first item of an error's ``loc``.

@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from adapters.anthropic_answerer import AnthropicAnswerer
 from adapters.extractive_answerer import ExtractiveAnswerer
-from domain.errors import StoreUnavailable
+from domain.errors import StoreUnavailable, TransientError
 from domain.grounding import SYSTEM_PROMPT, GroundedPrompt, Usage
 from entrypoints.container import Container
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
@@ -262,7 +262,7 @@ def breaking(error: Exception) -> Any:
 @pytest.mark.parametrize(("error", "status"), [
     (RuntimeError("secret internals"), 500),
     (StoreUnavailable("the database is unreachable: ConnectionDoesNotExistError"), 503),
-    (ConnectionResetError(104, "Connection reset by peer"), 503),
+    (TransientError("the language model's connection was reset; try again"), 503),
 ])
 async def test_a_stream_that_breaks_after_it_began_ends_with_an_error_event_not_a_cut(
     make_api: MakeApi, error: Exception, status: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.postgres.errors import DatabaseUnavailable
+from domain.errors import StoreUnavailable
 from entrypoints.metrics import Metrics
 from tests.api.conftest import Api, MakeApi
 from tests.api.test_documents import PNG, POLICY
@@ -76,7 +76,8 @@ async def test_retries_and_failures_are_counted_by_step(make_api: MakeApi) -> No
 
 
 async def test_an_unreachable_database_shows_as_down_in_the_metrics(make_api: MakeApi) -> None:
-    api = await make_api(override=broken("count_jobs", DatabaseUnavailable("no database")))
+    api = await make_api(override=broken(
+        "count_jobs", StoreUnavailable("the database is unreachable: ConnectionRefusedError")))
 
     samples = await scrape(api)
 

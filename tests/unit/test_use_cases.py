@@ -158,11 +158,11 @@ async def test_the_declared_type_does_not_decide_the_type(rig: Rig) -> None:
 
 async def test_an_upload_the_database_could_not_record_leaves_no_file_behind(rig: Rig) -> None:
     async def database_down(document: Document, job: Job, **_: object) -> Submission:
-        raise ConnectionRefusedError("the database is restarting")
+        raise StoreUnavailable("the database is unreachable: CannotConnectNowError")
 
     rig.queue.submit = database_down  # type: ignore[method-assign]
     for _ in range(3):  # the member tries again; each try stores its file first
-        with pytest.raises(ConnectionRefusedError):
+        with pytest.raises(StoreUnavailable):
             await rig.submit_use_case()(MEMBER, "plan.md", POLICY_TEXT.encode())
     assert rig.blobs.keys() == []
 
@@ -296,7 +296,7 @@ def watch_leases(rig: Rig, hiccups: int = 0) -> HeldLeases:
         try:
             if hiccups > 0 and len(seen.given) < hiccups:
                 seen.given.append(lease)
-                raise ConnectionResetError("the database connection was reset")
+                raise StoreUnavailable("the database is unreachable: ConnectionResetError")
             seen.given.append(await heartbeat(lease, lease_for))
             return seen.given[-1]
         finally:

@@ -19,6 +19,7 @@ import attrs
 import pytest
 from dependency_injector import providers
 
+from domain.errors import StoreUnavailable
 from domain.model import Job, Lease
 from domain.status import JobStatus
 from domain.worker import Worker
@@ -320,7 +321,7 @@ class FlakyQueue:
     async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
         if self.down:
             self.failed_claims += 1
-            raise ConnectionRefusedError("connection refused")
+            raise StoreUnavailable("the database is unreachable: ConnectionRefusedError")
         return list(await self.inner.claim(worker, limit, lease_for))
 
     def __getattr__(self, name: str) -> Any:
@@ -340,6 +341,64 @@ async def test_after_the_database_comes_back_the_worker_listens_again_and_picks_
     assert len(rig.notices) == 2  # subscribed at start, and again after the outage
     assert rig.unsubscribed >= 1  # the dead listener was let go of first
     await running_.stop()
+
+
+@attrs.define
+class BuggyClaims:
+    """The real in-memory queue, but every claim trips over a bug."""
+
+    inner: Any
+
+    async def claim(self, worker: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        raise RuntimeError("a bug in the claim")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_bug_in_the_claim_stops_the_worker_instead_of_passing_for_an_outage(
+    rig: Rig,
+) -> None:
+    running_ = await start(rig.service(queue=BuggyClaims(rig.container.job_queue())))
+
+    with pytest.raises(RuntimeError, match="a bug in the claim"):
+        async with asyncio.timeout(5):
+            await running_.task
+
+
+@attrs.define
+class RescueThatBreaks:
+    """Rescue rounds that work ``rounds`` times, then trip over a bug."""
+
+    inner: Any
+    rounds: int = 1
+
+    async def __call__(self) -> list[Job]:
+        if self.rounds == 0:
+            raise RuntimeError("a bug in the rescue")
+        self.rounds -= 1
+        return list(await self.inner())
+
+
+async def test_a_bug_in_a_rescue_round_stops_the_worker_once_its_jobs_are_given_back(
+    rig: Rig,
+) -> None:
+    rig.parser.hang()
+    job_id = await rig.upload()
+    rescue = RescueThatBreaks(rig.container.rescue_expired_leases())
+    running_ = await start(rig.service(rescue=rescue, rescue_interval=60, shutdown_grace=1))
+    await eventually(lambda: rig.parser.hanging == 1)
+
+    with pytest.raises(RuntimeError, match="a bug in the rescue"):
+        async with asyncio.timeout(5):
+            while not running_.task.done():  # to the next rescue round, then past the grace
+                rig.clock.advance(2)  # in steps the heartbeats keep up with
+                await asyncio.wait({running_.task}, timeout=0.01)
+            await running_.task
+    job = rig.job(job_id)
+    assert job.status is JobStatus.UPLOADED  # given back, as at any shutdown
+    assert job.attempts == 0
+    assert not job.is_held
 
 
 async def test_every_job_the_worker_leaves_goes_to_the_job_hook(rig: Rig) -> None:
