@@ -29,12 +29,12 @@ from adapters.postgres._rows import (
     parsed_to_json,
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel
-from adapters.postgres.errors import is_unreachable, translates_outages
+from adapters.postgres.errors import commit, translates_outages
 from adapters.postgres.files import write_file
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.vector_binary import packed_vector
-from domain.errors import Conflict, NotFound, StoreOutcomeUnknown, StoreUnavailable
+from domain.errors import Conflict, NotFound
 from domain.files import UploadedFile
 from domain.model import (
     Admission,
@@ -51,34 +51,6 @@ from domain.model import (
 from domain.ports import Clock
 from domain.queue import QueueRules
 from domain.status import PIPELINE_ORDER, JobStatus
-
-
-async def _commit(conn: asyncpg.Connection, transaction: Any) -> None:
-    """Commit an upload's transaction, telling a lost upload from an unknown one.
-
-    A connection that is already closed has not sent COMMIT, so the server rolled
-    the transaction back: nothing was stored. A connection lost once COMMIT is on
-    its way may have been committed or not: ``StoreOutcomeUnknown``. (No await lies
-    between the check and the COMMIT being written, so the check cannot be stale.)
-    """
-    if _is_closed(conn):
-        raise StoreUnavailable("the database went away before the upload was committed: "
-                               "nothing was stored")
-    try:
-        await transaction.commit()
-    except Exception as exc:
-        if is_unreachable(exc):
-            raise StoreOutcomeUnknown(
-                "the database went away while committing the upload: whether it was "
-                "stored is known once it answers again") from exc
-        raise
-
-
-def _is_closed(conn: asyncpg.Connection) -> bool:
-    try:
-        return conn.is_closed()
-    except asyncpg.InterfaceError:  # lost, so its pool took it back and detached it
-        return True
 
 
 def _move_arguments(current: Job, moved: Moved) -> list[Any]:
@@ -148,7 +120,7 @@ class PostgresJobQueue(QueueRules):
                 with contextlib.suppress(Exception):
                     await transaction.rollback()
                 return found
-            await _commit(conn, transaction)
+            await commit(conn, transaction, "the upload")
         return Submission(document, job, True)
 
     async def _submit_in(

@@ -25,13 +25,13 @@ from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.errors import is_unreachable
 from adapters.postgres.files import PostgresBlobStore, stored_documents
 from adapters.postgres.invariants import PostgresCanaryRows, PostgresInvariants
-from adapters.postgres.job_queue import PostgresJobQueue, _commit
+from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.operator import PostgresOperatorQueries
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import StoreOutcomeUnknown, StoreUnavailable
 from domain.files import BytesFile
-from domain.model import Document, Job, Lease
+from domain.model import Document, Job, Lease, Moved
 from domain.retry import RetryPolicy
 from tests.contract.builders import MARIA, upload
 from tests.fakes.clock import FakeClock
@@ -103,52 +103,6 @@ async def test_an_upload_whose_session_ends_before_commit_is_not_stored_and_says
     stored = await queue.submit(again, job_again, file=BytesFile(POLICY))
     assert stored.created
     assert (await documents.usage(MARIA)).documents == 1
-
-
-class _Connection:
-    def __init__(self, closed: bool) -> None:
-        self.closed = closed
-
-    def is_closed(self) -> bool:
-        return self.closed
-
-
-class _Transaction:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-        self.committed = False
-
-    async def commit(self) -> None:
-        if self.error is not None:
-            raise self.error
-        self.committed = True
-
-
-async def test_a_connection_lost_while_committing_leaves_the_outcome_unknown() -> None:
-    lost = asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of "
-                                               "operation")
-
-    with pytest.raises(StoreOutcomeUnknown, match="whether it was stored") as raised:
-        await _commit(_Connection(closed=False), _Transaction(lost))  # type: ignore[arg-type]
-
-    assert raised.value.__cause__ is lost
-
-
-async def test_a_connection_already_closed_sends_no_commit_and_stored_nothing() -> None:
-    transaction = _Transaction(None)
-
-    with pytest.raises(StoreUnavailable, match="nothing was stored") as raised:
-        await _commit(_Connection(closed=True), transaction)  # type: ignore[arg-type]
-
-    assert not isinstance(raised.value, StoreOutcomeUnknown)
-    assert not transaction.committed
-
-
-async def test_a_commit_refused_for_a_reason_other_than_an_outage_is_not_disguised() -> None:
-    refused = asyncpg.SerializationError("could not serialize access")
-
-    with pytest.raises(asyncpg.SerializationError):
-        await _commit(_Connection(closed=False), _Transaction(refused))  # type: ignore[arg-type]
 
 
 # -- every adapter, every public method ----------------------------------------------
@@ -285,8 +239,6 @@ CALLS: dict[str, Call] = {
     "PostgresDocumentRepository.chunks": lambda p, d, j: _documents(p).chunks(d.document_id),
     "PostgresDocumentRepository.search":
         lambda p, d, j: _documents(p).search(MARIA, [1.0, 0.0], "m", 0.0, 5, text="deductible"),
-    "PostgresDocumentRepository.delete":
-        lambda p, d, j: _documents(p).delete(d.document_id, MARIA),
     "PostgresBlobStore.put": lambda p, d, j: _blobs(p).put(d.blob_key, BytesFile(POLICY)),
     "PostgresBlobStore.get": lambda p, d, j: _blobs(p).get(d.blob_key),
     "PostgresBlobStore.delete": lambda p, d, j: _blobs(p).delete(d.blob_key),
@@ -309,9 +261,17 @@ CALLS: dict[str, Call] = {
         lambda p, d, j: PostgresCanaryRows(p, SCHEMA).canaries_of_member(MARIA, "canary-"),
     "PostgresCanaryRows.delete_canaries":
         lambda p, d, j: PostgresCanaryRows(p, SCHEMA).delete_canaries(MARIA, "canary-"),
-    # the job queue: an upload, a member's read, the worker's claim and heartbeat, a rescue
+    # the job queue: every method of its own, and two of the rules it inherits
     "PostgresJobQueue.submit": lambda p, d, j: _queue(p).submit(d, j, file=BytesFile(POLICY)),
+    "PostgresJobQueue.delete": lambda p, d, j: _queue(p).delete(d.document_id, MARIA),
     "PostgresJobQueue.get_job": lambda p, d, j: _queue(p).get_job(j.job_id, MARIA),
+    "PostgresJobQueue.job_for_document":
+        lambda p, d, j: _queue(p).job_for_document(d.document_id),
+    "PostgresJobQueue.history": lambda p, d, j: _queue(p).history(j.job_id),
+    "PostgresJobQueue.counts": lambda p, d, j: _queue(p).counts(),
+    "PostgresJobQueue.stored_job": lambda p, d, j: _queue(p).stored_job(j.job_id),
+    "PostgresJobQueue.expired_leases": lambda p, d, j: _queue(p).expired_leases(CLOCK.now()),
+    "PostgresJobQueue.store_move": lambda p, d, j: _queue(p).store_move(j, Moved(j)),
     "PostgresJobQueue.claim":
         lambda p, d, j: _queue(p).claim("worker-1", 2, timedelta(seconds=30)),
     "PostgresJobQueue.heartbeat":
@@ -322,7 +282,7 @@ CALLS: dict[str, Call] = {
 
 #: The adapters whose every public method must have a call above.
 ADAPTERS = (PostgresDocumentRepository, PostgresBlobStore, PostgresWorkerRegistry,
-            PostgresOperatorQueries, PostgresInvariants, PostgresCanaryRows)
+            PostgresOperatorQueries, PostgresInvariants, PostgresCanaryRows, PostgresJobQueue)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
