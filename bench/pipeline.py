@@ -40,10 +40,10 @@ import httpx
 from bench._db import database, drop_schema, fresh_schema
 from domain.model import Job
 from entrypoints.api.app import create_app
+from entrypoints.cli.services import build_worker
 from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
-from entrypoints.up import build_worker
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "scan_classic_hmo.pdf"

@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from entrypoints.api.app import create_app
+from entrypoints.cli.services import build_worker
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
-from entrypoints.up import build_worker
 from tests.corpus import corpus_bytes
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI

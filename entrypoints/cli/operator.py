@@ -29,13 +29,13 @@ from adapters.postgres.roles import SERVICE_POLICY, RoleError, grant_service_rol
 from domain.errors import Conflict, NotFound
 from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
-from entrypoints.cli_database import database, database_errors, reason
-from entrypoints.cli_outcomes import FAILED, OK, CommandFailed, UsageError
+from entrypoints.cli.database import database, database_errors, reason
+from entrypoints.cli.files import describe_move, move_files_from_disk
+from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
 from entrypoints.container import (
     build_container,
     running,
 )
-from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
@@ -319,9 +319,9 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
 
 
 def command_validate(args: argparse.Namespace, _settings: object = None) -> int:
-    """The deployment checklist (``entrypoints/validate.py``); loads the settings itself,
+    """The deployment checklist (``entrypoints/cli/validate``); loads the settings itself,
     so that settings which do not load are one ✗ line like any other problem."""
-    from entrypoints import validate
+    from entrypoints.cli import validate
 
     if args.load < 1 or args.timeout <= 0:
         raise UsageError("--load must be at least 1 and --timeout positive")

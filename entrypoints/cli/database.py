@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 from adapters.postgres.errors import DATABASE_TROUBLE
-from entrypoints.cli_outcomes import CommandFailed
+from entrypoints.cli.outcomes import CommandFailed
 from entrypoints.container import start_database
 from entrypoints.settings import Settings
 

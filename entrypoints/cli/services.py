@@ -34,11 +34,11 @@ import uvicorn
 from adapters.postgres.connection import describe_dsn
 from adapters.postgres.migrations import run_migrations
 from entrypoints.api.app import create_app
-from entrypoints.cli_database import database, database_errors
-from entrypoints.cli_operator import check_worker, require_migrated
-from entrypoints.cli_outcomes import OK, CommandFailed
+from entrypoints.cli.database import database, database_errors
+from entrypoints.cli.files import describe_move, move_files_from_disk
+from entrypoints.cli.operator import check_worker, require_migrated
+from entrypoints.cli.outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
-from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token

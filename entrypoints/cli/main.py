@@ -6,7 +6,7 @@ failed (a document failed, a check did not pass, the database is unreachable);
 environment variable to fix.
 
 The commands read the same environment variables as the services (see
-``entrypoints/settings.py``); nothing here has settings of its own except the
+``entrypoints/settings``); nothing here has settings of its own except the
 flags below.
 """
 
@@ -17,7 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
-from entrypoints.cli_outcomes import FAILED, USAGE, CommandFailed, UsageError
+from entrypoints.cli.outcomes import FAILED, USAGE, CommandFailed, UsageError
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEFAULT_TTL
 
@@ -211,21 +211,21 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
-    from entrypoints import cli_client, cli_operator, up
+    from entrypoints.cli import client, operator, search, services
 
     return {
-        "up": up.command_up,
-        "api": up.command_api,
-        "worker": up.command_worker,
-        "migrate": cli_operator.command_migrate,
-        "status": cli_operator.command_status,
-        "grant-service-role": cli_operator.command_grant_service_role,
-        "retry": cli_operator.command_retry,
-        "token": cli_operator.command_token,
-        "validate": cli_operator.command_validate,
-        "upload": cli_client.command_upload,
-        "search": cli_client.command_search,
-        "ask": cli_client.command_ask,
+        "up": services.command_up,
+        "api": services.command_api,
+        "worker": services.command_worker,
+        "migrate": operator.command_migrate,
+        "status": operator.command_status,
+        "grant-service-role": operator.command_grant_service_role,
+        "retry": operator.command_retry,
+        "token": operator.command_token,
+        "validate": operator.command_validate,
+        "upload": client.command_upload,
+        "search": search.command_search,
+        "ask": search.command_ask,
     }
 
 
