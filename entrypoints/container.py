@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -47,6 +48,7 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.extractive_answerer import ExtractiveAnswerer
+from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
@@ -62,7 +64,7 @@ from adapters.postgres.connection import (
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.errors import DATABASE_UNREACHABLE
-from adapters.postgres.files import PostgresBlobStore
+from adapters.postgres.files import PostgresBlobStore, stored_documents
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
@@ -70,6 +72,7 @@ from adapters.s3_blobs import S3BlobStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
+from domain.file_moves import MoveFilesIntoStore
 from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
@@ -244,6 +247,11 @@ class Container(containers.DeclarativeContainer):
     database_probe = providers.Singleton(
         PostgresDatabaseProbe, pool, schema=settings.provided.database_schema, dsn=database_dsn
     )
+    #: Files earlier versions kept on disk (``BLOB_DIR``), read only to move them into
+    #: ``blobs`` (``navigator move-files``); ``stored_documents()()`` lists what they need.
+    legacy_files = providers.Singleton(FilesystemBlobStore, settings.provided.blob_path)
+    stored_documents = providers.Singleton(functools.partial, stored_documents, pool,
+                                           settings.provided.database_schema)
     #: The worker's wake-up: ``await container.job_notices()(callback)`` (None: poll only).
     job_notices = providers.Singleton(
         make_job_notices, pooler, database_dsn,
@@ -294,6 +302,8 @@ class Container(containers.DeclarativeContainer):
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
+    move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
+                                                target=blobs)
     search_documents = providers.Singleton(
         SearchDocuments, documents=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,

@@ -1,31 +1,61 @@
-"""``navigator migrate`` (and ``navigator up``) move files an earlier version kept on disk.
+"""``navigator move-files`` (and ``navigator up``) move files an earlier version kept on disk.
 
 Earlier versions kept uploads in ``BLOB_DIR`` or ``NAVIGATOR_HOME/blobs`` on the API's
-machine. After the migrations, every file found there is moved into the configured
-file store (``FILE_STORE``) by :class:`domain.file_moves.MoveFilesIntoStore`, which
-checks each file's SHA-256 before and after and removes the local copy only once the
-store holds it intact. Nothing happens (and no connection is opened) when the folder
-holds no files.
+machine. Every file found there is moved into the configured file store
+(``FILE_STORE``) by :class:`domain.file_moves.MoveFilesIntoStore`, which checks each
+file's SHA-256 before and after and removes the local copy only once the store holds
+it intact. Nothing happens (and no connection is opened) when the folder holds no
+files.
 """
 
 from __future__ import annotations
 
-from adapters.filesystem_blobs import FilesystemBlobStore
-from adapters.postgres.files import stored_documents
-from domain.file_moves import FileMoveReport, MoveFilesIntoStore
-from entrypoints.container import build_container, running
+import argparse
+import asyncio
+import sys
+
+from domain.file_moves import FileMoveReport
+from entrypoints.cli.database import database, database_errors
+from entrypoints.cli.operator import require_migrated
+from entrypoints.cli.outcomes import FAILED, OK
+from entrypoints.container import Container, build_container, running
 from entrypoints.settings import Settings
 
 
-async def move_files_from_disk(settings: Settings, dsn: str) -> FileMoveReport | None:
-    """Move the files of ``settings.blob_path`` into the file store; None if there are none."""
-    source = FilesystemBlobStore(settings.blob_path)
-    if not source.stored_keys():
+def command_move_files(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(_move_files(settings))
+    if report is None:
+        print(f"no files in {settings.blob_path}: nothing to move")
+        return OK
+    # Damaged or missing files are for an operator to look at: exit 1 until they are gone.
+    print("\n".join(describe_move(report, settings)),
+          file=sys.stdout if report.lost_nothing else sys.stderr)
+    return OK if report.lost_nothing else FAILED
+
+
+async def _move_files(settings: Settings) -> FileMoveReport | None:
+    container = build_container(settings)
+    if not has_files_on_disk(container):
         return None
-    container = build_container(settings, dsn)
-    async with running(container):
-        documents = await stored_documents(container.pool(), settings.database_schema)
-        return await MoveFilesIntoStore(source, container.blobs())(documents)
+    async with database(settings) as dsn:
+        with database_errors():
+            await require_migrated(dsn, settings)
+            container.database_dsn.set_default(dsn)
+            async with running(container):
+                return await move_files_from_disk(container)
+
+
+def has_files_on_disk(container: Container) -> bool:
+    return bool(container.legacy_files().stored_keys())
+
+
+async def move_files_from_disk(container: Container) -> FileMoveReport | None:
+    """Move the files of ``BLOB_DIR`` into the container's file store (its resources
+    open); None if there are none."""
+    if not has_files_on_disk(container):
+        return None
+    documents = await container.stored_documents()()
+    return await container.move_files_into_store()(documents)
 
 
 def describe_move(report: FileMoveReport, settings: Settings) -> list[str]:

@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
                               "one too when they differ); exits 1 when any is pending or "
                               "changed, 0 when the schema is up to date")
 
+    command("move-files", "move files earlier versions kept on disk into the file store", """\
+            Earlier versions kept uploads in BLOB_DIR (default NAVIGATOR_HOME/blobs) on
+            the API's machine. Moves each file into FILE_STORE, checking its SHA-256
+            against its document before and after, and removes the local copy only once
+            the store holds it intact. Damaged files and files no document names stay
+            where they are; they, and documents whose file is nowhere, are listed and
+            the command exits 1. Safe to run again; `navigator up` does it too.""")
+
     grant = command("grant-service-role",
                     "let a role run the services: DML on the schema's tables, no DDL", """\
                     Run as the owner (the role `navigator migrate` runs as), with the
@@ -211,13 +219,14 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
-    from entrypoints.cli import client, operator, search, services
+    from entrypoints.cli import client, files, operator, search, services
 
     return {
         "up": services.command_up,
         "api": services.command_api,
         "worker": services.command_worker,
         "migrate": operator.command_migrate,
+        "move-files": files.command_move_files,
         "status": operator.command_status,
         "grant-service-role": operator.command_grant_service_role,
         "retry": operator.command_retry,

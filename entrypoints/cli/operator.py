@@ -1,5 +1,6 @@
 """The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check.
+``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check
+(``move-files`` is in ``files``).
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
@@ -30,7 +31,6 @@ from domain.errors import Conflict, NotFound
 from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli.database import database, database_errors, reason
-from entrypoints.cli.files import describe_move, move_files_from_disk
 from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
 from entrypoints.container import (
     build_container,
@@ -105,12 +105,6 @@ async def _migrate(settings: Settings) -> int:
                 print(f"  {name}")
         else:
             print(f"{where} is up to date; nothing to apply")
-        with database_errors():
-            moved = await move_files_from_disk(settings, dsn)
-    if moved is not None:
-        # Reported, not fatal: a file already gone must not block every later deploy.
-        print("\n".join(describe_move(moved, settings)),
-              file=sys.stdout if moved.lost_nothing else sys.stderr)
     return OK
 
 

@@ -251,10 +251,6 @@ async def _up(settings: Settings, member: str) -> int:
                                            settings.rag_vector_dimension)
         if applied:
             say(f"applied migrations: {', '.join(applied)}")
-        with database_errors():
-            moved = await move_files_from_disk(settings, dsn)
-        if moved is not None:
-            say("\n".join(describe_move(moved, settings)))
         container = build_container(settings, dsn)
         server = api_server(container, settings, access_log=False)
         with Signals() as signals:
@@ -267,6 +263,11 @@ async def _up(settings: Settings, member: str) -> int:
                 if signals.stop.is_set():
                     return OK
                 raise CommandFailed("the API could not start; the log above says why")
+            # Before the worker starts: a job needs its file in the store.
+            with database_errors():
+                moved = await move_files_from_disk(container)
+            if moved is not None:
+                say("\n".join(describe_move(moved, settings)))
             worker = build_worker(container, settings)
             worker_stop = asyncio.Event()
             working = asyncio.create_task(worker.run(worker_stop))
