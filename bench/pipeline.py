@@ -40,7 +40,6 @@ import httpx
 from bench._db import database, drop_schema, fresh_schema
 from domain.model import Job
 from entrypoints.api.app import create_app
-from entrypoints.cli.services import build_worker
 from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
@@ -86,7 +85,7 @@ async def one_run(dsn: str, home: Path, data: bytes, filename: str, dimensions: 
                     left.append(job)
                     done.set()
 
-                worker = build_worker(container, settings)
+                worker = container.worker_service()
                 worker.worker.process = attrs.evolve(container.process_job(), on_step=observe)
                 worker.worker.on_job_left = job_left
                 stop = asyncio.Event()

@@ -19,14 +19,6 @@ from datetime import datetime, timedelta
 import asyncpg
 import attrs
 
-from adapters.postgres.connection import (
-    connect,
-    describe_dsn,
-)
-from adapters.postgres.errors import DATABASE_TROUBLE
-from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
-from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
-from adapters.postgres.roles import SERVICE_POLICY, RoleError, grant_service_role
 from domain.errors import Conflict, NotFound
 from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
@@ -35,6 +27,20 @@ from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
 from entrypoints.container import (
     build_container,
     running,
+)
+from entrypoints.container.database import (
+    DATABASE_TROUBLE,
+    SERVICE_POLICY,
+    FailedJob,
+    PostgresOperatorQueries,
+    RoleError,
+    SchemaStatus,
+    WaitingJob,
+    connect,
+    describe_dsn,
+    grant_service_role,
+    run_migrations,
+    schema_status,
 )
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
@@ -157,7 +163,7 @@ async def _status(settings: Settings) -> QueueReport:
             await require_migrated(dsn, settings)
             container = build_container(settings, dsn)
             async with running(container):
-                queries = PostgresOperatorQueries(container.pool(), settings.database_schema)
+                queries = container.operator_queries()
                 return QueueReport(
                     counts=await container.count_jobs()(),
                     oldest_waiting=await queries.oldest_waiting(),

@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from entrypoints.api.app import create_app
-from entrypoints.cli.services import build_worker
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
@@ -61,7 +60,7 @@ async def hosted(postgres_dsn: str, pg_schema: str, tmp_path: Path,
     container: Container = build_container(settings, postgres_dsn)
     app = create_app(container)
     async with running(container):
-        worker = build_worker(container, settings)
+        worker = container.worker_service()
         stop = asyncio.Event()
         working = asyncio.create_task(worker.run(stop))
         headers = {"Authorization": f"Bearer {mint_token(SECRET, MEMBER)}"}

@@ -17,8 +17,6 @@ import attrs
 import httpx
 import jwt
 
-from adapters.postgres.errors import DATABASE_TROUBLE
-from adapters.postgres.invariants import PostgresCanaryRows
 from entrypoints.cli.validate.results import (
     CANARY_PREFIX,
     DOCUMENTS,
@@ -28,6 +26,7 @@ from entrypoints.cli.validate.results import (
     Check,
     Options,
 )
+from entrypoints.container.database import DATABASE_TROUBLE, PostgresCanaryRows
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 

@@ -13,22 +13,22 @@ import attrs
 import httpx
 
 from adapters.clock import SystemClock
-from adapters.postgres.connection import (
-    connect,
-    describe_dsn,
-    jobs_channel,
-    resolve_pooler_mode,
-    vector_schema,
-)
-from adapters.postgres.errors import PoolerMismatch
-from adapters.postgres.migrations import schema_status
-from adapters.postgres.roles import role_in_use
-from adapters.postgres.workers import PostgresWorkerRegistry
 from entrypoints.cli.database import database, reason
 from entrypoints.cli.validate.results import (
     CHECK_TIMEOUT,
     DATABASE_FAILED,
     Check,
+)
+from entrypoints.container.database import (
+    PoolerMismatch,
+    PostgresWorkerRegistry,
+    connect,
+    describe_dsn,
+    jobs_channel,
+    resolve_pooler_mode,
+    role_in_use,
+    schema_status,
+    vector_schema,
 )
 from entrypoints.settings import Settings
 

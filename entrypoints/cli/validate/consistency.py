@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from adapters.postgres.errors import DATABASE_TROUBLE
-from adapters.postgres.invariants import PostgresInvariants
 from domain.retry import RetryPolicy
 from entrypoints.cli.validate.results import (
     Check,
 )
+from entrypoints.container.database import DATABASE_TROUBLE, PostgresInvariants
 from entrypoints.settings import Settings
 
 # -- retry logic and consistency ---------------------------------------------------------

@@ -10,9 +10,9 @@ from typing import Any
 import attrs
 import httpx
 
-from adapters.postgres.errors import DATABASE_TROUBLE
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli.outcomes import CommandFailed
+from entrypoints.container.database import DATABASE_TROUBLE
 from entrypoints.settings import Settings
 
 VALIDATION_MEMBER = "navigator-validation"

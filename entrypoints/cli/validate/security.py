@@ -17,7 +17,6 @@ from adapters.hosted_key_checks import (
     check_llamaparse_key,
     check_openai_key,
 )
-from adapters.postgres.roles import row_security
 from entrypoints.cli.validate.connectivity import Health
 from entrypoints.cli.validate.results import (
     CHECK_TIMEOUT,
@@ -28,6 +27,7 @@ from entrypoints.cli.validate.results import (
     VALIDATION_MEMBER,
     Check,
 )
+from entrypoints.container.database import row_security
 from entrypoints.settings import Settings
 from entrypoints.tokens import mint_token
 
