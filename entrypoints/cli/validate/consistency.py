@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from domain.retry import RetryPolicy
 from entrypoints.cli.validate.results import (
     Check,
 )
+from entrypoints.container import build_container
 from entrypoints.container.database import DATABASE_TROUBLE, PostgresInvariants
 from entrypoints.settings import Settings
 
@@ -15,9 +15,7 @@ from entrypoints.settings import Settings
 
 
 def retry_check(settings: Settings) -> Check:
-    policy = RetryPolicy(max_retries=settings.worker_max_retries,
-                         base_delay=settings.worker_retry_base_delay,
-                         max_delay=settings.worker_retry_max_delay)
+    policy = build_container(settings).retry_policy()  # the one the workers use
     delays = policy.schedule()
     if not delays:
         detail = "WORKER_MAX_RETRIES is 0: a passing error fails a job at once"
