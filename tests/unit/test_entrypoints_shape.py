@@ -9,6 +9,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINTS = ROOT / "entrypoints"
+MAX_LINES = 400
+#: Over the limit still, split in a change of its own: the API's request and response
+#: models (455 lines).
+KNOWN_LONG = {"api/schemas.py"}
+
+
+def too_long(folder: Path, limit: int) -> dict[str, int]:
+    lengths = {str(path.relative_to(folder)): len(path.read_text().splitlines())
+               for path in sorted(folder.rglob("*.py"))}
+    return {name: lines for name, lines in lengths.items() if lines > limit}
+
+
+def test_no_entrypoints_file_is_over_400_lines() -> None:
+    assert list(ENTRYPOINTS.rglob("*.py")), "no entrypoints modules found"
+    long = too_long(ENTRYPOINTS, MAX_LINES)
+    assert set(long) - KNOWN_LONG == set(), long
+
+
+def test_the_length_check_catches_a_long_file(tmp_path: Path) -> None:
+    (tmp_path / "short.py").write_text("x = 1\n" * 3)
+    (tmp_path / "long.py").write_text("x = 1\n" * 5)
+    assert too_long(tmp_path, 4) == {"long.py": 5}
 
 
 def top_level_modules() -> set[str]:
