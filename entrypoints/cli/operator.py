@@ -24,10 +24,7 @@ from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli.database import database, database_errors, reason
 from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
-from entrypoints.container import (
-    build_container,
-    running,
-)
+from entrypoints.container import build_container, running
 from entrypoints.container.database import (
     DATABASE_TROUBLE,
     SERVICE_POLICY,

@@ -15,11 +15,7 @@ from adapters.hashing_embedder import HashingEmbedder
 from adapters.llamaparse_parser import LlamaParseParser
 from adapters.openai_embedder import OpenAIEmbedder
 from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
-from adapters.postgres.connection import (
-    PoolerMode,
-    listen,
-    open_pool,
-)
+from adapters.postgres.connection import PoolerMode, listen, open_pool
 from adapters.postgres.files import PostgresBlobStore
 from adapters.s3_blobs import S3BlobStore
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer

@@ -14,11 +14,7 @@ import httpx
 
 from adapters.clock import SystemClock
 from entrypoints.cli.database import database, reason
-from entrypoints.cli.validate.results import (
-    CHECK_TIMEOUT,
-    DATABASE_FAILED,
-    Check,
-)
+from entrypoints.cli.validate.results import CHECK_TIMEOUT, DATABASE_FAILED, Check
 from entrypoints.container.database import (
     PoolerMismatch,
     PostgresWorkerRegistry,

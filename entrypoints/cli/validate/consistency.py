@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from entrypoints.cli.validate.results import (
-    Check,
-)
+from entrypoints.cli.validate.results import Check
 from entrypoints.container import build_container
 from entrypoints.container.database import DATABASE_TROUBLE, PostgresInvariants
 from entrypoints.settings import Settings
