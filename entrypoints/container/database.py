@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import asyncpg
+
+from adapters.clock import SystemClock
 from adapters.postgres.connection import (
     check_pooler,
     connect,
@@ -38,10 +41,10 @@ from entrypoints.settings import Settings
 
 __all__ = [
     "DATABASE_TROUBLE", "SERVICE_POLICY", "FailedJob", "PoolerMismatch", "PostgresCanaryRows",
-    "PostgresInvariants", "PostgresOperatorQueries", "PostgresWorkerRegistry", "RoleError",
+    "PostgresInvariants", "PostgresOperatorQueries", "RoleError",
     "SchemaStatus", "WaitingJob", "connect", "describe_dsn", "grant_service_role",
     "jobs_channel", "resolve_pooler_mode", "role_in_use", "row_security", "run_migrations",
-    "schema_status", "start_database", "vector_schema",
+    "schema_status", "start_database", "vector_schema", "worker_registry_over",
 ]
 
 
@@ -60,3 +63,9 @@ async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | No
         return dsn, None
     server = EmbeddedPostgres(settings.pgdata_dir)
     return await asyncio.to_thread(server.start), server
+
+
+def worker_registry_over(conn: asyncpg.Connection, schema: str) -> PostgresWorkerRegistry:
+    """The worker registry on one connection of a command's own, on the system clock:
+    which workers reported in recently (``navigator validate``)."""
+    return PostgresWorkerRegistry(conn, SystemClock(), schema)

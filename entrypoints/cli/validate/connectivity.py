@@ -12,12 +12,10 @@ import asyncpg
 import attrs
 import httpx
 
-from adapters.clock import SystemClock
 from entrypoints.cli.database import database, reason
 from entrypoints.cli.validate.results import CHECK_TIMEOUT, DATABASE_FAILED, Check
 from entrypoints.container.database import (
     PoolerMismatch,
-    PostgresWorkerRegistry,
     connect,
     describe_dsn,
     jobs_channel,
@@ -25,6 +23,7 @@ from entrypoints.container.database import (
     role_in_use,
     schema_status,
     vector_schema,
+    worker_registry_over,
 )
 from entrypoints.settings import Settings
 
@@ -119,7 +118,7 @@ async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bo
         return Check("connectivity", what, False,
                      "no schema, so no worker can have registered in it")
     window = settings.live_worker_window
-    registry = PostgresWorkerRegistry(conn, SystemClock(), settings.database_schema)
+    registry = worker_registry_over(conn, settings.database_schema)
     rows = await registry.live(window)
     if not rows:
         return Check("connectivity", what, False,
