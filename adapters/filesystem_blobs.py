@@ -5,7 +5,7 @@ A reader never sees half a file, and a crash mid-write leaves only a temp file.
 It is no longer a store a deployment can choose: a folder on one machine is out of
 reach of the API and workers on others. It stays for one job: reading the files an
 earlier version kept in ``NAVIGATOR_HOME/blobs`` (or ``BLOB_DIR``), which
-``navigator migrate`` moves into the configured store.
+``navigator move-files`` moves into the configured store.
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ from entrypoints.api.app import create_app
 from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
-from entrypoints.up import build_worker
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "scan_classic_hmo.pdf"
@@ -86,7 +85,7 @@ async def one_run(dsn: str, home: Path, data: bytes, filename: str, dimensions: 
                     left.append(job)
                     done.set()
 
-                worker = build_worker(container, settings)
+                worker = container.worker_service()
                 worker.worker.process = attrs.evolve(container.process_job(), on_step=observe)
                 worker.worker.on_job_left = job_left
                 stop = asyncio.Event()

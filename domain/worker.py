@@ -117,7 +117,7 @@ class Worker:
         self._stopping = False
         self._idle.clear()
         await self._rescue_round()
-        rescuing = asyncio.create_task(self._every(self.rescue_interval, self._rescue_round))
+        rescuing = asyncio.create_task(every(self.ticker, self.rescue_interval, self._rescue_round))
         try:
             await self._loop(stop, rescuing)
         finally:
@@ -157,7 +157,7 @@ class Worker:
             leases = await self.queue.claim(self.worker_id, free, self.lease_for)
         except StoreUnavailable as exc:
             log.warning("claim failed; will try again",
-                        extra={"worker_id": self.worker_id, "error": _describe(exc)})
+                        extra={"worker_id": self.worker_id, "error": describe(exc)})
             await self.on_store(False)
             return 0
         await self.on_store(True)
@@ -219,7 +219,7 @@ class Worker:
             rescued = await self.rescue()
         except StoreUnavailable as exc:
             log.warning("rescue failed; will try again",
-                        extra={"worker_id": self.worker_id, "error": _describe(exc)})
+                        extra={"worker_id": self.worker_id, "error": describe(exc)})
             await self.on_store(False)
             return
         for job in rescued:
@@ -231,11 +231,6 @@ class Worker:
             self._idle.clear()
             self._wake.set()
 
-    async def _every(self, seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await self.ticker.sleep(seconds)
-            await chore()
-
     def _job_left(self, job: Job | None) -> None:
         try:
             self.on_job_left(job)
@@ -243,5 +238,14 @@ class Worker:
             log.exception("the job hook failed", extra={"worker_id": self.worker_id})
 
 
-def _describe(exc: BaseException) -> str:
+async def every(ticker: Timer, seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
+    """Run ``chore`` every ``seconds``, the first time one interval from now, until
+    cancelled; an error in ``chore`` ends it."""
+    while True:
+        await ticker.sleep(seconds)
+        await chore()
+
+
+def describe(exc: BaseException) -> str:
+    """An error in one line for the logs: its type, and its message when it has one."""
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -4,7 +4,7 @@ Two signing schemes, as Supabase projects use them (see :func:`make_token_verifi
 
 - **signing keys** (current projects): ES256 or RS256, verified with the public key
   the token's ``kid`` names in the project's JWKS
-  (``SUPABASE_URL/auth/v1/.well-known/jwks.json``; see :mod:`entrypoints.jwks`);
+  (``SUPABASE_URL/auth/v1/.well-known/jwks.json``; see :mod:`adapters.auth.jwks`);
 - **legacy secret**: HS256 with ``SUPABASE_JWT_SECRET`` (or, in development, the
   local dev secret that ``navigator token`` signs with).
 
@@ -30,7 +30,7 @@ import jwt
 from jwt.exceptions import InvalidSubjectError
 from pydantic import SecretStr
 
-from entrypoints.jwks import ASYMMETRIC_ALGORITHMS, JwksKeySet, jwks_url
+from adapters.auth.jwks import ASYMMETRIC_ALGORITHMS, JwksKeySet, jwks_url
 from entrypoints.settings import Settings
 from entrypoints.tokens import ALGORITHM, AUDIENCE, jwt_secret, token_issuer
 

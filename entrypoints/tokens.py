@@ -17,17 +17,14 @@ invalidates every dev token. In any other environment the variable is required.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import jwt
 from pydantic import SecretStr
 
+from adapters.auth.dev_secret import dev_secret
 from entrypoints.settings import Settings, SettingsError
 
 AUDIENCE = "authenticated"
@@ -75,30 +72,6 @@ def jwt_secret(settings: Settings) -> SecretStr:
             "(copy the JWT secret from the Supabase project's API settings)"
         ])
     return SecretStr(dev_secret(settings.navigator_home / DEV_SECRET_FILE))
-
-
-def dev_secret(path: Path) -> str:
-    """Read the dev secret at ``path``, creating it (owner-only, atomically) if missing.
-
-    Two processes starting at once both end up with the one that was written first.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        existing = path.read_text(encoding="ascii").strip()
-        if existing:
-            return existing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    candidate = secrets.token_hex(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(candidate + "\n")
-    try:
-        os.link(tmp, path)  # fails if another process got there first
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text(encoding="ascii").strip()
 
 
 def mint_token(

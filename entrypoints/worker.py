@@ -24,7 +24,7 @@ import attrs
 
 from domain.errors import NotFound
 from domain.ports import Timer, WorkerRegistry
-from domain.worker import Worker
+from domain.worker import Worker, describe, every
 
 log = logging.getLogger("navigator.worker")
 
@@ -98,7 +98,7 @@ class WorkerService:
             self._subscription = None
             self._database_trouble = True  # try again once the database answers
             log.warning("cannot listen for job notices; polling only for now",
-                        extra={"worker_id": self.worker_id, "error": _describe(exc)})
+                        extra={"worker_id": self.worker_id, "error": describe(exc)})
 
     async def _check_subscription(self) -> None:
         """A LISTEN connection can drop on its own (an idle timeout in a proxy): treat
@@ -140,16 +140,17 @@ class WorkerService:
             await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
 
     async def _every(self, seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
-        while True:
+        """Run ``chore`` now, then every ``seconds``; a failure is logged, marks the
+        database as in trouble, and waits for the next round."""
+
+        async def guarded() -> None:
             try:
                 await chore()
             except Exception as exc:
                 self._database_trouble = True
                 log.warning("periodic chore failed; will try again",
                             extra={"worker_id": self.worker_id, "chore": chore.__name__,
-                                   "error": _describe(exc)})
-            await self.ticker.sleep(seconds)
+                                   "error": describe(exc)})
 
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await guarded()
+        await every(self.ticker, seconds, guarded)

@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from dependency_injector import providers
 from pydantic import SecretStr
 
+from adapters.auth.jwks import JwksKeySet, KeysUnavailable, jwks_url, parse_keys
 from entrypoints.access_tokens import TokenVerifier, make_token_verifier
 from entrypoints.api.problems import Unauthorized
 from entrypoints.container import Container
-from entrypoints.jwks import JwksKeySet, KeysUnavailable, jwks_url, parse_keys
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_dev_token, token_schemes
 from tests.api.conftest import SECRET, MakeApi

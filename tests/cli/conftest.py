@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from entrypoints.cli import main
+from entrypoints.cli.main import main
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from tests.conftest import TEST_VECTOR_DIMENSION

@@ -9,8 +9,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from entrypoints.cli import build_parser
-from entrypoints.tokens import DEV_SECRET_FILE, dev_secret
+from adapters.auth.dev_secret import dev_secret
+from entrypoints.cli.main import build_parser
+from entrypoints.tokens import DEV_SECRET_FILE
 from tests.cli.conftest import SECRET, Cli
 from tests.e2e.conftest import free_port
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from entrypoints.api.app import create_app
-from entrypoints.cli_client import render_answer, sse_events
+from entrypoints.cli.search import render_answer, sse_events
 from entrypoints.container import build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import io
 
-from entrypoints.cli_client import (
-    ProgressView,
-    Tracked,
-    best_lines,
-    mark_matches,
-    render_line,
-    render_results,
-)
+from entrypoints.cli.client import ProgressView, Tracked, render_line
+from entrypoints.cli.search import best_lines, mark_matches, render_results
 
 FILLER = " ".join(f"Section {n} explains how claims are filed and paid." for n in range(40))
 ANSWER = ("If you reach the maximum out-of-pocket amount of $1,500, you will not have to pay "

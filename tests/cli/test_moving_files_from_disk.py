@@ -1,6 +1,7 @@
-"""``navigator migrate`` moves the files an earlier version kept on disk into the file
+"""``navigator move-files`` moves the files an earlier version kept on disk into the file
 store, losing none: each is checked against its document's SHA-256 before and after,
-and only a file the store holds intact leaves the disk."""
+and only a file the store holds intact leaves the disk. ``navigator migrate`` only
+migrates: it leaves them where they are."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def keep_on_disk(container: Container, folder: Path, content: bytes,
     return document.blob_key
 
 
-async def test_migrate_moves_each_intact_file_into_the_store_and_reports_the_rest(
+async def test_move_files_moves_each_intact_file_into_the_store_and_reports_the_rest(
     db_cli: Cli, container: Container, tmp_path: Path,
 ) -> None:
     folder = tmp_path / "old-blobs"
@@ -41,10 +42,10 @@ async def test_migrate_moves_each_intact_file_into_the_store_and_reports_the_res
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"a file no document names")
 
-    first = await db_cli.run_async("migrate")
-    second = await db_cli.run_async("migrate")
+    first = await db_cli.run_async("move-files")
+    second = await db_cli.run_async("move-files")
 
-    assert first.code == 0, first.err
+    assert first.code == 1, first.err  # damaged and missing files need an operator
     assert "moved 1 file(s)" in first.err
     assert damaged in first.err and missing in first.err and "uploads/nobody/leftover" in first.err
     assert await container.blobs().get(moved) == policy
@@ -56,8 +57,42 @@ async def test_migrate_moves_each_intact_file_into_the_store_and_reports_the_res
     assert "moved 0 file(s)" in second.err
 
 
-async def test_migrate_with_no_files_on_disk_says_nothing_about_files(db_cli: Cli) -> None:
+async def test_move_files_succeeds_when_every_file_arrives_intact(
+    db_cli: Cli, container: Container, tmp_path: Path,
+) -> None:
+    folder = tmp_path / "old-blobs"
+    db_cli.set(BLOB_DIR=str(folder))
+    policy = b"%PDF-1.7 Maria's 2025 policy"
+    key = await keep_on_disk(container, folder, policy, policy)
+
+    result = await db_cli.run_async("move-files")
+
+    assert result.code == 0, result.err
+    assert "moved 1 file(s)" in result.out
+    assert await container.blobs().get(key) == policy
+
+
+async def test_move_files_with_no_files_on_disk_says_so(db_cli: Cli, tmp_path: Path) -> None:
+    db_cli.set(BLOB_DIR=str(tmp_path / "never-used"))
+
+    result = await db_cli.run_async("move-files")
+
+    assert result.code == 0, result.err
+    assert "nothing to move" in result.out
+
+
+async def test_migrate_leaves_files_on_disk_alone(
+    db_cli: Cli, container: Container, tmp_path: Path,
+) -> None:
+    folder = tmp_path / "old-blobs"
+    db_cli.set(BLOB_DIR=str(folder))
+    policy = b"%PDF-1.7 Maria's 2024 policy"
+    key = await keep_on_disk(container, folder, policy, policy)
+
     result = await db_cli.run_async("migrate")
 
-    assert result.code == 0
+    assert result.code == 0, result.err
     assert "file" not in result.out + result.err
+    assert (folder / key).read_bytes() == policy
+    with pytest.raises(NotFound):
+        await container.blobs().get(key)

@@ -23,7 +23,6 @@ from entrypoints.api.app import create_app
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
 from entrypoints.tokens import mint_token
-from entrypoints.up import build_worker
 from tests.corpus import corpus_bytes
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI
@@ -61,7 +60,7 @@ async def hosted(postgres_dsn: str, pg_schema: str, tmp_path: Path,
     container: Container = build_container(settings, postgres_dsn)
     app = create_app(container)
     async with running(container):
-        worker = build_worker(container, settings)
+        worker = container.worker_service()
         stop = asyncio.Event()
         working = asyncio.create_task(worker.run(stop))
         headers = {"Authorization": f"Bearer {mint_token(SECRET, MEMBER)}"}

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from entrypoints.validate import VALIDATION_MEMBER
+from entrypoints.cli.validate import VALIDATION_MEMBER
 from tests.e2e.conftest import Deployment, drop_schema, make_deployment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -22,8 +22,8 @@ from adapters.postgres.errors import MissingExtension, PoolerMismatch
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import load_migrations, run_migrations, schema_status
 from domain.status import JobStatus
+from entrypoints.cli.validate.connectivity import role_checks
 from entrypoints.settings import load_settings
-from entrypoints.validate import role_checks
 from tests.conftest import migrated_schema
 from tests.contract.builders import LEASE, MARIA, submit
 from tests.fakes.clock import FakeClock

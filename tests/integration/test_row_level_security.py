@@ -26,8 +26,9 @@ from adapters.postgres.roles import (
 )
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.status import JobStatus
+from entrypoints.cli.validate.connectivity import role_checks
+from entrypoints.cli.validate.security import row_security_checks
 from entrypoints.settings import Settings, load_settings
-from entrypoints.validate import role_checks, row_security_checks
 from tests.conftest import TEST_VECTOR_DIMENSION
 from tests.contract.builders import LEASE, MARIA, run_to, submit, unit
 from tests.corpus import REPO_DIR

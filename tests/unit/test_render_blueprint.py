@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from entrypoints.cli import _handlers, build_parser
+from entrypoints.cli.main import _handlers, build_parser
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]

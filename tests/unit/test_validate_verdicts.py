@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import json
 
+from entrypoints.cli.validate.canaries import Canary, _damaged_check, _history_check
+from entrypoints.cli.validate.consistency import retry_check
+from entrypoints.cli.validate.results import PIPELINE, Check, render_json, render_text
 from entrypoints.settings import load_settings
-from entrypoints.validate import (
-    PIPELINE,
-    Canary,
-    Check,
-    _damaged_check,
-    _history_check,
-    render_json,
-    render_text,
-    retry_check,
-)
 
 
 def canary_with(statuses: list[str], **job: object) -> Canary:

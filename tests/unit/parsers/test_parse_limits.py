@@ -22,7 +22,7 @@ from domain.model import MediaType, ParseRequest
 from domain.ports import Parser
 from domain.status import JobStatus
 from domain.units import MIB
-from entrypoints.container import make_parser
+from entrypoints.container.adapters import make_parser
 from entrypoints.settings import load_settings
 from tests.corpus import corpus_bytes
 from tests.unit.parsers.hostile import word_document_with_paragraphs

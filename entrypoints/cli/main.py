@@ -6,7 +6,7 @@ failed (a document failed, a check did not pass, the database is unreachable);
 environment variable to fix.
 
 The commands read the same environment variables as the services (see
-``entrypoints/settings.py``); nothing here has settings of its own except the
+``entrypoints/settings``); nothing here has settings of its own except the
 flags below.
 """
 
@@ -17,7 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
-from entrypoints.cli_outcomes import FAILED, USAGE, CommandFailed, UsageError
+from entrypoints.cli.outcomes import FAILED, USAGE, CommandFailed, UsageError
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.tokens import DEFAULT_TTL
 
@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
                               "changed, with its checksum (SHA-256 of the file; the recorded "
                               "one too when they differ); exits 1 when any is pending or "
                               "changed, 0 when the schema is up to date")
+
+    command("move-files", "move files earlier versions kept on disk into the file store", """\
+            Earlier versions kept uploads in BLOB_DIR (default NAVIGATOR_HOME/blobs) on
+            the API's machine. Moves each file into FILE_STORE, checking its SHA-256
+            against its document before and after, and removes the local copy only once
+            the store holds it intact. Damaged files and files no document names stay
+            where they are; they, and documents whose file is nowhere, are listed and
+            the command exits 1. Safe to run again; `navigator up` does it too.""")
 
     grant = command("grant-service-role",
                     "let a role run the services: DML on the schema's tables, no DDL", """\
@@ -211,21 +219,22 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
-    from entrypoints import cli_client, cli_operator, up
+    from entrypoints.cli import client, files, operator, search, services
 
     return {
-        "up": up.command_up,
-        "api": up.command_api,
-        "worker": up.command_worker,
-        "migrate": cli_operator.command_migrate,
-        "status": cli_operator.command_status,
-        "grant-service-role": cli_operator.command_grant_service_role,
-        "retry": cli_operator.command_retry,
-        "token": cli_operator.command_token,
-        "validate": cli_operator.command_validate,
-        "upload": cli_client.command_upload,
-        "search": cli_client.command_search,
-        "ask": cli_client.command_ask,
+        "up": services.command_up,
+        "api": services.command_api,
+        "worker": services.command_worker,
+        "migrate": operator.command_migrate,
+        "move-files": files.command_move_files,
+        "status": operator.command_status,
+        "grant-service-role": operator.command_grant_service_role,
+        "retry": operator.command_retry,
+        "token": operator.command_token,
+        "validate": operator.command_validate,
+        "upload": client.command_upload,
+        "search": search.command_search,
+        "ask": search.command_ask,
     }
 
 

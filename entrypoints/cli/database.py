@@ -8,9 +8,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
-from adapters.postgres.errors import DATABASE_TROUBLE
-from entrypoints.cli_outcomes import CommandFailed
-from entrypoints.container import start_database
+from entrypoints.cli.outcomes import CommandFailed
+from entrypoints.container.database import DATABASE_TROUBLE, start_database
 from entrypoints.settings import Settings
 
 

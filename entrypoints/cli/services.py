@@ -31,18 +31,16 @@ from pathlib import Path
 import prometheus_client
 import uvicorn
 
-from adapters.postgres.connection import describe_dsn
-from adapters.postgres.migrations import run_migrations
 from entrypoints.api.app import create_app
-from entrypoints.cli_database import database, database_errors
-from entrypoints.cli_operator import check_worker, require_migrated
-from entrypoints.cli_outcomes import OK, CommandFailed
+from entrypoints.cli.database import database, database_errors
+from entrypoints.cli.files import describe_move, move_files_from_disk
+from entrypoints.cli.operator import check_worker, require_migrated
+from entrypoints.cli.outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
-from entrypoints.file_migration import describe_move, move_files_from_disk
+from entrypoints.container.database import describe_dsn, run_migrations
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
-from entrypoints.worker import WorkerService, new_worker_id
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"
@@ -51,17 +49,6 @@ SAMPLE = Path("examples") / "sample_summary_of_benefits.pdf"
 
 
 # -- pieces shared by the services ----------------------------------------------------------
-
-
-def build_worker(container: Container, settings: Settings) -> WorkerService:
-    """A worker service over the container's adapters, tuned by the WORKER_* settings."""
-    return WorkerService(
-        worker=container.worker(worker_id=new_worker_id()),
-        ticker=container.clock(),
-        registry=container.worker_registry(),
-        subscribe=container.job_notices(),
-        beat_interval=settings.heartbeat_seconds,
-    )
 
 
 def serve_worker_metrics(container: Container, settings: Settings) -> None:
@@ -218,7 +205,7 @@ async def _worker(settings: Settings) -> int:
             await start(container)
         try:
             serve_worker_metrics(container, settings)
-            worker = build_worker(container, settings)
+            worker = container.worker_service()
             stop_worker = asyncio.Event()
             with Signals() as signals:
                 working = asyncio.create_task(worker.run(stop_worker))
@@ -251,10 +238,6 @@ async def _up(settings: Settings, member: str) -> int:
                                            settings.rag_vector_dimension)
         if applied:
             say(f"applied migrations: {', '.join(applied)}")
-        with database_errors():
-            moved = await move_files_from_disk(settings, dsn)
-        if moved is not None:
-            say("\n".join(describe_move(moved, settings)))
         container = build_container(settings, dsn)
         server = api_server(container, settings, access_log=False)
         with Signals() as signals:
@@ -267,7 +250,12 @@ async def _up(settings: Settings, member: str) -> int:
                 if signals.stop.is_set():
                     return OK
                 raise CommandFailed("the API could not start; the log above says why")
-            worker = build_worker(container, settings)
+            # Before the worker starts: a job needs its file in the store.
+            with database_errors():
+                moved = await move_files_from_disk(container)
+            if moved is not None:
+                say("\n".join(describe_move(moved, settings)))
+            worker = container.worker_service()
             worker_stop = asyncio.Event()
             working = asyncio.create_task(worker.run(worker_stop))
             print(banner(settings, dsn, container, member), flush=True)

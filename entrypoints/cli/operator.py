@@ -1,5 +1,6 @@
 """The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check.
+``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check
+(``move-files`` is in ``files``).
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
@@ -18,24 +19,26 @@ from datetime import datetime, timedelta
 import asyncpg
 import attrs
 
-from adapters.postgres.connection import (
-    connect,
-    describe_dsn,
-)
-from adapters.postgres.errors import DATABASE_TROUBLE
-from adapters.postgres.migrations import SchemaStatus, run_migrations, schema_status
-from adapters.postgres.operator import FailedJob, PostgresOperatorQueries, WaitingJob
-from adapters.postgres.roles import SERVICE_POLICY, RoleError, grant_service_role
 from domain.errors import Conflict, NotFound
 from domain.model import WorkerInfo
 from domain.status import PIPELINE_ORDER, JobStatus
-from entrypoints.cli_database import database, database_errors, reason
-from entrypoints.cli_outcomes import FAILED, OK, CommandFailed, UsageError
-from entrypoints.container import (
-    build_container,
-    running,
+from entrypoints.cli.database import database, database_errors, reason
+from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
+from entrypoints.container import build_container, running
+from entrypoints.container.database import (
+    DATABASE_TROUBLE,
+    SERVICE_POLICY,
+    FailedJob,
+    PostgresOperatorQueries,
+    RoleError,
+    SchemaStatus,
+    WaitingJob,
+    connect,
+    describe_dsn,
+    grant_service_role,
+    run_migrations,
+    schema_status,
 )
-from entrypoints.file_migration import describe_move, move_files_from_disk
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEV_ISSUER, jwt_secret, mint_token, token_issuer
 
@@ -105,12 +108,6 @@ async def _migrate(settings: Settings) -> int:
                 print(f"  {name}")
         else:
             print(f"{where} is up to date; nothing to apply")
-        with database_errors():
-            moved = await move_files_from_disk(settings, dsn)
-    if moved is not None:
-        # Reported, not fatal: a file already gone must not block every later deploy.
-        print("\n".join(describe_move(moved, settings)),
-              file=sys.stdout if moved.lost_nothing else sys.stderr)
     return OK
 
 
@@ -163,7 +160,7 @@ async def _status(settings: Settings) -> QueueReport:
             await require_migrated(dsn, settings)
             container = build_container(settings, dsn)
             async with running(container):
-                queries = PostgresOperatorQueries(container.pool(), settings.database_schema)
+                queries = container.operator_queries()
                 return QueueReport(
                     counts=await container.count_jobs()(),
                     oldest_waiting=await queries.oldest_waiting(),
@@ -319,9 +316,9 @@ async def _check_worker(settings: Settings) -> tuple[bool, str]:
 
 
 def command_validate(args: argparse.Namespace, _settings: object = None) -> int:
-    """The deployment checklist (``entrypoints/validate.py``); loads the settings itself,
+    """The deployment checklist (``entrypoints/cli/validate``); loads the settings itself,
     so that settings which do not load are one ✗ line like any other problem."""
-    from entrypoints import validate
+    from entrypoints.cli import validate
 
     if args.load < 1 or args.timeout <= 0:
         raise UsageError("--load must be at least 1 and --timeout positive")

@@ -12,7 +12,7 @@ Nothing is built at import time. A process builds one container at start-up::
 The API does the ``running`` part in its lifespan (``create_app``); the worker and
 the CLI wrap their work in it.
 
-Adapters picked from the settings:
+Adapters picked from the settings (``entrypoints/container/adapters.py``):
 
 - database: PostgreSQL through one asyncpg pool (``pool``), shared by the queue,
   the repository and the worker registry;
@@ -34,45 +34,31 @@ for the in-memory adapters that way.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import asyncpg
-import attrs
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
-from adapters.extractive_answerer import ExtractiveAnswerer
-from adapters.hashing_embedder import HashingEmbedder
-from adapters.llamaparse_parser import LlamaParseParser
+from adapters.filesystem_blobs import FilesystemBlobStore
 from adapters.memory.rate_limiter import InMemoryAnswerRateLimiter
-from adapters.openai_embedder import OpenAIEmbedder
-from adapters.parsers.isolated import MIB, IsolatedLocalParser, ParseLimits
-from adapters.postgres.connection import (
-    PoolerMode,
-    check_pooler,
-    jobs_channel,
-    listen,
-    open_pool,
-)
+from adapters.postgres.connection import jobs_channel
 from adapters.postgres.documents import PostgresDocumentRepository
-from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.errors import DATABASE_UNREACHABLE
-from adapters.postgres.files import PostgresBlobStore
+from adapters.postgres.files import stored_documents
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.operator import PostgresOperatorQueries
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
-from adapters.s3_blobs import S3BlobStore
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
+from domain.file_moves import MoveFilesIntoStore
 from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
-from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
@@ -81,123 +67,24 @@ from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, Worker
 from entrypoints.access_tokens import make_token_verifier
+from entrypoints.container.adapters import (
+    PoolerInUse,
+    close_clients,
+    make_answerer,
+    make_blob_store,
+    make_embedder,
+    make_job_notices,
+    make_object_store,
+    make_parser,
+    open_database_pool,
+)
+from entrypoints.container.database import start_database
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
-from entrypoints.worker import Subscribe, Subscription
+from entrypoints.worker import WorkerService, new_worker_id
 
-# -- choosing adapters from the settings ----------------------------------------------
-
-
-def make_parser(settings: Settings) -> Parser:
-    """LlamaParse when ``LLAMAPARSE_API_KEY`` is set, else the local parsers, each file
-    in a child process under the ``PARSER_*`` limits."""
-    if settings.llamaparse_api_key is not None:
-        return LlamaParseParser(settings.llamaparse_api_key.get_secret_value(),
-                                base_url=settings.llamaparse_base_url)
-    return IsolatedLocalParser(limits=ParseLimits(
-        memory_bytes=settings.parser_memory_limit_mib * MIB,
-        cpu_seconds=settings.parser_cpu_limit_seconds,
-        wall_seconds=settings.parser_timeout_seconds,
-    ))
-
-
-def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
-    """OpenAI when ``OPENAI_API_KEY`` is set, else the offline hashing embedder."""
-    if settings.openai_api_key is not None:
-        return OpenAIEmbedder(
-            settings.openai_api_key.get_secret_value(),
-            tokenizer=tokenizer,
-            model=settings.rag_embedding_model,
-            dimensions=settings.rag_vector_dimension,
-            base_url=settings.openai_base_url,
-        )
-    return HashingEmbedder(dimensions=settings.rag_vector_dimension, tokenizer=tokenizer)
-
-
-def make_object_store(settings: Settings) -> S3BlobStore | None:
-    """The S3-compatible store when ``FILE_STORE=s3``, else None. Connects on first use."""
-    if settings.file_store != "s3":
-        return None
-    assert settings.s3_bucket is not None  # the settings check it
-    secret = settings.s3_secret_access_key
-    return S3BlobStore(
-        settings.s3_bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key_id=settings.s3_access_key_id,
-        secret_access_key=secret.get_secret_value() if secret is not None else None,
-        key_prefix=settings.s3_key_prefix,
-    )
-
-
-def make_blob_store(object_store: S3BlobStore | None, pool: asyncpg.Pool, schema: str
-                    ) -> BlobStore:
-    """The object store if one is configured, else the files' table in PostgreSQL."""
-    if object_store is not None:
-        return object_store
-    return PostgresBlobStore(pool, schema)
-
-
-def make_answerer(settings: Settings) -> Answerer:
-    """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer."""
-    if settings.anthropic_api_key is not None:
-        # Imported only when used: the SDK takes seconds of CPU to import, which every
-        # process (worker, CLI) would pay at start-up for nothing.
-        from adapters.anthropic_answerer import AnthropicAnswerer
-
-        return AnthropicAnswerer(
-            settings.anthropic_api_key.get_secret_value(),
-            model=settings.anthropic_model,
-            max_tokens=settings.anthropic_max_output_tokens,
-            base_url=settings.anthropic_base_url,
-        )
-    return ExtractiveAnswerer()
-
-
-@attrs.define
-class PoolerInUse:
-    """The pooler mode the pool settled on when it opened (None before that)."""
-
-    mode: PoolerMode | None = None
-
-
-def make_job_notices(pooler: PoolerInUse, dsn: str, channel: str) -> Subscribe | None:
-    """LISTEN on the queue's channel over a connection of its own, or None (poll only)
-    behind a transaction-mode pooler, which cannot hold a LISTEN. Called once the pool
-    is open."""
-    if pooler.mode != "session":
-        return None
-
-    async def subscribe(callback: Callable[[], None]) -> Subscription:
-        return await listen(dsn, channel, lambda _payload: callback())
-
-    return subscribe
-
-
-async def _open_pool(dsn: str, settings: Settings, pooler: PoolerInUse
-                     ) -> AsyncIterator[asyncpg.Pool]:
-    pool, pooler.mode = await open_pool(
-        dsn,
-        settings.database_schema,
-        pooler_mode=settings.database_pooler_mode,
-        max_size=max(4, settings.worker_concurrency + 2),
-    )
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-async def _close_clients(*clients: object) -> AsyncIterator[None]:
-    """Closes the hosted clients' HTTP connections at shutdown."""
-    yield
-    for client in clients:
-        close = getattr(client, "aclose", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                await close()
-
+__all__ = ["Container", "build_container", "running", "start", "start_database", "stop"]
 
 # -- the container -----------------------------------------------------------------------
 
@@ -227,7 +114,8 @@ class Container(containers.DeclarativeContainer):
 
     # Storage: rows (and, by default, files) in PostgreSQL through one pool.
     pooler = providers.Singleton(PoolerInUse)
-    pool = providers.Resource(_open_pool, dsn=database_dsn, settings=settings, pooler=pooler)
+    pool = providers.Resource(open_database_pool, dsn=database_dsn, settings=settings,
+                              pooler=pooler)
     object_store = providers.Singleton(make_object_store, settings)
     blobs = providers.Singleton(make_blob_store, object_store, pool,
                                 settings.provided.database_schema)
@@ -241,9 +129,18 @@ class Container(containers.DeclarativeContainer):
     worker_registry = providers.Singleton(
         PostgresWorkerRegistry, pool, clock, schema=settings.provided.database_schema
     )
+    #: The operator's view of the queue (``navigator status``).
+    operator_queries = providers.Singleton(
+        PostgresOperatorQueries, pool, settings.provided.database_schema
+    )
     database_probe = providers.Singleton(
         PostgresDatabaseProbe, pool, schema=settings.provided.database_schema, dsn=database_dsn
     )
+    #: Files earlier versions kept on disk (``BLOB_DIR``), read only to move them into
+    #: ``blobs`` (``navigator move-files``); ``stored_documents()()`` lists what they need.
+    legacy_files = providers.Singleton(FilesystemBlobStore, settings.provided.blob_path)
+    stored_documents = providers.Singleton(functools.partial, stored_documents, pool,
+                                           settings.provided.database_schema)
     #: The worker's wake-up: ``await container.job_notices()(callback)`` (None: poll only).
     job_notices = providers.Singleton(
         make_job_notices, pooler, database_dsn,
@@ -255,7 +152,7 @@ class Container(containers.DeclarativeContainer):
     parser = providers.Singleton(make_parser, settings)
     embedder = providers.Singleton(make_embedder, settings, tokenizer)
     answerer = providers.Singleton(make_answerer, settings)
-    hosted_clients = providers.Resource(_close_clients, parser, embedder, object_store,
+    hosted_clients = providers.Resource(close_clients, parser, embedder, object_store,
                                         answerer)
 
     # Policies
@@ -294,6 +191,8 @@ class Container(containers.DeclarativeContainer):
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
+    move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
+                                                target=blobs)
     search_documents = providers.Singleton(
         SearchDocuments, index=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
@@ -331,6 +230,14 @@ class Container(containers.DeclarativeContainer):
         rescue_interval=settings.provided.worker_rescue_interval,
         shutdown_grace=settings.provided.worker_shutdown_grace,
         on_job_left=metrics.provided.record_job,
+    )
+    #: ``container.worker_service()``: the worker process around a new worker loop (its
+    #: notices, its registration and heartbeat); each call is a new worker.
+    worker_service = providers.Factory(
+        WorkerService,
+        worker=providers.Factory(worker, worker_id=providers.Callable(new_worker_id)),
+        ticker=clock, registry=worker_registry, subscribe=job_notices,
+        beat_interval=settings.provided.heartbeat_seconds,
     )
 
 
@@ -376,23 +283,3 @@ async def running(container: Container) -> AsyncIterator[Container]:
         yield container
     finally:
         await stop(container)
-
-
-# -- the database ------------------------------------------------------------------------
-
-
-async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
-    """The DSN to use, and the embedded server started for it (None when the settings
-    name a database). Stop the server with ``.stop()``; it also stops at exit.
-
-    A ``DATABASE_POOLER_MODE`` that does not fit the database's pooler stops here
-    (:class:`PoolerMismatch`, naming the setting), as does a pgvector a transaction
-    pooler would hide, before any server starts (so the operator reads one line, not
-    a traceback); a database that does not answer is left for the pool to report."""
-    dsn = settings.database_dsn()
-    if dsn is not None:
-        with contextlib.suppress(*DATABASE_UNREACHABLE):
-            await check_pooler(dsn, settings.database_pooler_mode)
-        return dsn, None
-    server = EmbeddedPostgres(settings.pgdata_dir)
-    return await asyncio.to_thread(server.start), server

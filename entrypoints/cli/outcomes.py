@@ -1,8 +1,8 @@
 """How a ``navigator`` command ends: its exit codes and the two errors that set them.
 
-A module of its own so the command modules (``cli_client``, ``cli_operator``,
-``up``, ``validate``) can raise them without importing ``cli``, which imports
-them: the CLI's modules form no import cycle.
+A module of its own so the command modules (``client``, ``operator``, ``services``,
+``validate``) can raise them without importing ``main``, which imports them: the
+CLI's modules form no import cycle.
 """
 
 from __future__ import annotations
