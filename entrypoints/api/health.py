@@ -39,8 +39,7 @@ from entrypoints.api.deps import (
     ServiceSettings,
     Workers,
 )
-from entrypoints.api.problems import RETRY_AFTER_SECONDS
-from entrypoints.api.schemas import (
+from entrypoints.api.health_schemas import (
     HEALTH_EXAMPLE,
     DatabaseHealth,
     HealthResponse,
@@ -49,6 +48,7 @@ from entrypoints.api.schemas import (
     WorkerDetail,
     WorkersHealth,
 )
+from entrypoints.api.problems import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["operations"])
 

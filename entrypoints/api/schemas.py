@@ -24,7 +24,7 @@ PROBLEM_TYPE_PREFIX = "urn:insurance-navigator:problem:"
 _DOC_ID = "0b6f1c52-8d4e-4d1b-9a55-2f0c3e7a9b10"
 _JOB_ID = "5c1e7d2a-3f4b-4c6d-8e9f-0a1b2c3d4e5f"
 _CHUNK_ID = "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"
-_WHEN = "2025-01-06T09:00:00Z"
+WHEN = "2025-01-06T09:00:00Z"
 
 #: The largest paging offset: PostgreSQL's ``integer``. Any larger offset could never land
 #: on a document, and an offset past ``bigint`` could not even be sent to the database.
@@ -47,28 +47,20 @@ DOCUMENT_EXAMPLE: dict[str, Any] = {
     "id": _DOC_ID, "filename": "2025-policy.pdf", "media_type": "application/pdf",
     "size_bytes": 482133,
     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-    "created_at": _WHEN,
+    "created_at": WHEN,
     "links": {"self": document_url(_DOC_ID), "job": job_url(_JOB_ID)},
 }
 JOB_EXAMPLE: dict[str, Any] = {
     "id": _JOB_ID, "document_id": _DOC_ID, "status": "embedding_in_progress",
     "progress": 0.7, "attempts": 0, "last_error": None, "failed_stage": None,
-    "next_attempt_at": None, "created_at": _WHEN, "updated_at": "2025-01-06T09:00:04Z",
+    "next_attempt_at": None, "created_at": WHEN, "updated_at": "2025-01-06T09:00:04Z",
     "links": {"self": job_url(_JOB_ID), "document": document_url(_DOC_ID)},
 }
 DOCUMENT_WITH_JOB_EXAMPLE: dict[str, Any] = {"document": DOCUMENT_EXAMPLE, "job": JOB_EXAMPLE}
 UPLOAD_EXAMPLE: dict[str, Any] = {
     "document": DOCUMENT_EXAMPLE,
-    "job": {**JOB_EXAMPLE, "status": "uploaded", "progress": 0.0, "next_attempt_at": _WHEN},
+    "job": {**JOB_EXAMPLE, "status": "uploaded", "progress": 0.0, "next_attempt_at": WHEN},
     "duplicate": False,
-}
-HEALTH_EXAMPLE: dict[str, Any] = {
-    "status": "ok",
-    "database": {"reachable": True, "schema": "upload_pipeline", "schema_present": True,
-                 "migration_version": 3, "pending_migrations": [], "error": None},
-    "workers": {"live": 1, "window_seconds": 60.0},
-    "parser": "local", "embedder": {"model": "text-embedding-3-small", "dimensions": 1536},
-    "environment": "production", "checked_at": _WHEN,
 }
 
 
@@ -194,10 +186,10 @@ class JobDetail(JobOut):
         "id": _JOB_ID, "document_id": _DOC_ID, "filename": "2025-policy.pdf",
         "status": "complete", "progress": 1.0, "attempts": 1, "last_error": None,
         "failed_stage": None, "next_attempt_at": None, "embedding_tokens": 18231,
-        "created_at": _WHEN, "updated_at": "2025-01-06T09:00:09Z",
+        "created_at": WHEN, "updated_at": "2025-01-06T09:00:09Z",
         "links": {"self": job_url(_JOB_ID), "document": document_url(_DOC_ID)},
         "history": [
-            {"from_status": None, "to_status": "uploaded", "at": _WHEN, "attempt": 1,
+            {"from_status": None, "to_status": "uploaded", "at": WHEN, "attempt": 1,
              "worker": None, "detail": ""},
             {"from_status": "uploaded", "to_status": "parsing", "at": "2025-01-06T09:00:01Z",
              "attempt": 1, "worker": "worker-a", "detail": "parse started"},
@@ -336,75 +328,6 @@ class SearchResponse(BaseModel):
     token_budget: int
     similarity_threshold: float
     mode: SearchMode = Field(default=SearchMode.HYBRID, description="how the passages were found")
-
-
-# -- health ------------------------------------------------------------------------------
-
-
-_OPERATORS_ONLY = "only with `Authorization: Bearer <OPERATOR_TOKEN>`"
-
-
-class DatabaseHealth(BaseModel):
-    reachable: bool
-    schema_name: str = Field(serialization_alias="schema")
-    schema_present: bool
-    migration_version: int | None
-    pending_migrations: list[str]
-    error: str | None = None
-    where: str | None = Field(default=None, description="host:port/database; "
-                              + _OPERATORS_ONLY)
-
-
-class WorkerDetail(BaseModel):
-    """A live worker as it reported itself (operators only)."""
-
-    id: str
-    hostname: str
-    pid: int
-    version: str
-    started_at: datetime
-    last_seen_at: datetime
-
-
-class WorkersHealth(BaseModel):
-    live: int = Field(description="workers that reported in within `window_seconds`")
-    window_seconds: float
-    ids: list[str] | None = Field(default=None, description=_OPERATORS_ONLY)
-    details: list[WorkerDetail] | None = Field(default=None, description=_OPERATORS_ONLY)
-
-
-class Liveness(BaseModel):
-    """The process answers (nothing else is checked)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "alive"}]})
-
-    status: Literal["alive"]
-
-
-class Readiness(BaseModel):
-    """Whether this process can serve members: its database answers and holds the
-    schema this code expects."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready",
-                                                               "reason": None}]})
-
-    status: Literal["ready", "not_ready", "started"]
-    reason: str | None = Field(default=None, description="why not ready")
-
-
-class HealthResponse(BaseModel):
-    """``ok``; ``degraded`` when no worker is alive (uploads wait); ``down`` with 503
-    when the database cannot be reached."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [HEALTH_EXAMPLE]})
-
-    status: Literal["ok", "degraded", "down"]
-    database: DatabaseHealth
-    workers: WorkersHealth
-    parser: str
-    embedder: dict[str, Any]
-    environment: str
-    checked_at: datetime
 
 
 # -- problems ----------------------------------------------------------------------------
