@@ -159,7 +159,8 @@ class ProcessJob:
                     continue
                 except LeaseLost as exc:
                     outcome = "lease_lost"
-                    log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
+                    log.warning("lease lost",
+                                extra={"job_id": str(lease.job_id), "error": str(exc)})
                 except StoreUnavailable as exc:
                     holding = holder.held
                     outcome = "store_unreachable"

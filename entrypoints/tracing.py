@@ -156,7 +156,7 @@ def step_span(job: Job, step: StepName) -> Iterator[None]:
     hosted calls are its children), a child of the request that uploaded the job."""
     parent = (_PROPAGATOR.extract({"traceparent": job.trace_context})
               if job.trace_context else otel_context.Context())
-    attributes = {"navigator.job_id": str(job.job_id),
+    attributes: dict[str, str | int] = {"navigator.job_id": str(job.job_id),
                   "navigator.document_id": str(job.document_id),
                   "navigator.step": str(step), "navigator.attempt": job.attempts + 1}
     with _tracer.start_as_current_span(f"step {step}", context=parent, kind=SpanKind.CONSUMER,
@@ -213,7 +213,8 @@ def _root_sampler() -> Sampler:
     """``OTEL_TRACES_SAMPLER``'s root decision (always on by default). ParentBased over
     it: a step follows the decision its upload's request made."""
     sampler = _get_from_env_or_default()
-    return sampler._root if isinstance(sampler, ParentBased) else sampler  # noqa: SLF001
+    root = getattr(sampler, "_root", None) if isinstance(sampler, ParentBased) else None
+    return root if isinstance(root, Sampler) else sampler
 
 
 class StatementsJoinTraces(Sampler):
@@ -229,8 +230,7 @@ class StatementsJoinTraces(Sampler):
         kind: SpanKind | None = None, attributes: Attributes = None,
         links: Sequence[Link] | None = None, trace_state: trace.TraceState | None = None,
     ) -> SamplingResult:
-        if attributes and "db.system" in attributes or attributes and \
-                "db.system.name" in attributes:
+        if attributes and ("db.system" in attributes or "db.system.name" in attributes):
             return SamplingResult(Decision.DROP)
         return self._root.should_sample(parent_context, trace_id, name, kind, attributes,
                                         links, trace_state)

@@ -2,7 +2,8 @@
 
 The body is ``{type, title, status, detail, instance, request_id}``: ``detail``
 says what to fix; ``request_id`` is the answer's ``X-Request-ID``, the id to quote
-when asking about it (every log line of the request carries it). Domain errors are mapped by class; errors that belong inside the worker
+when asking about it (every log line of the request carries it). Domain errors are
+mapped by class; errors that belong inside the worker
 (lost leases, illegal transitions, step errors) never reach a member: if one
 does, it is a bug, logged and answered with a plain 500. A database that cannot
 be reached, or goes away under a request, is a 503 with ``Retry-After``, never a
@@ -40,8 +41,8 @@ from domain.errors import (
     UploadRejected,
 )
 from entrypoints.access_tokens import Unauthorized
-from entrypoints.logs import REQUEST_ID
 from entrypoints.api.schemas import NOT_BLANK, PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
+from entrypoints.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 

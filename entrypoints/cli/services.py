@@ -39,9 +39,9 @@ from entrypoints.cli.outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
 from entrypoints.container.database import describe_dsn, run_migrations
 from entrypoints.logs import configure_logging
-from entrypoints.tracing import configure_tracing
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
+from entrypoints.tracing import configure_tracing
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"

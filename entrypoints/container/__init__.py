@@ -81,9 +81,9 @@ from entrypoints.container.adapters import (
 from entrypoints.container.database import start_database
 from entrypoints.metrics import Metrics
 from entrypoints.provider_metrics import ProviderMetrics
-from entrypoints.tracing import step_observer, step_tracer, upload_trace_context
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
+from entrypoints.tracing import step_observer, step_tracer, upload_trace_context
 from entrypoints.worker import WorkerService, new_worker_id
 
 __all__ = ["Container", "build_container", "running", "start", "start_database", "stop"]
