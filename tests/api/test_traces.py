@@ -9,7 +9,6 @@ worker on another machine would), OpenAI and Anthropic served by the fakes on
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
