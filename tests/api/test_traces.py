@@ -17,11 +17,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from entrypoints import tracing
 from entrypoints.container import Container
 from tests.api.conftest import SECRET, api_on_postgres, bearer
 from tests.fakes.anthropic_server import FakeAnthropic, Reply
 from tests.fakes.openai_server import FakeOpenAI
+from tests.tracing import memory_exporter
 
 pytestmark = pytest.mark.postgres
 
@@ -34,23 +34,12 @@ DOCUMENT_WORDS = ("marmalade", "$517", "4,900", "Summary of benefits")
 QUESTION = "How much is the quokka-shaped deductible?"
 STEPS = ["parse", "validate", "chunk", "queue", "embed", "finalize"]
 
-_EXPORTER = InMemorySpanExporter()
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    """The process traces into memory (OpenTelemetry allows one provider per process:
-    installed once, kept for the session)."""
-    if not tracing.active():
-        tracing.install(tracing.new_provider("navigator-test", _EXPORTER, batch=False))
-    yield _EXPORTER
-    _EXPORTER.clear()
-
 
 @pytest.fixture
-def spans(exporter: InMemorySpanExporter) -> InMemorySpanExporter:
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = memory_exporter()
+    yield exporter
     exporter.clear()
-    return exporter
 
 
 @pytest.fixture
