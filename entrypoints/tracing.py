@@ -30,24 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import (
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-    _get_from_env_or_default,
-)
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from opentelemetry.util.types import Attributes
 
 from domain.model import Job
 from domain.status import StepName
@@ -72,43 +61,20 @@ def wanted(environ: Mapping[str, str] = os.environ) -> bool:
 
 def active() -> bool:
     """Whether this process installed a tracer provider (so spans are recorded)."""
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
+    return not isinstance(trace.get_tracer_provider(),
+                          trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
-def configure_tracing(service: str, environ: Mapping[str, str] = os.environ
-                      ) -> TracerProvider | None:
+def configure_tracing(service: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Start tracing for this process if the environment asks for it (see the module's
-    docstring): the provider, or None. ``service`` names the process
-    (``navigator-api``, ``navigator-worker``) unless ``OTEL_SERVICE_NAME`` does."""
-    if not wanted(environ) or active():
-        return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    docstring); whether it did. ``service`` names the process (``navigator-api``,
+    ``navigator-worker``) unless ``OTEL_SERVICE_NAME`` does. The SDK is imported only
+    then."""
+    if not wanted(environ):
+        return False
+    from entrypoints import tracing_export
 
-    provider = new_provider(service, OTLPSpanExporter())
-    install(provider)
-    return provider
-
-
-def new_provider(service: str, exporter: SpanExporter, *, batch: bool = True
-                 ) -> TracerProvider:
-    """A provider whose spans go to ``exporter`` (in batches, or one by one for tests)."""
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
-    provider = TracerProvider(resource=Resource.create(attributes),
-                              sampler=ParentBased(StatementsJoinTraces(_root_sampler())))
-    provider.add_span_processor(BatchSpanProcessor(exporter) if batch
-                                else SimpleSpanProcessor(exporter))
-    return provider
-
-
-def install(provider: TracerProvider) -> None:
-    """Make ``provider`` the process's and trace every asyncpg statement with it.
-    Once per process (OpenTelemetry allows one global provider)."""
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-    trace.set_tracer_provider(provider)
-    AsyncPGInstrumentor(capture_parameters=False).instrument(tracer_provider=provider)
+    return tracing_export.configure(service, environ) is not None
 
 
 def instrument_app(app: Any) -> None:
@@ -204,36 +170,3 @@ def _nothing() -> None:
 
 def _no_span(job: Job, step: StepName) -> contextlib.AbstractContextManager[object]:
     return contextlib.nullcontext()
-
-
-# -- sampling ---------------------------------------------------------------------------
-
-
-def _root_sampler() -> Sampler:
-    """``OTEL_TRACES_SAMPLER``'s root decision (always on by default). ParentBased over
-    it: a step follows the decision its upload's request made."""
-    sampler = _get_from_env_or_default()
-    root = getattr(sampler, "_root", None) if isinstance(sampler, ParentBased) else None
-    return root if isinstance(root, Sampler) else sampler
-
-
-class StatementsJoinTraces(Sampler):
-    """Drops a database statement that would start a trace of its own (a poll, a
-    heartbeat between steps, a rescue round): only statements under a request or a
-    step are traced. Everything else is decided by ``root``."""
-
-    def __init__(self, root: Sampler) -> None:
-        self._root = root
-
-    def should_sample(
-        self, parent_context: otel_context.Context | None, trace_id: int, name: str,
-        kind: SpanKind | None = None, attributes: Attributes = None,
-        links: Sequence[Link] | None = None, trace_state: trace.TraceState | None = None,
-    ) -> SamplingResult:
-        if attributes and ("db.system" in attributes or "db.system.name" in attributes):
-            return SamplingResult(Decision.DROP)
-        return self._root.should_sample(parent_context, trace_id, name, kind, attributes,
-                                        links, trace_state)
-
-    def get_description(self) -> str:
-        return f"StatementsJoinTraces{{{self._root.get_description()}}}"

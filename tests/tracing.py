@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from entrypoints import tracing
+from entrypoints import tracing, tracing_export
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -17,6 +17,7 @@ _EXPORTER = InMemorySpanExporter()
 def memory_exporter() -> InMemorySpanExporter:
     """The exporter every finished span goes to (installed on first use), emptied."""
     if not tracing.active():
-        tracing.install(tracing.new_provider("navigator-test", _EXPORTER, batch=False))
+        provider = tracing_export.new_provider("navigator-test", _EXPORTER, batch=False)
+        tracing_export.install(provider)
     _EXPORTER.clear()
     return _EXPORTER

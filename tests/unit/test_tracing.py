@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
 import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import SpanKind
 
-from entrypoints import tracing
+from entrypoints import tracing, tracing_export
 
 ENDPOINT = "http://127.0.0.1:4318"
 
@@ -26,11 +33,11 @@ def test_traces_are_exported_only_when_an_otlp_endpoint_is_set(
 
 
 def test_with_nothing_set_no_provider_is_installed() -> None:
-    assert tracing.configure_tracing("navigator-api", {}) is None
+    assert tracing.configure_tracing("navigator-api", {}) is False
 
 
 def test_a_statement_that_would_start_a_trace_of_its_own_is_not_sampled() -> None:
-    sampler = tracing.StatementsJoinTraces(ALWAYS_ON)
+    sampler = tracing_export.StatementsJoinTraces(ALWAYS_ON)
 
     poll = sampler.should_sample(None, 1, "WITH", SpanKind.CLIENT,
                                  {"db.system": "postgresql", "db.statement": "WITH picked"})
@@ -40,3 +47,48 @@ def test_a_statement_that_would_start_a_trace_of_its_own_is_not_sampled() -> Non
     assert poll.decision is Decision.DROP
     assert request.decision is Decision.RECORD_AND_SAMPLE
 
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that keeps the bodies posted to it."""
+
+    bodies: ClassVar[list[tuple[str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self.bodies.append((self.path, self.rfile.read(length)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+EXPORTING_PROCESS = """
+from opentelemetry import trace
+from entrypoints.tracing import configure_tracing
+assert configure_tracing("navigator-worker")
+with trace.get_tracer("check").start_as_current_span("step parse"):
+    pass
+trace.get_tracer_provider().shutdown()
+"""
+
+
+def test_a_process_with_an_otlp_endpoint_sends_its_spans_there() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        environ = {**os.environ,
+                   "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"}
+        environ.pop("OTEL_SERVICE_NAME", None)
+        subprocess.run([sys.executable, "-c", EXPORTING_PROCESS], env=environ, check=True,
+                       timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [(path, body)] = _Collector.bodies
+    assert path == "/v1/traces"
+    assert b"navigator-worker" in body and b"step parse" in body
