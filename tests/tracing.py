@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from entrypoints import tracing, tracing_export
+from entrypoints import tracing
+from entrypoints.tracing import export as tracing_export
 
 _EXPORTER = InMemorySpanExporter()
 

@@ -13,7 +13,8 @@ import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import SpanKind
 
-from entrypoints import tracing, tracing_export
+from entrypoints import tracing
+from entrypoints.tracing import export as tracing_export
 
 ENDPOINT = "http://127.0.0.1:4318"
 

@@ -72,7 +72,7 @@ def configure_tracing(service: str, environ: Mapping[str, str] = os.environ) -> 
     then."""
     if not wanted(environ):
         return False
-    from entrypoints import tracing_export
+    from entrypoints.tracing import export as tracing_export
 
     return tracing_export.configure(service, environ) is not None
 
