@@ -4,6 +4,7 @@ worker's six step spans are children of the API's upload request span."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -113,7 +114,13 @@ def test_the_workers_steps_join_the_trace_of_the_request_that_uploaded_the_docum
         [request] = [s for s in _Collector.spans
                      if s.attributes.get("navigator.request_id") == "e2e-upload-1"]
 
+    api_lines = [json.loads(line) for line in traced.services[0].log.read_text().splitlines()
+                 if line.startswith("{")]
+    access = [line for line in api_lines if line.get("request_id") == "e2e-upload-1"]
+
     assert job["status"] == "complete"
+    assert uploaded.headers["X-Request-ID"] == "e2e-upload-1"
+    assert any("POST /api/v1/documents" in line["message"] for line in access)  # uvicorn's
     assert request.service == "navigator-api"
     assert [s.name.removeprefix("step ") for s in steps] == STEPS
     for step in steps:
