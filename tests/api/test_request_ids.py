@@ -14,6 +14,7 @@ import pytest
 from entrypoints.api.request_ids import request_id_from
 from entrypoints.logs import BODY_CARRYING_LOGGERS, configure_logging
 from tests.api.conftest import ORIGIN, Api, MakeApi, bearer
+from tests.api.test_answers import breaking, events
 from tests.api.test_documents import POLICY, is_problem
 from tests.api.test_problems import broken
 
@@ -105,3 +106,19 @@ async def test_every_log_line_of_a_request_carries_its_id_and_none_other_does(
     assert crashed and all(line["request_id"] == "req-logged" for line in crashed)
     [after] = [line for line in lines if line["message"] == "after the request"]
     assert "request_id" not in after
+
+
+async def test_an_answer_stream_that_breaks_names_the_request_in_its_error_event(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(breaking(RuntimeError("secret internals")))
+    await api.upload("benefits.md", POLICY)
+    await api.run_worker()
+
+    response = await api.client.post("/api/v1/answers", json={"question": "deductible?"},
+                                     headers={**bearer(), "Accept": "text/event-stream",
+                                              "X-Request-ID": "req-stream"})
+
+    name, problem = events(response)[-1]
+    assert (name, problem["request_id"]) == ("error", "req-stream")
+    assert response.headers["X-Request-ID"] == "req-stream"
