@@ -26,8 +26,6 @@ from typing import Protocol
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-_tracer = trace.get_tracer("navigator.providers")
-
 
 class ProviderCalls(Protocol):
     """Where a hosted adapter counts its calls and the tokens it was billed."""
@@ -83,8 +81,9 @@ def provider_call(
                                   "navigator.provider.operation": operation}
     if model is not None:
         attributes["navigator.provider.model"] = model
-    span = _tracer.start_span(f"{provider} {operation}", kind=SpanKind.CLIENT,
-                              attributes=attributes)
+    tracer = trace.get_tracer("navigator.providers")  # the process's provider, if any
+    span = tracer.start_span(f"{provider} {operation}", kind=SpanKind.CLIENT,
+                             attributes=attributes)
     outcome = "error"
     try:
         yield span

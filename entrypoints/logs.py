@@ -10,7 +10,9 @@ by its file name, and never quote its text.
 
 Every line written while the API answers a request carries that request's id
 (``request_id``, the ``X-Request-ID`` of its answer): :data:`REQUEST_ID` holds it for
-the request's task, and :class:`RequestIdFilter` adds it to each record.
+the request's task, and :class:`RequestIdFilter` adds it to each record. When the
+process traces, a line written under a span also names its trace (``trace_id``), so
+the collector finds the trace of a log line and the log finds the lines of a trace.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from opentelemetry import trace
 
 #: LogRecord attributes that are not extra fields (uvicorn adds an ANSI-coloured copy).
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -38,12 +42,16 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("navigator_request_id", default=
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every record logged while a request is answered."""
+    """Adds ``request_id`` to every record logged while a request is answered, and
+    ``trace_id`` to every record logged under a recorded span."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = REQUEST_ID.get()
         if request_id is not None and not hasattr(record, "request_id"):
             record.request_id = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and not hasattr(record, "trace_id"):
+            record.trace_id = trace.format_trace_id(span.trace_id)
         return True
 
 

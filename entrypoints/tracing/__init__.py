@@ -42,7 +42,6 @@ from domain.model import Job
 from domain.status import StepName
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-_tracer = trace.get_tracer("navigator.worker")
 #: Routes whose requests are not traced (scraped or probed every few seconds).
 UNTRACED_ROUTES = "/health,/metrics"
 #: Attributes of a request span that would carry its query string.
@@ -125,8 +124,9 @@ def step_span(job: Job, step: StepName) -> Iterator[None]:
     attributes: dict[str, str | int] = {"navigator.job_id": str(job.job_id),
                   "navigator.document_id": str(job.document_id),
                   "navigator.step": str(step), "navigator.attempt": job.attempts + 1}
-    with _tracer.start_as_current_span(f"step {step}", context=parent, kind=SpanKind.CONSUMER,
-                                       attributes=attributes, record_exception=False):
+    tracer = trace.get_tracer("navigator.worker")  # the process's provider
+    with tracer.start_as_current_span(f"step {step}", context=parent, kind=SpanKind.CONSUMER,
+                                      attributes=attributes, record_exception=False):
         yield
 
 

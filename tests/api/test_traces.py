@@ -21,7 +21,7 @@ from entrypoints.container import Container
 from tests.api.conftest import SECRET, api_on_postgres, bearer
 from tests.fakes.anthropic_server import FakeAnthropic, Reply
 from tests.fakes.openai_server import FakeOpenAI
-from tests.tracing import memory_exporter
+from tests.tracing import traced
 
 pytestmark = pytest.mark.postgres
 
@@ -37,9 +37,8 @@ STEPS = ["parse", "validate", "chunk", "queue", "embed", "finalize"]
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = memory_exporter()
-    yield exporter
-    exporter.clear()
+    with traced() as exporter:
+        yield exporter
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,11 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import SpanKind
 
 from entrypoints import tracing
+from entrypoints.logs import RequestIdFilter
 from entrypoints.tracing import export as tracing_export
+from tests.tracing import traced
 
 ENDPOINT = "http://127.0.0.1:4318"
 
@@ -93,3 +97,44 @@ def test_a_process_with_an_otlp_endpoint_sends_its_spans_there() -> None:
     [(path, body)] = _Collector.bodies
     assert path == "/v1/traces"
     assert b"navigator-worker" in body and b"step parse" in body
+
+
+def test_a_log_line_written_under_a_span_names_its_trace() -> None:
+    record = logging.LogRecord("navigator.worker", logging.INFO, __file__, 1, "job left",
+                               None, None)
+    outside = logging.LogRecord("navigator.worker", logging.INFO, __file__, 1, "idle",
+                                None, None)
+
+    with traced(), trace.get_tracer("test").start_as_current_span("step parse") as span:
+        RequestIdFilter().filter(record)
+    RequestIdFilter().filter(outside)
+
+    assert record.trace_id == trace.format_trace_id(span.get_span_context().trace_id)
+    assert not hasattr(outside, "trace_id")
+
+
+NO_TRACING_PROCESS = """
+import sys
+import entrypoints.container, entrypoints.api.app, entrypoints.cli.services
+from entrypoints.tracing import configure_tracing
+assert not configure_tracing("navigator-api")
+loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry.sdk")
+                or m.startswith("opentelemetry.instrumentation"))
+assert not loaded, loaded
+"""
+
+
+def test_a_process_with_nothing_set_loads_no_tracing_sdk_or_instrumentation() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    subprocess.run([sys.executable, "-c", NO_TRACING_PROCESS], env=environ, check=True,
+                   timeout=120)
+
+
+def test_after_a_traced_test_the_process_is_untraced_again() -> None:
+    with traced():
+        assert tracing.active()
+        assert tracing.step_tracer() is tracing.step_span
+
+    assert not tracing.active()
+    assert tracing.step_tracer() is not tracing.step_span
+    assert tracing.current_trace_context() is None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from pytest_bdd import given, parsers, then
 
 from tests.features.world import UPLOAD_SPAN, World
-from tests.tracing import memory_exporter
+from tests.tracing import traced
 
 
 def _upload_and_steps(world: World) -> tuple[ReadableSpan, list[ReadableSpan]]:
@@ -23,8 +24,10 @@ def memory_exporter_spans(world: World) -> tuple[ReadableSpan, ...]:
 
 
 @given("the service records traces")
-def records_traces(world: World) -> None:
-    world.spans = memory_exporter()
+def records_traces(world: World, request: pytest.FixtureRequest) -> None:
+    recording = traced()
+    world.spans = recording.__enter__()
+    request.addfinalizer(lambda: recording.__exit__(None, None, None))
 
 
 @then(parsers.parse("the trace of her upload shows these steps, in order: {steps}"))
