@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import (
     Decision,
@@ -24,7 +25,7 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
     _get_from_env_or_default,
 )
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, Status
 from opentelemetry.util.types import Attributes
 
 from entrypoints.tracing import active, wanted
@@ -49,8 +50,9 @@ def new_provider(service: str, exporter: SpanExporter, *, batch: bool = True
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
     provider = TracerProvider(resource=Resource.create(attributes),
                               sampler=ParentBased(StatementsJoinTraces(_root_sampler())))
-    provider.add_span_processor(BatchSpanProcessor(exporter) if batch
-                                else SimpleSpanProcessor(exporter))
+    scrubbed = WithoutErrorText(exporter)
+    provider.add_span_processor(BatchSpanProcessor(scrubbed) if batch
+                                else SimpleSpanProcessor(scrubbed))
     return provider
 
 
@@ -94,3 +96,40 @@ class StatementsJoinTraces(Sampler):
 
     def get_description(self) -> str:
         return f"StatementsJoinTraces{{{self._root.get_description()}}}"
+
+
+# -- what leaves the process -----------------------------------------------------------
+
+
+class WithoutErrorText(SpanExporter):
+    """Exports spans without the text of the errors they recorded: an exception event
+    keeps its type only, an error status no description. A driver's message can quote
+    a statement's values ("invalid input for query argument $2: ..."), a provider's
+    the document it refused: the type says what happened, the logs say the rest."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self._exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._exporter.export([_scrubbed(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def _scrubbed(span: ReadableSpan) -> ReadableSpan:
+    errors = [event for event in span.events if event.name == "exception"]
+    if not errors and not span.status.description:
+        return span
+    events = [event if event.name != "exception" else Event(
+        "exception", {"exception.type": str((event.attributes or {}).get("exception.type"))},
+        event.timestamp) for event in span.events]
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=span.attributes, events=events, links=span.links, kind=span.kind,
+        status=Status(span.status.status_code), start_time=span.start_time,
+        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )

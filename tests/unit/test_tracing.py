@@ -138,3 +138,16 @@ def test_after_a_traced_test_the_process_is_untraced_again() -> None:
     assert not tracing.active()
     assert tracing.step_tracer() is not tracing.step_span
     assert tracing.current_trace_context() is None
+
+
+def test_an_error_leaves_the_process_as_its_type_without_its_text() -> None:
+    with traced() as exported:
+        with trace.get_tracer("test").start_as_current_span("INSERT") as span:
+            span.record_exception(ValueError("invalid input for query argument $2: 'quokka'"))
+            span.set_status(trace.Status(trace.StatusCode.ERROR, "ValueError: quokka"))
+        [finished] = exported.get_finished_spans()
+
+    [event] = finished.events
+    assert dict(event.attributes or {}) == {"exception.type": "ValueError"}
+    assert finished.status.status_code is trace.StatusCode.ERROR
+    assert not finished.status.description
