@@ -23,7 +23,8 @@ What is traced:
   though it runs in another process, maybe hours later.
 
 No span attribute carries a document's text, a member's question, a statement's
-values, a token or a key; a request's query string is cut from its URL.
+values, a token or a key; a request's query string is cut from its URL, and an
+error leaves the process as its type alone (``export.WithoutErrorText``).
 """
 
 from __future__ import annotations
@@ -121,9 +122,10 @@ def step_span(job: Job, step: StepName) -> Iterator[None]:
     hosted calls are its children), a child of the request that uploaded the job."""
     parent = (_PROPAGATOR.extract({"traceparent": job.trace_context})
               if job.trace_context else otel_context.Context())
-    attributes: dict[str, str | int] = {"navigator.job_id": str(job.job_id),
-                  "navigator.document_id": str(job.document_id),
-                  "navigator.step": str(step), "navigator.attempt": job.attempts + 1}
+    attributes: dict[str, str | int] = {
+        "navigator.job_id": str(job.job_id), "navigator.document_id": str(job.document_id),
+        "navigator.step": str(step), "navigator.attempt": job.attempts + 1,
+    }
     tracer = trace.get_tracer("navigator.worker")  # the process's provider
     with tracer.start_as_current_span(f"step {step}", context=parent, kind=SpanKind.CONSUMER,
                                       attributes=attributes, record_exception=False):
