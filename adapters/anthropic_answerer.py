@@ -26,6 +26,7 @@ from typing import Any
 import anthropic
 
 from adapters.http_errors import retry_after_seconds
+from adapters.provider_calls import NoProviderCalls, ProviderCalls, provider_call
 from domain.errors import PermanentError, TransientError, is_transient_http_status
 from domain.grounding import AnswerKind, GroundedPrompt, Usage
 
@@ -51,6 +52,7 @@ class AnthropicAnswerer:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         base_url: str | None = None,
         timeout: float = 60.0,
+        calls: ProviderCalls | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("an Anthropic API key is required (ANTHROPIC_API_KEY)")
@@ -61,6 +63,7 @@ class AnthropicAnswerer:
         self.base_url = base_url
         self.timeout = timeout
         self._api_key = api_key
+        self._calls: ProviderCalls = calls or NoProviderCalls()
         quiet_sdk_logs()
         # Built on first use, per event loop: its connection pool belongs to that loop.
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,19 +76,22 @@ class AnthropicAnswerer:
     async def stream(self, prompt: GroundedPrompt) -> AsyncIterator[str | Usage]:
         client = self._resources()
         try:
-            async with client.messages.stream(
-                model=self.model,
-                max_tokens=self.max_tokens,
-                system=prompt.system,
-                messages=[{"role": "user", "content": prompt.user}],
-            ) as stream:
-                async for text in stream.text_stream:
-                    if text:
-                        yield text
-                message = await stream.get_final_message()
+            with provider_call(self._calls, "anthropic", "messages", model=self.model):
+                async with client.messages.stream(
+                    model=self.model,
+                    max_tokens=self.max_tokens,
+                    system=prompt.system,
+                    messages=[{"role": "user", "content": prompt.user}],
+                ) as stream:
+                    async for text in stream.text_stream:
+                        if text:
+                            yield text
+                    message = await stream.get_final_message()
             usage = getattr(message, "usage", None)
             if usage is None:
                 raise TransientError("Anthropic sent a message without its token usage")
+            self._calls.tokens("anthropic", "input", int(usage.input_tokens or 0))
+            self._calls.tokens("anthropic", "output", int(usage.output_tokens or 0))
             yield Usage(input_tokens=int(usage.input_tokens or 0),
                         output_tokens=int(usage.output_tokens or 0))
         except anthropic.APIError as exc:

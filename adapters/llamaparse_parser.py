@@ -33,6 +33,7 @@ from typing import Any
 import llama_cloud
 
 from adapters.http_errors import retry_after_seconds
+from adapters.provider_calls import NoProviderCalls, ProviderCalls, provider_call
 from domain.errors import PermanentError, TransientError, is_transient_http_status
 from domain.model import MediaType, ParsedDocument, ParsedPage, ParseRequest
 from domain.ports import ParseCheckpoint
@@ -63,6 +64,7 @@ class LlamaParseParser:
         http_timeout: float = 60.0,
         project_id: str | None = None,
         organization_id: str | None = None,
+        calls: ProviderCalls | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("a LlamaParse API key is required (LLAMAPARSE_API_KEY)")
@@ -77,6 +79,7 @@ class LlamaParseParser:
         self.max_poll_failures = max_poll_failures
         self.http_timeout = http_timeout
         self._api_key = api_key
+        self._calls: ProviderCalls = calls or NoProviderCalls()
         self._scope = {
             key: value
             for key, value in (("project_id", project_id), ("organization_id", organization_id))
@@ -121,12 +124,13 @@ class LlamaParseParser:
         checkpoint: ParseCheckpoint,
     ) -> str:
         try:
-            job = await client.parsing.create(
-                tier=self.tier,
-                version=self.version,
-                upload_file=(request.filename, request.data, str(request.media_type)),
-                **self._scope,  # type: ignore[arg-type]
-            )
+            with provider_call(self._calls, "llamaparse", "upload"):
+                job = await client.parsing.create(
+                    tier=self.tier,
+                    version=self.version,
+                    upload_file=(request.filename, request.data, str(request.media_type)),
+                    **self._scope,  # type: ignore[arg-type]
+                )
         except llama_cloud.APIError as exc:
             raise self._domain_error(exc, "upload") from None
         # Saved before any waiting: from here on, a retry resumes this job.
@@ -145,7 +149,10 @@ class LlamaParseParser:
         while True:
             wait = interval
             try:
-                response = await client.parsing.get(job_id, **self._scope)  # type: ignore[arg-type]
+                with provider_call(self._calls, "llamaparse", "status"):
+                    response = await client.parsing.get(
+                        job_id, **self._scope  # type: ignore[arg-type]
+                    )
             except llama_cloud.NotFoundError:
                 if resumed:
                     return False
@@ -181,9 +188,10 @@ class LlamaParseParser:
         self, client: llama_cloud.AsyncLlamaCloud, job_id: str
     ) -> ParsedDocument:
         try:
-            response = await client.parsing.get(
-                job_id, expand=["markdown"], **self._scope  # type: ignore[arg-type]
-            )
+            with provider_call(self._calls, "llamaparse", "result"):
+                response = await client.parsing.get(
+                    job_id, expand=["markdown"], **self._scope  # type: ignore[arg-type]
+                )
         except llama_cloud.APIError as exc:
             raise self._domain_error(exc, "result download") from None
         pages = _pages(response, job_id)

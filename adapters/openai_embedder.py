@@ -32,6 +32,7 @@ from typing import Protocol
 import openai
 
 from adapters.http_errors import retry_after_seconds
+from adapters.provider_calls import NoProviderCalls, ProviderCalls, provider_call
 from domain.batching import plan_batches
 from domain.errors import PermanentError, TransientError, is_transient_http_status
 from domain.model import EmbeddingLimits, Embeddings
@@ -60,6 +61,7 @@ class OpenAIEmbedder:
         timeout: float = 30.0,
         max_concurrency: int = 4,
         limits: EmbeddingLimits | None = None,
+        calls: ProviderCalls | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("an OpenAI API key is required (OPENAI_API_KEY)")
@@ -73,6 +75,7 @@ class OpenAIEmbedder:
         self.max_concurrency = max_concurrency
         self._api_key = api_key
         self._tokenizer = tokenizer
+        self._calls: ProviderCalls = calls or NoProviderCalls()
         # Only text-embedding-3 and later accept a chosen size; ada-002 is fixed.
         self._sends_dimensions = not model.startswith("text-embedding-ada")
         # Built on first use, per event loop: an HTTP connection pool or a
@@ -162,12 +165,14 @@ class OpenAIEmbedder:
     ) -> tuple[list[tuple[float, ...]], int]:
         """One request; the tokens OpenAI billed (our own count if it does not say)."""
         try:
-            if self._sends_dimensions:
-                response = await client.embeddings.create(
-                    model=self.model, input=inputs, dimensions=self.dimensions,
-                )
-            else:
-                response = await client.embeddings.create(model=self.model, input=inputs)
+            with provider_call(self._calls, "openai", "embeddings", model=self.model) as span:
+                span.set_attribute("navigator.provider.inputs", len(inputs))
+                if self._sends_dimensions:
+                    response = await client.embeddings.create(
+                        model=self.model, input=inputs, dimensions=self.dimensions,
+                    )
+                else:
+                    response = await client.embeddings.create(model=self.model, input=inputs)
         except openai.APIError as exc:
             raise self._domain_error(exc) from None
         except ValueError as exc:  # the SDK found no vectors to decode
@@ -179,6 +184,7 @@ class OpenAIEmbedder:
             raise
         usage = response.usage
         billed = (usage.total_tokens or usage.prompt_tokens) if usage is not None else 0
+        self._calls.tokens("openai", "input", billed or counted)
         return vectors, billed or counted
 
     def _domain_error(self, exc: openai.APIError) -> TransientError | PermanentError:

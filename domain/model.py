@@ -90,6 +90,10 @@ class Job:
     ``attempts`` counts failed tries (errors of either kind and expired leases); the
     attempt in progress is ``attempts + 1``. ``fencing_token`` grows on every
     claim; a write carrying an older token is refused.
+
+    ``trace_context`` is the trace the upload started in (a W3C ``traceparent``,
+    opaque to the domain), so a worker's steps join the request's trace; None when
+    the upload was not traced.
     """
 
     job_id: UUID
@@ -108,9 +112,11 @@ class Job:
     fencing_token: int = 0
     parser_job_id: str | None = None
     embedding_tokens: int = 0
+    trace_context: str | None = None
 
     @classmethod
-    def new(cls, job_id: UUID, document_id: UUID, user_id: str, now: datetime) -> Job:
+    def new(cls, job_id: UUID, document_id: UUID, user_id: str, now: datetime,
+            trace_context: str | None = None) -> Job:
         return cls(
             job_id=job_id,
             document_id=document_id,
@@ -119,6 +125,7 @@ class Job:
             created_at=now,
             updated_at=now,
             available_at=now,
+            trace_context=trace_context,
         )
 
     def first_event(self) -> JobEvent:

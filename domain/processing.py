@@ -123,6 +123,10 @@ class ProcessJob:
     #: in tests (no real waiting).
     timer: Timer = attrs.Factory(lambda: _LoopTimer())
     on_step: Callable[[str, float, str], None] = lambda step, seconds, outcome: None
+    #: Wraps each step (its work and the writes that record it): the process's tracing
+    #: hook opens the step's span there, in the trace the upload started.
+    trace_step: Callable[[Job, StepName], contextlib.AbstractContextManager[object]] = (
+        lambda job, step: contextlib.nullcontext())
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits between store retries
 
     async def __call__(
@@ -141,42 +145,44 @@ class ProcessJob:
         while current is not None:
             holder.lease = current
             step = current.job.current_step()
-            started, outcome = clock(), "cancelled"
-            error: StepError | None = None
-            try:
-                work = self._run_step(step.name, holder, carry)
-                output = await self._with_heartbeat(holder, self._timed(step.name, work))
-                # The lease as the heartbeats and the parser's checkpoint left it.
-                current = await self.queue.finish_step(
-                    holder.held, output, self.lease_for, continue_=not stopping()
-                )
-                holder.lease, outcome = current, "ok"
-                continue
-            except LeaseLost as exc:
-                outcome = "lease_lost"
-                log.warning("lease lost", extra={"job_id": str(lease.job_id), "error": str(exc)})
-            except StoreUnavailable as exc:
-                holding = holder.held
-                outcome = "store_unreachable"
-                log.warning("the database went away during the step; the job goes back as "
-                            "soon as it answers", extra={"job_id": str(lease.job_id),
-                                                             "error": str(exc)})
-                holder.lease = None
-                return await self._until_stored(holding, functools.partial(
-                    self.queue.release, holding,
-                    "given back: the database went away during the step"), said=True)
-            except StepError as exc:
-                outcome, error = "error", exc
-            except Exception as exc:  # a bug or an unclassified library error
-                log.exception("step crashed", extra={"job_id": str(lease.job_id)})
-                outcome = "error"
-                error = TransientError(
-                    f"unexpected error in {step.name}: {type(exc).__name__}: {exc}"
-                )
-            finally:
-                self.on_step(step.name, clock() - started, outcome)
-            holding, holder.lease = holder.held, None
-            return None if error is None else await self._handle_failure(holding, error)
+            with self.trace_step(current.job, step.name):
+                started, outcome = clock(), "cancelled"
+                error: StepError | None = None
+                try:
+                    work = self._run_step(step.name, holder, carry)
+                    output = await self._with_heartbeat(holder, self._timed(step.name, work))
+                    # The lease as the heartbeats and the parser's checkpoint left it.
+                    current = await self.queue.finish_step(
+                        holder.held, output, self.lease_for, continue_=not stopping()
+                    )
+                    holder.lease, outcome = current, "ok"
+                    continue
+                except LeaseLost as exc:
+                    outcome = "lease_lost"
+                    log.warning("lease lost",
+                                extra={"job_id": str(lease.job_id), "error": str(exc)})
+                except StoreUnavailable as exc:
+                    holding = holder.held
+                    outcome = "store_unreachable"
+                    log.warning("the database went away during the step; the job goes back as "
+                                "soon as it answers", extra={"job_id": str(lease.job_id),
+                                                                 "error": str(exc)})
+                    holder.lease = None
+                    return await self._until_stored(holding, functools.partial(
+                        self.queue.release, holding,
+                        "given back: the database went away during the step"), said=True)
+                except StepError as exc:
+                    outcome, error = "error", exc
+                except Exception as exc:  # a bug or an unclassified library error
+                    log.exception("step crashed", extra={"job_id": str(lease.job_id)})
+                    outcome = "error"
+                    error = TransientError(
+                        f"unexpected error in {step.name}: {type(exc).__name__}: {exc}"
+                    )
+                finally:
+                    self.on_step(step.name, clock() - started, outcome)
+                holding, holder.lease = holder.held, None
+                return None if error is None else await self._handle_failure(holding, error)
         return await self.queue.get_job(lease.job_id)
 
     async def _handle_failure(self, lease: Lease, error: StepError) -> Job | None:

@@ -42,6 +42,9 @@ class SubmitUpload:
     the job and the wake-up notice commit together. In object storage the file is
     written *before* the document is recorded (and removed again if it is not), so
     a worker never sees a job whose file is missing.
+
+    The job keeps the trace the upload is part of (``trace_context``, given by the
+    process: None when it is not tracing), so the worker's steps join it.
     """
 
     queue: UploadQueue
@@ -50,6 +53,7 @@ class SubmitUpload:
     clock: Clock
     new_id: IdFactory
     policy: UploadPolicy
+    trace_context: Callable[[], str | None] = lambda: None
 
     async def __call__(
         self,
@@ -79,7 +83,8 @@ class SubmitUpload:
             blob_key=blob_key_for(user_id, document_id),
             created_at=now,
         )
-        job = Job.new(self.new_id(), document.document_id, user_id, now)
+        job = Job.new(self.new_id(), document.document_id, user_id, now,
+                      trace_context=self.trace_context())
         admit = functools.partial(self.policy.check_quota, file.size)
         if self.blobs.kept_with_jobs:
             return await self.queue.submit(document, job, admit=admit, file=file)

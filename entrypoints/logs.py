@@ -7,6 +7,12 @@ lines (the SDKs log every request's options: the file on its way to LlamaParse, 
 chunks on their way to OpenAI) are held at INFO or above whatever ``LOG_LEVEL``
 says: :data:`BODY_CARRYING_LOGGERS`. Our own lines name a document by its id, never
 by its file name, and never quote its text.
+
+Every line written while the API answers a request carries that request's id
+(``request_id``, the ``X-Request-ID`` of its answer): :data:`REQUEST_ID` holds it for
+the request's task, and :class:`RequestIdFilter` adds it to each record. When the
+process traces, a line written under a span also names its trace (``trace_id``), so
+the collector finds the trace of a log line and the log finds the lines of a trace.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from opentelemetry import trace
 
 #: LogRecord attributes that are not extra fields (uvicorn adds an ANSI-coloured copy).
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -25,6 +34,25 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items()
             if k not in _STANDARD and not k.startswith("_")}
+
+
+#: The id of the request being answered (None outside a request): set by the API's
+#: request id middleware for the request's task and everything it awaits.
+REQUEST_ID: ContextVar[str | None] = ContextVar("navigator_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record logged while a request is answered, and
+    ``trace_id`` to every record logged under a recorded span."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = REQUEST_ID.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and not hasattr(record, "trace_id"):
+            record.trace_id = trace.format_trace_id(span.trace_id)
+        return True
 
 
 #: Loggers whose DEBUG lines can carry request or response bodies (and their children).
@@ -79,6 +107,7 @@ def configure_logging(level: str = "INFO", *, console: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(ConsoleFormatter() if console else JsonFormatter())
     handler.addFilter(LibraryBodyFilter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -52,6 +52,7 @@ def job_from_row(row: Row) -> Job:
         fencing_token=row["fencing_token"],
         parser_job_id=row["parser_job_id"],
         embedding_tokens=row["embedding_tokens"],
+        trace_context=row.get("trace_context"),
     )
 
 

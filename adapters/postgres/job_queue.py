@@ -160,6 +160,7 @@ class PostgresJobQueue(QueueRules):
                 document.blob_key, document.created_at,
                 job.job_id, job.user_id, job.priority, job.created_at, *job_to_columns(job),
                 first.to_status.value, first.at, first.attempt, first.detail, self._channel,
+                job.trace_context,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"document {document.document_id} or job {job.job_id} already "

@@ -314,9 +314,9 @@ WHERE NOT EXISTS (SELECT FROM fenced);
 -- name: submit
 -- A new upload: the document ($1-$8), its job ($9 job_id, $10 user_id, $11 priority,
 -- $12 created_at, $13-$23 the columns a transition may change, in the order above),
--- the job's first event ($24 to_status, $25 at, $26 attempt, $27 detail) and the
--- notice on channel $28. The member's same bytes stored already: nothing is written
--- and no row comes back.
+-- the job's first event ($24 to_status, $25 at, $26 attempt, $27 detail), the
+-- notice on channel $28 and the trace the upload started in ($29). The member's same
+-- bytes stored already: nothing is written and no row comes back.
 WITH doc AS (
     INSERT INTO {schema}.documents (document_id, user_id, filename, media_type, size_bytes,
                                     sha256, blob_key, created_at)
@@ -328,9 +328,9 @@ WITH doc AS (
                                       status, attempts, available_at, last_error,
                                       failed_stage, lease_owner, lease_expires_at,
                                       fencing_token, parser_job_id, embedding_tokens,
-                                      updated_at)
+                                      updated_at, trace_context)
     SELECT $9, doc.document_id, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-           $22, $23
+           $22, $23, $29
     FROM doc
     RETURNING job_id
 ), first_event AS (

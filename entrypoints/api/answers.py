@@ -46,6 +46,7 @@ from entrypoints.api.problems import (
     problem_responses,
 )
 from entrypoints.api.schemas import API, PROBLEM_TYPE_PREFIX
+from entrypoints.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],
         else:
             log.error("answer stream crashed: %s", type(exc).__name__, exc_info=exc)
         yield _event("error", {"type": PROBLEM_TYPE_PREFIX + slug, "title": title,
-                               "status": status, "detail": detail, "instance": path})
+                               "status": status, "detail": detail, "instance": path,
+                               "request_id": REQUEST_ID.get()})
 
 
 def _event(name: str, data: object) -> bytes:

@@ -18,7 +18,10 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from entrypoints import tracing
 from entrypoints.api import answers, documents, health, jobs, metrics, problems, search
+from entrypoints.api.request_ids import HEADER as REQUEST_ID_HEADER
+from entrypoints.api.request_ids import RequestIds
 from entrypoints.container import Container, running
 
 DESCRIPTION = """\
@@ -34,6 +37,10 @@ audience `authenticated`; the member is `sub`). Locally, `navigator token
 anyone else's are answered as not found.
 
 **Errors** are `application/problem+json` (RFC 9457) whose `detail` says what to fix.
+
+**Request ids**: every answer carries `X-Request-ID` (the one the client sent, if it
+is 1 to 128 letters, digits and `-_.:`, else a new one); an error's body repeats it
+as `request_id`. Quote it when asking about a request: every log line of it has it.
 """
 
 TAGS = [
@@ -74,10 +81,12 @@ def create_app(container: Container) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=["Location", "Retry-After", REQUEST_ID_HEADER],
             max_age=600,
         )
+    app.add_middleware(RequestIds)  # the outermost of ours: every answer gets its id
+    tracing.instrument_app(app)  # when this process traces: a span per request
     return app
 
 

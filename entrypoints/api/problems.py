@@ -1,7 +1,9 @@
 """Every error the API answers, as ``application/problem+json`` (RFC 9457), mapped here only.
 
-The body is ``{type, title, status, detail, instance}``: ``detail`` says what to
-fix. Domain errors are mapped by class; errors that belong inside the worker
+The body is ``{type, title, status, detail, instance, request_id}``: ``detail``
+says what to fix; ``request_id`` is the answer's ``X-Request-ID``, the id to quote
+when asking about it (every log line of the request carries it). Domain errors are
+mapped by class; errors that belong inside the worker
 (lost leases, illegal transitions, step errors) never reach a member: if one
 does, it is a bug, logged and answered with a plain 500. A database that cannot
 be reached, or goes away under a request, is a 503 with ``Retry-After``, never a
@@ -40,6 +42,7 @@ from domain.errors import (
 )
 from entrypoints.access_tokens import Unauthorized
 from entrypoints.api.schemas import NOT_BLANK, PROBLEM_EXAMPLES, PROBLEM_TYPE_PREFIX, Problem
+from entrypoints.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,9 @@ def problem(
     }
     if extra:
         body.update(extra)
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse(body, status_code=status, headers=dict(headers or {}),
                         media_type=PROBLEM_JSON)
 

@@ -342,11 +342,14 @@ class Problem(BaseModel):
     detail: str
     instance: str
     errors: list[str] | None = Field(default=None, description="one line per invalid field")
+    request_id: str | None = Field(
+        default=None, description="the answer's X-Request-ID: quote it when asking about "
+                                  "this error")
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str) -> dict[str, object]:
     return {"type": f"{PROBLEM_TYPE_PREFIX}{slug}", "title": title, "status": status,
-            "detail": detail, "instance": path}
+            "detail": detail, "instance": path, "request_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
 
 
 PROBLEM_EXAMPLES: dict[int, dict[str, object]] = {

@@ -41,6 +41,7 @@ from entrypoints.container.database import describe_dsn, run_migrations
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
+from entrypoints.tracing import configure_tracing
 
 log = logging.getLogger("navigator")
 UP_HOST = "127.0.0.1"
@@ -169,6 +170,7 @@ async def _stop_api(server: _Uvicorn, task: asyncio.Task[None], signals: Signals
 
 def command_api(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level)
+    configure_tracing("navigator-api")  # only if OTEL_EXPORTER_OTLP_ENDPOINT is set
     return asyncio.run(_api(settings))
 
 
@@ -193,6 +195,7 @@ def command_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.check:
         return check_worker(settings)
     configure_logging(settings.effective_worker_log_level)
+    configure_tracing("navigator-worker")  # only if OTEL_EXPORTER_OTLP_ENDPOINT is set
     return asyncio.run(_worker(settings))
 
 
@@ -226,6 +229,7 @@ def command_up(args: argparse.Namespace, settings: Settings) -> int:
     if "service_host" not in settings.model_fields_set:  # SERVICE_HOST not given
         settings = settings.model_copy(update={"service_host": UP_HOST})
     configure_logging(settings.log_level, console=True)
+    configure_tracing("navigator")  # only if OTEL_EXPORTER_OTLP_ENDPOINT is set
     return asyncio.run(_up(settings, member=args.member))
 
 

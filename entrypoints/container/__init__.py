@@ -80,8 +80,10 @@ from entrypoints.container.adapters import (
 )
 from entrypoints.container.database import start_database
 from entrypoints.metrics import Metrics
+from entrypoints.provider_metrics import ProviderMetrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import jwt_secret
+from entrypoints.tracing import step_observer, step_tracer, upload_trace_context
 from entrypoints.worker import WorkerService, new_worker_id
 
 __all__ = ["Container", "build_container", "running", "start", "start_database", "stop"]
@@ -149,9 +151,11 @@ class Container(containers.DeclarativeContainer):
 
     # Parsing and embedding
     tokenizer = providers.Singleton(TiktokenTokenizer)
-    parser = providers.Singleton(make_parser, settings)
-    embedder = providers.Singleton(make_embedder, settings, tokenizer)
-    answerer = providers.Singleton(make_answerer, settings)
+    #: Counts the hosted adapters' calls and billed tokens on the metrics' registry.
+    provider_calls = providers.Singleton(ProviderMetrics, metrics.provided.registry)
+    parser = providers.Singleton(make_parser, settings, provider_calls)
+    embedder = providers.Singleton(make_embedder, settings, tokenizer, provider_calls)
+    answerer = providers.Singleton(make_answerer, settings, provider_calls)
     hosted_clients = providers.Resource(close_clients, parser, embedder, object_store,
                                         answerer)
 
@@ -185,6 +189,7 @@ class Container(containers.DeclarativeContainer):
     submit_upload = providers.Singleton(
         SubmitUpload, queue=job_queue, documents=documents, blobs=blobs, clock=clock,
         new_id=new_id, policy=upload_policy,
+        trace_context=providers.Callable(upload_trace_context),
     )
     retry_failed_job = providers.Singleton(RetryFailedJob, queue=job_queue)
     delete_document = providers.Singleton(DeleteDocument, queue=job_queue, blobs=blobs)
@@ -216,7 +221,8 @@ class Container(containers.DeclarativeContainer):
         embedder=embedder, tokenizer=tokenizer, clock=clock, jitter=jitter,
         retry_policy=retry_policy, chunking=chunking, lease_for=lease_for,
         heartbeat_every=heartbeat_every, step_timeout=step_timeout, timer=clock,
-        on_step=metrics.provided.observe_step,
+        on_step=providers.Callable(step_observer, metrics.provided.observe_step),
+        trace_step=providers.Callable(step_tracer),
     )
     rescue_expired_leases = providers.Singleton(
         RescueExpiredLeases, queue=job_queue, policy=retry_policy, jitter=jitter

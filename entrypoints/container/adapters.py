@@ -17,6 +17,7 @@ from adapters.openai_embedder import OpenAIEmbedder
 from adapters.parsers.isolated import IsolatedLocalParser, ParseLimits
 from adapters.postgres.connection import PoolerMode, listen, open_pool
 from adapters.postgres.files import PostgresBlobStore
+from adapters.provider_calls import ProviderCalls
 from adapters.s3_blobs import S3BlobStore
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.units import MIB
@@ -24,12 +25,12 @@ from entrypoints.settings import Settings
 from entrypoints.worker import Subscribe, Subscription
 
 
-def make_parser(settings: Settings) -> Parser:
+def make_parser(settings: Settings, calls: ProviderCalls | None = None) -> Parser:
     """LlamaParse when ``LLAMAPARSE_API_KEY`` is set, else the local parsers, each file
     in a child process under the ``PARSER_*`` limits."""
     if settings.llamaparse_api_key is not None:
         return LlamaParseParser(settings.llamaparse_api_key.get_secret_value(),
-                                base_url=settings.llamaparse_base_url)
+                                base_url=settings.llamaparse_base_url, calls=calls)
     return IsolatedLocalParser(limits=ParseLimits(
         memory_bytes=settings.parser_memory_limit_mib * MIB,
         cpu_seconds=settings.parser_cpu_limit_seconds,
@@ -37,7 +38,8 @@ def make_parser(settings: Settings) -> Parser:
     ))
 
 
-def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
+def make_embedder(settings: Settings, tokenizer: Tokenizer,
+                  calls: ProviderCalls | None = None) -> Embedder:
     """OpenAI when ``OPENAI_API_KEY`` is set, else the offline hashing embedder."""
     if settings.openai_api_key is not None:
         return OpenAIEmbedder(
@@ -46,6 +48,7 @@ def make_embedder(settings: Settings, tokenizer: Tokenizer) -> Embedder:
             model=settings.rag_embedding_model,
             dimensions=settings.rag_vector_dimension,
             base_url=settings.openai_base_url,
+            calls=calls,
         )
     return HashingEmbedder(dimensions=settings.rag_vector_dimension, tokenizer=tokenizer)
 
@@ -74,7 +77,7 @@ def make_blob_store(object_store: S3BlobStore | None, pool: asyncpg.Pool, schema
     return PostgresBlobStore(pool, schema)
 
 
-def make_answerer(settings: Settings) -> Answerer:
+def make_answerer(settings: Settings, calls: ProviderCalls | None = None) -> Answerer:
     """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer."""
     if settings.anthropic_api_key is not None:
         # Imported only when used: the SDK takes seconds of CPU to import, which every
@@ -86,6 +89,7 @@ def make_answerer(settings: Settings) -> Answerer:
             model=settings.anthropic_model,
             max_tokens=settings.anthropic_max_output_tokens,
             base_url=settings.anthropic_base_url,
+            calls=calls,
         )
     return ExtractiveAnswerer()
 

@@ -626,3 +626,20 @@ async def test_chunks_that_do_not_belong_to_the_job_are_refused(backend: Backend
 
     assert await q.get_job(lease.job_id) == before
     assert await docs.chunks(mine.document.document_id) == []
+
+
+async def test_the_trace_an_upload_started_in_comes_back_with_its_job_at_every_claim(
+    backend: Backend,
+) -> None:
+    q, now = backend.queue, backend.clock.now()
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    document, job = upload(MARIA, b"a traced policy", now)
+    await q.submit(document, attrs.evolve(job, trace_context=traceparent))
+
+    [lease] = await q.claim("worker-a", 1, LEASE)
+    parsed_lease = await q.finish_step(lease, StepOutput(parsed=parsed()), LEASE,
+                                       continue_=True)
+
+    assert lease.job.trace_context == traceparent
+    assert parsed_lease is not None and parsed_lease.job.trace_context == traceparent
+    assert (await q.get_job(job.job_id)).trace_context == traceparent

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import attrs
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from adapters.memory.blobs import InMemoryBlobStore
 from domain.chunking import ChunkingConfig
@@ -34,6 +36,7 @@ from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
 from domain.worker import RescueExpiredLeases, Worker
+from entrypoints import tracing
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedEmbedder, ScriptedParser
 from tests.features.backends import Backend, Storage
@@ -43,6 +46,8 @@ T = TypeVar("T")
 DIMENSIONS = 256
 MEMBERS = {"Maria": "member-maria", "Omar": "member-omar"}
 FIRST_WORKER = "worker-1"
+#: The span that stands for the member's upload request when the service traces.
+UPLOAD_SPAN = "POST /api/v1/documents"
 OTHER_WORKER = "worker-2"
 
 
@@ -94,6 +99,10 @@ class World:
     chunking: ChunkingConfig = attrs.Factory(
         lambda: ChunkingConfig(target_tokens=64, overlap_tokens=8))
     lease_for: timedelta = timedelta(seconds=60)
+    #: Where finished spans go once a scenario says the service records traces: each
+    #: upload is then a request span (``UPLOAD_SPAN``) and each step a span, as in the
+    #: services (entrypoints/tracing.py).
+    spans: InMemorySpanExporter | None = None
 
     @staticmethod
     def jitter() -> float:
@@ -113,6 +122,11 @@ class World:
     # -- the use cases, built from the current settings -----------------------------
 
     def submit(self, member: str, filename: str, data: bytes) -> Outcome:
+        if self.spans is not None:
+            use_case = SubmitUpload(self.queue, self.documents, self.blobs, self.clock, uuid4,
+                                    self.upload_policy, tracing.current_trace_context)
+            with trace.get_tracer("navigator.features").start_as_current_span(UPLOAD_SPAN):
+                return self.attempt(use_case(member_id(member), filename, data))
         use_case = SubmitUpload(self.queue, self.documents, self.blobs, self.clock, uuid4,
                                 self.upload_policy)
         return self.attempt(use_case(member_id(member), filename, data))
@@ -124,6 +138,9 @@ class World:
             embedder=self.embedder, tokenizer=self.tokenizer, clock=self.clock,
             jitter=self.jitter, retry_policy=self.retry_policy, chunking=self.chunking,
             lease_for=self.lease_for,
+            **({} if self.spans is None else {
+                "trace_step": tracing.step_span,
+                "on_step": tracing.step_observer(lambda step, seconds, outcome: None)}),
         )
 
     def worker(self, name: str = FIRST_WORKER) -> Worker:
