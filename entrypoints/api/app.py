@@ -1,7 +1,7 @@
 """The API service: ``create_app(container)`` builds the FastAPI app around a container.
 
 Every route is under ``/api/v1`` and needs a bearer token, except ``/health``,
-``/metrics``, ``/docs`` and ``/openapi.json``. The container's resources (the
+``/metrics`` (``METRICS_TOKEN``), ``/docs`` and ``/openapi.json``. The container's resources (the
 database pool) are opened when the app starts and closed when it stops.
 
 Logging: uvicorn's access log shows the method, path and status, never headers,
@@ -43,7 +43,8 @@ TAGS = [
                                       "question."},
     {"name": "answers", "description": "Ask a question; get an answer from my own documents, "
                                        "with citations."},
-    {"name": "operations", "description": "Health and metrics (no token needed)."},
+    {"name": "operations", "description": "Health (no token needed) and metrics "
+                                          "(`METRICS_TOKEN`)."},
 ]
 
 
@@ -78,6 +79,9 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["Location", "Retry-After"],
             max_age=600,
         )
+    # Outermost but for Starlette's own error middleware: every request counts, with
+    # the status its client got (problems.install answers crashes inside it).
+    app.add_middleware(metrics.HttpMetrics, metrics=container.metrics())
     return app
 
 
