@@ -144,9 +144,11 @@ class Metrics:
         self.http_requests.labels(method=method, route=route, status=str(status)).inc()
         self.http_duration.labels(method=method, route=route).observe(max(seconds, 0.0))
 
-    def set_queue_figures(self, figures: QueueFigures) -> None:
+    def set_queue_figures(self, figures: QueueFigures | None) -> None:
+        """The figures just read, or None when the database could not be read: the
+        queue's series then go away rather than show stale values as current."""
         self.queue.figures = figures
-        self.database_up.set(1)
+        self.database_up.set(0 if figures is None else 1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -79,9 +79,10 @@ async def may_read_metrics(
 )
 async def metrics(collected: ProcessMetrics, watch: WatchQueueCase) -> Response:
     try:
-        collected.set_queue_figures(await watch())
+        figures = await watch()
     except StoreUnavailable:
-        collected.database_up.set(0)
+        figures = None
+    collected.set_queue_figures(figures)
     return Response(collected.render(), media_type=CONTENT_TYPE)
 
 
