@@ -37,7 +37,12 @@ shown once the first scrape has read the figures; ``domain.model.QueueFigures``)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hmac
+import threading
+from collections.abc import Iterable, Iterator
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CollectorRegistry,
@@ -48,6 +53,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    make_wsgi_app,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -210,3 +216,48 @@ class QueueCollector(Collector):
             "navigator_queue_figures_timestamp_seconds",
             "When the navigator_queue_* figures were read from the database (Unix time).",
             value=f.at.timestamp())
+
+
+# -- the worker's own port (WORKER_METRICS_PORT) -------------------------------------------
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int, *, token: str | None,
+                  open_without_token: bool) -> WSGIServer:
+    """Serve ``metrics`` on ``host:port`` from a daemon thread, behind ``token`` as
+    ``/metrics`` is: with a token, only its bearer reads (401 otherwise); without,
+    anyone when ``open_without_token`` (development), nobody otherwise (403)."""
+    app = _guarded(make_wsgi_app(metrics.registry), token, open_without_token)
+    server = make_server(host, port, app, _ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
+
+
+def _guarded(app: Any, token: str | None, open_without_token: bool) -> Any:
+    expected = f"Bearer {token}".encode() if token else None
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if expected is None and open_without_token:
+            return app(environ, start_response)
+        if expected is None:
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"metrics are closed: set METRICS_TOKEN\n"]
+        sent = str(environ.get("HTTP_AUTHORIZATION", "")).encode()
+        if not hmac.compare_digest(sent, expected):
+            start_response("401 Unauthorized", [
+                ("Content-Type", "text/plain"),
+                ("WWW-Authenticate", 'Bearer realm="insurance-navigator"')])
+            return [b"send 'Authorization: Bearer <METRICS_TOKEN>'\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr: the worker's logs are JSON lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

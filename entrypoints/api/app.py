@@ -68,7 +68,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
-    for module in (documents, jobs, search, answers, health, metrics):
+    for module in (documents, jobs, search, answers, health):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(
@@ -79,9 +79,7 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["Location", "Retry-After"],
             max_age=600,
         )
-    # Outermost but for Starlette's own error middleware: every request counts, with
-    # the status its client got (problems.install answers crashes inside it).
-    app.add_middleware(metrics.HttpMetrics, metrics=container.metrics())
+    metrics.install(app, container.metrics())  # last: its middleware outermost
     return app
 
 

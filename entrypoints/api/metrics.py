@@ -15,16 +15,30 @@ import time
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import StoreUnavailable
 from entrypoints.access_tokens import Unauthorized
 from entrypoints.api.deps import ProcessMetrics, ServiceSettings, WatchQueueCase
+from entrypoints.api.problems import PROBLEM_JSON, PROBLEM_REF, PROBLEM_TYPE_PREFIX, problem
 from entrypoints.metrics import CONTENT_TYPE, UNMATCHED, Metrics
 
 router = APIRouter(tags=["operations"])
+
+
+CLOSED = ("metrics are closed in {environment}: set METRICS_TOKEN and send it as "
+          "'Authorization: Bearer <METRICS_TOKEN>'")
+
+
+def _problem(status: int, slug: str, title: str, detail: str,
+             description: str) -> dict[str, object]:
+    example = {"type": PROBLEM_TYPE_PREFIX + slug, "title": title, "status": status,
+               "detail": detail, "instance": "/metrics"}
+    return {"description": description, "content": {PROBLEM_JSON: {
+        "schema": {"$ref": PROBLEM_REF}, "example": example}}}
+
 
 metrics_bearer = HTTPBearer(
     auto_error=False,
@@ -42,14 +56,35 @@ async def may_read_metrics(
     if expected is None:
         if settings.is_development:
             return
-        raise HTTPException(403, f"metrics are closed in {settings.environment}: set "
-                                 "METRICS_TOKEN and send it as 'Authorization: Bearer "
-                                 "<METRICS_TOKEN>'")
+        raise MetricsClosed(CLOSED.format(environment=settings.environment))
     if credentials is None:
         raise Unauthorized("send 'Authorization: Bearer <METRICS_TOKEN>'", error=None)
     if not hmac.compare_digest(credentials.credentials.encode(),
                                expected.get_secret_value().encode()):
         raise Unauthorized("that is not the METRICS_TOKEN")
+
+
+class MetricsClosed(Exception):
+    """``/metrics`` outside development with no ``METRICS_TOKEN`` set: a 403."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+async def _closed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MetricsClosed)
+    return problem(403, exc.detail, instance=request.url.path, slug="metrics-closed",
+                   title="Metrics closed")
+
+
+def install(app: FastAPI, metrics: Metrics) -> None:
+    """The route, its 403, and the middleware that counts every request."""
+    app.include_router(router)
+    app.add_exception_handler(MetricsClosed, _closed)
+    # Outermost but for Starlette's own error middleware: every request counts, with
+    # the status its client got (problems.install answers crashes inside it).
+    app.add_middleware(HttpMetrics, metrics=metrics)
 
 
 @router.get(
@@ -71,8 +106,12 @@ async def may_read_metrics(
             "# HELP navigator_jobs Jobs in each status, in the whole queue.\n"
             '# TYPE navigator_jobs gauge\nnavigator_jobs{status="complete"} 42.0\n')}},
             "description": "Prometheus text exposition format"},
-        401: {"description": "`METRICS_TOKEN` is set and the request did not send it"},
-        403: {"description": "`METRICS_TOKEN` is unset outside development"},
+        401: _problem(401, "unauthorized", "Unauthorized",
+                      "send 'Authorization: Bearer <METRICS_TOKEN>'",
+                      "`METRICS_TOKEN` is set and the request did not send it"),
+        403: _problem(403, "metrics-closed", "Metrics closed",
+                      CLOSED.format(environment="production"),
+                      "`METRICS_TOKEN` is unset outside development"),
     },
     dependencies=[Depends(may_read_metrics)],
     openapi_extra={"security": [{}, {"MetricsToken": []}]},

@@ -28,7 +28,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import prometheus_client
 import uvicorn
 
 from entrypoints.api.app import create_app
@@ -39,6 +38,7 @@ from entrypoints.cli.outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
 from entrypoints.container.database import describe_dsn, run_migrations
 from entrypoints.logs import configure_logging
+from entrypoints.metrics import serve_metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
 
@@ -53,13 +53,14 @@ SAMPLE = Path("examples") / "sample_summary_of_benefits.pdf"
 
 def serve_worker_metrics(container: Container, settings: Settings) -> None:
     """``WORKER_METRICS_PORT``: the worker's step durations, retries and failures for
-    Prometheus, on ``SERVICE_HOST`` (a small HTTP server in a thread)."""
+    Prometheus, on ``SERVICE_HOST`` (a small HTTP server in a thread), behind
+    ``METRICS_TOKEN`` as the API's ``/metrics`` is."""
     if settings.worker_metrics_port is None:
         return
-    prometheus_client.start_http_server(
-        settings.worker_metrics_port, addr=settings.service_host,
-        registry=container.metrics().registry,
-    )
+    token = settings.metrics_token
+    serve_metrics(container.metrics(), settings.service_host, settings.worker_metrics_port,
+                  token=token.get_secret_value() if token else None,
+                  open_without_token=settings.is_development)
     log.info("worker metrics served", extra={"port": settings.worker_metrics_port})
 
 

@@ -282,6 +282,7 @@ async def test_deployed_without_a_metrics_token_the_metrics_are_closed(
 
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Metrics closed"
     assert "set METRICS_TOKEN" in response.json()["detail"]
 
 
