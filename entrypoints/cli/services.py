@@ -21,11 +21,12 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import shutil
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -292,6 +293,8 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     default_port = Settings.model_fields["service_port"].default
     port_flag = "" if settings.service_port == default_port else f" --api {url}"
     navigator = self_command()
+    metrics_note = ("  (send Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
+                    else f"  (`{navigator} status` shows the same queue figures)")
     return f"""
 Insurance Navigator is up.
 
@@ -300,6 +303,8 @@ Insurance Navigator is up.
   parser     {container.parser().name}
   embedder   {embedder.model} ({embedder.dimensions} dimensions)
   worker     in this process, {settings.worker_concurrency} job(s) at a time
+  metrics    {url}/metrics{metrics_note}
+  traces     {traces_line()}
 
 A token for member {member} (valid {hours:g} hours), for curl or your app:
 
@@ -313,6 +318,15 @@ Try, in another terminal (the commands mint their own dev token):
 
 Press Ctrl-C to stop.
 """
+
+
+def traces_line(environ: Mapping[str, str] = os.environ) -> str:
+    """Where traces go: the OpenTelemetry SDK's own variables say, as they do for it."""
+    endpoint = (environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+                or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
+    if endpoint and environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true":
+        return f"sent over OTLP to {endpoint}"
+    return "off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them; docs/OPERATIONS.md)"
 
 
 def first_file() -> str:
