@@ -36,7 +36,8 @@ SEED = """
 INSERT INTO {s}.documents (document_id, user_id, filename, media_type, size_bytes, sha256,
                            blob_key, created_at)
 SELECT md5('d' || i)::uuid, 'member-' || (i % 500), 'file-' || i || '.pdf', 'application/pdf',
-       1000, encode(sha256(('c' || i)::bytea), 'hex'), 'k/' || i, $1::timestamptz - (i % 43200) * interval '1 minute'
+       1000, encode(sha256(('c' || i)::bytea), 'hex'), 'k/' || i,
+       $1::timestamptz - (i % 43200) * interval '1 minute'
 FROM generate_series(1, $2::int) AS i;
 
 INSERT INTO {s}.upload_jobs (job_id, document_id, user_id, status, attempts, available_at,
@@ -48,7 +49,8 @@ SELECT md5('j' || i)::uuid, md5('d' || i)::uuid, 'member-' || (i % 500),
        CASE WHEN i % 100 BETWEEN 95 AND 96 THEN 'parse' END,
        CASE WHEN i % 100 = 99 THEN 'worker-' || (i % 7) END,
        CASE WHEN i % 100 = 99 THEN $1::timestamptz + ((i % 3) - 1) * interval '1 minute' END,
-       $1::timestamptz - (i % 43200) * interval '1 minute', $1::timestamptz - (i % 43200) * interval '1 minute'
+       $1::timestamptz - (i % 43200) * interval '1 minute',
+       $1::timestamptz - (i % 43200) * interval '1 minute'
 FROM generate_series(1, $2::int) AS i;
 
 INSERT INTO {s}.job_events (job_id, from_status, to_status, at, attempt, worker, detail)
@@ -61,7 +63,8 @@ SELECT md5('j' || (e / $3::int + 1))::uuid,
 FROM generate_series(0, $2::int * $3::int - 1) AS e;
 
 INSERT INTO {s}.workers (worker_id, hostname, pid, started_at, last_seen_at)
-SELECT 'worker-' || w, 'host', w, $1::timestamptz, $1::timestamptz - w * interval '20 seconds' FROM generate_series(0, 6) w;
+SELECT 'worker-' || w, 'host', w, $1::timestamptz, $1::timestamptz - w * interval '20 seconds'
+FROM generate_series(0, 6) w;
 
 ANALYZE {s}.upload_jobs; ANALYZE {s}.job_events; ANALYZE {s}.workers;
 """
