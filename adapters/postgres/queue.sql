@@ -400,7 +400,10 @@ ORDER BY lease_expires_at, job_id;
 --             the text here to it)
 --   complete  jobs completed since $2
 --   workers   workers seen since $3
--- The events come from job_events_recent_outcomes (0011), which holds only those rows.
+-- Every part reads an index that holds only its rows (0011, 0005): the jobs not
+-- complete (few, unless failures pile up) from upload_jobs_not_complete, the complete
+-- ones counted from upload_jobs_complete_by_member alone (an index-only scan), the
+-- window's outcomes from job_events_recent_outcomes.
 WITH jobs AS (
     SELECT status, count(*) AS n,
            min(available_at) FILTER (
@@ -409,7 +412,10 @@ WITH jobs AS (
                  AND lease_owner IS NULL AND available_at <= $1) AS ready_since,
            count(*) FILTER (WHERE lease_expires_at <= $1) AS past_due
     FROM {schema}.upload_jobs
+    WHERE status <> 'complete'
     GROUP BY status
+    UNION ALL
+    SELECT 'complete', count(*), NULL, 0 FROM {schema}.upload_jobs WHERE status = 'complete'
 ), outcomes AS (
     SELECT to_status, from_status, detail FROM {schema}.job_events
     WHERE at > $2

@@ -1,5 +1,6 @@
-"""The queue's figures are one cheap read: the window's outcomes come from the partial
-index of migration 0011, never from a scan of the whole history."""
+"""The queue's figures are one cheap read: the window's outcomes and the jobs not
+complete come from the partial indexes of migration 0011, never from a scan of the
+whole history."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _nodes(plan: dict[str, object]) -> list[dict[str, object]]:
     return found
 
 
-async def test_the_window_s_outcomes_are_read_through_their_partial_index(
+async def test_the_window_s_outcomes_and_unfinished_jobs_are_read_through_their_indexes(
     conn: asyncpg.Connection, pg_schema: str,
 ) -> None:
     sql = queue_statements(pg_schema)["queue_figures"]
@@ -38,4 +39,5 @@ async def test_the_window_s_outcomes_are_read_through_their_partial_index(
     assert on_events, plan
     indexes = {n.get("Index Name") for n in _nodes(plan) if n.get("Index Name")}
     assert "job_events_recent_outcomes" in indexes, json.dumps(plan, indent=1)
+    assert "upload_jobs_not_complete" in indexes, json.dumps(plan, indent=1)
     assert not [n for n in on_events if n["Node Type"] == "Seq Scan"]
