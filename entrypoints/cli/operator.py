@@ -1,6 +1,6 @@
-"""The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check
-(``move-files`` is in ``files``).
+"""The operator's commands, straight against the database: ``migrate``, ``retry``,
+``token``, ``validate``, ``grant-service-role`` and the worker's health check
+(``status`` is in ``status``, ``move-files`` in ``files``).
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
@@ -131,7 +131,7 @@ async def _grant_service_role(settings: Settings, role: str) -> int:
     return OK
 
 
-# -- status (the command is in ``status``) -----------------------------------------
+# -- what the commands that read the queue check first ------------------------------
 
 
 async def require_migrated(dsn: str, settings: Settings) -> SchemaStatus:
