@@ -116,7 +116,7 @@ def install(app: FastAPI, metrics: Metrics) -> None:
     dependencies=[Depends(may_read_metrics)],
     openapi_extra={"security": [{}, {"MetricsToken": []}]},
 )
-async def metrics(collected: ProcessMetrics, watch: WatchQueueCase) -> Response:
+async def get_metrics(collected: ProcessMetrics, watch: WatchQueueCase) -> Response:
     try:
         figures = await watch()
     except StoreUnavailable:
