@@ -281,6 +281,15 @@ def database_label(settings: Settings) -> str:
     return describe_dsn(settings.database_dsn() or "")
 
 
+def traces_line(environ: Mapping[str, str] = os.environ) -> str:
+    """Where traces go: the OpenTelemetry SDK's own variables say, as they do for it."""
+    endpoint = (environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+                or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
+    if endpoint and environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true":
+        return f"sent over OTLP to {endpoint}"
+    return "off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them; docs/OPERATIONS.md)"
+
+
 def banner(settings: Settings, dsn: str, container: Container, member: str) -> str:
     host = settings.service_host
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -318,15 +327,6 @@ Try, in another terminal (the commands mint their own dev token):
 
 Press Ctrl-C to stop.
 """
-
-
-def traces_line(environ: Mapping[str, str] = os.environ) -> str:
-    """Where traces go: the OpenTelemetry SDK's own variables say, as they do for it."""
-    endpoint = (environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-                or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
-    if endpoint and environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true":
-        return f"sent over OTLP to {endpoint}"
-    return "off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them; docs/OPERATIONS.md)"
 
 
 def first_file() -> str:

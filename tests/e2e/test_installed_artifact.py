@@ -55,8 +55,8 @@ BUILD_TIMEOUT = 1200.0  # a cold pip cache downloads every dependency
 START_TIMEOUT = 60.0
 MEMBER = "member-artifact"
 JWT_SECRET = "artifact-test-secret-" + "5eed" * 12
-OPERATOR_TOKEN = "artifact-test-operator-" + "70ce" * 12
 METRICS_TOKEN = "artifact-test-metrics-" + "3e71" * 12
+OPERATOR_TOKEN = "artifact-test-operator-" + "70ce" * 12
 DOCUMENT = "simulated_insurance_document.pdf"
 #: What the build may take from the machine: how to reach the package index.
 BUILD_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "HTTP_PROXY",
