@@ -509,18 +509,6 @@ class DatabaseReport:
         return self.reachable and self.schema_present and not self.pending_migrations
 
 
-@attrs.frozen
-class WorkerInfo:
-    """A running worker as it last reported itself (for health and ``navigator status``)."""
-
-    worker_id: str
-    hostname: str
-    pid: int
-    started_at: datetime
-    last_seen_at: datetime
-    version: str = ""
-
-
 def _every_status(counts: Mapping[JobStatus, int]) -> dict[JobStatus, int]:
     return {status: counts.get(status, 0) for status in JobStatus}
 
@@ -565,3 +553,15 @@ class QueueFigures:
     def longest_wait(self) -> timedelta:
         """The longest any ready job has waited, whatever its status."""
         return max((self.oldest_waiting(s) for s in self.ready_since), default=timedelta(0))
+
+
+@attrs.frozen
+class WorkerInfo:
+    """A running worker as it last reported itself (for health and ``navigator status``)."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    version: str = ""

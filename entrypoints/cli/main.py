@@ -225,7 +225,8 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
-    from entrypoints.cli import client, files, operator, search, services, status
+    from entrypoints.cli import client, files, operator, search, services
+    from entrypoints.cli.status import command_status
 
     return {
         "up": services.command_up,
@@ -233,7 +234,7 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
         "worker": services.command_worker,
         "migrate": operator.command_migrate,
         "move-files": files.command_move_files,
-        "status": status.command_status,
+        "status": command_status,
         "grant-service-role": operator.command_grant_service_role,
         "retry": operator.command_retry,
         "token": operator.command_token,

@@ -195,7 +195,6 @@ class Container(containers.DeclarativeContainer):
     delete_document = providers.Singleton(DeleteDocument, queue=job_queue, blobs=blobs)
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
-    count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     #: The queue's figures, read at most once per ``METRICS_CACHE_SECONDS``.
     watch_queue = providers.Singleton(
         WatchQueue, reads=queue_figure_reads, clock=clock,
@@ -203,6 +202,7 @@ class Container(containers.DeclarativeContainer):
         live_within=live_worker_window,
         max_age=providers.Singleton(timedelta, seconds=settings.provided.metrics_cache_seconds),
     )
+    count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
                                                 target=blobs)
     search_documents = providers.Singleton(

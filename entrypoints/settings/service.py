@@ -27,7 +27,6 @@ class ServiceSettings(BaseModel):
     #: as Render tells a web service to listen on), else 10000.
     service_port: Annotated[int, Field(ge=1, le=65535)] = 10000
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: The bearer secret Prometheus sends to ``/metrics`` (and to ``WORKER_METRICS_PORT``).
     #: Unset, the metrics are open in development and closed anywhere else. At least 32
     #: characters (``openssl rand -hex 32``).
@@ -37,6 +36,7 @@ class ServiceSettings(BaseModel):
     metrics_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     #: The window of the failures, retries and completions ``/metrics`` counts.
     metrics_window_seconds: Annotated[float, Field(ge=60, le=86_400)] = 900.0
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
