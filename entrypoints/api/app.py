@@ -1,7 +1,7 @@
 """The API service: ``create_app(container)`` builds the FastAPI app around a container.
 
 Every route is under ``/api/v1`` and needs a bearer token, except ``/health``,
-``/metrics`` (``METRICS_TOKEN``), ``/docs`` and ``/openapi.json``. The container's resources (the
+``/metrics``, ``/docs`` and ``/openapi.json``. The container's resources (the
 database pool) are opened when the app starts and closed when it stops.
 
 Logging: uvicorn's access log shows the method, path and status, never headers,
@@ -68,7 +68,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
-    for module in (documents, jobs, search, answers, health):
+    for module in (documents, jobs, search, answers, health, metrics):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -79,8 +79,8 @@ async def _closed(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:
-    """The route, its 403, and the middleware that counts every request."""
-    app.include_router(router)
+    """The route's 403, and the middleware that counts every request (the app includes
+    ``router`` with the others)."""
     app.add_exception_handler(MetricsClosed, _closed)
     # Outermost but for Starlette's own error middleware: every request counts, with
     # the status its client got (problems.install answers crashes inside it).
