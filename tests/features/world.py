@@ -104,9 +104,9 @@ class World:
     search_defaults: RetrievalOptions = attrs.Factory(RetrievalOptions)
     chunking: ChunkingConfig = attrs.Factory(
         lambda: ChunkingConfig(target_tokens=64, overlap_tokens=8))
-    lease_for: timedelta = timedelta(seconds=60)
     #: The window of the failures and retries an operator sees (METRICS_WINDOW_SECONDS).
     figures_window: timedelta = timedelta(minutes=15)
+    lease_for: timedelta = timedelta(seconds=60)
 
     @staticmethod
     def jitter() -> float:
