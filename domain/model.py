@@ -7,7 +7,7 @@ Time, ids and randomness always come in as arguments.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -68,6 +68,11 @@ class Document:
     sha256: str
     blob_key: str
     created_at: datetime
+
+
+#: How a job's history marks a failed attempt that will run again (``Job.retry_later``):
+#: the queue's figures count retries by it (adapters/postgres/queue.sql, ``queue_figures``).
+WILL_RETRY = "will retry: "
 
 
 @attrs.frozen
@@ -243,7 +248,7 @@ class Job:
         step = self.current_step()
         return self._move(
             step.claim_from, now, worker or (lease.worker if lease else None),
-            f"will retry: {error}",
+            f"{WILL_RETRY}{error}",
             attrs.evolve(self, attempts=self.attempts + 1, last_error=error,
                          available_at=available_at, lease_owner=None, lease_expires_at=None),
         )
@@ -509,6 +514,52 @@ class DatabaseReport:
     def ready(self) -> bool:
         """Reachable, with the schema migrated to what this code expects."""
         return self.reachable and self.schema_present and not self.pending_migrations
+
+
+def _every_status(counts: Mapping[JobStatus, int]) -> dict[JobStatus, int]:
+    return {status: counts.get(status, 0) for status in JobStatus}
+
+
+def _every_step(counts: Mapping[StepName, int]) -> dict[StepName, int]:
+    return {step: counts.get(step, 0) for step in StepName}
+
+
+@attrs.frozen
+class QueueFigures:
+    """The whole queue as operators watch it (``/metrics``, ``navigator status``), read
+    from the database at ``at``, so every API replica reports the same fleet.
+
+    ``ready_since`` holds, for each claimable status with a job ready to be claimed
+    (unheld, ``available_at`` passed), the earliest moment one of them became ready;
+    a job waiting out its retry delay is not late, so it is not in it. ``failures``
+    and ``retries`` count the setbacks recorded by each step within ``window`` before
+    ``at``, ``completions`` the jobs that finished then.
+    """
+
+    at: datetime
+    counts: dict[JobStatus, int] = attrs.field(converter=_every_status)
+    ready_since: dict[JobStatus, datetime] = attrs.field(factory=dict)
+    leases_past_due: int = 0
+    window: timedelta = timedelta(minutes=15)
+    failures: dict[StepName, int] = attrs.field(factory=dict, converter=_every_step)
+    retries: dict[StepName, int] = attrs.field(factory=dict, converter=_every_step)
+    completions: int = 0
+    live_workers: int = 0
+
+    @ready_since.validator
+    def _only_claimable(self, _attribute: object, value: dict[JobStatus, datetime]) -> None:
+        if not set(value) <= CLAIMABLE:
+            raise ValueError("only a claimable status has jobs waiting for a worker")
+
+    def oldest_waiting(self, status: JobStatus) -> timedelta:
+        """How long the job ready the longest at ``status`` has waited (zero: none)."""
+        since = self.ready_since.get(status)
+        return max(self.at - since, timedelta(0)) if since is not None else timedelta(0)
+
+    @property
+    def longest_wait(self) -> timedelta:
+        """The longest any ready job has waited, whatever its status."""
+        return max((self.oldest_waiting(s) for s in self.ready_since), default=timedelta(0))
 
 
 @attrs.frozen

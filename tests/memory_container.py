@@ -15,6 +15,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.probe import InMemoryDatabaseProbe
+from adapters.memory.queue_figures import InMemoryQueueFigures
 from adapters.memory.store import InMemoryStore
 from adapters.memory.workers import InMemoryWorkerRegistry
 from entrypoints.container import Container
@@ -57,6 +58,7 @@ def use_memory_adapters(container: Container, clock: FakeClock | None = None) ->
         blobs=providers.Object(memory.blobs),
         worker_registry=providers.Object(memory.worker_registry),
         database_probe=providers.Object(InMemoryDatabaseProbe()),
+        queue_figure_reads=providers.Object(InMemoryQueueFigures(store)),
         job_notices=providers.Object(None),
     )
     return memory

@@ -4,14 +4,18 @@ and the worker's poll query (the ports serve members and workers)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timedelta
 
 import asyncpg
 import attrs
 
 from adapters.postgres.connection import quote_schema
 from adapters.postgres.errors import translates_outages
-from domain.status import CLAIMABLE
+from adapters.postgres.named_sql import queue_statements
+from domain.model import QueueFigures
+from domain.status import CLAIMABLE, JobStatus, StepName
+from domain.watching import step_failed_at, step_retried_at
 
 
 @attrs.frozen
@@ -42,18 +46,20 @@ class PostgresOperatorQueries:
         self._conn = conn
         self._s = quote_schema(schema)
 
-    async def oldest_waiting(self) -> WaitingJob | None:
-        """The job ready to be claimed (or waiting for its retry time) the longest."""
+    async def oldest_waiting(self, now: datetime) -> WaitingJob | None:
+        """The job ready to be claimed at ``now`` that has waited the longest since it
+        became ready (a job waiting out its retry delay is not waiting for a worker):
+        the job behind ``navigator_queue_oldest_waiting_seconds``."""
         row = await self._conn.fetchrow(
-            f"SELECT j.job_id, d.filename, j.status, j.updated_at, j.attempts "
+            f"SELECT j.job_id, d.filename, j.status, j.available_at, j.attempts "
             f"FROM {self._s}.upload_jobs j JOIN {self._s}.documents d USING (document_id) "
             "WHERE j.status = ANY($1::text[]) AND j.lease_owner IS NULL "
-            "ORDER BY j.updated_at, j.job_id LIMIT 1",
-            [str(s) for s in CLAIMABLE],
+            "AND j.available_at <= $2 ORDER BY j.available_at, j.job_id LIMIT 1",
+            [str(s) for s in CLAIMABLE], now,
         )
         if row is None:
             return None
-        return WaitingJob(row["job_id"], row["filename"], row["status"], row["updated_at"],
+        return WaitingJob(row["job_id"], row["filename"], row["status"], row["available_at"],
                           row["attempts"])
 
     async def recent_failures(self, limit: int = 10) -> list[FailedJob]:
@@ -75,3 +81,42 @@ class PostgresOperatorQueries:
             [str(s) for s in CLAIMABLE],
         )
         return int(value)
+
+
+@translates_outages
+class PostgresQueueFigures:
+    """``QueueFigureReads``: the whole queue's figures in one statement
+    (``queue_figures`` in queue.sql), whichever process asks."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> None:
+        self._conn = conn
+        self._sql = queue_statements(schema)["queue_figures"]
+
+    async def figures(self, now: datetime, *, window: timedelta,
+                      live_within: timedelta) -> QueueFigures:
+        rows = await self._conn.fetch(self._sql, now, now - window, now - live_within)
+        counts: dict[JobStatus, int] = {}
+        ready_since: dict[JobStatus, datetime] = {}
+        failures: Counter[StepName] = Counter()
+        retries: Counter[StepName] = Counter()
+        past_due = completions = workers = 0
+        for row in rows:
+            kind, n = row["kind"], int(row["n"])
+            if kind == "jobs":
+                status = JobStatus(row["status"])
+                counts[status] = n
+                if row["since"] is not None:
+                    ready_since[status] = row["since"]
+            elif kind == "past_due":
+                past_due += n
+            elif kind == "failed":
+                failures[step_failed_at(JobStatus(row["status"]))] += n
+            elif kind == "retried":
+                retries[step_retried_at(JobStatus(row["status"]))] += n
+            elif kind == "complete":
+                completions = n
+            elif kind == "workers":
+                workers = n
+        return QueueFigures(at=now, counts=counts, ready_since=ready_since,
+                            leases_past_due=past_due, window=window, failures=failures,
+                            retries=retries, completions=completions, live_workers=workers)

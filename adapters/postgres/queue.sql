@@ -384,3 +384,54 @@ SELECT status, count(*) AS n FROM {schema}.upload_jobs GROUP BY status;
 SELECT * FROM {schema}.upload_jobs
 WHERE lease_owner IS NOT NULL AND lease_expires_at <= $1
 ORDER BY lease_expires_at, job_id;
+
+
+-- name: queue_figures
+-- What operators watch (/metrics, `navigator status`) of the whole queue, in one round
+-- trip: $1 now, $2 the start of the window, $3 the oldest heartbeat of a live worker.
+-- One row per figure (kind, status, n, since):
+--   jobs      jobs in each status, with, for a claim-from status, the earliest moment
+--             one of its unheld jobs became ready to claim (available_at passed;
+--             NULL: none ready)
+--   past_due  leases of each status that ran out and wait for a rescue
+--   failed    failures since $2, by the status the job failed from
+--   retried   failed attempts since $2 that will run again, by the status the job went
+--             back to (the domain's mark, domain/model.py WILL_RETRY; a unit test holds
+--             the text here to it)
+--   complete  jobs completed since $2
+--   workers   workers seen since $3
+-- Every part reads an index that holds only its rows (0011, 0005): the jobs not
+-- complete (few, unless failures pile up) from upload_jobs_not_complete, the complete
+-- ones counted from upload_jobs_complete_by_member alone (an index-only scan), the
+-- window's outcomes from job_events_recent_outcomes.
+WITH jobs AS (
+    SELECT status, count(*) AS n,
+           min(available_at) FILTER (
+               WHERE status IN ('uploaded', 'parsed', 'parse_validated', 'chunks_stored',
+                                'embedding_queued', 'embeddings_stored')
+                 AND lease_owner IS NULL AND available_at <= $1) AS ready_since,
+           count(*) FILTER (WHERE lease_expires_at <= $1) AS past_due
+    FROM {schema}.upload_jobs
+    WHERE status <> 'complete'
+    GROUP BY status
+    UNION ALL
+    SELECT 'complete', count(*), NULL, 0 FROM {schema}.upload_jobs WHERE status = 'complete'
+), outcomes AS (
+    SELECT to_status, from_status, detail FROM {schema}.job_events
+    WHERE at > $2
+      AND (to_status IN ('failed', 'complete') OR detail LIKE 'will retry: %')
+)
+SELECT 'jobs' AS kind, status, n, ready_since AS since FROM jobs
+UNION ALL
+SELECT 'past_due', status, past_due, NULL FROM jobs WHERE past_due > 0
+UNION ALL
+SELECT CASE WHEN to_status = 'failed' THEN 'failed'
+            WHEN to_status = 'complete' THEN 'complete'
+            ELSE 'retried' END,
+       CASE WHEN to_status = 'failed' THEN from_status
+            WHEN to_status = 'complete' THEN NULL
+            ELSE to_status END,
+       count(*), NULL
+FROM outcomes GROUP BY 1, 2
+UNION ALL
+SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers WHERE last_seen_at >= $3;

@@ -12,7 +12,7 @@ from domain.ports.documents import DocumentRepository
 from domain.ports.embedding import Embedder, Tokenizer
 from domain.ports.files import BlobStore
 from domain.ports.health import DatabaseProbe, WorkerRegistry
-from domain.ports.jobs import DocumentJobs, JobCounts, JobReads, LeaseReads
+from domain.ports.jobs import DocumentJobs, JobCounts, JobReads, LeaseReads, QueueFigureReads
 from domain.ports.parsing import ParseCheckpoint, Parser
 from domain.ports.queue import Jitter, JobIntake, JobQueue, UploadQueue, WorkerQueue
 from domain.ports.search import SearchIndex
@@ -35,6 +35,7 @@ __all__ = [
     "LeaseReads",
     "ParseCheckpoint",
     "Parser",
+    "QueueFigureReads",
     "SearchIndex",
     "Timer",
     "Tokenizer",

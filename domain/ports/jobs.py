@@ -4,7 +4,7 @@ together. Its write port, and the reads of its job.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from domain.model import (
     JobEvent,
     Lease,
     Moved,
+    QueueFigures,
     StepOutput,
     Stored,
     Submission,
@@ -96,4 +97,15 @@ class JobCounts(Protocol):
 
     async def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zero or not)."""
+        ...
+
+
+class QueueFigureReads(Protocol):
+    """The figures operators alert on, for the whole fleet, in one cheap read."""
+
+    async def figures(self, now: datetime, *, window: timedelta,
+                      live_within: timedelta) -> QueueFigures:
+        """The queue at ``now``: jobs by status, the oldest ready job of each claimable
+        status, leases past due, the failures, retries and completions of the
+        ``window`` before ``now``, and the workers seen within ``live_within``."""
         ...

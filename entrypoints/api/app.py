@@ -50,7 +50,8 @@ TAGS = [
                                       "question."},
     {"name": "answers", "description": "Ask a question; get an answer from my own documents, "
                                        "with citations."},
-    {"name": "operations", "description": "Health and metrics (no token needed)."},
+    {"name": "operations", "description": "Health (no token needed) and metrics "
+                                          "(`METRICS_TOKEN`)."},
 ]
 
 
@@ -85,6 +86,7 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["Location", "Retry-After", REQUEST_ID_HEADER],
             max_age=600,
         )
+    metrics.install(app, container.metrics())  # counts every request, under the request id
     app.add_middleware(RequestIds)  # the outermost of ours: every answer gets its id
     tracing.instrument_app(app)  # when this process traces: a span per request
     return app

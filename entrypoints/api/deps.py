@@ -22,6 +22,7 @@ from domain.ports import Clock, DatabaseProbe, DocumentRepository, Embedder, Par
 from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
+from domain.watching import WatchQueue
 from entrypoints.access_tokens import TokenVerifier
 from entrypoints.container import Container
 from entrypoints.metrics import Metrics
@@ -54,6 +55,7 @@ token_verifier = _from_container(lambda c: c.token_verifier())
 
 # Operations
 count_jobs = _from_container(lambda c: c.count_jobs())
+watch_queue = _from_container(lambda c: c.watch_queue())
 metrics = _from_container(lambda c: c.metrics())
 settings = _from_container(lambda c: c.settings())
 live_worker_window = _from_container(lambda c: c.live_worker_window())
@@ -76,6 +78,7 @@ Policy = Annotated[UploadPolicy, Depends(upload_policy)]
 Verifier = Annotated[TokenVerifier, Depends(token_verifier)]
 
 CountJobsCase = Annotated[CountJobs, Depends(count_jobs)]
+WatchQueueCase = Annotated[WatchQueue, Depends(watch_queue)]
 ProcessMetrics = Annotated[Metrics, Depends(metrics)]
 ServiceSettings = Annotated[Settings, Depends(settings)]
 LiveWorkerWindow = Annotated[timedelta, Depends(live_worker_window)]

@@ -118,9 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "Roles and row-level security".""")
     grant.add_argument("role", metavar="ROLE", help="an existing role (CREATE ROLE ... LOGIN)")
 
-    command("status", "the operator's view of the queue, straight from the database", """\
-            Jobs by status, the oldest job waiting to be picked up, the last 10
-            failures with their reasons, and the workers that reported in recently.""")
+    status = command("status", "the operator's view of the queue, straight from the database",
+                     """\
+                     Jobs by status, how long the oldest ready job of each step has
+                     waited, leases past due, failures, retries and completions of the
+                     last METRICS_WINDOW_SECONDS by step, live workers: the figures the
+                     API's /metrics shows. Then the job waiting the longest, the last 10
+                     failures with their reasons, and the workers that reported in.""")
+    status.add_argument("--json", action="store_true",
+                        help="print the same as one JSON object, for scripts")
 
     retry = command("retry", "retry a failed job (as an operator)", """\
                     The job starts again from the step that failed; attempts reset,
@@ -220,6 +226,7 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
     from entrypoints.cli import client, files, operator, search, services
+    from entrypoints.cli.status import command_status
 
     return {
         "up": services.command_up,
@@ -227,7 +234,7 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
         "worker": services.command_worker,
         "migrate": operator.command_migrate,
         "move-files": files.command_move_files,
-        "status": operator.command_status,
+        "status": command_status,
         "grant-service-role": operator.command_grant_service_role,
         "retry": operator.command_retry,
         "token": operator.command_token,

@@ -1,6 +1,6 @@
-"""The operator's commands, straight against the database: ``migrate``, ``status``,
-``retry``, ``token``, ``validate``, ``grant-service-role`` and the worker's health check
-(``move-files`` is in ``files``).
+"""The operator's commands, straight against the database: ``migrate``, ``retry``,
+``token``, ``validate``, ``grant-service-role`` and the worker's health check
+(``status`` is in ``status``, ``move-files`` in ``files``).
 
 Each opens what it needs (the configured database, or the embedded server in
 ``NAVIGATOR_HOME/pgdata``), does its one thing and closes it again. Database
@@ -14,25 +14,20 @@ import argparse
 import asyncio
 import sys
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
-import attrs
 
 from domain.errors import Conflict, NotFound
-from domain.model import WorkerInfo
-from domain.status import PIPELINE_ORDER, JobStatus
 from entrypoints.cli.database import database, database_errors, reason
 from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
 from entrypoints.container import build_container, running
 from entrypoints.container.database import (
     DATABASE_TROUBLE,
     SERVICE_POLICY,
-    FailedJob,
     PostgresOperatorQueries,
     RoleError,
     SchemaStatus,
-    WaitingJob,
     connect,
     describe_dsn,
     grant_service_role,
@@ -136,39 +131,7 @@ async def _grant_service_role(settings: Settings, role: str) -> int:
     return OK
 
 
-# -- status --------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class QueueReport:
-    counts: dict[JobStatus, int]
-    oldest_waiting: WaitingJob | None
-    failures: tuple[FailedJob, ...]
-    workers: tuple[WorkerInfo, ...]
-    now: datetime
-
-
-def command_status(args: argparse.Namespace, settings: Settings) -> int:
-    report = asyncio.run(_status(settings))
-    print(render_status(report, settings))
-    return OK
-
-
-async def _status(settings: Settings) -> QueueReport:
-    async with database(settings) as dsn:
-        with database_errors():
-            await require_migrated(dsn, settings)
-            container = build_container(settings, dsn)
-            async with running(container):
-                queries = container.operator_queries()
-                return QueueReport(
-                    counts=await container.count_jobs()(),
-                    oldest_waiting=await queries.oldest_waiting(),
-                    failures=tuple(await queries.recent_failures(10)),
-                    workers=tuple(await container.worker_registry().live(
-                        container.live_worker_window())),
-                    now=container.clock().now(),
-                )
+# -- what the commands that read the queue check first ------------------------------
 
 
 async def require_migrated(dsn: str, settings: Settings) -> SchemaStatus:
@@ -183,59 +146,6 @@ async def require_migrated(dsn: str, settings: Settings) -> SchemaStatus:
             "run `navigator migrate` first"
         )
     return status
-
-
-def render_status(report: QueueReport, settings: Settings) -> str:
-    lines = [f"queue in schema {settings.database_schema}"]
-    total = sum(report.counts.values())
-    width = max(len(str(s)) for s in PIPELINE_ORDER)
-    for status in PIPELINE_ORDER:
-        count = report.counts.get(status, 0)
-        if count or status in (JobStatus.COMPLETE, JobStatus.FAILED, JobStatus.UPLOADED):
-            lines.append(f"  {status!s:<{width}}  {count:>7,}")
-    lines.append(f"  {'total':<{width}}  {total:>7,}")
-    lines.append("")
-    waiting = report.oldest_waiting
-    if waiting is None:
-        lines.append("oldest waiting job: none, nothing is waiting")
-    else:
-        age = humanize(report.now - waiting.waiting_since)
-        retry = f", {waiting.attempts} failed attempt(s)" if waiting.attempts else ""
-        lines.append(f"oldest waiting job: {waiting.job_id} ({waiting.filename}), "
-                     f"{waiting.status} for {age}{retry}")
-    lines.append("")
-    if report.failures:
-        lines.append(f"recent failures (last {len(report.failures)}):")
-        for failure in report.failures:
-            lines.append(f"  {failure.job_id}  {failure.filename}  "
-                         f"{humanize(report.now - failure.failed_at)} ago, "
-                         f"at {failure.failed_stage}: {failure.last_error}")
-        lines.append("  retry one with: navigator retry JOB_ID")
-    else:
-        lines.append("recent failures: none")
-    lines.append("")
-    if report.workers:
-        lines.append(f"live workers ({len(report.workers)}):")
-        for worker in report.workers:
-            lines.append(f"  {worker.worker_id}  pid {worker.pid} on {worker.hostname}, "
-                         f"up {humanize(report.now - worker.started_at)}, last seen "
-                         f"{humanize(report.now - worker.last_seen_at)} ago")
-    else:
-        lines.append("live workers: none — jobs wait until a worker runs (`navigator worker`)")
-    return "\n".join(lines)
-
-
-def humanize(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours // 24}d {hours % 24}h"
 
 
 # -- retry ---------------------------------------------------------------------------------

@@ -21,14 +21,14 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import shutil
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import prometheus_client
 import uvicorn
 
 from entrypoints.api.app import create_app
@@ -39,6 +39,7 @@ from entrypoints.cli.outcomes import OK, CommandFailed
 from entrypoints.container import Container, build_container, start, stop
 from entrypoints.container.database import describe_dsn, run_migrations
 from entrypoints.logs import configure_logging
+from entrypoints.metrics import serve_metrics
 from entrypoints.settings import Settings
 from entrypoints.tokens import DEFAULT_TTL, mint_dev_token
 from entrypoints.tracing import configure_tracing
@@ -54,13 +55,14 @@ SAMPLE = Path("examples") / "sample_summary_of_benefits.pdf"
 
 def serve_worker_metrics(container: Container, settings: Settings) -> None:
     """``WORKER_METRICS_PORT``: the worker's step durations, retries and failures for
-    Prometheus, on ``SERVICE_HOST`` (a small HTTP server in a thread)."""
+    Prometheus, on ``SERVICE_HOST`` (a small HTTP server in a thread), behind
+    ``METRICS_TOKEN`` as the API's ``/metrics`` is."""
     if settings.worker_metrics_port is None:
         return
-    prometheus_client.start_http_server(
-        settings.worker_metrics_port, addr=settings.service_host,
-        registry=container.metrics().registry,
-    )
+    token = settings.metrics_token
+    serve_metrics(container.metrics(), settings.service_host, settings.worker_metrics_port,
+                  token=token.get_secret_value() if token else None,
+                  open_without_token=settings.is_development)
     log.info("worker metrics served", extra={"port": settings.worker_metrics_port})
 
 
@@ -283,6 +285,15 @@ def database_label(settings: Settings) -> str:
     return describe_dsn(settings.database_dsn() or "")
 
 
+def traces_line(environ: Mapping[str, str] = os.environ) -> str:
+    """Where traces go: the OpenTelemetry SDK's own variables say, as they do for it."""
+    endpoint = (environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+                or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
+    if endpoint and environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true":
+        return f"sent over OTLP to {endpoint}"
+    return "off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them; docs/OPERATIONS.md)"
+
+
 def banner(settings: Settings, dsn: str, container: Container, member: str) -> str:
     host = settings.service_host
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -295,6 +306,8 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     default_port = Settings.model_fields["service_port"].default
     port_flag = "" if settings.service_port == default_port else f" --api {url}"
     navigator = self_command()
+    metrics_note = ("  (send Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
+                    else f"  (`{navigator} status` shows the same queue figures)")
     return f"""
 Insurance Navigator is up.
 
@@ -303,6 +316,8 @@ Insurance Navigator is up.
   parser     {container.parser().name}
   embedder   {embedder.model} ({embedder.dimensions} dimensions)
   worker     in this process, {settings.worker_concurrency} job(s) at a time
+  metrics    {url}/metrics{metrics_note}
+  traces     {traces_line()}
 
 A token for member {member} (valid {hours:g} hours), for curl or your app:
 

@@ -50,7 +50,7 @@ from adapters.postgres.connection import jobs_channel
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.files import stored_documents
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.operator import PostgresOperatorQueries
+from adapters.postgres.operator import PostgresOperatorQueries, PostgresQueueFigures
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
@@ -65,6 +65,7 @@ from domain.retry import RetryPolicy
 from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
+from domain.watching import WatchQueue
 from domain.worker import RescueExpiredLeases, Worker
 from entrypoints.access_tokens import make_token_verifier
 from entrypoints.container.adapters import (
@@ -135,6 +136,10 @@ class Container(containers.DeclarativeContainer):
     operator_queries = providers.Singleton(
         PostgresOperatorQueries, pool, settings.provided.database_schema
     )
+    #: The whole queue's figures in one read (``/metrics``, ``navigator status``).
+    queue_figure_reads = providers.Singleton(
+        PostgresQueueFigures, pool, settings.provided.database_schema
+    )
     database_probe = providers.Singleton(
         PostgresDatabaseProbe, pool, schema=settings.provided.database_schema, dsn=database_dsn
     )
@@ -195,6 +200,13 @@ class Container(containers.DeclarativeContainer):
     delete_document = providers.Singleton(DeleteDocument, queue=job_queue, blobs=blobs)
     show_job = providers.Singleton(ShowJob, queue=job_queue, documents=documents)
     show_document = providers.Singleton(ShowDocument, queue=job_queue, documents=documents)
+    #: The queue's figures, read at most once per ``METRICS_CACHE_SECONDS``.
+    watch_queue = providers.Singleton(
+        WatchQueue, reads=queue_figure_reads, clock=clock,
+        window=providers.Singleton(timedelta, seconds=settings.provided.metrics_window_seconds),
+        live_within=live_worker_window,
+        max_age=providers.Singleton(timedelta, seconds=settings.provided.metrics_cache_seconds),
+    )
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
     move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
                                                 target=blobs)

@@ -1,12 +1,13 @@
 """Settings of the service process itself: the environment it runs in, its log level,
-where the API listens and which browser origins may call it."""
+where the API listens, which browser origins may call it, and who may read its
+Prometheus metrics."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -26,6 +27,15 @@ class ServiceSettings(BaseModel):
     #: as Render tells a web service to listen on), else 10000.
     service_port: Annotated[int, Field(ge=1, le=65535)] = 10000
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    #: The bearer secret Prometheus sends to ``/metrics`` (and to ``WORKER_METRICS_PORT``).
+    #: Unset, the metrics are open in development and closed anywhere else. At least 32
+    #: characters (``openssl rand -hex 32``).
+    metrics_token: SecretStr | None = None
+    #: How old the queue's figures on ``/metrics`` may be: the database answers one read
+    #: per this many seconds per API process, however often it is scraped.
+    metrics_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
+    #: The window of the failures, retries and completions ``/metrics`` counts.
+    metrics_window_seconds: Annotated[float, Field(ge=60, le=86_400)] = 900.0
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -68,6 +78,15 @@ class ServiceSettings(BaseModel):
                     "https://app.example.org (scheme and host, no path)"
                 )
         return origins
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
     @field_validator("environment")
     @classmethod

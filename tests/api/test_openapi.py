@@ -22,7 +22,7 @@ ROUTES = {
     ("get", "/health/live"): {"200"},
     ("get", "/health/ready"): {"200", "503"},
     ("get", "/health/started"): {"200", "503"},
-    ("get", "/metrics"): {"200"},
+    ("get", "/metrics"): {"200", "401", "403"},
 }
 PUBLIC = {("get", "/health"), ("get", "/health/live"), ("get", "/health/ready"),
           ("get", "/health/started"), ("get", "/metrics")}

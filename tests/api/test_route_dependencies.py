@@ -6,6 +6,7 @@ import typing
 
 from fastapi.routing import APIRoute
 
+from domain.model import QueueFigures
 from domain.status import JobStatus
 from entrypoints.api import answers, deps, documents, health, jobs, metrics, search
 from entrypoints.container import Container
@@ -29,10 +30,10 @@ def test_no_route_takes_the_container() -> None:
 
 
 async def test_a_route_runs_the_use_case_its_dependency_provides(api: Api) -> None:
-    async def seven_complete() -> dict[JobStatus, int]:
-        return {status: 7 if status is JobStatus.COMPLETE else 0 for status in JobStatus}
+    async def seven_complete() -> QueueFigures:
+        return QueueFigures(at=api.memory.clock.now(), counts={JobStatus.COMPLETE: 7})
 
-    api.app.dependency_overrides[deps.count_jobs] = lambda: seven_complete
+    api.app.dependency_overrides[deps.watch_queue] = lambda: seven_complete
     try:
         response = await api.client.get("/metrics")
     finally:

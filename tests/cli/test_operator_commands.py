@@ -63,13 +63,44 @@ async def test_status_shows_counts_the_oldest_waiting_job_recent_failures_and_li
 
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert any(line.split() == ["uploaded", "1"] for line in lines)
+    [uploaded] = [line for line in lines if line.split()[:2] == ["uploaded", "1"]]
+    assert "oldest ready for" in uploaded
     assert any(line.split() == ["failed", "1"] for line in lines)
     assert any(line.split() == ["total", "2"] for line in lines)
     assert f"oldest waiting job: {waiting.job_id} (waiting.md), uploaded for" in result.out
     assert f"{failed.job_id}  damaged.md" in result.out
     assert f"at parse: {DAMAGED}" in result.out
     assert "worker-on-duty  pid 4242 on host-a" in result.out
+    assert "1 failed (parse 1), 0 retried" in result.out
+
+
+async def test_status_as_json_gives_the_figures_metrics_shows_and_the_details(
+    db_cli: Cli, container: Container,
+) -> None:
+    failed = await failed_job(container)
+    waiting = await upload(container, "waiting.md")
+    await container.worker_registry().register("worker-on-duty", "host-a", 4242)
+
+    result = await db_cli.run_async("status", "--json")
+
+    assert result.code == 0, result.err
+    status = json.loads(result.out)
+    assert status["jobs"]["uploaded"] == status["jobs"]["failed"] == 1
+    assert status["total"] == 2
+    assert set(status["oldest_waiting_seconds"]) == {
+        "uploaded", "parsed", "parse_validated", "chunks_stored", "embedding_queued",
+        "embeddings_stored"}
+    assert status["oldest_waiting_seconds"]["uploaded"] >= 0
+    assert status["recent_failures"]["parse"] == 1
+    assert sum(status["recent_retries"].values()) == 0
+    assert (status["leases_past_due"], status["recent_completions"]) == (0, 0)
+    assert status["window_seconds"] == 900
+    assert status["live_workers"] == 1
+    assert status["oldest_waiting_job"]["job_id"] == str(waiting.job_id)
+    [failure] = status["failed_jobs"]
+    assert (failure["job_id"], failure["failed_stage"], failure["last_error"]) == (
+        str(failed.job_id), "parse", DAMAGED)
+    assert [w["id"] for w in status["workers"]] == ["worker-on-duty"]
 
 
 async def test_status_of_an_empty_queue_says_nothing_waits_and_no_worker_runs(

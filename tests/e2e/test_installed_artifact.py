@@ -55,6 +55,7 @@ BUILD_TIMEOUT = 1200.0  # a cold pip cache downloads every dependency
 START_TIMEOUT = 60.0
 MEMBER = "member-artifact"
 JWT_SECRET = "artifact-test-secret-" + "5eed" * 12
+METRICS_TOKEN = "artifact-test-metrics-" + "3e71" * 12
 OPERATOR_TOKEN = "artifact-test-operator-" + "70ce" * 12
 DOCUMENT = "simulated_insurance_document.pdf"
 #: What the build may take from the machine: how to reach the package index.
@@ -172,6 +173,7 @@ def secret_values(fakes: Fakes, dsn: str) -> dict[str, str]:
         "LLAMAPARSE_API_KEY": fakes.llamaparse.api_key,
         "ANTHROPIC_API_KEY": fakes.anthropic.api_key,
         "OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
@@ -357,6 +359,14 @@ def test_the_package_render_builds_migrates_and_runs_from_outside_the_source_tre
             chunks = found.json()["chunks"]
             assert chunks and chunks[0]["filename"] == "my-policy.pdf"
             assert "Prescription" in chunks[0]["text"]
+
+        # 5. Prometheus, with the blueprint's METRICS_TOKEN, sees the whole queue
+        assert httpx.get(base + "/metrics", timeout=5).status_code == 401
+        scraped = httpx.get(base + "/metrics", timeout=10,
+                            headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert scraped.status_code == 200, scraped.text
+        assert 'navigator_jobs{status="complete"} 1.0' in scraped.text
+        assert "navigator_queue_live_workers 1.0" in scraped.text
     finally:
         for process in processes:
             process.stop()

@@ -62,6 +62,7 @@ def test_navigator_up_brings_everything_up_and_a_newcomer_finds_the_out_of_pocke
         printed = wait_for(banner, "navigator up to print its banner", 60, logs=output.read_text)
         url = f"http://127.0.0.1:{port}"
         assert f"API        {url}" in printed and f"{url}/docs" in printed
+        assert f"metrics    {url}/metrics" in printed
         assert "applied migrations: 0001_initial.sql" in printed
         assert "navigator upload" in printed and 'navigator search' in printed
         token = printed.split("export NAVIGATOR_TOKEN=")[1].split()[0]
@@ -90,6 +91,9 @@ def test_navigator_up_brings_everything_up_and_a_newcomer_finds_the_out_of_pocke
         assert status.returncode == 0, status.stderr
         assert any(line.split() == ["complete", "1"] for line in status.stdout.splitlines())
         assert "live workers (1)" in status.stdout
+        scraped = httpx.get(f"{url}/metrics")  # open in development, as the banner says
+        assert scraped.status_code == 200
+        assert 'navigator_jobs{status="complete"} 1.0' in scraped.text
         assert up.poll() is None, "up stopped when the status command let go of the server"
 
         up.send_signal(signal.SIGINT)

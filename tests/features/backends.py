@@ -24,14 +24,16 @@ import attrs
 
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.memory.queue_figures import InMemoryQueueFigures
 from adapters.memory.store import InMemoryStore
 from adapters.postgres._rows import document_from_row, event_from_row, job_from_row
 from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import run_migrations
+from adapters.postgres.operator import PostgresQueueFigures
 from domain.model import ChunkVector, Document, Job, JobEvent
-from domain.ports import DocumentRepository, JobQueue
+from domain.ports import DocumentRepository, JobQueue, QueueFigureReads
 from tests.fakes.clock import FakeClock
 
 
@@ -61,6 +63,8 @@ class Backend:
     queue: JobQueue
     documents: DocumentRepository
     storage: Storage
+    #: The queue's figures as an operator watches them (``/metrics``, ``navigator status``).
+    figures: QueueFigureReads
 
 
 # -- in memory ----------------------------------------------------------------------
@@ -98,7 +102,7 @@ class InMemoryStorage:
 def memory_backend(clock: FakeClock, vector_dimension: int) -> Backend:
     store = InMemoryStore(vector_dimension=vector_dimension)
     return Backend(InMemoryJobQueue(store, clock), InMemoryDocumentRepository(store),
-                   InMemoryStorage(store))
+                   InMemoryStorage(store), InMemoryQueueFigures(store))
 
 
 # -- PostgreSQL -----------------------------------------------------------------------
@@ -166,6 +170,7 @@ class PostgresSchemas:
             PostgresJobQueue(pool, clock, schema, vector_dimension=self.vector_dimension),
             PostgresDocumentRepository(pool, schema),
             PostgresStorage(pool, schema),
+            PostgresQueueFigures(pool, schema),
         )
 
     async def _open(self, schema: str) -> asyncpg.Pool:

@@ -25,6 +25,7 @@ from tests.features.steps.pipeline import *  # noqa: F403
 from tests.features.steps.search import *  # noqa: F403
 from tests.features.steps.traces import *  # noqa: F403
 from tests.features.steps.uploads import *  # noqa: F403
+from tests.features.steps.watching import *  # noqa: F403
 from tests.features.steps.workers import *  # noqa: F403
 from tests.features.world import DIMENSIONS, Upload, World, build_world
 

@@ -27,14 +27,24 @@ from adapters.memory.blobs import InMemoryBlobStore
 from domain.chunking import ChunkingConfig
 from domain.errors import PipelineError
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
-from domain.model import Chunk, ChunkVector, Document, Job, JobEvent, Lease, Submission
-from domain.ports import DocumentRepository, JobQueue, Parser, Tokenizer
+from domain.model import (
+    Chunk,
+    ChunkVector,
+    Document,
+    Job,
+    JobEvent,
+    Lease,
+    QueueFigures,
+    Submission,
+)
+from domain.ports import DocumentRepository, JobQueue, Parser, QueueFigureReads, Tokenizer
 from domain.processing import ProcessJob
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
 from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
+from domain.watching import WatchQueue
 from domain.worker import RescueExpiredLeases, Worker
 from entrypoints import tracing
 from tests.fakes.clock import FakeClock
@@ -92,12 +102,15 @@ class World:
     queue: JobQueue
     documents: DocumentRepository
     storage: Storage
+    figure_reads: QueueFigureReads
     blobs: InMemoryBlobStore = attrs.Factory(InMemoryBlobStore)
     retry_policy: RetryPolicy = attrs.Factory(lambda: RetryPolicy(max_retries=3, base_delay=1.0))
     upload_policy: UploadPolicy = attrs.Factory(UploadPolicy)
     search_defaults: RetrievalOptions = attrs.Factory(RetrievalOptions)
     chunking: ChunkingConfig = attrs.Factory(
         lambda: ChunkingConfig(target_tokens=64, overlap_tokens=8))
+    #: The window of the failures and retries an operator sees (METRICS_WINDOW_SECONDS).
+    figures_window: timedelta = timedelta(minutes=15)
     lease_for: timedelta = timedelta(seconds=60)
     #: Where finished spans go once a scenario says the service records traces: each
     #: upload is then a request span (``UPLOAD_SPAN``) and each step a span, as in the
@@ -177,6 +190,12 @@ class World:
     def counts(self) -> dict[str, int]:
         return {str(s): n for s, n in self.run(CountJobs(self.queue)()).items()}
 
+    def queue_figures(self) -> QueueFigures:
+        """What an operator sees of the whole queue now (``/metrics``, ``navigator status``)."""
+        watch = WatchQueue(self.figure_reads, self.clock, window=self.figures_window,
+                           live_within=self.lease_for)
+        return self.run(watch())
+
     # -- looking things up ----------------------------------------------------------
 
     def documents_of(self, member: str) -> list[Document]:
@@ -222,4 +241,5 @@ def build_world(loop: asyncio.AbstractEventLoop, tokenizer: Tokenizer, parser: P
     backend = new_backend(clock)
     return World(loop=loop, tokenizer=tokenizer, parser=ScriptedParser(parser),
                  embedder=ScriptedEmbedder(embedder_factory()), clock=clock, queue=backend.queue,
-                 documents=backend.documents, storage=backend.storage)
+                 documents=backend.documents, storage=backend.storage,
+                 figure_reads=backend.figures)
