@@ -220,4 +220,4 @@ def _same_characters(laid_out: str, plain: str) -> bool:
 
 
 def _characters(text: str) -> Counter[str]:
-    return Counter(ch for ch in text if not ch.isspace())
+    return Counter("".join(text.split()))
