@@ -85,9 +85,9 @@ CELL_SEPARATOR = "\t"
 
 def page_text_with_tables(page: PdfPage, textpage: PdfTextPage, plain: str) -> str:
     """The page's text with each row of its ruled tables on a line of its own, cells
-    separated by tabs; or ``plain``
-    (the page's text in file order) when it has none or the layout would change
-    what the page says (see the module docstring)."""
+    separated by tabs; or ``plain`` (the page's text in the file's order) when it
+    has no such table or the layout would change what the page says (see the
+    module docstring)."""
     horizontal, vertical = _rules(page)
     if len(horizontal) < 2 or len(vertical) < 3:
         return plain
@@ -182,14 +182,17 @@ def _tables(rows: list[_Row]) -> list[list[_Row]]:
 def _lay_out(textpage: PdfTextPage, tables: list[list[_Row]]) -> str:
     """The page top to bottom: the text between tables as it is, each table one
     line per row."""
-    parts = []
+    lines = []
     above = _FAR
     for table in tables:
-        parts.append(_bounded(textpage, -_FAR, table[0].top, _FAR, above))
-        parts.extend(CELL_SEPARATOR.join(_cells(textpage, row)) for row in table)
+        lines.append(_bounded(textpage, -_FAR, table[0].top, _FAR, above).strip())
+        for row in table:
+            cells = _cells(textpage, row)
+            if any(cells):  # an empty first cell keeps its tab: the line is still a row
+                lines.append(CELL_SEPARATOR.join(cells))
         above = table[-1].bottom
-    parts.append(_bounded(textpage, -_FAR, -_FAR, _FAR, above))
-    return "\n".join(part.strip() for part in parts if part.strip())
+    lines.append(_bounded(textpage, -_FAR, -_FAR, _FAR, above).strip())
+    return "\n".join(line for line in lines if line)
 
 
 _FAR = 1.0e5  # beyond any page's edge

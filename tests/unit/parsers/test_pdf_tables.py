@@ -148,3 +148,10 @@ def test_every_row_of_the_evidence_of_coverage_charts_is_whole_in_one_chunk() ->
     assert result.whole == result.rows, [row.service for row in result.cut]
     assert result.service_and_cost == result.with_cost
     assert result.largest_chunk <= TABLE_ROW_FACTOR * config.target_tokens
+
+
+def test_a_row_with_an_empty_first_cell_keeps_its_tab() -> None:
+    continued = (MIDDLE + 4, 575, "Prior authorization applies")
+    pdf = drawn_pdf([TITLE, *CHART, continued, (LEFT, 520, "End of chart.")],
+                    (*ACROSS, 560), [(x, 560, 720) for x in (LEFT, MIDDLE, RIGHT)])
+    assert read(pdf).split("\n")[-2:] == ["\tPrior authorization applies", "End of chart."]
