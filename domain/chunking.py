@@ -347,8 +347,8 @@ def _pieces(
 
 def _sentence_pieces(text: str, start: int, end: int, tokenizer: Tokenizer, target: int,
                      path: tuple[str, ...]) -> Iterator[_Piece]:
-    """Pieces of a span too large for a chunk: its sentences (lines), and a sentence
-    too large, its windows of words."""
+    """Pieces of a line too large for a chunk: its sentences, and of a sentence too
+    large, its windows of words."""
     for s_start, s_end in _sentences(text, start, end):
         s_tokens = tokenizer.count(text[s_start:s_end])
         if s_tokens <= target:
