@@ -8,8 +8,10 @@ The business rules:
 - The text is read as markdown blocks: headings, paragraphs (tables and lists
   are paragraphs: consecutive non-blank lines) and fenced code. Consecutive
   blocks are packed into a chunk of about ``target_tokens``; a block that fits in
-  a chunk is never cut. A block larger than that is cut between sentences (or
-  lines), and a sentence larger than that between words, as the last resort.
+  a chunk is never cut. A block larger than that is cut between lines (a line
+  that fits in a chunk is never cut; a table row may be larger, see Tables
+  below), a line larger than that between sentences, and a sentence larger than
+  that between words, as the last resort.
 - A heading starts a new chunk once the current one is at least half full, and
   a chunk never ends on a heading that belongs to the text after it.
 - Each chunk starts with about ``overlap_tokens`` of the previous chunk's end, so
@@ -26,16 +28,24 @@ The business rules:
 Before chunking, :func:`chunk_cleaned_document` (what the worker runs) removes the
 page furniture (running headers and footers, repeated table headers: see
 ``domain.page_furniture``); its chunks' offsets are then into the cleaned
-document's full text. Version 2 of the chunker is that: version 1 chunked the
-parse as it came, page furniture and all.
+document's full text. Version 2 of the chunker added that: version 1 chunked
+the parse as it came, page furniture and all.
 
-Tables: a table row (one line) is never cut unless it alone is larger than a
-chunk, and a large table is cut between rows, so each row stays with its row
-heading (the service in a benefits chart stays with its copayment). The table's
-header row is not copied into the chunks that continue a table: chunks stay
-verbatim slices of the text, and the overlap carries the rows just before.
+Tables: a large table is cut between rows, never inside one. A table row is a
+line: a markdown pipe-table line (``| ... |``), or cells separated by tabs (how
+the PDF parser writes a benefits chart's rows: ``adapters.parsers.pdf_tables``).
+So each row stays with its row heading (the service in a benefits chart stays
+with its copayment). A row larger than a chunk but at most ``TABLE_ROW_FACTOR``
+times ``target_tokens`` (and within ``max_tokens``) is a chunk of its own; only a
+row larger than that is cut, between sentences. The table's header row is not
+copied into the chunks that continue a table: chunks stay verbatim slices of the
+text, and the overlap carries the rows just before, whole rows only (never the
+last words of a row without its service).
 
-Speed: each block (and each sentence of a large block) is counted once, plus one
+Version 3 of the chunker is the line and table-row rules (version 2 cut a large
+block between sentences, inside a line or a row too).
+
+Speed: each block (and each line or sentence of a large block) is counted once, plus one
 exact count per chunk, so a 500-page document chunks in a fraction of a second.
 """
 
@@ -50,14 +60,23 @@ import attrs
 
 from domain.model import Chunk, ParsedDocument
 from domain.outline import mark_headings
-from domain.page_furniture import DEFAULT_RULES, FurnitureRules, remove_page_furniture
+from domain.page_furniture import (
+    DEFAULT_RULES,
+    FurnitureRules,
+    is_table_row,
+    remove_page_furniture,
+)
 from domain.ports import Tokenizer
 
 CHUNKER_NAME = "markdown-tokens"
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 CHUNKER = f"{CHUNKER_NAME}/{CHUNKER_VERSION}"
 
 PAGE_SEPARATOR = "\n\n"
+
+# A table row up to this many times target_tokens (and within max_tokens) is one
+# piece, so a chart row a little larger than a chunk gets a chunk of its own.
+TABLE_ROW_FACTOR = 2
 
 # Below this, a chunk carries too little meaning to embed (and a single character
 # can take up to 4 tokens, so the cutter needs room to make progress).
@@ -113,7 +132,7 @@ def chunk_document(
     an error is the caller's business.
     """
     text = full_text(parsed)
-    pieces = list(_pieces(parsed, text, tokenizer, config.target_tokens))
+    pieces = list(_pieces(parsed, text, tokenizer, config))
     page_starts, page_numbers = _page_index(parsed)
     chunks: list[Chunk] = []
     for start, end, tokens, headings in _pack(pieces, text, tokenizer, config):
@@ -214,7 +233,8 @@ def _overlap(
     """Where the overlap taken from the end of ``previous`` starts, and its tokens.
 
     Whole trailing pieces first; then the trailing sentences of the next one; then
-    its trailing words. None when nothing fits in ``room`` tokens.
+    its trailing words (never part of a table row). None when nothing fits in
+    ``room`` tokens.
     """
     used, start = 0, None
     for k in range(len(previous) - 1, -1, -1):
@@ -251,12 +271,16 @@ def _tail(
         return None
     best = None
     for s_start, _ in reversed(list(_sentences(text, start, end))):
+        if _inside_row(text, s_start):  # a row's last words without its service
+            continue
         tokens = tokenizer.count(text[s_start:end])
         if tokens > room:
             break
         best = (s_start, tokens)
     if best is not None:
         return best
+    if _inside_row(text, end - 1):
+        return None
     # No whole sentence fits: the trailing words that do.
     lo, hi = max(start, end - room * 16), end  # the suffix from hi fits (it is empty)
     while hi - lo > 1:
@@ -275,6 +299,15 @@ def _tail(
     return cut, tokenizer.count(text[cut:end])
 
 
+def _inside_row(text: str, position: int) -> bool:
+    """Whether ``position`` is inside a table row, past the row's first character."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    first = line_start + len(line) - len(line.lstrip())
+    return is_table_row(line) and position > first
+
+
 # -- blocks and pieces -----------------------------------------------------------
 
 _NON_SPACE = re.compile(r"\S")
@@ -287,8 +320,10 @@ _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*([ \t]+)|(\n)")
 
 
 def _pieces(
-    parsed: ParsedDocument, text: str, tokenizer: Tokenizer, target: int
+    parsed: ParsedDocument, text: str, tokenizer: Tokenizer, config: ChunkingConfig
 ) -> Iterator[_Piece]:
+    target = config.target_tokens
+    row_limit = min(config.max_tokens, TABLE_ROW_FACTOR * target)
     headings: list[tuple[int, str]] = []
     offset = 0
     for page in parsed.pages:
@@ -301,14 +336,38 @@ def _pieces(
             if tokens <= target:
                 yield _Piece(start, end, tokens, path, heading is not None)
                 continue
-            for s_start, s_end in _sentences(text, start, end):
-                s_tokens = tokenizer.count(text[s_start:s_end])
-                if s_tokens <= target:
-                    yield _Piece(s_start, s_end, s_tokens, path)
+            for l_start, l_end, is_row in _lines(text, start, end):
+                l_tokens = tokenizer.count(text[l_start:l_end])
+                if l_tokens <= (row_limit if is_row else target):
+                    yield _Piece(l_start, l_end, l_tokens, path)
                     continue
-                for w_start, w_end, w_tokens in _windows(text, s_start, s_end, tokenizer, target):
-                    yield _Piece(w_start, w_end, w_tokens, path)
+                yield from _sentence_pieces(text, l_start, l_end, tokenizer, target, path)
         offset += len(page.markdown) + len(PAGE_SEPARATOR)
+
+
+def _sentence_pieces(text: str, start: int, end: int, tokenizer: Tokenizer, target: int,
+                     path: tuple[str, ...]) -> Iterator[_Piece]:
+    """Pieces of a line too large for a chunk: its sentences, and of a sentence too
+    large, its windows of words."""
+    for s_start, s_end in _sentences(text, start, end):
+        s_tokens = tokenizer.count(text[s_start:s_end])
+        if s_tokens <= target:
+            yield _Piece(s_start, s_end, s_tokens, path)
+            continue
+        for w_start, w_end, w_tokens in _windows(text, s_start, s_end, tokenizer, target):
+            yield _Piece(w_start, w_end, w_tokens, path)
+
+
+def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, int, bool]]:
+    """The trimmed, non-blank lines of ``text[start:end]``, each flagged when it is a
+    table row (:func:`domain.page_furniture.is_table_row`)."""
+    position = start
+    while position < end:
+        line_end = text.find("\n", position, end)
+        line_end = end if line_end < 0 else line_end
+        for l_start, l_end in _trimmed(text, position, line_end):
+            yield l_start, l_end, is_table_row(text[l_start:l_end])
+        position = line_end + 1
 
 
 def _blocks(markdown: str, offset: int) -> Iterator[tuple[int, int, tuple[int, str] | None]]:

@@ -15,6 +15,8 @@ The business rules:
   number (``CHAPTER n``, ``SECTION n``, ``Section n.n``, ``n.`` or ``n.n``)
   followed by a capitalised word, and does not end like a sentence that goes
   on ("," ";" ":" or a lone number).
+- A table row (cells separated by tabs: a chart's row as the PDF parser writes it)
+  is never a heading, whatever its first cell says ("1. Office visits<TAB>$20").
 - Levels: a chapter is 1, a section 2, a subsection (``n.n``) 3; ``n.`` is 2.
 - Nothing else changes: the line gets a ``#`` prefix, its words stay.
 """
@@ -41,7 +43,7 @@ _GOES_ON = re.compile(r"([,;:]|\s\d+)$")
 def heading_level(line: str) -> int | None:
     """The level of ``line`` as a numbered heading, or None when it is not one."""
     text = line.strip()
-    if not text or len(text) > MAX_HEADING_CHARS or _GOES_ON.search(text):
+    if not text or len(text) > MAX_HEADING_CHARS or _GOES_ON.search(text) or "\t" in text:
         return None
     for pattern, level in _LEVELS:
         if pattern.match(text):

@@ -21,11 +21,19 @@ The business rules:
   first page are still read once.
 - Pages keep their numbers; a page left with nothing stays (blank), so chunk
   page numbers are still those of the file.
+- A table's rows below its first are content, never furniture, however often
+  they repeat: a contact table's "FAX 1-562-989-5181" row under every department
+  stays. Only a table's first row (its header) and a pipe table's ``| --- |``
+  row can be, so a chart's header row repeated on each page goes like any
+  running header. A table row is a line of tab-separated cells (how the PDF
+  parser writes a chart's rows) or a markdown pipe-table line
+  (:func:`is_table_row`).
 - A document with fewer than ``min_pages`` pages has no furniture.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -35,6 +43,8 @@ from domain.model import ParsedDocument, ParsedPage
 
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
+# A pipe table's delimiter row: "| --- | :---: |", "|---|---|".
+_DELIMITER = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")
 
 
 @attrs.frozen
@@ -62,8 +72,11 @@ def furniture_lines(parsed: ParsedDocument, rules: FurnitureRules = DEFAULT_RULE
     at_edge: Counter[str] = Counter()  # pages on which the line stands at an edge
     everywhere: Counter[str] = Counter()  # appearances anywhere
     at_edge_count: Counter[str] = Counter()  # appearances at an edge
+    table_rows: set[str] = set()  # rows below a table's first: content, never furniture
     for page in parsed.pages:
-        lines = [line_key(line) for line in page.markdown.splitlines() if line.strip()]
+        raw = [line for line in page.markdown.splitlines() if line.strip()]
+        lines = [line_key(line) for line in raw]
+        table_rows.update(_body_rows(raw))
         edge = set(range(min(rules.edge_lines, len(lines))))
         edge |= set(range(max(0, len(lines) - rules.edge_lines), len(lines)))
         for position, key in enumerate(lines):
@@ -74,9 +87,25 @@ def furniture_lines(parsed: ParsedDocument, rules: FurnitureRules = DEFAULT_RULE
             at_edge[key] += 1
     return frozenset(
         key for key, pages in at_edge.items()
-        if key and pages >= rules.min_pages
+        if key and pages >= rules.min_pages and key not in table_rows
         and at_edge_count[key] >= rules.edge_share * everywhere[key]
     )
+
+
+def is_table_row(line: str) -> bool:
+    """A table row: cells separated by tabs, or a markdown pipe-table line."""
+    line = line.strip()
+    return "\t" in line or (len(line) > 1 and line[0] == line[-1] == "|")
+
+
+def _body_rows(lines: list[str]) -> set[str]:
+    """The keys of a page's table rows that follow another row of their table, a
+    pipe table's delimiter row aside."""
+    return {
+        line_key(line) for previous, line in itertools.pairwise(lines)
+        if is_table_row(line) and is_table_row(previous)
+        and not _DELIMITER.match(line.strip())
+    }
 
 
 def remove_page_furniture(parsed: ParsedDocument, rules: FurnitureRules = DEFAULT_RULES

@@ -13,6 +13,11 @@ Two engines:
   damaged file is re-read with pypdf (``broken_startxref.pdf`` in the corpus is
   such a file: it fails as damaged, with no readable text).
 
+With pdfium, a page's ruled tables (a benefits chart) are read row by row, each row
+one line with its cells separated by tabs (``adapters.parsers.pdf_tables``), so a
+service and what the member pays for it stay on one line; the rest of the page, and
+every page without such a table, reads in the file's order.
+
 Pages without text are skipped; the others keep their page number. A file
 that is not a PDF, is locked with a password, is damaged beyond reading or has
 no text at all raises ``PermanentError`` with a reason a member can act on.
@@ -26,6 +31,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from adapters.parsers.pdf_tables import page_text_with_tables
 from adapters.parsers.text import tidy
 from domain.errors import PermanentError
 from domain.model import ParsedPage
@@ -125,7 +131,7 @@ def _pdfium_page_text(document: PdfDocument, index: int) -> str:
     try:
         textpage = page.get_textpage()
         try:
-            text = textpage.get_text_range()
+            text = page_text_with_tables(page, textpage, textpage.get_text_range())
         finally:
             textpage.close()
     except pypdfium2.PdfiumError:

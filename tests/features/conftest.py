@@ -18,6 +18,7 @@ from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from tests.fakes.clock import FakeClock
 from tests.features.backends import Backend, PostgresSchemas, memory_backend
 from tests.features.steps.answers import *  # noqa: F403
+from tests.features.steps.charts import *  # noqa: F403
 from tests.features.steps.crashes import *  # noqa: F403
 from tests.features.steps.failures import *  # noqa: F403
 from tests.features.steps.members import *  # noqa: F403

@@ -1,8 +1,9 @@
 """The documents members upload in the scenarios, by the names the scenarios use.
 
-Two come from the shared corpus of real files (a one-page policy PDF and a PDF
-whose cross-reference table is broken); the rest are written here so that the
-search scenarios know exactly which words each passage holds.
+Three come from the shared corpus of real files (a one-page policy PDF, the 232-page
+Evidence of Coverage and a PDF whose cross-reference table is broken); the rest are
+written here so that the search scenarios know exactly which words each passage
+holds.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ This is not a bill.
 
 CATALOGUE: dict[str, Item] = {
     "2025 policy PDF": Item("accessa-policy-2025.pdf", "simulated_insurance_document.pdf"),
+    "Evidence of Coverage": Item("evidence-of-coverage-2025.pdf", "scan_classic_hmo.pdf"),
     "damaged claim form": Item("claim-form.pdf", "broken_startxref.pdf"),
     "summary of benefits": Item("summary-of-benefits.md", "", SUMMARY_OF_BENEFITS.encode()),
     "dental plan": Item("dental-plan.md", "", DENTAL_PLAN.encode()),

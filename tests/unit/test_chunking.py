@@ -12,8 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
-from domain.chunking import CHUNKER, ChunkingConfig, chunk_document, full_text
+from domain.chunking import (
+    CHUNKER,
+    TABLE_ROW_FACTOR,
+    ChunkingConfig,
+    chunk_document,
+    full_text,
+)
 from domain.model import Chunk, ParsedDocument, ParsedPage
+from domain.page_furniture import is_table_row
 
 POLICY = UUID("5a1e0000-0000-4000-8000-000000000001")
 MEMBER = "member-ana"
@@ -287,7 +294,11 @@ HEADING = st.tuples(st.integers(1, 6), st.lists(WORD, min_size=1, max_size=4)).m
 TABLE = st.lists(st.lists(WORD, min_size=1, max_size=4), min_size=1, max_size=8).map(
     lambda rows: "\n".join("| " + " | ".join(r) + " |" for r in rows)
 )
-BLOCK = st.one_of(PARAGRAPH, PARAGRAPH, HEADING, TABLE, st.just(""), st.just("   "))
+# A chart as the PDF parser writes it: a row per line, cells (sentences) tab-separated.
+CHART = st.lists(st.lists(SENTENCE, min_size=2, max_size=3), min_size=1, max_size=6).map(
+    lambda rows: "\n".join("\t".join(r) for r in rows)
+)
+BLOCK = st.one_of(PARAGRAPH, PARAGRAPH, HEADING, TABLE, CHART, st.just(""), st.just("   "))
 PAGE = st.lists(BLOCK, max_size=12).flatmap(
     lambda blocks: st.sampled_from(["\n\n", "\n", "\n\n\n"]).map(lambda sep: sep.join(blocks))
 )
@@ -311,5 +322,94 @@ def test_chunks_are_well_formed_for_any_markdown(pages: list[str], config: Chunk
     words = set(full_text(document(pages)).split())
     # A word is only ever cut when it alone nearly fills a chunk.
     assert {w for w in words if TOKENIZER.count(w) * 2 <= config.target_tokens} <= words_in_chunks
+    # A line that fits in a chunk is never cut; nor a table row up to twice the target.
+    for line in full_text(document(pages)).split("\n"):
+        line = line.strip()
+        limit = config.target_tokens
+        if is_table_row(line):
+            limit = min(config.max_tokens, TABLE_ROW_FACTOR * config.target_tokens)
+        if line and TOKENIZER.count(line) <= limit:
+            assert any(line in c.text for c in chunks), line
     if re.search(r"\S", full_text(document(pages))):
         assert chunks
+
+
+# -- lines and table rows ------------------------------------------------------------
+
+
+def row(name: str, sentences_count: int, seed: int, cost: str = "$180 copayment.") -> str:
+    """A chart row as the PDF parser writes it: the service, its description, a tab,
+    what the member pays."""
+    return f"{name} {sentences(sentences_count, seed=seed)}\t{cost}"
+
+
+def test_a_line_that_fits_in_a_chunk_is_never_cut_between_its_sentences():
+    lines = [sentences(3, seed=seed) for seed in range(20, 32)]
+    pages = ["\n".join(lines)]
+    config = ChunkingConfig(target_tokens=150, overlap_tokens=20)
+    chunks = chunk(pages, config)
+    assert len(chunks) > 3
+    for line in lines:
+        assert any(line in c.text for c in chunks), line
+    assert_well_formed(pages, chunks, config)
+
+
+def test_each_row_of_a_large_chart_stays_whole_with_its_cost():
+    rows = [row(f"Service {n}", 4, seed=40 + n, cost=f"${n * 10} copayment.")
+            for n in range(12)]
+    pages = ["Medical Benefits Chart\n" + "\n".join(rows)]
+    config = ChunkingConfig(target_tokens=200, overlap_tokens=30)
+    chunks = chunk(pages, config)
+    assert len(chunks) > 3
+    for r in rows:
+        assert any(r in c.text for c in chunks), r
+    assert_well_formed(pages, chunks, config)
+
+
+def test_a_pipe_table_row_is_never_cut_between_its_sentences():
+    rows = [f"| Service {n} | {sentences(3, seed=60 + n)} | ${n} copay. Prior authorization. |"
+            for n in range(10)]
+    pages = ["\n".join(["| Service | Details | You pay |", "| --- | --- | --- |", *rows])]
+    config = ChunkingConfig(target_tokens=150, overlap_tokens=20)
+    chunks = chunk(pages, config)
+    for r in rows:
+        assert any(r in c.text for c in chunks), r
+
+
+def test_a_row_larger_than_a_chunk_but_within_twice_the_target_gets_a_chunk_of_its_own():
+    big = row("Inpatient hospital care", 9, seed=70)
+    assert 100 < TOKENIZER.count(big) <= 200
+    pages = ["\n".join([row("Ambulance", 2, seed=71), big, row("Vision care", 2, seed=72)])]
+    config = ChunkingConfig(target_tokens=100, overlap_tokens=20)
+    chunks = chunk(pages, config)
+    assert big in [c.text for c in chunks]
+    assert_well_formed(pages, chunks, config)
+
+
+def test_a_row_larger_than_twice_the_target_is_cut_between_sentences():
+    huge = row("Durable medical equipment", 20, seed=73)
+    assert TOKENIZER.count(huge) > 200
+    config = ChunkingConfig(target_tokens=100, overlap_tokens=10)
+    chunks = chunk(["Chart\n" + huge], config)
+    assert not any(huge in c.text for c in chunks)
+    assert all(c.token_count <= config.target_tokens for c in chunks)
+    assert_well_formed(["Chart\n" + huge], chunks, config)
+
+
+def test_the_embedders_limit_still_bounds_a_row():
+    big = row("Inpatient hospital care", 9, seed=70)
+    config = ChunkingConfig(target_tokens=100, overlap_tokens=10, max_tokens=110)
+    chunks = chunk(["Chart\n" + big], config)
+    assert all(c.token_count <= 110 for c in chunks)
+    assert_well_formed(["Chart\n" + big], chunks, config)
+
+
+def test_the_overlap_never_starts_a_chunk_inside_a_row():
+    rows = [row(f"Service {n}", 3, seed=80 + n) for n in range(15)]
+    pages = ["\n".join(rows)]
+    config = ChunkingConfig(target_tokens=120, overlap_tokens=40)
+    chunks = chunk(pages, config)
+    text = full_text(document(pages))
+    line_starts = {0} | {m.end() for m in re.finditer("\n", text)}
+    assert len(chunks) > 3
+    assert all(c.char_start in line_starts for c in chunks)

@@ -21,6 +21,7 @@ from tests.unit.test_chunking import MEMBER, POLICY, TOKENIZER
     ("SECTION 4 Your monthly costs for SCAN Classic . . . . . . . . 9", None),
     ("Section 2.1 You can end your membership during the Annual Enrollment Period,", None),
     ("CHAPTER 9: " + "What to do if you have a problem " * 4, None),
+    ("3. Office visits\t$20 copayment", None),  # a chart's row, cells tab-separated
 ])
 def test_numbered_heading_lines_are_recognised_and_others_are_not(line: str,
                                                                   level: int | None):

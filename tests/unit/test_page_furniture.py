@@ -84,8 +84,49 @@ def test_chunks_of_a_booklet_carry_no_running_headers_and_say_the_chunker_versio
 
     assert text.count("Services that are covered for you") == 1
     assert text.count("Evidence of Coverage") == 1
-    assert all(c.chunker == CHUNKER == "markdown-tokens/2" for c in chunks)
+    assert all(c.chunker == CHUNKER == "markdown-tokens/3" for c in chunks)
     insulin = next(c for c in chunks if "Insulin costs $35" in c.text)
     assert insulin.page == 4
     cleaned = full_text(remove_page_furniture(booklet()))
     assert all(cleaned[c.char_start:c.char_end] == c.text for c in chunks)
+
+
+SERVICES = ["Ambulance services\t$180 copayment", "Hearing aids\t$550 per aid",
+            "Insulin\t$35 a month", "Vision care\t$0 copayment"]
+
+
+def chart_pages(header: list[str], rows: list[str]) -> ParsedDocument:
+    """A chart running over four pages: on each, the running title, the chart's
+    header row(s), one service of its own, then the same closing rows."""
+    return ParsedDocument([
+        ParsedPage(n, "\n".join([f"Evidence of Coverage {n + 56}", *header, service, *rows]))
+        for n, service in enumerate(SERVICES, start=1)
+    ])
+
+
+def test_a_tables_header_row_goes_like_a_running_header_but_its_rows_stay():
+    header = ["Services that are covered for you\tWhat you must pay"]
+    rows = ["Prior authorization\tRules apply", "Questions\tCall 1-800-559-3500"]
+    cleaned = remove_page_furniture(chart_pages(header, rows))
+    pages = [page.markdown for page in cleaned.pages]
+    assert pages[0] == "\n".join(["Evidence of Coverage 57", *header, SERVICES[0], *rows])
+    assert pages[1:] == ["\n".join([service, *rows]) for service in SERVICES[1:]]
+
+
+def test_a_pipe_tables_header_and_delimiter_rows_go_but_its_rows_stay():
+    header = ["| Services | What you pay |", "| --- | --- |"]
+    rows = ["| Prior authorization | Rules apply |", "| Questions | Call 1-800-559-3500 |"]
+    services = [f"| {service.replace(chr(9), ' | ')} |" for service in SERVICES]
+    parsed = ParsedDocument([
+        ParsedPage(n, "\n".join([f"Evidence of Coverage {n + 56}", *header, service, *rows]))
+        for n, service in enumerate(services, start=1)
+    ])
+    pages = [page.markdown for page in remove_page_furniture(parsed).pages]
+    assert pages[1:] == ["\n".join([service, *rows]) for service in services[1:]]
+
+
+def test_the_same_lines_outside_a_table_are_furniture():
+    rows = ["Prior authorization Rules apply", "Questions Call 1-800-559-3500"]
+    cleaned = remove_page_furniture(chart_pages(["Services What you must pay"], rows))
+    assert [page.markdown for page in cleaned.pages][1:] == [
+        service for service in SERVICES[1:]]
