@@ -76,6 +76,7 @@ class Asked:
     seconds: float
     tokens_in: int
     tokens_out: int
+    text: str = ""
 
     @property
     def right(self) -> bool:
@@ -176,16 +177,17 @@ async def _ask_all(use_case: AnswerQuestion, questions: Sequence[Question],
                                                      for c in answer.citations),
             covered=answer.covered, flagged=answer.flagged, seconds=seconds,
             tokens_in=answer.usage.input_tokens, tokens_out=answer.usage.output_tokens,
+            text=answer.text,
         ))
     return tally
 
 
-def report(tallies: Sequence[Tally], misses: bool = True) -> str:
+def report(tallies: Sequence[Tally], misses: bool = True, show: bool = False) -> str:
     """Each answerer's figures, for each half of the set apart, and the misses."""
     lines = []
     for t in tallies:
         for half, mine in _halves(t.asked).items():
-            lines += _figures(f"{t.name}, {half}", mine, misses)
+            lines += _figures(f"{t.name}, {half}", mine, misses, show)
     return "\n".join(lines)
 
 
@@ -194,7 +196,7 @@ def _halves(asked: Sequence[Asked]) -> dict[str, list[Asked]]:
     return {half: mine for half, mine in split.items() if mine}
 
 
-def _figures(name: str, asked: Sequence[Asked], misses: bool) -> list[str]:
+def _figures(name: str, asked: Sequence[Asked], misses: bool, show: bool) -> list[str]:
     answerable = [a for a in asked if a.question.answerable]
     silent = [a for a in asked if not a.question.answerable]
     n = len(answerable)
@@ -229,6 +231,9 @@ def _figures(name: str, asked: Sequence[Asked], misses: bool) -> list[str]:
                        else "answered though the document is silent"
                        if not a.question.answerable else "not in the answer")
                 lines.append(f"  miss ({why}): {a.question.question}")
+                if show:
+                    lines += [f"      wanted: {a.question.phrase}"] + \
+                        [f"      | {line}" for line in a.text.splitlines()]
     return lines
 
 
@@ -261,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         default="extractive",
                         help="extractive (offline, the default); anthropic (Claude, needs "
                         "ANTHROPIC_API_KEY; ANTHROPIC_MODEL, ANTHROPIC_BASE_URL honoured); both")
+    parser.add_argument("--show", action="store_true",
+                        help="print the answer given to each question missed")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--dsn", help="use this PostgreSQL server instead of a temporary one")
     args = parser.parse_args(argv)
@@ -273,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     answerers = answerers_for(args.answerer, os.environ)
     with database(args.dsn) as dsn:
         tallies = asyncio.run(run(questions, args.corpus, dsn, answerers))
-    print(report(tallies))
+    print(report(tallies, show=args.show))
 
 
 if __name__ == "__main__":
