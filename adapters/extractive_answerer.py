@@ -54,6 +54,9 @@ SHORT_VALUE = 160
 NEARBY_WEIGHT = 0.6
 #: What holding a value of the kind asked for is worth.
 VALUE_WEIGHT = 1.5
+#: A sentence scoring at least this share of the best one's is quoted after it (up to
+#: ``max_sentences`` lines): a member reads a few close sentences more surely than one.
+RUNNER_UP = 0.5
 #: What a sentence made mostly of key words (a short, to-the-point one) may add.
 DENSITY_WEIGHT = 1.0
 #: What a key word held anywhere else in the passage is worth (what it is about).
@@ -198,7 +201,7 @@ class ExtractiveAnswerer:
                 if candidate.passage.document_id != cited[same].document_id:
                     copies.setdefault(same, []).append(candidate.passage)
                 continue
-            if len(lines) >= self.max_sentences or candidate.score < best - VALUE_WEIGHT:
+            if len(lines) >= self.max_sentences or candidate.score < best * RUNNER_UP:
                 continue
             if candidate.lead is not None and _flat(candidate.lead) not in quoted:
                 quoted[_flat(candidate.lead)] = len(lines)
