@@ -5,16 +5,16 @@ coverage, or how to do something. An answer of the right kind holds a value of t
 kind: an amount question is never answered by a sentence that names no amount, a
 phone question by one with no number. The rules, in order (the first that fits):
 
+- **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
+  ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
   contact";
 - **hours**: "what hours", "is it open", "what time", "when can I call";
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
-  "deductible", "allowance", "owe", "spend", "charge";
+  "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
 - **time**: "when", "how long", "how quickly / fast / soon", "deadline", "hours", "open";
 - **procedure**: "how do I", "how can I", "what should I do", "where do I send";
-- **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
-  (first of all when it asks whether the plan pays for or covers something);
 - otherwise **any**: the sentence that best matches the question's words.
 
 A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
@@ -61,7 +61,7 @@ _ASKS = (
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
-                          r"fees?", r"expensive", r"afford")),
+                          r"fees?", r"expensive", r"afford", r"amounts?", r"out-of-pocket")),
     (Wants.COUNT, _words(r"how many", r"how often", r"limits?", r"how frequently",
                          r"maximum number", r"times a year")),
     (Wants.TIME, _words(r"when", r"how long", r"how quickly", r"how fast", r"how soon",
@@ -89,13 +89,12 @@ def wants(question: str) -> Wants:
     told as a story ("My husband broke his arm... what do we pay?") is read by its
     asking sentences, the ones that end in a question mark."""
     asked = asking(question)
-    if any(_COVERED.match(part) for part in re.split(r"[.?!;,]\s*", asked)):
+    parts = re.split(r"[.?!;,]\s*", asked)
+    if any(_COVERED.match(part) or _YES_NO.match(part) for part in parts):
         return Wants.YES_NO
     for kind, pattern in _ASKS:
         if pattern.search(asked):
             return kind
-    if any(_YES_NO.match(part) for part in re.split(r"[.?!;,]\s*", asked)):
-        return Wants.YES_NO
     return Wants.ANY
 
 
