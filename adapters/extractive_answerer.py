@@ -246,10 +246,15 @@ def _candidates(passage: Passage, rank: int, units: Sequence[str],
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit))
         lead = None
-        if len(held[i] & asked) < needed and before:
-            # the key words stand before the value: quote the closest sentence naming them
-            lead = units[max(before, key=lambda j: (len(held[j] - held[i]), j))]
-            if len(lead) > LONG_SENTENCE:
+        if len(held[i] & asked) < needed:
+            # The key words stand before the value: quote the closest sentence naming
+            # them (not a piece of one cut off by a chunk's start); none, no answer here.
+            whole = [j for j in before if not units[j][:1].islower()]
+            if not whole and not held[i]:
+                continue
+            if whole:
+                lead = units[max(whole, key=lambda j: (len(held[j] - held[i]), j))]
+            if lead is not None and len(lead) > LONG_SENTENCE:
                 lead = None
         following = None
         if needs_value(kind) and i + 1 < len(units) and len(units[i + 1]) <= SHORT_VALUE \

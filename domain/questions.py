@@ -10,11 +10,11 @@ phone question by one with no number. The rules, in order (the first that fits):
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
   contact";
 - **hours**: "what hours", "is it open", "what time", "when can I call";
+- **procedure**: "how do I", "how can I", "what should I do", "where do I send";
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
 - **time**: "when", "how long", "how quickly / fast / soon", "deadline", "hours", "open";
-- **procedure**: "how do I", "how can I", "what should I do", "where do I send";
 - otherwise **any**: the sentence that best matches the question's words.
 
 A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
@@ -58,6 +58,9 @@ _ASKS = (
                          r"open(?:ing)? hours", r"what time", r"closed?", r"business hours",
                          r"when (?:are|is) (?:they|it|\w+ services?) open",
                          r"when (?:can|do) (?:i|we) (?:call|reach)")),
+    (Wants.PROCEDURE, _words(r"how (?:do|can|should) (?:i|we)", r"what should (?:i|we) do",
+                             r"where (?:do|can|should) (?:i|we) (?:send|mail|write|go|file)",
+                             r"what steps", r"how to")),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
@@ -67,9 +70,6 @@ _ASKS = (
     (Wants.TIME, _words(r"when", r"how long", r"how quickly", r"how fast", r"how soon",
                         r"deadline", r"hours", r"open", r"what time", r"what day",
                         r"by what date", r"due")),
-    (Wants.PROCEDURE, _words(r"how (?:do|can|should) (?:i|we)", r"what should (?:i|we) do",
-                             r"where (?:do|can|should) (?:i|we) (?:send|mail|write|go|file)",
-                             r"what steps", r"how to")),
 )
 # "Will the plan pay for ...?" asks whether something is covered, not how much.
 _COVERED = re.compile(r"^\s*(?:will|does|do|would|can|is|are)\b[^?]{0,40}\b(?:pay for|cover)",
