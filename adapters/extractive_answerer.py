@@ -69,6 +69,8 @@ FRAGMENT_PENALTY = 0.5
 # A line starting a list item, or a contact table's row ("CALL 1-800-...", "TTY 711").
 _BULLET = re.compile(
     r"^(?:[-*#|\u2022\u25e6\u25aa\u25cf\uf0b7]|\d{1,2}[.)]\s|[A-Z]{2,}\b(?![a-z]))")
+# A contact table's row ("CALL 1-800-...", "TTY 711"): one line, apart from the next.
+_ROW = re.compile(r"^[A-Z]{2,}\b(?![a-z])")
 _ENDED = re.compile(r"[.!?:][\"'\u201d\u2019)]*$")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$\u2022\"\u201c(])|"
                     r"(?<=[.!?][\"'\u201d\u2019)])\s+(?=[A-Z0-9$\u2022\"\u201c(])")
@@ -90,20 +92,22 @@ _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 def sentences(text: str) -> list[str]:
     """The sentences (or list items, or chart cells) of ``text``, one line each."""
     runs: list[str] = []
-    current = ""
+    current, joined = "", 0
     for line in text.splitlines():
         flat = " ".join(line.split())
         if not flat:
             if current:
                 runs.append(current)
-            current = ""
+            current, joined = "", 0
             continue
         if current and (_BULLET.match(flat) or _ENDED.search(current)
-                        or len(current) > LONG_RUN):
+                        or len(current) > LONG_RUN
+                        or (joined == 1 and _ROW.match(current) and flat[:1].isupper())):
             runs.append(current)
-            current = flat
+            current, joined = flat, 1
         else:
             current = f"{current} {flat}" if current else flat
+            joined += 1
     if current:
         runs.append(current)
     found = []
