@@ -71,6 +71,8 @@ _BULLET = re.compile(
     r"^(?:[-*#|\u2022\u25e6\u25aa\u25cf\uf0b7]|\d{1,2}[.)]\s|[A-Z]{2,}\b(?![a-z]))")
 # A contact table's row ("CALL 1-800-...", "TTY 711"): one line, apart from the next.
 _ROW = re.compile(r"^[A-Z]{2,}\b(?![a-z])")
+# A web address a line break cut after one of its dots ("www.scanhealthplan." / "com/...").
+_WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S*\.$")
 _ENDED = re.compile(r"[.!?:][\"'\u201d\u2019)]*$")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$\u2022\"\u201c(])|"
                     r"(?<=[.!?][\"'\u201d\u2019)])\s+(?=[A-Z0-9$\u2022\"\u201c(])")
@@ -100,13 +102,15 @@ def sentences(text: str) -> list[str]:
                 runs.append(current)
             current, joined = "", 0
             continue
-        if current and (_BULLET.match(flat) or _ENDED.search(current)
+        if current and (_BULLET.match(flat) or (_ENDED.search(current) and
+                                                not _WEB_ADDRESS.search(current))
                         or len(current) > LONG_RUN
                         or (joined == 1 and _ROW.match(current) and flat[:1].isupper())):
             runs.append(current)
             current, joined = flat, 1
         else:
-            current = f"{current} {flat}" if current else flat
+            glue = "" if _WEB_ADDRESS.search(current) else " "
+            current = f"{current}{glue}{flat}" if current else flat
             joined += 1
     if current:
         runs.append(current)

@@ -163,3 +163,10 @@ def test_a_contact_tables_rows_are_apart() -> None:
         "CALL 1-800-559-3500",
         "Calls to this number are free.",
     ]
+
+
+def test_a_web_address_cut_by_a_line_break_stays_whole() -> None:
+    text = "Fill out the form on our website at: https://www.scanhealthplan.\ncom/contact-us."
+
+    assert sentences(text) == [
+        "Fill out the form on our website at: https://www.scanhealthplan.com/contact-us."]
