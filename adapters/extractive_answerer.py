@@ -291,19 +291,19 @@ def _cited(sentence: str, passage: Passage) -> str:
 
 
 def _copy_note(passage: Passage, others: Sequence[Passage]) -> str:
-    """Which copy a line quotes, when another document says the same."""
-    if not others:
-        return ""
-    names = sorted({_name(o) for o in others if _name(o) != _name(passage)})
+    """Which copy a line quotes, when another document says the same: a passage the
+    prompt left out as a copy (``Passage.copies``), or one of its sentences."""
+    names = sorted({_name(o.filename) for o in others} | {_name(c) for c in passage.copies}
+                   - {_name(passage.filename)})
     if not names:
-        return " (quoted once: another copy of this document says the same)"
-    return (f" (quoted from {_name(passage)}{_page(passage)}; "
+        return " (quoted once: another copy of this document says the same)" if others else ""
+    return (f" (quoted from {_name(passage.filename)}{_page(passage)}; "
             f"{', '.join(names)} say{'s' if len(names) == 1 else ''} the same)")
 
 
-def _name(passage: Passage) -> str:
+def _name(filename: str) -> str:
     # Brackets would read as citations: a file name is shown without them.
-    return "\u201c" + passage.filename.translate(str.maketrans("[]", "()")) + "\u201d"
+    return "\u201c" + filename.translate(str.maketrans("[]", "()")) + "\u201d"
 
 
 def _page(passage: Passage) -> str:

@@ -170,3 +170,13 @@ def test_a_web_address_cut_by_a_line_break_stays_whole() -> None:
 
     assert sentences(text) == [
         "Fill out the form on our website at: https://www.scanhealthplan.com/contact-us."]
+
+
+async def test_a_copy_the_prompt_left_out_is_named_beside_the_line_it_also_holds() -> None:
+    kept = Passage(label=1, chunk_id=uuid4(), document_id=EOC, filename="eoc.pdf", page=60,
+                   text=AMBULANCE, similarity=0.5, token_count=50, copies=("eoc copy.pdf",))
+
+    text = await answer("How much do I pay for an ambulance trip?", kept)
+
+    assert ("$180 copayment for each one-way trip. [1] (quoted from \u201ceoc.pdf\u201d, "
+            "page 60; \u201ceoc copy.pdf\u201d says the same)") in text
