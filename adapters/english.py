@@ -1,6 +1,31 @@
-"""English words too common to tell passages apart, shared by the local search pieces."""
+"""One notion of an English word, the one PostgreSQL's ``english`` configuration has.
+
+Search's highlights, keyword scoring in memory, the hashing embedder's stop list and
+the extractive answerer all read words through this module, so a word means the same
+to each of them as it does to ``to_tsvector('english', ...)`` on the database:
+
+- a word is a run of letters and digits (PostgreSQL's parser also splits at
+  apostrophes and hyphens; it additionally keeps a hyphenated word whole, which
+  this module does not);
+- it is lowercased; one of PostgreSQL's ``english.stop`` words (:data:`STOP_WORDS`)
+  is no word at all;
+- a word of letters only is stemmed by Snowball's English stemmer (the
+  ``snowballstemmer`` package: the same algorithm, from the same project, that
+  PostgreSQL's ``english_stem`` dictionary compiles in); a word holding a digit is
+  kept as it is (PostgreSQL's ``simple`` dictionary for numbers and mixed words).
+
+``tests/integration/test_english_words.py`` holds this to ``to_tsvector`` on every
+word of the corpus's 232-page booklet.
+"""
 
 from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+
+import snowballstemmer
 
 _ENGLISH_STOP = """
 i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
@@ -13,3 +38,59 @@ such no nor not only own same so than too very s t can will just don should now
 """
 #: PostgreSQL's english.stop, as shipped.
 STOP_WORDS = frozenset(_ENGLISH_STOP.split())
+
+#: A word: letters and digits (``_`` is a word character to ``\w``, not to PostgreSQL).
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# A Snowball stemmer keeps the word it works on in itself: one call at a time.
+_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()
+
+# PostgreSQL 18 compiles in a Snowball English from before the package's 3.0, which
+# added two rules PostgreSQL does not have (the agreement test finds exactly these):
+# - six more prefixes read as one syllable ("emergency" stems to "emergenc", where
+#   PostgreSQL has "emerg"). A word starting with one is stemmed with its first letter
+#   swapped for another of the same kind (vowel for vowel, consonant for consonant),
+#   which the rules treat alike, and the letter put back;
+# - "-ogist" becomes "-og" ("cardiologists": "cardiolog", PostgreSQL "cardiologist").
+_NEWER_PREFIXES = {"emerg": "a", "inter": "a", "later": "b", "organ": "a", "past": "b",
+                   "univers": "a"}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """The lexeme ``to_tsvector('english', word)`` gives one word that is not a stop
+    word: lowercased, and Snowball-stemmed when it is letters only."""
+    lower = word.lower()
+    if not lower.isalpha():
+        return lower
+    if lower.endswith(("ogist", "ogists")):
+        return lower.removesuffix("s")  # no older rule touches "-ogist"
+    for prefix, stand_in in _NEWER_PREFIXES.items():
+        if lower.startswith(prefix):
+            return lower[0] + _snowball(stand_in + lower[1:])[1:]
+    return _snowball(lower)
+
+
+def _snowball(word: str) -> str:
+    with _STEMMER_LOCK:
+        return str(_STEMMER.stemWord(word))
+
+
+def lexeme(word: str) -> str | None:
+    """``word`` as PostgreSQL indexes it, or None for a stop word."""
+    lower = word.lower()
+    return None if lower in STOP_WORDS else stem(lower)
+
+
+def words(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, lexeme) of each word of ``text`` that is not a stop word."""
+    for match in WORD.finditer(text):
+        found = lexeme(match.group())
+        if found is not None:
+            yield match.start(), match.end(), found
+
+
+def lexemes(text: str) -> frozenset[str]:
+    """The distinct lexemes of ``text``: what it can be found by."""
+    return frozenset(found for _, _, found in words(text))

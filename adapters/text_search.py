@@ -2,50 +2,31 @@
 
 Both repositories mark the question's words in the passages they return with
 :func:`headline` (PostgreSQL's ``ts_headline`` would parse every returned chunk again
-on the database); the in-memory one also finds chunks by :func:`terms`. Words are
-lowercased, PostgreSQL's ``english.stop`` words are left out, and a light
-suffix-stripping stemmer makes "services" meet "service" and "appeals" meet
-"appeal": close to, not the same as, the Snowball stemmer PostgreSQL uses.
+on the database); the in-memory one also finds chunks by :func:`terms`. A word is
+what it is to PostgreSQL's ``english`` configuration (``adapters/english.py``):
+lowercased, its stop words left out, stemmed by Snowball, so "services" meets
+"service" and "appealing" meets "appeal" exactly where ``to_tsvector`` has them meet.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 
-from adapters.english import STOP_WORDS
+from adapters import english
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-_SUFFIXES = ("ational", "ization", "fulness", "iveness", "ations", "ation", "ments", "ment",
-             "ness", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A word's crude stem: the longest known suffix off, leaving at least 3 letters."""
-    if word.isdigit() or len(word) <= 3:
-        return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            return base + "y" if suffix in ("ies", "ied") else base
-    return word
+_WORD = english.WORD
 
 
 def words(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, stem) of each word of ``text`` that is not a stop word."""
-    for match in _WORD.finditer(text):
-        word = match.group().lower()
-        if word not in STOP_WORDS:
-            yield match.start(), match.end(), stem(word)
+    """(start, end, lexeme) of each word of ``text`` that is not a stop word."""
+    return english.words(text)
 
 
 @functools.lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """The stems a text can be found by."""
-    return frozenset(term for _, _, term in words(text))
+    return english.lexemes(text)
 
 
 def headline(text: str, query_terms: frozenset[str], *, max_words: int = 40) -> str:
@@ -78,7 +59,7 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 
 
 def _is_term(word: str, query_terms: frozenset[str]) -> bool:
-    return word not in STOP_WORDS and stem(word) in query_terms  # stem() is cached
+    return english.lexeme(word) in query_terms  # the stemmer is cached
 
 
 def _render(text: str, spans: list[tuple[int, int]], first: int, last: int,

@@ -9,7 +9,8 @@ What it does: both PDFs of ``../shared/corpus`` go through the worker's real
 pipeline (local parser, the chunker, the embedder: the hashing embedder, or
 OpenAI's when ``OPENAI_API_KEY`` is set) into a fresh schema of the embedded
 PostgreSQL server (``--memory``: the in-memory adapters instead). Then every
-question of ``bench/retrieval_questions.json`` is asked as the member, through
+question of ``bench/retrieval_questions.json`` (the 46; ``--set all`` adds
+``bench/answer_questions.json``, see ``bench/questions.py``) is asked as the member, through
 the search use case with the service's defaults (``RAG_MAX_CHUNKS`` 10,
 threshold 0.3, budget 4,000 tokens), in each mode: ``vector``, ``keyword``,
 ``hybrid``.
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import shutil
@@ -55,7 +55,9 @@ from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.probe import InMemoryDatabaseProbe
 from adapters.memory.store import InMemoryStore
 from adapters.memory.workers import InMemoryWorkerRegistry
+from bench import questions as question_sets
 from bench._db import database, drop_schema, fresh_schema
+from bench.questions import THE_46, Question
 from domain.chunking import chunk_document
 from domain.hybrid import SearchMode
 from domain.ports import Tokenizer
@@ -64,16 +66,9 @@ from entrypoints.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NAVIGATOR_CORPUS_DIR") or REPO.parent / "shared" / "corpus")
-QUESTIONS = REPO / "bench" / "retrieval_questions.json"
+QUESTIONS = THE_46
 MEMBER = "member-bench"
 MODES = (SearchMode.VECTOR, SearchMode.KEYWORD, SearchMode.HYBRID)
-
-
-@attrs.frozen
-class Question:
-    question: str
-    document: str
-    phrase: str
 
 
 @attrs.frozen
@@ -85,10 +80,13 @@ class Scores:
     p50_ms: float
     p95_ms: float
     missed: tuple[str, ...]
+    #: hit@5 and MRR of each half of the question set (``bench/questions.py``).
+    by_half: dict[str, tuple[float, float]] = attrs.field(factory=dict)
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
-    return [Question(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
+    """The questions of one file that the document answers (the 46 by default)."""
+    return [q for q in question_sets.load_questions(path) if q.answerable]
 
 
 def _flat(text: str) -> str:
@@ -97,6 +95,7 @@ def _flat(text: str) -> str:
 
 def answer_rank(question: Question, passages: Sequence[tuple[str, str]]) -> int | None:
     """The 1-based rank of the first (filename, text) passage that answers, if any."""
+    assert question.phrase is not None, "only answerable questions have a rank"
     phrase = _flat(question.phrase)
     for rank, (filename, text) in enumerate(passages, start=1):
         if filename == question.document and phrase in _flat(text):
@@ -146,8 +145,20 @@ async def evaluate(container: Container, questions: Sequence[Question],
             else seconds[0] * 1000,
             missed=tuple(q.question for q, r in zip(questions, ranks, strict=True)
                          if r is None or r > 5),
+            by_half=_by_half(questions, ranks),
         ))
     return results
+
+
+def _by_half(asked: Sequence[Question], ranks: Sequence[int | None]
+             ) -> dict[str, tuple[float, float]]:
+    figures = {}
+    for half in question_sets.HALVES:
+        mine = [r for q, r in zip(asked, ranks, strict=True) if q.half == half]
+        if mine:
+            figures[half] = (sum(r is not None and r <= 5 for r in mine) / len(mine),
+                             sum(1 / r for r in mine if r is not None) / len(mine))
+    return figures
 
 
 class HashingEmbedderV1(HashingEmbedder):
@@ -220,14 +231,23 @@ def _print(scores: list[Scores], chunks: int, embedder: str, where: str, count: 
     for s in scores:
         print(f"{s.mode:<8} {s.hit_at_1:6.2f} {s.hit_at_5:6.2f} {s.mrr:6.3f} "
               f"{s.p50_ms:8.1f} {s.p95_ms:8.1f}")
+    for half in question_sets.HALVES:
+        figures = [(s.mode, s.by_half[half]) for s in scores if half in s.by_half]
+        if figures:
+            print(f"{half}: " + "; ".join(f"{mode} hit@5 {h:.2f} MRR {m:.3f}"
+                                          for mode, (h, m) in figures))
     for s in scores:
         for question in s.missed:
             print(f"  {s.mode}: not in the top 5: {question}")
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    questions = load_questions(args.questions)
-    documents = sorted({q.document for q in questions})
+    if args.questions is not None:
+        asked = load_questions(args.questions)
+    else:
+        asked = [q for q in question_sets.load_set(args.set) if q.answerable]
+    asked = [q for q in asked if args.half is None or q.half == args.half]
+    documents = sorted({q.document for q in asked})
     home = Path(tempfile.mkdtemp(prefix="navigator-bench-retrieval-"))
     try:
         with chunker_version_1() if args.before else _nothing():
@@ -239,9 +259,9 @@ async def main_async(args: argparse.Namespace) -> int:
                     use_version_1(container)
                 async with running(container):
                     chunks = await load_corpus(container, documents)
-                    scores = await evaluate(container, questions, repeat=args.repeat)
+                    scores = await evaluate(container, asked, repeat=args.repeat)
                     embedder = container.embedder().model
-                _print(scores, chunks, embedder, "the in-memory adapters", len(questions))
+                _print(scores, chunks, embedder, "the in-memory adapters", len(asked))
                 return 0
             print("starting the embedded PostgreSQL server ...", file=sys.stderr)
             with database(args.dsn) as dsn:
@@ -253,11 +273,11 @@ async def main_async(args: argparse.Namespace) -> int:
                         use_version_1(container)
                     async with running(container):
                         chunks = await load_corpus(container, documents)
-                        scores = await evaluate(container, questions, repeat=args.repeat)
+                        scores = await evaluate(container, asked, repeat=args.repeat)
                         embedder = container.embedder().model
                 finally:
                     await drop_schema(dsn, schema)
-            _print(scores, chunks, embedder, "PostgreSQL", len(questions))
+            _print(scores, chunks, embedder, "PostgreSQL", len(asked))
             return 0
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -283,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-tokens", type=int,
                         help="chunk size (CHUNK_TARGET_TOKENS; overlap an eighth of it)")
     parser.add_argument("--dsn", help="a PostgreSQL server to use instead of the embedded one")
-    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--questions", type=Path,
+                        help="a question file of your own (default: --set)")
+    parser.add_argument("--set", choices=sorted(question_sets.SETS), default="46",
+                        help="46: the set search was tuned on (default); added: the "
+                        "answerer's added questions; all: both")
+    parser.add_argument("--half", choices=question_sets.HALVES,
+                        help="one half of the set only (default both, reported apart)")
     args = parser.parse_args(argv)
     return asyncio.run(main_async(args))
 

@@ -94,6 +94,57 @@ $95.00, plan paid $75.00, you owe the $40.00 specialist copay.
 This is not a bill.
 """
 
+# An Evidence of Coverage as a PDF reads once parsed: benefit-chart cells broken across
+# lines, the service's name above what you pay, contact tables.
+EVIDENCE_OF_COVERAGE = """\
+# Evidence of Coverage 2025
+
+## Chapter 2: Important phone numbers
+
+Member Services - Contact Information
+CALL 1-800-559-3500
+Calls to this number are free. Hours are 8 a.m. to 8 p.m., 7 days a week.
+TTY 711
+If you believe a provider has balance billed you, call Member Services.
+
+## Chapter 4: Medical Benefits Chart
+
+Ambulance services
+Covered ambulance services include fixed wing, rotary wing, and
+ground ambulance services to the nearest appropriate facility.
+Emergency ambulance services are covered worldwide.
+$180 copayment for each
+one-way trip.
+
+Emergency care
+Call 911 for help or go to the nearest emergency room.
+Emergency room services are
+$90 copayment for each
+visit.
+The copayment is waived if you are admitted to the hospital.
+
+Transportation services
+You are covered for up to
+24 one-way rides per year
+to plan-approved locations.
+
+Fitness benefit
+A membership at participating fitness centers is included.
+
+Dental services
+Routine dental cleanings are covered. Cosmetic dentistry is not covered.
+
+## Chapter 6: What you pay for drugs
+
+There is no deductible for this plan. You begin in the Initial Coverage Stage.
+
+## Chapter 7: Asking us to pay a bill
+
+You must submit your claim to us within 12 months of the date you received the service.
+To ask us to pay you back, send us the bill and your receipts at P.O. Box 22616,
+Long Beach, CA 90801.
+"""
+
 CATALOGUE: dict[str, Item] = {
     "2025 policy PDF": Item("accessa-policy-2025.pdf", "simulated_insurance_document.pdf"),
     "Evidence of Coverage": Item("evidence-of-coverage-2025.pdf", "scan_classic_hmo.pdf"),
@@ -102,6 +153,8 @@ CATALOGUE: dict[str, Item] = {
     "dental plan": Item("dental-plan.md", "", DENTAL_PLAN.encode()),
     "explanation of benefits": Item("eob-march-2025.txt", "",
                                     EXPLANATION_OF_BENEFITS.encode()),
+    "evidence of coverage": Item("evidence-of-coverage.md", "",
+                                 EVIDENCE_OF_COVERAGE.encode()),
 }
 
 

@@ -51,6 +51,21 @@ def done(text: str, grounded: GroundedPrompt | None = None) -> object:
 # -- the prompt --------------------------------------------------------------------------
 
 
+def test_two_copies_of_a_document_give_each_text_once_naming_the_other_copy() -> None:
+    chunks = [scored(EMERGENCY, "eoc.pdf", 60), scored(DRUGS, "eoc.pdf", 90),
+              scored(EMERGENCY, "eoc [copy].pdf", 60), scored(" ".join(EMERGENCY.split(" ")),
+                                                               "eoc.pdf", 61)]
+
+    grounded = build_prompt("copay?", chunks, budget=4000, count=lambda t: len(t.split()))
+
+    assert [p.text for p in grounded.passages] == [EMERGENCY, DRUGS]
+    assert grounded.passages[0].copies == ("eoc [copy].pdf",)  # the same file is no copy
+    assert grounded.passages[1].copies == ()
+    # the model is told, in an attribute a file name cannot break out of
+    assert '<passage id="1" file="eoc.pdf" page="60" copies="eoc [copy].pdf">' in grounded.user
+    assert "copies attribute is the same text in those other files" in grounded.system
+
+
 def test_each_passage_is_labelled_with_its_number_file_and_page_in_search_order() -> None:
     grounded = build_prompt("copay?", [scored(EMERGENCY, "a.pdf", 12),
                                        scored(DRUGS, "b.md", None)])

@@ -57,6 +57,14 @@ def _(world: World, member: str, text: str) -> None:
     assert outcome.error is None, outcome.error
 
 
+@given(parsers.re(r'(?P<member>Maria|Omar) also uploaded a copy of (?:her|his) (?P<name>.+) '
+                  r'saved as "(?P<filename>[^"]+)"'))
+def _(world: World, member: str, name: str, filename: str) -> None:
+    # Saved again: the same words, not the same bytes (the same bytes are one document).
+    outcome = world.submit(member, filename, item(name).data() + b"\n")
+    assert outcome.error is None, outcome.error
+
+
 @given(parsers.re(r"answers are written by a language model(?P<gullible> that obeys "
                   r"whatever it reads)?"))
 def _(answering: Answering, gullible: str | None) -> None:
@@ -85,6 +93,29 @@ def _(world: World, answering: Answering, member: str, question: str) -> Asked:
 def _(asked: Asked, words: str) -> None:
     assert words in asked.answer.text, asked.answer.text
     assert asked.answer.covered
+
+
+@then(parsers.parse('the answer does not say "{words}"'))
+def _(asked: Asked, words: str) -> None:
+    assert words not in asked.answer.text, asked.answer.text
+
+
+@then(parsers.parse('the answer says "{words}" once'))
+def _(asked: Asked, words: str) -> None:
+    assert asked.answer.text.count(words) == 1, asked.answer.text
+    assert asked.answer.covered
+
+
+@then(parsers.parse('the answer says which copy it quotes, "{first}" or "{second}", '
+                   'and that the other says the same'))
+def _(asked: Asked, first: str, second: str) -> None:
+    cited = {c.passage.filename for c in asked.answer.citations}
+    assert len(cited) == 1, asked.answer.text  # one copy cited, the other named
+    (quoted,) = cited
+    assert quoted in (first, second)
+    other = second if quoted == first else first
+    assert f"quoted from \u201c{quoted}\u201d" in asked.answer.text, asked.answer.text
+    assert f"\u201c{other}\u201d says the same" in asked.answer.text, asked.answer.text
 
 
 @then(parsers.re(r"every citation points at a passage of (?P<member>\w+)'s (?P<name>.+)"))

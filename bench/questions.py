@@ -1,0 +1,87 @@
+"""The question sets the retrieval and answer benchmarks ask, and their two halves.
+
+Two files, each a JSON list of ``{"question", "document", "phrase", "half"}``
+(plus, in the second, ``"voice"``):
+
+- ``bench/retrieval_questions.json``: **the 46**, the set search was built and tuned
+  on (40 on the 232-page EOC, 6 on the one-page policy). ``bench.retrieval`` and the
+  CI retrieval quality floor ask these by default, so their figures stay comparable.
+- ``bench/answer_questions.json``: questions added for the answerer across the EOC's
+  chapters, some in the booklet's words and some (``"voice": "member"``) in a
+  member's own. A ``phrase`` of ``null`` marks a question the booklet does not
+  answer: the honest answer is "not covered".
+
+- ``bench/blind_questions.json``: 16 more, all held out, written after the held-out
+  half above had been read while tuning (so no longer blind) and before the last
+  changes; asked once, at the end (``--set blind``).
+
+``document`` is a file name of the corpus; ``phrase`` words of it that answer the
+question (matched ignoring case and runs of white space). ``half`` is ``tuning`` or
+``held-out``: alternate questions of each file, in file order, fixed in the files
+before the answerer was changed. Tune on the tuning half only; the held-out half
+says how well that generalises.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+BENCH = Path(__file__).resolve().parent
+THE_46 = BENCH / "retrieval_questions.json"
+ADDED = BENCH / "answer_questions.json"
+BLIND = BENCH / "blind_questions.json"
+HALVES = ("tuning", "held-out")
+VOICES = ("booklet", "member")
+#: ``--set`` choices: the file(s) each one reads.
+SETS = {"46": (THE_46,), "added": (ADDED,), "all": (THE_46, ADDED), "blind": (BLIND,)}
+
+
+@attrs.frozen
+class Question:
+    question: str
+    document: str
+    phrase: str | None
+    half: str = attrs.field(default="tuning", validator=attrs.validators.in_(HALVES))
+    voice: str = attrs.field(default="booklet", validator=attrs.validators.in_(VOICES))
+
+    @property
+    def answerable(self) -> bool:
+        """False when the document does not answer it (the answer should say so)."""
+        return self.phrase is not None
+
+
+def load_questions(path: Path = THE_46) -> list[Question]:
+    """Every question of one file, with a clear error for a malformed one."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, list) or not raw:
+        raise SystemExit(f"{path}: expected a non-empty JSON list of questions")
+    questions = []
+    for number, item in enumerate(raw, 1):
+        try:
+            questions.append(Question(**item))
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(f"{path}: question {number}: {exc}") from None
+    return questions
+
+
+def load_set(name: str = "46", half: str | None = None,
+             paths: Iterable[Path] | None = None) -> list[Question]:
+    """The questions of ``--set NAME`` (or of ``paths``), of one half or both."""
+    if paths is None:
+        if name not in SETS:
+            raise SystemExit(f"unknown question set {name!r}: choose one of {', '.join(SETS)}")
+        paths = SETS[name]
+    if half is not None and half not in HALVES:
+        raise SystemExit(f"unknown half {half!r}: choose tuning or held-out")
+    found = [q for path in paths for q in load_questions(path)]
+    return [q for q in found if half is None or q.half == half]
+
+
+def halves(questions: Sequence[Question]) -> dict[str, list[Question]]:
+    """The questions of each half present, tuning first."""
+    split = {h: [q for q in questions if q.half == h] for h in HALVES}
+    return {h: qs for h, qs in split.items() if qs}

@@ -1,0 +1,63 @@
+"""What kind of answer a question wants, and which sentences hold one."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.questions import Wants, asking, holds_value, needs_value, wants
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How much do I pay for an ambulance trip?", Wants.AMOUNT),
+    ("What is the copayment for an emergency room visit?", Wants.AMOUNT),
+    ("What is the maximum out-of-pocket amount for 2025?", Wants.AMOUNT),
+    ("What is the phone number for Member Services?", Wants.PHONE),
+    ("What number do TTY users call?", Wants.PHONE),
+    ("How do I call Medicare?", Wants.PHONE),
+    ("What hours is Member Services open?", Wants.HOURS),
+    ("How many one-way rides do I get per year?", Wants.COUNT),
+    ("How often are screening mammograms covered?", Wants.COUNT),
+    ("How long do I have to submit a claim?", Wants.TIME),
+    ("When is the Annual Enrollment Period?", Wants.TIME),
+    ("Do I have to meet a deductible before the plan pays?", Wants.YES_NO),
+    ("Will the plan pay for a walker at home?", Wants.YES_NO),
+    ("Is cosmetic dentistry covered?", Wants.YES_NO),
+    ("How do I file a grievance?", Wants.PROCEDURE),
+    ("How do I ask the plan to pay me back for a bill?", Wants.PROCEDURE),
+    ("Where do I send a written appeal?", Wants.PROCEDURE),
+    ("What is a benefit period?", Wants.ANY),
+])
+def test_each_question_asks_for_its_kind_of_answer(question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
+    story = ("My husband broke his arm on vacation in Mexico; what do we pay at the hospital "
+             "there?")
+
+    assert wants(story) is Wants.AMOUNT
+    assert asking("I called on a Saturday. When are they open?") == " When are they open?"
+    assert asking("no question mark here") == "no question mark here"
+
+
+@pytest.mark.parametrize(("kind", "holding", "not_holding"), [
+    (Wants.AMOUNT, "$180 copayment for each one-way trip.", "Call 911 for help."),
+    (Wants.AMOUNT, "There is no deductible for this plan.", "The deductible applies."),
+    (Wants.AMOUNT, "You pay 20% coinsurance.", "Emergency room services are covered."),
+    (Wants.PHONE, "CALL 1-800-559-3500", "Call Member Services."),
+    (Wants.PHONE, "TTY users call 711.", "Use the TTY line."),
+    (Wants.HOURS, "Hours are 8 a.m. to 8 p.m., 7 days a week.", "We answer quickly."),
+    (Wants.COUNT, "24 one-way rides per year", "Rides are covered."),
+    (Wants.TIME, "within 12 months of the date of service", "You may ask us at any time."),
+    (Wants.TIME, "from October 15 to December 7", "You may ask us."),
+])
+def test_a_sentence_holds_a_value_of_the_kind_or_not(kind: Wants, holding: str,
+                                                     not_holding: str) -> None:
+    assert holds_value(kind, holding)
+    assert not holds_value(kind, not_holding)
+
+
+def test_amounts_phone_numbers_hours_counts_and_times_must_be_held_in_the_answer() -> None:
+    assert {k for k in Wants if needs_value(k)} == {
+        Wants.AMOUNT, Wants.PHONE, Wants.HOURS, Wants.COUNT, Wants.TIME}
+    assert holds_value(Wants.ANY, "anything at all")
