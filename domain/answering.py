@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import attrs
 
@@ -96,7 +97,8 @@ class AnswerQuestion:
     clock: Clock
     rate_limit: AnswerRateLimit = AnswerRateLimit()
 
-    async def prepare(self, user_id: str, question: str) -> PreparedQuestion:
+    async def prepare(self, user_id: str, question: str,
+                      document_ids: Sequence[UUID] | None = None) -> PreparedQuestion:
         """Steps 1 and 2: may raise ``TooManyRequests`` or ``InvalidQuery`` (nothing
         has been streamed yet, so the caller can still answer with an error)."""
         wait = await self.limiter.take(user_id, self.clock.now(), self.rate_limit.limit,
@@ -108,7 +110,7 @@ class AnswerQuestion:
                 f"{_duration(self.rate_limit.window)}, the most allowed; try again in "
                 f"{seconds} s", retry_after=seconds,
             )
-        result = await self.search(user_id, question)
+        result = await self.search(user_id, question, document_ids=document_ids)
         prompt = build_prompt(question.strip(), result.chunks,
                               budget=result.options.token_budget,
                               count=self.search.tokenizer.count)
@@ -139,8 +141,9 @@ class AnswerQuestion:
             yield TextPiece(rest)
         yield Finished(answer)
 
-    async def __call__(self, user_id: str, question: str) -> Answer:
-        prepared = await self.prepare(user_id, question)
+    async def __call__(self, user_id: str, question: str,
+                       document_ids: Sequence[UUID] | None = None) -> Answer:
+        prepared = await self.prepare(user_id, question, document_ids)
         async for event in self.stream(prepared):
             if isinstance(event, Finished):
                 return event.answer
