@@ -74,9 +74,10 @@ class InMemoryDocumentRepository:
     async def embedded_by_other_models(self, model: str) -> builtins.list[Document]:
         store = self._store
         stale = {
-            document_id for (document_id, _), chunk in store.chunks.items()
-            if store.job_of(document_id).status is JobStatus.COMPLETE
-            and (chunk.chunk_id not in store.vectors or store.vectors[chunk.chunk_id].model != model)
+            vector_document for vector_document, vector in (
+                (store.chunk_documents.get(c), v) for c, v in store.vectors.items())
+            if vector_document is not None and vector.model != model
+            and store.job_of(vector_document).status is JobStatus.COMPLETE
         }
         return sorted((store.documents[i] for i in stale),
                       key=lambda d: (d.created_at, d.document_id.int))

@@ -28,8 +28,8 @@ class DocumentRepository(Protocol):
         ...
 
     async def embedded_by_other_models(self, model: str) -> builtins.list[Document]:
-        """Every member's complete documents with a passage whose vector is not of
-        ``model`` (or has none), oldest first: what re-embedding after a change of model
+        """Every member's complete documents with a passage whose vector is of another
+        model than ``model``, oldest first: what re-embedding after a change of model
         must process again."""
         ...
 

@@ -34,7 +34,7 @@ class SearchIndex(Protocol):
                            documents: Sequence[UUID] | None = None) -> list[NotSearched]:
         """The member's documents (of ``documents``, when given) a search by ``model``
         cannot see, oldest first: not complete (processing or failed), or complete with
-        a passage whose vector is not of ``model`` (waiting to be re-embedded)."""
+        a passage whose vector is of another model (waiting to be re-embedded)."""
         ...
 
     async def unknown(self, user_id: str, document_ids: Sequence[UUID]) -> list[UUID]:

@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from domain.grounding import Answer, Citation
-from entrypoints.api.schemas import API, NOT_BLANK
+from entrypoints.api.schemas import API, NOT_BLANK, DocumentIds
 
 QUESTION_MAX_CHARS = 2000
 ANSWERS_PATH = f"{API}/answers"
@@ -46,6 +46,7 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"question": "How much is the emergency room copay?"},
+        {"question": "What is the deductible?", "document_ids": [_DOC_ID]},
     ]})
 
     question: StrictStr = Field(
@@ -53,6 +54,7 @@ class AnswerRequest(BaseModel):
         description=f"the question (1 to {QUESTION_MAX_CHARS} characters, not only spaces, "
                     "no NUL characters)",
     )
+    document_ids: DocumentIds | None = None
 
 
 class CitationOut(BaseModel):

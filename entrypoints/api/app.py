@@ -18,7 +18,18 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from entrypoints.api import answers, documents, health, jobs, metrics, problems, search
+from entrypoints.api import (
+    answers,
+    documents,
+    events,
+    files,
+    health,
+    jobs,
+    metrics,
+    problems,
+    search,
+    usage,
+)
 from entrypoints.container import Container, running
 
 DESCRIPTION = """\
@@ -67,7 +78,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
-    for module in (documents, jobs, search, answers, health, metrics):
+    for module in (documents, files, usage, jobs, events, search, answers, health, metrics):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(
