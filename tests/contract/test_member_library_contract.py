@@ -94,7 +94,7 @@ async def test_a_search_limited_to_some_documents_finds_only_their_passages(
     await _complete(backend, MARIA, b"policy", ["deductible for the policy"])
     backend.clock.advance(1)
     await _complete(backend, MARIA, b"summary", ["deductible for the summary"])
-    [summary, policy] = [d for d, _ in await backend.documents.list(MARIA, 10)]
+    [_summary, policy] = [d for d, _ in await backend.documents.list(MARIA, 10)]
 
     hits = await backend.documents.search(MARIA, unit(0, DIMENSIONS), MODEL, -1.0, 10,
                                           text="deductible", mode=mode,
@@ -143,7 +143,7 @@ async def test_documents_embedded_by_another_model_are_found_for_reprocessing(
 async def test_a_reprocessed_document_is_chunked_and_embedded_again(backend: Backend) -> None:
     q, docs = backend.queue, backend.documents
     await _complete(backend, MARIA, b"policy", ["deductible"], model="old-model")
-    [(document, job)] = await docs.list(MARIA, 1)
+    [(_document, job)] = await docs.list(MARIA, 1)
 
     with pytest.raises(NotFound):
         await q.reprocess(job.job_id, by="member", user_id=JAMAL)
