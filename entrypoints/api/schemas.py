@@ -248,8 +248,9 @@ Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUERY_CHA
                                           pattern=NOT_BLANK)]
 
 
-#: Some of the member's documents to limit a search or a question to.
-DocumentIds = Annotated[list[UUID], Field(
+#: Some of the member's documents to limit a search or a question to (ids as JSON
+#: strings, also in the strict answer body).
+DocumentIds = Annotated[list[Annotated[UUID, Strict(False)]], Field(
     min_length=1, max_length=_LIMITS.max_documents,
     description=f"only these documents (1 to {_LIMITS.max_documents} of the member's own "
                 "document ids); an id that is not one of them is answered 404, naming it")]
