@@ -167,7 +167,8 @@ async def test_a_search_limited_to_one_document_finds_only_its_passages(api: Api
     await uploaded(api, "dental.md", DENTAL)
     await api.run_worker()
 
-    response = await search(api, query="What is covered and what is the deductible?", document_ids=[policy])
+    response = await search(api, query="What is covered and what is the deductible?",
+                            document_ids=[policy])
 
     assert response.status_code == 200
     assert {c["document_id"] for c in response.json()["chunks"]} == {policy}
