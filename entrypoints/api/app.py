@@ -85,8 +85,9 @@ def create_app(container: Container) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "Range", "Last-Event-ID"],
+            expose_headers=["Location", "Retry-After", "Content-Disposition", "Content-Range",
+                            "Accept-Ranges", "ETag"],
             max_age=600,
         )
     return app
