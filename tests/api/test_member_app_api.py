@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import attrs
 import pytest
+from starlette.types import ASGIApp
 
 from domain.status import JobStatus
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
@@ -302,7 +303,7 @@ class EventStream:
         return fields
 
 
-async def open_events(api: Api, job_id: str, **headers: str) -> EventStream:
+async def open_events(app: ASGIApp, job_id: str, **headers: str) -> EventStream:
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
     start: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     closed = asyncio.Event()
@@ -332,7 +333,7 @@ async def open_events(api: Api, job_id: str, **headers: str) -> EventStream:
         "root_path": "", "client": ("127.0.0.1", 50000), "server": ("navigator.test", 80),
         "headers": [(k.lower().encode(), v.encode()) for k, v in sent.items()],
     }
-    task = asyncio.create_task(api.app(scope, receive, send))  # type: ignore[arg-type]
+    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
     started = await asyncio.wait_for(start, timeout=10)
     headers_out = {k.decode(): v.decode() for k, v in started["headers"]}
     return EventStream(started["status"], headers_out, chunks, task)
@@ -351,7 +352,7 @@ async def test_each_status_change_reaches_the_member_within_a_second(
     api: Api, streams: list[EventStream],
 ) -> None:
     job = (await uploaded(api, "benefits.md", POLICY))["job"]
-    stream = await open_events(api, job["id"])
+    stream = await open_events(api.app, job["id"])
     streams.append(stream)
     clock, queue = api.memory.clock, api.memory.job_queue
 
@@ -379,8 +380,9 @@ async def test_the_stream_ends_after_complete_and_resumes_after_the_last_event_i
     await api.run_worker()
     history = (await api.client.get(f"/api/v1/jobs/{job['id']}", headers=bearer())).json()
 
-    whole = await open_events(api, job["id"])
-    resumed = await open_events(api, job["id"], **{"Last-Event-ID": str(len(history["history"]))})
+    whole = await open_events(api.app, job["id"])
+    resumed = await open_events(api.app, job["id"],
+                                **{"Last-Event-ID": str(len(history["history"]))})
     streams += [whole, resumed]
 
     only = await whole.next_event()
@@ -395,7 +397,7 @@ async def test_a_quiet_job_gets_keep_alives_and_another_members_job_is_not_found
 ) -> None:
     api = await make_api(JOB_EVENTS_KEEP_ALIVE_SECONDS="1", JOB_EVENTS_POLL_SECONDS="0.5")
     job = (await uploaded(api, "benefits.md", POLICY))["job"]
-    stream = await open_events(api, job["id"])
+    stream = await open_events(api.app, job["id"])
     streams.append(stream)
 
     await stream.next_event()
@@ -413,7 +415,7 @@ async def test_the_stream_says_so_when_the_document_is_deleted_meanwhile(
     api: Api, streams: list[EventStream],
 ) -> None:
     body = await uploaded(api, "benefits.md", POLICY)
-    stream = await open_events(api, body["job"]["id"])
+    stream = await open_events(api.app, body["job"]["id"])
     streams.append(stream)
     await stream.next_event()
 
