@@ -150,7 +150,8 @@ async def list_documents(
     list_page: ListDocumentsCase,
     limit: Annotated[int, Query(ge=1, le=100, description="documents per page")] = 20,
     cursor: Annotated[str | None, Query(
-        max_length=200, description="the `next_cursor` of the previous page")] = None,
+        max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the `next_cursor` of the previous page, as it was")] = None,
     status: Annotated[list[JobStatus] | None, Query(
         description="only documents whose job is in one of these statuses")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, deprecated=True,
