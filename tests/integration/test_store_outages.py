@@ -32,8 +32,8 @@ from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import StoreOutcomeUnknown, StoreUnavailable
 from domain.files import BytesFile
 from domain.model import Document, DocumentCursor, Job, Lease, Moved
-from domain.status import JobStatus
 from domain.retry import RetryPolicy
+from domain.status import JobStatus
 from tests.contract.builders import MARIA, upload
 from tests.fakes.clock import FakeClock
 
