@@ -9,6 +9,7 @@ script in the app's origin; every file with ``X-Content-Type-Options: nosniff``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -18,12 +19,15 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response, StreamingResponse
 
+from domain.errors import NotFound
 from domain.library import DocumentFile, RangeNotSatisfiable
 from domain.model import MediaType
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import ReadDocumentFileCase
 from entrypoints.api.problems import problem, problem_responses
 from entrypoints.api.schemas import API, document_url
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API}/documents", tags=["documents"])
 
@@ -95,7 +99,12 @@ async def download_document_file(
         return problem(416, str(exc), instance=request.url.path, slug="range-not-satisfiable",
                        title="Range not satisfiable",
                        headers={"Content-Range": f"bytes */{exc.size}"})
-    first = await anext(found.parts, b"")  # a missing file is a 404 before any byte is sent
+    try:  # a missing file is a 404 before any byte is sent
+        first = await anext(found.parts, b"")
+    except NotFound:
+        log.error("document %s has no stored file", document_id)
+        raise NotFound(f"the file of document {document_id} is missing from the file store; "
+                       "upload it again") from None
     return StreamingResponse(_parts(first, found.parts),
                              status_code=206 if found.partial else 200,
                              media_type=found.document.media_type.value,

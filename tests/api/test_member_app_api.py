@@ -429,3 +429,16 @@ async def test_the_stream_says_so_when_the_document_is_deleted_meanwhile(
     assert ended is not None and ended["event"] == "error"
     assert json.loads(ended["data"])["status"] == 404
     assert await stream.next_event() is None
+
+
+async def test_a_document_whose_file_is_missing_is_404_without_naming_where_it_was(
+    api: Api,
+) -> None:
+    document = (await uploaded(api, "benefits.md", POLICY))["document"]
+    api.memory.store.files.clear()  # lost from the file store
+
+    response = await api.client.get(f"/api/v1/documents/{document['id']}/file",
+                                    headers=bearer())
+
+    detail = str(is_problem(response, 404)["detail"])
+    assert "missing from the file store" in detail and "uploads/" not in detail
