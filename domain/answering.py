@@ -35,6 +35,7 @@ from domain.grounding import (
     guarded_lines,
     not_covered,
 )
+from domain.model import NotSearched
 from domain.ports import Answerer, AnswerRateLimiter, Clock
 from domain.search import SearchDocuments
 
@@ -83,6 +84,8 @@ class PreparedQuestion:
     user_id: str
     prompt: GroundedPrompt
     considered: int
+    #: The member's documents the search could not look into, and why.
+    not_searched: tuple[NotSearched, ...] = ()
 
 
 @attrs.frozen
@@ -114,7 +117,8 @@ class AnswerQuestion:
         prompt = build_prompt(question.strip(), result.chunks,
                               budget=result.options.token_budget,
                               count=self.search.tokenizer.count)
-        return PreparedQuestion(user_id, prompt, considered=result.considered)
+        return PreparedQuestion(user_id, prompt, considered=result.considered,
+                                not_searched=result.not_searched)
 
     async def stream(self, prepared: PreparedQuestion) -> AsyncIterator[AnswerEvent]:
         """Steps 3 and 4: text pieces as the answerer writes them, then ``Finished``."""

@@ -128,7 +128,8 @@ def _finished(event: Finished, prepared: PreparedQuestion) -> AnswerResponse:
         len(prepared.prompt.passages), len(answer.citations), answer.covered, answer.flagged,
         answer.usage.input_tokens, answer.usage.output_tokens,
     )
-    return AnswerResponse.from_domain(answer, passages=len(prepared.prompt.passages))
+    return AnswerResponse.from_domain(answer, passages=len(prepared.prompt.passages),
+                                      not_searched=prepared.not_searched)
 
 
 async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],

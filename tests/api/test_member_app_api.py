@@ -243,6 +243,8 @@ async def test_a_reprocessed_document_is_reported_by_searches_until_it_is_comple
 
     response = await api.client.post(url, headers=bearer())
     during = (await search(api, query="deductible")).json()
+    answered_during = (await api.client.post("/api/v1/answers", headers=bearer(), json={
+        "question": "What is the deductible?"})).json()
     await api.run_worker()
     after = (await search(api, query="deductible")).json()
 
@@ -256,6 +258,7 @@ async def test_a_reprocessed_document_is_reported_by_searches_until_it_is_comple
     assert during["not_searched"] == [{"document_id": document, "filename": "benefits.md",
                                        "reason": "processing", "status": "parse_validated"}]
     assert after["chunks"] and after["not_searched"] == []
+    assert answered_during["not_searched"] == during["not_searched"]
     is_problem(await api.client.post(url, headers=bearer(OTHER_MEMBER)), 404)
 
 
