@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from adapters.blob_keys import check_blob_key
 from domain.errors import NotFound
-from domain.files import UploadedFile, read_all
+from domain.files import PART_BYTES, UploadedFile, read_all
 
 
 class FilesystemBlobStore:
@@ -61,6 +62,25 @@ class FilesystemBlobStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             raise NotFound(f"no stored file {key!r}") from None
+
+    async def read(self, key: str, start: int = 0, end: int | None = None
+                   ) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise NotFound(f"no stored file {key!r}") from None
+        with handle:
+            handle.seek(start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                size = PART_BYTES if left is None else min(PART_BYTES, left)
+                part = await asyncio.to_thread(handle.read, size)
+                if not part:
+                    return
+                if left is not None:
+                    left -= len(part)
+                yield part
 
     async def delete(self, key: str) -> None:
         path = self._path(key)

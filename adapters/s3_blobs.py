@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from adapters.blob_keys import check_blob_key
@@ -33,6 +34,8 @@ from domain.units import MIB
 
 #: S3 refuses multipart parts under 5 MiB (except the last).
 MIN_PART_BYTES = 5 * MIB
+#: How much of a file's body is read at a time when it is streamed out.
+_READ_BYTES = MIB
 
 
 # botocore's DEBUG lines carry request bodies (members' documents): entrypoints/logs.py
@@ -94,6 +97,25 @@ class S3BlobStore:
                 raise NotFound(f"no stored file {key!r}") from None
             async with response["Body"] as body:
                 return bytes(await body.read())
+
+    async def read(self, key: str, start: int = 0, end: int | None = None
+                   ) -> AsyncIterator[bytes]:
+        """One ranged GET, its body read a part at a time (never the whole file)."""
+        name = self._name(key)
+        client = await self._open()
+        wanted = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
+        with _store_errors(f"reading {key!r}"):
+            try:
+                response = await client.get_object(Bucket=self._bucket, Key=name, Range=wanted)
+            except client.exceptions.NoSuchKey:
+                raise NotFound(f"no stored file {key!r}") from None
+        async with response["Body"] as body:
+            while True:
+                with _store_errors(f"reading {key!r}"):
+                    part = await body.read(_READ_BYTES)
+                if not part:
+                    return
+                yield bytes(part)
 
     async def delete(self, key: str) -> None:
         name = self._name(key)

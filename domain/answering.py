@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import attrs
 
@@ -34,6 +35,7 @@ from domain.grounding import (
     guarded_lines,
     not_covered,
 )
+from domain.model import NotSearched
 from domain.ports import Answerer, AnswerRateLimiter, Clock
 from domain.search import SearchDocuments
 
@@ -82,6 +84,8 @@ class PreparedQuestion:
     user_id: str
     prompt: GroundedPrompt
     considered: int
+    #: The member's documents the search could not look into, and why.
+    not_searched: tuple[NotSearched, ...] = ()
 
 
 @attrs.frozen
@@ -96,7 +100,8 @@ class AnswerQuestion:
     clock: Clock
     rate_limit: AnswerRateLimit = AnswerRateLimit()
 
-    async def prepare(self, user_id: str, question: str) -> PreparedQuestion:
+    async def prepare(self, user_id: str, question: str,
+                      document_ids: Sequence[UUID] | None = None) -> PreparedQuestion:
         """Steps 1 and 2: may raise ``TooManyRequests`` or ``InvalidQuery`` (nothing
         has been streamed yet, so the caller can still answer with an error)."""
         wait = await self.limiter.take(user_id, self.clock.now(), self.rate_limit.limit,
@@ -108,11 +113,12 @@ class AnswerQuestion:
                 f"{_duration(self.rate_limit.window)}, the most allowed; try again in "
                 f"{seconds} s", retry_after=seconds,
             )
-        result = await self.search(user_id, question)
+        result = await self.search(user_id, question, document_ids=document_ids)
         prompt = build_prompt(question.strip(), result.chunks,
                               budget=result.options.token_budget,
                               count=self.search.tokenizer.count)
-        return PreparedQuestion(user_id, prompt, considered=result.considered)
+        return PreparedQuestion(user_id, prompt, considered=result.considered,
+                                not_searched=result.not_searched)
 
     async def stream(self, prepared: PreparedQuestion) -> AsyncIterator[AnswerEvent]:
         """Steps 3 and 4: text pieces as the answerer writes them, then ``Finished``."""
@@ -139,8 +145,9 @@ class AnswerQuestion:
             yield TextPiece(rest)
         yield Finished(answer)
 
-    async def __call__(self, user_id: str, question: str) -> Answer:
-        prepared = await self.prepare(user_id, question)
+    async def __call__(self, user_id: str, question: str,
+                       document_ids: Sequence[UUID] | None = None) -> Answer:
+        prepared = await self.prepare(user_id, question, document_ids)
         async for event in self.stream(prepared):
             if isinstance(event, Finished):
                 return event.answer

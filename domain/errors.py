@@ -78,6 +78,11 @@ class InvalidQuery(PipelineError):
     """A search request outside the allowed limits."""
 
 
+class InvalidRequest(PipelineError):
+    """A request the domain cannot read (a paging cursor it never gave out, a byte
+    range of a file that has no such bytes): the message says what to send instead."""
+
+
 class TooManyRequests(PipelineError):
     """A member asked for more than their rate limit allows; ``retry_after`` seconds
     until the next request would be accepted."""

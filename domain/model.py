@@ -6,6 +6,8 @@ Time, ids and randomness always come in as arguments.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ import attrs
 from domain.errors import (
     Conflict,
     IllegalTransition,
+    InvalidRequest,
     LeaseLost,
     PermanentError,
     TransientError,
@@ -23,6 +26,7 @@ from domain.errors import (
 from domain.retry import RetryPolicy
 from domain.status import (
     CLAIMABLE,
+    REPROCESS_FROM,
     JobStatus,
     Step,
     StepName,
@@ -306,6 +310,22 @@ class Job:
                          failed_stage=None, parser_job_id=None),
         )
 
+    def reprocess(self, now: datetime, by: str) -> Moved:
+        """Chunk and embed a complete document again (a new embedding model, new chunking):
+        the job goes back to the chunk step, which reads the parsed pages kept from the
+        first time; attempts reset, history kept. Until it is complete again the
+        document is not searched (and searches say so)."""
+        if self.status is not JobStatus.COMPLETE:
+            hint = ("retry it instead" if self.status is JobStatus.FAILED
+                    else "wait until it is complete")
+            raise Conflict(f"only a complete document can be processed again; this one is "
+                           f"{self.status}: {hint}")
+        return self._move(
+            REPROCESS_FROM, now, None, f"reprocess requested by {by}",
+            attrs.evolve(self, attempts=0, available_at=now, last_error=None,
+                         failed_stage=None, parser_job_id=None),
+        )
+
 
 @attrs.frozen
 class Moved:
@@ -572,3 +592,82 @@ class WorkerInfo:
     started_at: datetime
     last_seen_at: datetime
     version: str = ""
+
+
+@attrs.frozen
+class DocumentCursor:
+    """Where a page of a member's documents (newest first) ended: the last document's
+    creation time and id. The next page holds the documents strictly older in that
+    order, so documents uploaded meanwhile (newer) never shift it."""
+
+    created_at: datetime
+    document_id: UUID
+
+    @classmethod
+    def after(cls, document: Document) -> DocumentCursor:
+        return cls(document.created_at, document.document_id)
+
+    def encode(self) -> str:
+        """An opaque token (URL-safe base64 of the time and the id)."""
+        raw = f"{self.created_at.isoformat()}|{self.document_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> DocumentCursor:
+        """The cursor a page returned; ``InvalidRequest`` for anything else."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            when, document_id = raw.split("|")
+            created_at = datetime.fromisoformat(when)
+            if created_at.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(created_at, UUID(document_id))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise InvalidRequest(
+                "cursor: not a cursor this service returned; pass the `next_cursor` of the "
+                "previous page as it was, or leave it out for the first page") from None
+
+
+class NotSearchedReason(enum.StrEnum):
+    """Why a search could not look into one of the member's documents."""
+
+    PROCESSING = "processing"
+    FAILED = "failed"
+    OTHER_MODEL = "embedded_by_another_model"
+
+
+def not_searched_reason(status: JobStatus, other_model: bool) -> NotSearchedReason | None:
+    """Why a search leaves out a document whose job is at ``status`` (``other_model``:
+    a passage's vector is not of the model in use), or None: it is searched."""
+    if status is JobStatus.FAILED:
+        return NotSearchedReason.FAILED
+    if status is not JobStatus.COMPLETE:
+        return NotSearchedReason.PROCESSING
+    return NotSearchedReason.OTHER_MODEL if other_model else None
+
+
+@attrs.frozen
+class NotSearched:
+    """A member's document a search left out, and why: still being processed (a new
+    upload, or one being chunked and embedded again), failed, or embedded by another
+    model than the one in use (waiting to be re-embedded: ``navigator reprocess
+    --stale-model`` or the reprocess route)."""
+
+    document_id: UUID
+    filename: str
+    reason: NotSearchedReason
+    status: JobStatus
+
+
+@attrs.frozen
+class MemberUsage:
+    """What a member uses of each limit: documents and bytes stored (of the upload
+    quota), answers asked in the current window (of the answer rate limit)."""
+
+    documents: int
+    max_documents: int
+    bytes: int
+    max_bytes: int
+    answers: int
+    max_answers: int
+    answer_window: timedelta

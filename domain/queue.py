@@ -98,11 +98,20 @@ class QueueRules(abc.ABC):
         return rescued
 
     async def requeue(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        return await self._send_back(job_id, user_id, lambda job, now: job.requeue(now, by))
+
+    async def reprocess(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        return await self._send_back(job_id, user_id, lambda job, now: job.reprocess(now, by))
+
+    async def _send_back(self, job_id: UUID, user_id: str | None, transition: Transition
+                         ) -> Job:
+        """A member's or operator's move with no lease (retry, reprocess), announced to
+        the workers; decided again from the job as found when it changed meanwhile."""
         current = await self.stored_job(job_id)
         for _ in range(REQUEUE_TRIES):
             if current is None or user_id not in (None, current.user_id):
                 raise NotFound(f"no job {job_id}")
-            moved = current.requeue(self._clock.now(), by)
+            moved = transition(current, self._clock.now())
             stored = await self.store_move(current, moved, notify=True)
             if stored.job is not None:
                 return stored.job

@@ -22,7 +22,7 @@ from uuid import UUID
 import attrs
 
 from domain.hybrid import SearchMode
-from domain.model import ScoredChunk
+from domain.model import NotSearched, ScoredChunk
 
 
 @attrs.frozen
@@ -47,6 +47,8 @@ class RetrievalResult:
     considered: int
     options: RetrievalOptions = RetrievalOptions()
     mode: SearchMode = SearchMode.HYBRID
+    #: The member's documents the search could not look into, and why.
+    not_searched: tuple[NotSearched, ...] = ()
 
 
 def pack(candidates: Iterable[ScoredChunk], options: RetrievalOptions) -> RetrievalResult:

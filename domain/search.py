@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 import attrs
 
-from domain.errors import InvalidQuery
+from domain.errors import InvalidQuery, NotFound
 from domain.hybrid import SearchMode
 from domain.ports import Embedder, SearchIndex, Tokenizer
 from domain.retrieval import RetrievalOptions, RetrievalResult, pack
@@ -18,6 +21,8 @@ class SearchLimits:
     max_chunks: int = 50
     max_token_budget: int = 32_000
     candidates_per_chunk: int = 4
+    #: The most documents a search may be limited to (``document_ids``).
+    max_documents: int = 20
 
 
 @attrs.frozen
@@ -33,6 +38,12 @@ class SearchDocuments:
     completed documents, embedded by the current model, are searched; packing is
     greedy in the fused order and never exceeds the budget. Each passage shows its
     page, its heading path and the part of it that matched.
+
+    Limited to some of the member's documents when asked (`document_ids`, at most 20;
+    an id that is not one of the member's documents is refused, naming it). Documents
+    the search could not look into are listed with the reason: still being processed,
+    failed, or embedded by another model and waiting to be re-embedded, so a document
+    is never left out silently.
     """
 
     index: SearchIndex
@@ -45,9 +56,10 @@ class SearchDocuments:
     async def __call__(
         self, user_id: str, query: str, *, similarity_threshold: float | None = None,
         max_chunks: int | None = None, token_budget: int | None = None,
-        mode: SearchMode | None = None,
+        mode: SearchMode | None = None, document_ids: Sequence[UUID] | None = None,
     ) -> RetrievalResult:
         options = self._options(similarity_threshold, max_chunks, token_budget)
+        documents = await self._documents(user_id, document_ids)
         query = query.strip()
         if not query:
             raise InvalidQuery("the query is empty; ask a question in words")
@@ -62,9 +74,25 @@ class SearchDocuments:
         candidates = await self.index.search(
             user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
             limit=options.max_chunks * self.limits.candidates_per_chunk,
-            text=query, mode=mode,
+            text=query, mode=mode, documents=documents,
         )
-        return attrs.evolve(pack(candidates, options), mode=mode)
+        left_out = await self.index.not_searched(user_id, self.embedder.model, documents)
+        return attrs.evolve(pack(candidates, options), mode=mode, not_searched=tuple(left_out))
+
+    async def _documents(self, user_id: str, document_ids: Sequence[UUID] | None
+                         ) -> list[UUID] | None:
+        """The documents asked for, each once, all the member's; None: every document."""
+        if document_ids is None:
+            return None
+        wanted = list(dict.fromkeys(document_ids))
+        if not 1 <= len(wanted) <= self.limits.max_documents:
+            raise InvalidQuery(f"document_ids must name between 1 and "
+                               f"{self.limits.max_documents} documents (got {len(wanted)})")
+        unknown = await self.index.unknown(user_id, wanted)
+        if unknown:
+            raise NotFound("you have no document " + ", ".join(map(str, unknown))
+                           + "; list your documents to find their ids")
+        return wanted
 
     def _options(
         self, threshold: float | None, max_chunks: int | None, budget: int | None

@@ -104,6 +104,11 @@ def next_step(step: Step) -> Step | None:
     return _BY_CLAIM_FROM.get(step.result)
 
 
+#: Where a complete job goes back to when its document is processed again (after a
+#: change of embedding model or chunking): the chunk step, from the parsed pages kept.
+REPROCESS_FROM = S.PARSE_VALIDATED
+
+
 def _legal_transitions() -> frozenset[tuple[JobStatus, JobStatus]]:
     legal: set[tuple[JobStatus, JobStatus]] = set()
     for step in STEPS:
@@ -117,6 +122,7 @@ def _legal_transitions() -> frozenset[tuple[JobStatus, JobStatus]]:
         legal.add((step.claim_from, S.FAILED))
     for status in CLAIMABLE:
         legal.add((S.FAILED, status))  # manual retry resumes where the job failed
+    legal.add((S.COMPLETE, REPROCESS_FROM))  # reprocessing chunks and embeds again
     return frozenset(legal)
 
 

@@ -8,10 +8,12 @@ writes them when it records the document, and they go with it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from adapters.blob_keys import check_blob_key
 from adapters.memory.store import InMemoryStore
 from domain.errors import NotFound
-from domain.files import UploadedFile, read_all
+from domain.files import PART_BYTES, UploadedFile, read_all
 
 
 class InMemoryBlobStore:
@@ -41,6 +43,13 @@ class InMemoryBlobStore:
         if data is None:
             raise NotFound(f"no stored file {key!r}")
         return data
+
+    async def read(self, key: str, start: int = 0, end: int | None = None
+                   ) -> AsyncIterator[bytes]:
+        data = await self.get(key)
+        end = len(data) if end is None else min(end, len(data))
+        for at in range(start, end, PART_BYTES):
+            yield data[at : min(at + PART_BYTES, end)]
 
     async def delete(self, key: str) -> None:
         check_blob_key(key)

@@ -10,7 +10,8 @@ quality test pins it."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from uuid import UUID
 
 import attrs
@@ -20,7 +21,17 @@ from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
 from domain.hybrid import SearchMode
-from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
+from domain.model import (
+    Chunk,
+    Document,
+    DocumentCursor,
+    Job,
+    NotSearched,
+    ParsedDocument,
+    ScoredChunk,
+    Usage,
+    not_searched_reason,
+)
 from domain.status import JobStatus
 
 #: The constant of reciprocal rank fusion, as PostgreSQL's statement uses it.
@@ -39,13 +50,53 @@ class InMemoryDocumentRepository:
             raise NotFound(f"no document {document_id}")
         return document
 
-    async def list(self, user_id: str, limit: int, offset: int) -> list[tuple[Document, Job]]:
+    async def list(
+        self, user_id: str, limit: int, offset: int = 0, *, after: DocumentCursor | None = None,
+        statuses: Collection[JobStatus] = (),
+    ) -> list[tuple[Document, Job]]:
+        # Newest first as PostgreSQL orders them: by time, then by the id's 16 bytes
+        # (a UUID's ``int`` orders as PostgreSQL's uuid type does).
         mine = sorted(
-            (d for d in self._store.documents.values() if d.user_id == user_id),
-            key=lambda d: (d.created_at, str(d.document_id)),
-            reverse=True,
+            (d for d in self._store.documents.values() if d.user_id == user_id
+             and (after is None or _order(d) < (after.created_at, after.document_id.int))),
+            key=_order, reverse=True,
         )
-        return [(d, self._store.job_of(d.document_id)) for d in mine[offset : offset + limit]]
+        rows = [(d, self._store.job_of(d.document_id)) for d in mine]
+        if statuses:
+            rows = [(d, j) for d, j in rows if j.status in statuses]
+        return rows[offset : offset + limit]
+
+    async def unknown(self, user_id: str, document_ids: Sequence[UUID]) -> builtins.list[UUID]:
+        documents = self._store.documents
+        return [i for i in document_ids
+                if i not in documents or documents[i].user_id != user_id]
+
+    async def embedded_by_other_models(self, model: str) -> builtins.list[Document]:
+        store = self._store
+        stale = {
+            vector_document for vector_document, vector in (
+                (store.chunk_documents.get(c), v) for c, v in store.vectors.items())
+            if vector_document is not None and vector.model != model
+            and store.job_of(vector_document).status is JobStatus.COMPLETE
+        }
+        return sorted((store.documents[i] for i in stale),
+                      key=lambda d: (d.created_at, d.document_id.int))
+
+    async def not_searched(self, user_id: str, model: str,
+                           documents: Sequence[UUID] | None = None) -> builtins.list[NotSearched]:
+        store = self._store
+        stale = {d.document_id for d in await self.embedded_by_other_models(model)}
+        mine = sorted((d for d in store.documents.values() if d.user_id == user_id
+                       and (documents is None or d.document_id in documents)),
+                      key=lambda d: (d.created_at, d.document_id.int))
+        left_out = []
+        for document in mine:
+            status = store.job_of(document.document_id).status
+            reason = not_searched_reason(status, document.document_id in stale)
+            if reason is not None:
+                left_out.append(NotSearched(document.document_id, document.filename, reason,
+                                            status))
+        return left_out
 
     async def usage(self, user_id: str) -> Usage:
         return self._store.usage(user_id)
@@ -66,6 +117,7 @@ class InMemoryDocumentRepository:
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
+        documents: Sequence[UUID] | None = None,
     ) -> builtins.list[ScoredChunk]:
         if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
             return []
@@ -75,6 +127,7 @@ class InMemoryDocumentRepository:
             j.document_id
             for j in store.jobs.values()
             if j.user_id == user_id and j.status is JobStatus.COMPLETE
+            and (documents is None or j.document_id in documents)
         }
         searchable = []
         for (document_id, _), chunk in store.chunks.items():
@@ -93,6 +146,10 @@ class InMemoryDocumentRepository:
                           _keyword_candidates(searchable, words, limit), limit)
         return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, words))
                 for hit in found]
+
+
+def _order(document: Document) -> tuple[datetime, int]:
+    return (document.created_at, document.document_id.int)
 
 
 def _best_first(hit: ScoredChunk) -> tuple[float, str, int]:

@@ -31,3 +31,6 @@ class InMemoryAnswerRateLimiter:
         elif not times:
             del self._times[user_id]
         return wait
+
+    async def used(self, user_id: str, now: datetime, window: timedelta) -> int:
+        return sum(1 for t in self._times.get(user_id, ()) if now - window < t <= now)

@@ -52,6 +52,11 @@ class InMemoryStore:
                 return document
         return None
 
+    @property
+    def chunk_documents(self) -> dict[UUID, UUID]:
+        """The document of each chunk, by chunk id."""
+        return {chunk.chunk_id: document_id for (document_id, _), chunk in self.chunks.items()}
+
     def job_of(self, document_id: UUID) -> Job:
         for job in self.jobs.values():
             if job.document_id == document_id:

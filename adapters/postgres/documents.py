@@ -12,7 +12,7 @@ database does not parse them again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from uuid import UUID
 
 import asyncpg
@@ -32,11 +32,25 @@ from adapters.postgres.search_sql import PAIR_WEIGHT, RRF_K, search_statement
 from adapters.vectors import check_vector
 from domain.errors import NotFound
 from domain.hybrid import SearchMode
-from domain.model import Chunk, Document, Job, ParsedDocument, ScoredChunk, Usage
+from domain.model import (
+    Chunk,
+    Document,
+    DocumentCursor,
+    Job,
+    NotSearched,
+    ParsedDocument,
+    ScoredChunk,
+    Usage,
+    not_searched_reason,
+)
+from domain.status import JobStatus
 
 _Chunks = list[Chunk]
 _Scored = list[ScoredChunk]
 _Arguments = list[object]
+_Ids = list[UUID]
+_Documents = list[Document]
+_NotSearched = list[NotSearched]
 
 #: How many of a member's chunks, ranked by Hamming distance, are re-ranked exactly.
 #: Members with at most this many chunks are ranked exactly; see docs/BENCHMARKS.md.
@@ -68,19 +82,44 @@ class PostgresDocumentRepository:
             raise NotFound(f"no document {document_id}")
         return document_from_row(row)
 
-    async def list(self, user_id: str, limit: int, offset: int) -> list[tuple[Document, Job]]:
-        documents = ", ".join(f"d.{c} AS d_{c}" for c in _DOCUMENT_COLUMNS)
-        rows = await self._pool.fetch(
-            f"SELECT {documents}, j.* FROM {self._s}.documents d "
-            f"JOIN {self._s}.upload_jobs j ON j.document_id = d.document_id "
-            "WHERE d.user_id = $1 ORDER BY d.created_at DESC, d.document_id DESC "
-            "LIMIT $2 OFFSET $3",
-            user_id, limit, offset,
-        )
+    async def list(
+        self, user_id: str, limit: int, offset: int = 0, *, after: DocumentCursor | None = None,
+        statuses: Collection[JobStatus] = (),
+    ) -> list[tuple[Document, Job]]:
+        wanted = sorted(str(status) for status in statuses) or None
+        if after is None:
+            rows = await self._pool.fetch(self._queue_sql["list_documents"], user_id, limit,
+                                          offset, wanted)
+        else:
+            rows = await self._pool.fetch(self._queue_sql["list_documents_after"], user_id,
+                                          limit, offset, wanted, after.created_at,
+                                          after.document_id)
         return [
             (document_from_row({c: r[f"d_{c}"] for c in _DOCUMENT_COLUMNS}), job_from_row(r))
             for r in rows
         ]
+
+    async def unknown(self, user_id: str, document_ids: Sequence[UUID]) -> _Ids:
+        rows = await self._pool.fetch(self._queue_sql["unknown_documents"], user_id,
+                                      list(document_ids))
+        return [row["id"] for row in rows]
+
+    async def embedded_by_other_models(self, model: str) -> _Documents:
+        rows = await self._pool.fetch(self._queue_sql["embedded_by_other_models"], model)
+        return [document_from_row(row) for row in rows]
+
+    async def not_searched(self, user_id: str, model: str,
+                           documents: Sequence[UUID] | None = None) -> _NotSearched:
+        rows = await self._pool.fetch(
+            self._queue_sql["not_searched"], user_id, model,
+            None if documents is None else list(documents))
+        left_out = []
+        for row in rows:
+            status = JobStatus(row["status"])
+            reason = not_searched_reason(status, row["other_model"])
+            if reason is not None:
+                left_out.append(NotSearched(row["document_id"], row["filename"], reason, status))
+        return left_out
 
     async def usage(self, user_id: str) -> Usage:
         row = await self._pool.fetchrow(self._queue_sql["usage"], user_id)
@@ -109,13 +148,14 @@ class PostgresDocumentRepository:
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
+        documents: Sequence[UUID] | None = None,
     ) -> _Scored:
         values = [float(x) for x in vector]
         if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
             return []
         query = Vector(check_vector(values, None))
         sql, arguments = self.search_statement(user_id, query, model, min_similarity, limit,
-                                               text=text, mode=mode)
+                                               text=text, mode=mode, documents=documents)
         try:
             rows = await self._pool.fetch(sql, *arguments)
         except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
@@ -126,6 +166,7 @@ class PostgresDocumentRepository:
     def search_statement(
         self, user_id: str, vector: Vector, model: str, min_similarity: float, limit: int,
         *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
+        documents: Sequence[UUID] | None = None,
     ) -> tuple[str, _Arguments]:
         """The one statement a search runs and its arguments (public so bench/search.py
         can show its plan); adapters/postgres/search_sql.py holds the statements."""
@@ -134,6 +175,7 @@ class PostgresDocumentRepository:
             "member": user_id, "vector": vector, "model": model,
             "threshold": min_similarity, "limit": limit, "text": text, "rrf_k": RRF_K,
             "pair_weight": PAIR_WEIGHT,
+            "documents": None if documents is None else list(documents),
         }
         return sql, [given[name] for name in names]
 

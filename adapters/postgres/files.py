@@ -14,6 +14,7 @@ document has (the store never keeps bytes without a document).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
@@ -21,6 +22,7 @@ import asyncpg
 from adapters.blob_keys import check_blob_key
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import committing, translates_outages, translating
+from adapters.postgres.named_sql import queue_statements
 from domain.errors import NotFound
 from domain.file_moves import StoredDocument
 from domain.files import PART_BYTES, UploadedFile
@@ -55,6 +57,7 @@ class PostgresBlobStore:
         self._pool = pool
         self._schema = schema
         self._s = quote_schema(schema)
+        self._sql = queue_statements(schema)
 
     async def put(self, key: str, file: UploadedFile) -> None:
         check_blob_key(key)
@@ -81,6 +84,36 @@ class PostgresBlobStore:
         if not rows:
             raise NotFound(f"no stored file {key!r}")
         return b"".join(row["data"] for row in rows)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None
+                   ) -> AsyncIterator[bytes]:
+        """The parts that hold bytes ``start`` to ``end``, each cut to the range in the
+        database (``substring`` of a part stored EXTERNAL reads only that slice), one
+        part in memory at a time."""
+        parts = await self._part_sizes(key)
+        if not parts:
+            raise NotFound(f"no stored file {key!r}")
+        offset = 0
+        for document_id, part, size in parts:
+            low = max(start, offset)
+            high = size + offset if end is None else min(end, size + offset)
+            if low < high:
+                yield await self._slice(document_id, part, low - offset + 1, high - low)
+            offset += size
+
+    @translating
+    async def _part_sizes(self, key: str) -> list[tuple[UUID, int, int]]:
+        check_blob_key(key)
+        rows = await self._pool.fetch(self._sql["file_part_sizes"], key)
+        return [(row["document_id"], row["part"], row["size"]) for row in rows]
+
+    @translating
+    async def _slice(self, document_id: UUID, part: int, first: int, length: int) -> bytes:
+        data = await self._pool.fetchval(self._sql["file_part_slice"], document_id, part,
+                                         first, length)
+        if data is None:  # the document was deleted while its file was being read
+            raise NotFound(f"the file of document {document_id} is gone")
+        return bytes(data)
 
     async def delete(self, key: str) -> None:
         check_blob_key(key)

@@ -435,3 +435,79 @@ SELECT CASE WHEN to_status = 'failed' THEN 'failed'
 FROM outcomes GROUP BY 1, 2
 UNION ALL
 SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers WHERE last_seen_at >= $3;
+
+-- name: list_documents
+-- Member $1's documents with their jobs, newest first (time, then id), $2 of them after
+-- skipping $3, only those whose job's status is one of $4 (NULL: any status). The
+-- documents' columns come prefixed `d_` (the job's share their names).
+SELECT d.document_id AS d_document_id, d.user_id AS d_user_id, d.filename AS d_filename,
+       d.media_type AS d_media_type, d.size_bytes AS d_size_bytes, d.sha256 AS d_sha256,
+       d.blob_key AS d_blob_key, d.created_at AS d_created_at, j.*
+FROM {schema}.documents d
+JOIN {schema}.upload_jobs j ON j.document_id = d.document_id
+WHERE d.user_id = $1 AND ($4::text[] IS NULL OR j.status = ANY($4::text[]))
+ORDER BY d.created_at DESC, d.document_id DESC
+LIMIT $2 OFFSET $3;
+
+
+-- name: list_documents_after
+-- list_documents after a cursor: only documents older, in that order, than the one at
+-- $5 (created_at) and $6 (document_id), so uploads made meanwhile never shift a page.
+SELECT d.document_id AS d_document_id, d.user_id AS d_user_id, d.filename AS d_filename,
+       d.media_type AS d_media_type, d.size_bytes AS d_size_bytes, d.sha256 AS d_sha256,
+       d.blob_key AS d_blob_key, d.created_at AS d_created_at, j.*
+FROM {schema}.documents d
+JOIN {schema}.upload_jobs j ON j.document_id = d.document_id
+WHERE d.user_id = $1 AND ($4::text[] IS NULL OR j.status = ANY($4::text[]))
+  AND (d.created_at, d.document_id) < ($5::timestamptz, $6::uuid)
+ORDER BY d.created_at DESC, d.document_id DESC
+LIMIT $2 OFFSET $3;
+
+
+-- name: unknown_documents
+-- Those of the ids $2 that are not member $1's documents, in the order given.
+SELECT u.id FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, n)
+WHERE NOT EXISTS (SELECT FROM {schema}.documents d WHERE d.document_id = u.id AND d.user_id = $1)
+ORDER BY u.n;
+
+
+-- name: not_searched
+-- Member $1's documents a search by model $2 cannot see (of $3 only; NULL: all), oldest
+-- first: not complete, or complete with a vector of another model (`other_model`).
+WITH other_model AS MATERIALIZED (
+    SELECT DISTINCT document_id FROM {schema}.chunk_embeddings
+    WHERE user_id = $1 AND model <> $2
+)
+SELECT d.document_id, d.filename, j.status,
+       d.document_id IN (SELECT document_id FROM other_model) AS other_model
+FROM {schema}.documents d
+JOIN {schema}.upload_jobs j ON j.document_id = d.document_id
+WHERE d.user_id = $1 AND ($3::uuid[] IS NULL OR d.document_id = ANY($3::uuid[]))
+  AND (j.status <> 'complete' OR d.document_id IN (SELECT document_id FROM other_model))
+ORDER BY d.created_at, d.document_id;
+
+
+-- name: embedded_by_other_models
+-- Every member's complete documents with a vector of another model than $1, oldest
+-- first: what `navigator reprocess --stale-model` processes again.
+SELECT d.* FROM {schema}.documents d
+JOIN {schema}.upload_jobs j ON j.document_id = d.document_id
+WHERE j.status = 'complete'
+  AND EXISTS (SELECT FROM {schema}.chunk_embeddings e
+              WHERE e.document_id = d.document_id AND e.model <> $1)
+ORDER BY d.created_at, d.document_id;
+
+
+-- name: file_part_sizes
+-- The parts of the file with key $1, in order, with their sizes (not their bytes).
+SELECT f.document_id, f.part, octet_length(f.data) AS size
+FROM {schema}.document_files f
+JOIN {schema}.documents d ON d.document_id = f.document_id
+WHERE d.blob_key = $1
+ORDER BY f.part;
+
+
+-- name: file_part_slice
+-- $4 bytes from byte $3 (1 is the first) of part $2 of document $1's file.
+SELECT substring(data FROM $3 FOR $4) FROM {schema}.document_files
+WHERE document_id = $1 AND part = $2;

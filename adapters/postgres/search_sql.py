@@ -18,7 +18,8 @@ retrieval quality test pins this one):
 Each mode's statement holds only the lists it uses, so a vector search neither plans
 nor runs the keyword list and a keyword search never touches a vector but the ten it
 returns. Every list applies the same filters: the member's own chunks, of complete
-documents, with a vector of the asked model (migration 0006: ``chunk_embeddings``).
+documents, with a vector of the asked model (migration 0006: ``chunk_embeddings``), and,
+when the search is limited to some documents (``{documents}``, NULL: all), of those.
 
 Placeholders are named (``{member}``, ``{vector}``...); :func:`search_statement`
 numbers the ones a mode's statement uses and says in which order to pass them, so no
@@ -45,7 +46,7 @@ PAIR_WEIGHT = 0.5
 
 #: Every parameter a search statement may use, in the order they are numbered.
 PARAMETERS = ("member", "vector", "model", "threshold", "limit", "text", "rrf_k",
-              "pair_weight")
+              "pair_weight", "documents")
 
 # The vector list. The shortlist size is a literal (so the estimate is right in the
 # generic plan), the query's bits are computed once (an InitPlan), each shortlisted
@@ -57,6 +58,7 @@ vector_shortlist AS MATERIALIZED (
     FROM {s}.chunk_embeddings e
     JOIN {s}.upload_jobs j ON j.document_id = e.document_id AND j.user_id = {member}
     WHERE e.user_id = {member} AND e.model = {model} AND j.status = 'complete'
+      AND ({documents}::uuid[] IS NULL OR e.document_id = ANY({documents}::uuid[]))
     ORDER BY e.bits <~> (SELECT binary_quantize({vector}::vector))
     LIMIT {shortlist}
 ),
@@ -118,6 +120,7 @@ keyword_matches AS MATERIALIZED (
     JOIN {s}.document_chunks c ON c.text_search @@ q.any_word
     JOIN {s}.upload_jobs j ON j.document_id = c.document_id AND j.user_id = {member}
     WHERE c.user_id = {member} AND j.status = 'complete'
+      AND ({documents}::uuid[] IS NULL OR c.document_id = ANY({documents}::uuid[]))
       AND EXISTS (SELECT 1 FROM {s}.chunk_embeddings e
                   WHERE e.chunk_id = c.chunk_id AND e.model = {model})
 ),

@@ -37,3 +37,7 @@ class AnswerRateLimiter(Protocol):
         counted in the ``window`` before it, and return None; otherwise count nothing
         and return how long until one more would be allowed."""
         ...
+
+    async def used(self, user_id: str, now: datetime, window: timedelta) -> int:
+        """How many answers ``user_id`` was counted for in the ``window`` before ``now``."""
+        ...

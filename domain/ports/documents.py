@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from typing import Protocol
 from uuid import UUID
 
-from domain.model import Chunk, Document, Job, ParsedDocument, Usage
+from domain.model import Chunk, Document, DocumentCursor, Job, ParsedDocument, Usage
+from domain.status import JobStatus
 
 
 class DocumentRepository(Protocol):
@@ -16,8 +18,19 @@ class DocumentRepository(Protocol):
     async def get(self, document_id: UUID, user_id: str | None = None) -> Document:
         ...
 
-    async def list(self, user_id: str, limit: int, offset: int) -> list[tuple[Document, Job]]:
-        """A member's documents, newest first, each with its job."""
+    async def list(
+        self, user_id: str, limit: int, offset: int = 0, *, after: DocumentCursor | None = None,
+        statuses: Collection[JobStatus] = (),
+    ) -> list[tuple[Document, Job]]:
+        """A member's documents, newest first (creation time, then id), each with its job:
+        only those older than ``after`` when given, only those whose job is in one of
+        ``statuses`` when given, ``offset`` of them skipped."""
+        ...
+
+    async def embedded_by_other_models(self, model: str) -> builtins.list[Document]:
+        """Every member's complete documents with a passage whose vector is of another
+        model than ``model``, oldest first: what re-embedding after a change of model
+        must process again."""
         ...
 
     async def usage(self, user_id: str) -> Usage:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from domain.files import UploadedFile
@@ -28,6 +29,12 @@ class BlobStore(Protocol):
 
     async def get(self, key: str) -> bytes:
         """The whole file; ``NotFound`` if there is none."""
+        ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The file's bytes ``start`` to ``end`` (exclusive; None: to the end), a part at
+        a time, so a large file is never whole in memory; ``NotFound`` (on the first
+        step) if there is none."""
         ...
 
     async def delete(self, key: str) -> None:

@@ -35,6 +35,12 @@ class JobIntake(Protocol):
         unless it has failed."""
         ...
 
+    async def reprocess(self, job_id: UUID, by: str, user_id: str | None = None) -> Job:
+        """Send a complete job back to the chunk step (``Job.reprocess``), announced to
+        the workers; ``Conflict`` unless it is complete, ``NotFound`` unless it is the
+        member's (``user_id`` None: an operator, any member's)."""
+        ...
+
 
 class WorkerQueue(Protocol):
     """The queue as a worker uses it: claim ready jobs, renew and give back leases,

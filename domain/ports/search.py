@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
+from uuid import UUID
 
 from domain.hybrid import SearchMode
-from domain.model import ScoredChunk
+from domain.model import NotSearched, ScoredChunk
 
 
 class SearchIndex(Protocol):
@@ -16,6 +17,7 @@ class SearchIndex(Protocol):
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
+        documents: Sequence[UUID] | None = None,
     ) -> list[ScoredChunk]:
         """The member's best chunks of completed documents embedded by ``model``, best
         first, at most ``limit``. ``vector`` is the question's embedding, ``text`` its
@@ -25,5 +27,17 @@ class SearchIndex(Protocol):
         only the vector list, so a chunk holding the question's words is kept however
         low its similarity. Every chunk carries its similarity and a highlight of the
         part that matched. A zero vector finds nothing; a vector of the wrong size is
-        a ``ValueError``."""
+        a ``ValueError``. ``documents`` (when given) keeps only chunks of those documents."""
+        ...
+
+    async def not_searched(self, user_id: str, model: str,
+                           documents: Sequence[UUID] | None = None) -> list[NotSearched]:
+        """The member's documents (of ``documents``, when given) a search by ``model``
+        cannot see, oldest first: not complete (processing or failed), or complete with
+        a passage whose vector is of another model (waiting to be re-embedded)."""
+        ...
+
+    async def unknown(self, user_id: str, document_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of ``document_ids`` that are not the member's documents, in the order
+        given (another member's are as unknown as ids that never existed)."""
         ...

@@ -6,13 +6,16 @@ careless client) learns the limits from the OpenAPI document itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from domain.grounding import Answer, Citation
-from entrypoints.api.schemas import API, NOT_BLANK
+from domain.model import NotSearched
+from entrypoints.api.library_schemas import NotSearchedOut
+from entrypoints.api.schemas import API, NOT_BLANK, DocumentIds
 
 QUESTION_MAX_CHARS = 2000
 ANSWERS_PATH = f"{API}/answers"
@@ -38,6 +41,7 @@ ANSWER_EXAMPLE: dict[str, Any] = {
     "withheld": False,
     "passages_used": 4,
     "tokens": {"input": 1874, "output": 41},
+    "not_searched": [],
 }
 
 
@@ -46,6 +50,7 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"question": "How much is the emergency room copay?"},
+        {"question": "What is the deductible?", "document_ids": [_DOC_ID]},
     ]})
 
     question: StrictStr = Field(
@@ -53,6 +58,7 @@ class AnswerRequest(BaseModel):
         description=f"the question (1 to {QUESTION_MAX_CHARS} characters, not only spaces, "
                     "no NUL characters)",
     )
+    document_ids: DocumentIds | None = None
 
 
 class CitationOut(BaseModel):
@@ -104,14 +110,19 @@ class AnswerResponse(BaseModel):
                                        "its instructions) and was replaced")
     passages_used: int = Field(ge=0, description="passages the answer was grounded on")
     tokens: Tokens
+    not_searched: list[NotSearchedOut] = Field(
+        default_factory=list, description="the member's documents the answer could not draw "
+        "on, and why (as in a search): never left out silently")
 
     @classmethod
-    def from_domain(cls, answer: Answer, passages: int) -> AnswerResponse:
+    def from_domain(cls, answer: Answer, passages: int,
+                    not_searched: Sequence[NotSearched] = ()) -> AnswerResponse:
         return cls(
             question=answer.question, answer=answer.text, kind=answer.kind.value,
             model=answer.model, covered=answer.covered,
             citations=[CitationOut.from_domain(c) for c in answer.citations],
             flagged=answer.flagged, removed_citations=list(answer.removed_citations),
             withheld=answer.withheld, passages_used=passages,
+            not_searched=[NotSearchedOut.from_domain(n) for n in not_searched],
             tokens=Tokens(input=answer.usage.input_tokens, output=answer.usage.output_tokens),
         )

@@ -77,7 +77,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
             EVENT_STREAM: {"schema": {"type": "string"}, "example": _SSE_EXAMPLE},
         },
     },
-    **problem_responses(401, 422),
+    **problem_responses(401, 404, 422),
     429: _problem_example(429, "too-many-requests", "Too many questions",
                           "you asked 30 questions in the last 10 minutes, the most allowed; "
                           "try again in 42 s"),
@@ -98,12 +98,16 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     "When no passage clears `RAG_SIMILARITY_THRESHOLD`, `covered` is false and the answer "
     "says the documents do not cover the question. Each member may ask "
     "`ANSWER_RATE_LIMIT` questions per `ANSWER_RATE_WINDOW_SECONDS` (429 with Retry-After "
-    "beyond that). Send `Accept: text/event-stream` to receive the answer as it is written.",
+    "beyond that). `document_ids` limits the question to some of the member's documents "
+    "(404 naming any id that is not theirs). Send `Accept: text/event-stream` to receive the "
+    "answer as it is written. The stream answers a POST, which a browser's `EventSource` "
+    "cannot send: read it with `fetch` and a stream reader "
+    "(`response.body.getReader()`), parsing the `event:`/`data:` lines.",
     responses=RESPONSES,
 )
 async def answer(body: AnswerRequest, member: Member, use_case: AnswerQuestionCase,
                  request: Request) -> Response:
-    prepared = await use_case.prepare(member, body.question)
+    prepared = await use_case.prepare(member, body.question, body.document_ids)
     events = aiter(use_case.stream(prepared))
     first = await anext(events)  # a refusal before any text is still a plain problem
     if EVENT_STREAM in request.headers.get("accept", ""):
@@ -125,7 +129,8 @@ def _finished(event: Finished, prepared: PreparedQuestion) -> AnswerResponse:
         len(prepared.prompt.passages), len(answer.citations), answer.covered, answer.flagged,
         answer.usage.input_tokens, answer.usage.output_tokens,
     )
-    return AnswerResponse.from_domain(answer, passages=len(prepared.prompt.passages))
+    return AnswerResponse.from_domain(answer, passages=len(prepared.prompt.passages),
+                                      not_searched=prepared.not_searched)
 
 
 async def _sse(first: AnswerEvent, rest: AsyncIterator[AnswerEvent],

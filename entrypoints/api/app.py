@@ -19,7 +19,18 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from entrypoints import tracing
-from entrypoints.api import answers, documents, health, jobs, metrics, problems, search
+from entrypoints.api import (
+    answers,
+    documents,
+    events,
+    files,
+    health,
+    jobs,
+    metrics,
+    problems,
+    search,
+    usage,
+)
 from entrypoints.api.request_ids import HEADER as REQUEST_ID_HEADER
 from entrypoints.api.request_ids import RequestIds
 from entrypoints.container import Container, running
@@ -75,15 +86,17 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
-    for module in (documents, jobs, search, answers, health, metrics):
+    for module in (documents, files, usage, jobs, events, search, answers, health, metrics):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
-            expose_headers=["Location", "Retry-After", REQUEST_ID_HEADER],
+            allow_headers=["Authorization", "Content-Type", "Range", "Last-Event-ID",
+                           REQUEST_ID_HEADER],
+            expose_headers=["Location", "Retry-After", "Content-Disposition", "Content-Range",
+                            "Accept-Ranges", "ETag", REQUEST_ID_HEADER],
             max_age=600,
         )
     metrics.install(app, container.metrics())  # counts every request, under the request id

@@ -17,8 +17,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from domain.answering import AnswerQuestion
+from domain.library import FollowJob, ListDocuments, ReadDocumentFile, ShowUsage
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.ports import Clock, DatabaseProbe, DocumentRepository, Embedder, Parser, WorkerRegistry
+from domain.reprocessing import ReprocessDocument
 from domain.search import SearchDocuments
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
@@ -49,6 +51,11 @@ search_documents = _from_container(lambda c: c.search_documents())
 answer_question = _from_container(lambda c: c.answer_question())
 documents = _from_container(lambda c: c.documents())
 upload_policy = _from_container(lambda c: c.upload_policy())
+list_documents = _from_container(lambda c: c.list_documents())
+read_document_file = _from_container(lambda c: c.read_document_file())
+follow_job = _from_container(lambda c: c.follow_job())
+reprocess_document = _from_container(lambda c: c.reprocess_document())
+show_usage = _from_container(lambda c: c.show_usage())
 
 # Who is calling (``entrypoints.api.auth``)
 token_verifier = _from_container(lambda c: c.token_verifier())
@@ -74,6 +81,11 @@ SearchDocumentsCase = Annotated[SearchDocuments, Depends(search_documents)]
 AnswerQuestionCase = Annotated[AnswerQuestion, Depends(answer_question)]
 Documents = Annotated[DocumentRepository, Depends(documents)]
 Policy = Annotated[UploadPolicy, Depends(upload_policy)]
+ListDocumentsCase = Annotated[ListDocuments, Depends(list_documents)]
+ReadDocumentFileCase = Annotated[ReadDocumentFile, Depends(read_document_file)]
+FollowJobCase = Annotated[FollowJob, Depends(follow_job)]
+ReprocessDocumentCase = Annotated[ReprocessDocument, Depends(reprocess_document)]
+ShowUsageCase = Annotated[ShowUsage, Depends(show_usage)]
 
 Verifier = Annotated[TokenVerifier, Depends(token_verifier)]
 

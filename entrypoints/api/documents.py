@@ -11,15 +11,21 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from domain.errors import StoreOutcomeUnknown, StoreUnavailable, UploadRejected
+from domain.library import ListDocuments
 from domain.members import DeleteDocument
+from domain.model import DocumentCursor
+from domain.reprocessing import ReprocessDocument
+from domain.status import JobStatus
 from domain.uploads import SubmitUpload
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import (
     DeleteDocumentCase,
-    Documents,
+    ListDocumentsCase,
     Policy,
     ProcessMetrics,
+    ReprocessDocumentCase,
     ShowDocumentCase,
+    ShowJobCase,
     SubmitUploadCase,
 )
 from entrypoints.api.multipart import FIELD, read_file_field
@@ -30,6 +36,7 @@ from entrypoints.api.schemas import (
     UPLOAD_EXAMPLE,
     DocumentPage,
     DocumentWithJob,
+    JobDetail,
     UploadResult,
     job_url,
 )
@@ -131,22 +138,35 @@ async def upload_document(
     "",
     response_model=DocumentPage,
     summary="List my documents",
-    description="The calling member's documents with their jobs, newest first, a page at "
-    "a time: pass `next_offset` as `offset` to get the next page (null on the last page).",
+    description=inspect.cleandoc(ListDocuments.__doc__ or "") + "\n\n"
+    "Pass a page's `next_cursor` as `cursor` to get the next page (null on the last). "
+    "`status` (repeatable) keeps only documents whose job is in one of those statuses, "
+    "e.g. `?status=failed`. `offset` still works but is deprecated: uploads made meanwhile "
+    "shift offset pages.",
     responses=problem_responses(401, 422, 503),
 )
 async def list_documents(
     member: Member,
-    documents: Documents,
+    list_page: ListDocumentsCase,
     limit: Annotated[int, Query(ge=1, le=100, description="documents per page")] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="documents to skip")] = 0,
+    cursor: Annotated[str | None, Query(
+        max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the `next_cursor` of the previous page, as it was")] = None,
+    status: Annotated[list[JobStatus] | None, Query(
+        description="only documents whose job is in one of these statuses")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, deprecated=True,
+                                 description="documents to skip (deprecated: use `cursor`)")
+                      ] = 0,
 ) -> DocumentPage:
-    rows = await documents.list(member, limit + 1, offset)
+    after = None if cursor is None else DocumentCursor.decode(cursor)
+    page = await list_page(member, limit, cursor=after, statuses=frozenset(status or ()),
+                           offset=offset)
     return DocumentPage(
-        items=[DocumentWithJob.from_domain(document, job) for document, job in rows[:limit]],
+        items=[DocumentWithJob.from_domain(document, job) for document, job in page.items],
         limit=limit,
+        next_cursor=None if page.next_cursor is None else page.next_cursor.encode(),
         offset=offset,
-        next_offset=offset + limit if len(rows) > limit else None,
+        next_offset=offset + limit if page.next_cursor is not None else None,
     )
 
 
@@ -176,3 +196,24 @@ async def delete_document(document_id: UUID, member: Member, delete: DeleteDocum
                           ) -> Response:
     await delete(document_id, member)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{document_id}/reprocess",
+    status_code=202,
+    response_model=JobDetail,
+    summary="Process a document again",
+    description=inspect.cleandoc(ReprocessDocument.__doc__ or "") + "\n\n"
+    "For example after the service changed its embedding model (`RAG_EMBEDDING_MODEL`): "
+    "searches list such documents under `not_searched` until they are processed again. "
+    "Answers 202 with the job, waiting for a worker (follow `Location` or "
+    "`GET /api/v1/jobs/{id}/events`); 409 unless the document is complete.",
+    responses=problem_responses(401, 404, 409, 422, 503),
+)
+async def reprocess_document(
+    document_id: UUID, member: Member, reprocess: ReprocessDocumentCase, show: ShowJobCase,
+    response: Response,
+) -> JobDetail:
+    job = await reprocess(document_id, by="member", user_id=member)
+    response.headers["Location"] = job_url(job.job_id)
+    return JobDetail.from_report(await show(job.job_id, member))

@@ -17,6 +17,7 @@ from domain.members import JobReport
 from domain.model import Document, Job, JobEvent, ScoredChunk
 from domain.search import SearchLimits
 from domain.status import JobStatus, progress
+from entrypoints.api.library_schemas import NOT_SEARCHED_EXAMPLE, NotSearchedOut
 
 API = "/api/v1"
 PROBLEM_TYPE_PREFIX = "urn:insurance-navigator:problem:"
@@ -153,16 +154,19 @@ class DocumentPage(BaseModel):
     """One page of a member's documents, newest first."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "items": [DOCUMENT_WITH_JOB_EXAMPLE],
-        "limit": 20, "offset": 0, "next_offset": None,
+        "items": [DOCUMENT_WITH_JOB_EXAMPLE], "limit": 20,
+        "next_cursor": "MjAyNS0wMS0wNlQwOTowMDowMCswMDowMHwwYjZmMWM1Mg",
+        "offset": 0, "next_offset": 20,
     }]})
 
     items: list[DocumentWithJob]
     limit: int
-    offset: int
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end")
+    offset: int = Field(deprecated=True, description="deprecated: page with `cursor`")
     next_offset: int | None = Field(
-        description="pass as `offset` for the next page; null at the end"
-    )
+        deprecated=True, description="deprecated (uploads made meanwhile shift offset "
+        "pages): pass `next_cursor` as `cursor` instead")
 
 
 class JobEventOut(BaseModel):
@@ -244,6 +248,14 @@ Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUERY_CHA
                                           pattern=NOT_BLANK)]
 
 
+#: Some of the member's documents to limit a search or a question to (ids as JSON
+#: strings, also in the strict answer body).
+DocumentIds = Annotated[list[Annotated[UUID, Strict(False)]], Field(
+    min_length=1, max_length=_LIMITS.max_documents,
+    description=f"only these documents (1 to {_LIMITS.max_documents} of the member's own "
+                "document ids); an id that is not one of them is answered 404, naming it")]
+
+
 class SearchRequest(BaseModel):
     """A question; the optional limits default to the service's RAG_* settings."""
 
@@ -251,6 +263,7 @@ class SearchRequest(BaseModel):
         {"query": "What is the maximum out-of-pocket amount?"},
         {"query": "Is physical therapy covered?", "similarity_threshold": 0.4,
          "max_chunks": 5, "token_budget": 2000},
+        {"query": "What is the deductible?", "document_ids": [_DOC_ID]},
     ]})
 
     query: Question = Field(description="the question, in words (no NUL characters)")
@@ -269,6 +282,7 @@ class SearchRequest(BaseModel):
     mode: SearchMode | None = Field(
         default=None, description="`hybrid` (words and meaning), `vector` (meaning only) or "
         "`keyword` (words only); default RAG_SEARCH_MODE")
+    document_ids: DocumentIds | None = None
 
 
 class ChunkOut(BaseModel):
@@ -319,7 +333,7 @@ class SearchResponse(BaseModel):
             "score": 0.032787, "matched_by": ["keyword", "vector"],
         }],
         "tokens_used": 412, "token_budget": 4000, "similarity_threshold": 0.3,
-        "mode": "hybrid",
+        "mode": "hybrid", "not_searched": [NOT_SEARCHED_EXAMPLE],
     }]})
 
     query: str
@@ -328,6 +342,9 @@ class SearchResponse(BaseModel):
     token_budget: int
     similarity_threshold: float
     mode: SearchMode = Field(default=SearchMode.HYBRID, description="how the passages were found")
+    not_searched: list[NotSearchedOut] = Field(
+        default_factory=list, description="the member's documents (of `document_ids`, when "
+        "given) this search could not look into, and why: never left out silently")
 
 
 # -- problems ----------------------------------------------------------------------------

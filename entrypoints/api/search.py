@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from domain.search import SearchDocuments
 from entrypoints.api.auth import Member
 from entrypoints.api.deps import SearchDocumentsCase
+from entrypoints.api.library_schemas import NotSearchedOut
 from entrypoints.api.problems import problem_responses
 from entrypoints.api.schemas import API, ChunkOut, SearchRequest, SearchResponse
 
@@ -22,14 +23,16 @@ router = APIRouter(prefix=API, tags=["search"])
     description=inspect.cleandoc(SearchDocuments.__doc__ or "") + "\n\n"
     "Unset limits take the service's defaults (`RAG_SIMILARITY_THRESHOLD`, "
     "`RAG_MAX_CHUNKS`, `RAG_TOKEN_BUDGET`, `RAG_SEARCH_MODE`); limits outside what the "
-    "service allows are refused with 422.",
-    responses=problem_responses(401, 422, 503),
+    "service allows are refused with 422. `not_searched` lists the member's documents "
+    "(of `document_ids`, when given) the search could not look into, and why.",
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def search(body: SearchRequest, member: Member, search_documents: SearchDocumentsCase
                  ) -> SearchResponse:
     result = await search_documents(
         member, body.query, similarity_threshold=body.similarity_threshold,
         max_chunks=body.max_chunks, token_budget=body.token_budget, mode=body.mode,
+        document_ids=body.document_ids,
     )
     return SearchResponse(
         query=body.query,
@@ -38,4 +41,5 @@ async def search(body: SearchRequest, member: Member, search_documents: SearchDo
         token_budget=result.options.token_budget,
         similarity_threshold=result.options.similarity_threshold,
         mode=result.mode,
+        not_searched=[NotSearchedOut.from_domain(left_out) for left_out in result.not_searched],
     )

@@ -133,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
                     history kept. Only a failed job can be retried.""")
     retry.add_argument("job_id", metavar="JOB_ID", help="the job's id (a UUID)")
 
+    reprocess = command("reprocess", "chunk and embed documents again (as an operator)", """\
+                        After changing the embedding model (RAG_EMBEDDING_MODEL, or
+                        OPENAI_API_KEY set or unset), searches cannot see documents
+                        embedded by the old one and list them as waiting. `--stale-model`
+                        sends every such complete document back to the chunk step; the
+                        workers embed them with the model in use (the parsed pages are
+                        kept: nothing is parsed again). `--dry-run` lists them only.""")
+    reprocess.add_argument("document_id", metavar="DOCUMENT_ID", nargs="?",
+                           help="one document's id (a UUID)")
+    reprocess.add_argument("--stale-model", action="store_true",
+                           help="every complete document embedded by another model")
+    reprocess.add_argument("--dry-run", action="store_true",
+                           help="with --stale-model: list them, change nothing")
+
     token = command("token", "print a dev access token (JWT) for a member, for local use", """\
                     Signed with SUPABASE_JWT_SECRET, or in development with the
                     per-home dev secret the API uses too. Use it as
@@ -225,7 +239,7 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     # Imported here so `navigator --help` stays fast and light.
-    from entrypoints.cli import client, files, operator, search, services
+    from entrypoints.cli import client, files, operator, reprocess, search, services
     from entrypoints.cli.status import command_status
 
     return {
@@ -237,6 +251,7 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
         "status": command_status,
         "grant-service-role": operator.command_grant_service_role,
         "retry": operator.command_retry,
+        "reprocess": reprocess.command_reprocess,
         "token": operator.command_token,
         "validate": operator.command_validate,
         "upload": client.command_upload,

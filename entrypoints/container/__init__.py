@@ -58,8 +58,10 @@ from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.file_moves import MoveFilesIntoStore
 from domain.hybrid import SearchMode
+from domain.library import FollowJob, ListDocuments, ReadDocumentFile, ShowUsage
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.processing import ProcessJob
+from domain.reprocessing import ReprocessDocument, ReprocessStaleDocuments
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
 from domain.search import SearchDocuments, SearchLimits
@@ -208,6 +210,19 @@ class Container(containers.DeclarativeContainer):
         max_age=providers.Singleton(timedelta, seconds=settings.provided.metrics_cache_seconds),
     )
     count_jobs = providers.Singleton(CountJobs, queue=job_queue)
+    list_documents = providers.Singleton(ListDocuments, documents=documents)
+    read_document_file = providers.Singleton(ReadDocumentFile, documents=documents, blobs=blobs)
+    follow_job = providers.Singleton(
+        FollowJob, show=show_job, queue=job_queue, timer=clock,
+        poll_every=settings.provided.job_events_poll_seconds,
+        keep_alive_every=settings.provided.job_events_keep_alive_seconds,
+    )
+    reprocess_document = providers.Singleton(ReprocessDocument, queue=job_queue,
+                                             documents=documents)
+    reprocess_stale_documents = providers.Singleton(
+        ReprocessStaleDocuments, reprocess=reprocess_document, documents=documents,
+        embedder=embedder,
+    )
     move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
                                                 target=blobs)
     search_documents = providers.Singleton(
@@ -221,6 +236,10 @@ class Container(containers.DeclarativeContainer):
         AnswerRateLimit, limit=settings.provided.answer_rate_limit,
         window=providers.Singleton(timedelta,
                                    seconds=settings.provided.answer_rate_window_seconds),
+    )
+    show_usage = providers.Singleton(
+        ShowUsage, documents=documents, limiter=answer_rate_limiter, policy=upload_policy,
+        rate_limit=answer_rate_limit, clock=clock,
     )
     answer_question = providers.Singleton(
         AnswerQuestion, search=search_documents, answerer=answerer,

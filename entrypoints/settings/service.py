@@ -37,6 +37,10 @@ class ServiceSettings(BaseModel):
     #: The window of the failures, retries and completions ``/metrics`` counts.
     metrics_window_seconds: Annotated[float, Field(ge=60, le=86_400)] = 900.0
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: How often a job's event stream (``GET /api/v1/jobs/{id}/events``) looks at the job
+    #: in the database, and how long it stays quiet before a keep-alive comment.
+    job_events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    job_events_keep_alive_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
 
     @model_validator(mode="before")
     @classmethod

@@ -44,3 +44,22 @@ async def test_without_cors_origins_no_origin_is_allowed(make_api: MakeApi) -> N
 
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_an_allowed_origin_may_ask_for_a_range_and_read_the_files_headers(
+    api: Api,
+) -> None:
+    upload = await api.upload("benefits.md", b"# Benefits\n\nDeductible: $500.\n")
+    url = f"/api/v1/documents/{upload.json()['document']['id']}/file"
+
+    allowed = await api.client.options(url, headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization, range, last-event-id",
+    })
+    response = await api.client.get(url, headers={**bearer(), "Origin": ORIGIN,
+                                                   "Range": "bytes=0-9"})
+
+    assert allowed.status_code == 200
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert {"content-range", "content-disposition", "etag"} <= {
+        h.strip() for h in exposed.split(",")}

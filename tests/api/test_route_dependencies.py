@@ -8,7 +8,18 @@ from fastapi.routing import APIRoute
 
 from domain.model import QueueFigures
 from domain.status import JobStatus
-from entrypoints.api import answers, deps, documents, health, jobs, metrics, search
+from entrypoints.api import (
+    answers,
+    deps,
+    documents,
+    events,
+    files,
+    health,
+    jobs,
+    metrics,
+    search,
+    usage,
+)
 from entrypoints.container import Container
 from tests.api.conftest import Api
 
@@ -20,9 +31,9 @@ def _reaches_the_container(annotation: object) -> bool:
 
 
 def test_no_route_takes_the_container() -> None:
-    routers = (documents, jobs, search, answers, health, metrics)
+    routers = (documents, files, usage, jobs, events, search, answers, health, metrics)
     routes = [r for module in routers for r in module.router.routes if isinstance(r, APIRoute)]
-    assert len(routes) == 13
+    assert len(routes) == 17
     for route in routes:
         hints = typing.get_type_hints(route.endpoint, include_extras=True)
         taking = [name for name, hint in hints.items() if _reaches_the_container(hint)]

@@ -13,10 +13,11 @@ Requests carry a member's bearer token (``headers``), so generated cases reach t
 handlers; the ``ignored_auth`` check also sends them without it and with a forged
 one and expects 401. One document is uploaded first, so listing has a row to show.
 
-No check is disabled. One is configured: for the upload only, "schema-valid data
+No check is disabled. Two are configured: for the upload, "schema-valid data
 is accepted" also expects 413, 415 and 422, since a well-formed upload can be
 refused for what the file is (too big, an unreadable type, empty), which no schema
-can say. Settings that make the run affordable: at most
+can say; for the document list, 422, since a well-formed cursor can still be one
+the service never gave out (cursors are opaque). Settings that make the run affordable: at most
 :data:`EXAMPLES_PER_OPERATION` fuzzed cases per operation, no stateful phase (its
 link-following needs OpenAPI links the app does not declare), no Hypothesis
 deadline or health checks (they time generation, and a loaded CI machine's
@@ -115,6 +116,13 @@ schema = schemathesis.openapi.from_dict(_openapi_document(), config=Schemathesis
         "include-name": "POST /api/v1/documents",
         "checks": {"positive_data_acceptance": {
             "expected-statuses": ["2xx", "401", "413", "415", "422", "429"],
+        }},
+    }, {
+        # A cursor is opaque: a string of its alphabet can still be one this service never
+        # gave out, refused with 422 saying to pass `next_cursor` as it was.
+        "include-name": "GET /api/v1/documents",
+        "checks": {"positive_data_acceptance": {
+            "expected-statuses": ["2xx", "401", "422"],
         }},
     }],
 }))

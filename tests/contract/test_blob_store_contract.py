@@ -84,3 +84,28 @@ async def test_the_same_file_stored_twice_at_once_is_stored_whole(blobs: BlobSto
     await asyncio.gather(*(blobs.put(KEY, BytesFile(data)) for _ in range(4)))
 
     assert await blobs.get(KEY) == data
+
+
+async def _read(blobs: BlobStore, key: str, start: int = 0, end: int | None = None
+                ) -> list[bytes]:
+    return [part async for part in blobs.read(key, start, end)]
+
+
+async def test_a_file_is_read_back_a_part_at_a_time_whole_or_any_range_of_it(
+    blobs: BlobStore,
+) -> None:
+    # 2.5 MiB: three parts of the PostgreSQL store; the ranges cross their edges.
+    data = b"".join(i.to_bytes(4, "big") for i in range(5 * MIB // 8)) + b"tail"
+    await blobs.put(KEY, BytesFile(data))
+
+    whole = await _read(blobs, KEY)
+    assert b"".join(whole) == data
+    assert max(len(part) for part in whole) <= MIB  # never the whole file at once
+    for start, end in [(0, 10), (MIB - 3, MIB + 5), (2 * MIB - 1, None), (len(data) - 4, None),
+                       (123_457, 2 * MIB + 17), (0, len(data) + 100)]:
+        assert b"".join(await _read(blobs, KEY, start, end)) == data[start:end], (start, end)
+
+
+async def test_reading_a_missing_file_is_not_found(blobs: BlobStore) -> None:
+    with pytest.raises(NotFound):
+        await _read(blobs, OTHER_KEY)

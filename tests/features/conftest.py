@@ -21,6 +21,7 @@ from tests.features.steps.answers import *  # noqa: F403
 from tests.features.steps.charts import *  # noqa: F403
 from tests.features.steps.crashes import *  # noqa: F403
 from tests.features.steps.failures import *  # noqa: F403
+from tests.features.steps.library import *  # noqa: F403
 from tests.features.steps.members import *  # noqa: F403
 from tests.features.steps.pipeline import *  # noqa: F403
 from tests.features.steps.search import *  # noqa: F403

@@ -31,8 +31,9 @@ from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import StoreOutcomeUnknown, StoreUnavailable
 from domain.files import BytesFile
-from domain.model import Document, Job, Lease, Moved
+from domain.model import Document, DocumentCursor, Job, Lease, Moved
 from domain.retry import RetryPolicy
+from domain.status import JobStatus
 from tests.contract.builders import MARIA, upload
 from tests.fakes.clock import FakeClock
 
@@ -242,6 +243,17 @@ CALLS: dict[str, Call] = {
     "PostgresBlobStore.put": lambda p, d, j: _blobs(p).put(d.blob_key, BytesFile(POLICY)),
     "PostgresBlobStore.get": lambda p, d, j: _blobs(p).get(d.blob_key),
     "PostgresBlobStore.delete": lambda p, d, j: _blobs(p).delete(d.blob_key),
+    # an async generator, not a coroutine: its first part is where the outage shows
+    "PostgresBlobStore.read": lambda p, d, j: anext(aiter(_blobs(p).read(d.blob_key, 2, 9))),
+    "PostgresDocumentRepository.unknown":
+        lambda p, d, j: _documents(p).unknown(MARIA, [d.document_id]),
+    "PostgresDocumentRepository.embedded_by_other_models":
+        lambda p, d, j: _documents(p).embedded_by_other_models("m"),
+    "PostgresDocumentRepository.not_searched":
+        lambda p, d, j: _documents(p).not_searched(MARIA, "m", [d.document_id]),
+    "PostgresDocumentRepository.list after a cursor":
+        lambda p, d, j: _documents(p).list(MARIA, 10, after=DocumentCursor.after(d),
+                                           statuses=[JobStatus.COMPLETE]),
     "stored_documents": lambda p, d, j: stored_documents(p, SCHEMA),
     "PostgresWorkerRegistry.register":
         lambda p, d, j: _workers(p).register("worker-1", "host-1", 4242),

@@ -300,7 +300,7 @@ async def test_the_rate_limit_is_checked_before_anything_is_searched() -> None:
         calls = 0
         tokenizer = WordCount()
 
-        async def __call__(self, user_id: str, query: str) -> object:
+        async def __call__(self, user_id: str, query: str, **_limits: object) -> object:
             NoSearch.calls += 1
             from domain.retrieval import RetrievalResult
             return RetrievalResult(chunks=(), tokens_used=0, considered=0)

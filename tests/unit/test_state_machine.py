@@ -63,6 +63,8 @@ EXPECTED_LEGAL = {
     ("failed", "uploaded"), ("failed", "parsed"), ("failed", "parse_validated"),
     ("failed", "chunks_stored"), ("failed", "embedding_queued"),
     ("failed", "embeddings_stored"),
+    # reprocessing a complete document chunks and embeds it again
+    ("complete", "parse_validated"),
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import attrs
 import pytest
@@ -619,10 +619,11 @@ async def test_search_asks_the_store_for_a_few_candidates_per_passage(
     search_documents = rig.documents.search
 
     async def spy(user_id: str, vector: Sequence[float], model: str, min_similarity: float,
-                  limit: int, *, text: str, mode: SearchMode) -> list[ScoredChunk]:
+                  limit: int, *, text: str, mode: SearchMode,
+                  documents: Sequence[UUID] | None = None) -> list[ScoredChunk]:
         asked.append((limit, text, mode))
         return await search_documents(user_id, vector, model, min_similarity, limit,
-                                      text=text, mode=mode)
+                                      text=text, mode=mode, documents=documents)
 
     monkeypatch.setattr(rig.documents, "search", spy)
     await rig.search(candidates_per_chunk=3)(MEMBER, " deductible ", max_chunks=5)
