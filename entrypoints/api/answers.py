@@ -100,8 +100,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     "beyond that). Send `Accept: text/event-stream` to receive the answer as it is written.",
     responses=RESPONSES,
 )
-async def answer(body: AnswerRequest, member: Member, use_case: AnswerQuestionCase,
-                 request: Request) -> Response:
+async def answer_question(body: AnswerRequest, member: Member,
+                          use_case: AnswerQuestionCase, request: Request) -> Response:
     prepared = await use_case.prepare(member, body.question)
     events = aiter(use_case.stream(prepared))
     first = await anext(events)  # a refusal before any text is still a plain problem

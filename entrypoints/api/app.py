@@ -1,7 +1,8 @@
 """The API service: ``create_app(container)`` builds the FastAPI app around a container.
 
 Every route is under ``/api/v1`` and needs a bearer token, except ``/health``,
-``/metrics``, ``/docs`` and ``/openapi.json``. The container's resources (the
+``/metrics``, ``/docs``, ``/openapi.json`` and the member's page (``/`` and
+``/static/``, see :mod:`entrypoints.api.page`). The container's resources (the
 database pool) are opened when the app starts and closed when it stops.
 
 Logging: uvicorn's access log shows the method, path and status, never headers,
@@ -17,8 +18,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
-from entrypoints.api import answers, documents, health, jobs, metrics, problems, search
+from entrypoints.api import answers, documents, health, jobs, metrics, page, problems, search
 from entrypoints.container import Container, running
 
 DESCRIPTION = """\
@@ -64,11 +66,13 @@ def create_app(container: Container) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         debug=settings.debug,
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     problems.install(app)
     for module in (documents, jobs, search, answers, health, metrics):
         app.include_router(module.router)
+    page.install(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,6 +83,13 @@ def create_app(container: Container) -> FastAPI:
             max_age=600,
         )
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's ``operationId``: its function's name in camelCase (``upload_document``
+    is ``uploadDocument``), the method name a generated client gives it."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _version() -> str:

@@ -25,7 +25,7 @@ router = APIRouter(tags=["operations"])
         '# TYPE navigator_jobs gauge\nnavigator_jobs{status="complete"} 42.0\n')}},
         "description": "Prometheus text exposition format"}},
 )
-async def metrics(collected: ProcessMetrics, count_jobs: CountJobsCase) -> Response:
+async def get_metrics(collected: ProcessMetrics, count_jobs: CountJobsCase) -> Response:
     try:
         counts = await count_jobs()
     except StoreUnavailable:

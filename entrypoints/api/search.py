@@ -25,9 +25,9 @@ router = APIRouter(prefix=API, tags=["search"])
     "service allows are refused with 422.",
     responses=problem_responses(401, 422, 503),
 )
-async def search(body: SearchRequest, member: Member, search_documents: SearchDocumentsCase
-                 ) -> SearchResponse:
-    result = await search_documents(
+async def search_documents(body: SearchRequest, member: Member, search: SearchDocumentsCase
+                           ) -> SearchResponse:
+    result = await search(
         member, body.query, similarity_threshold=body.similarity_threshold,
         max_chunks=body.max_chunks, token_budget=body.token_budget, mode=body.mode,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -23,6 +24,22 @@ ROUTES = {
     ("get", "/health/ready"): {"200", "503"},
     ("get", "/health/started"): {"200", "503"},
     ("get", "/metrics"): {"200"},
+}
+#: The name a generated client gives each operation: its route function's, in camelCase.
+OPERATION_IDS = {
+    ("post", "/api/v1/documents"): "uploadDocument",
+    ("get", "/api/v1/documents"): "listDocuments",
+    ("get", "/api/v1/documents/{document_id}"): "getDocument",
+    ("delete", "/api/v1/documents/{document_id}"): "deleteDocument",
+    ("get", "/api/v1/jobs/{job_id}"): "getJob",
+    ("post", "/api/v1/jobs/{job_id}/retry"): "retryJob",
+    ("post", "/api/v1/search"): "searchDocuments",
+    ("post", "/api/v1/answers"): "answerQuestion",
+    ("get", "/health"): "getHealth",
+    ("get", "/health/live"): "checkLiveness",
+    ("get", "/health/ready"): "checkReadiness",
+    ("get", "/health/started"): "checkStarted",
+    ("get", "/metrics"): "getMetrics",
 }
 PUBLIC = {("get", "/health"), ("get", "/health/live"), ("get", "/health/ready"),
           ("get", "/health/started"), ("get", "/metrics")}
@@ -54,6 +71,17 @@ def has_example(schema_or_content: dict[str, Any], spec: dict[str, Any]) -> bool
 
 def test_every_route_is_documented_and_nothing_else(spec: dict[str, Any]) -> None:
     assert set(operations(spec)) == set(ROUTES)
+
+
+def test_operation_ids_are_the_route_functions_names_in_camel_case(
+    spec: dict[str, Any],
+) -> None:
+    found = {route: operation["operationId"] for route, operation in operations(spec).items()}
+
+    assert {route: found[route] for route in OPERATION_IDS} == OPERATION_IDS
+    for route, name in found.items():
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", name), (route, name)
+    assert len(set(found.values())) == len(found), "every operationId is unique"
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))

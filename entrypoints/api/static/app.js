@@ -1,0 +1,441 @@
+// The member's page: upload documents and follow them, see, delete and retry them, ask a
+// question and read the answer as it is written, open a cited passage at its page.
+// Text from the service (file names, answers, errors) is only ever set as text, never as
+// HTML.
+
+import { call, json, postJson, problemOf, readEvents, upload, whenSignedOut } from "./api.js";
+import {
+  config, member, sendSignInLink, signInWithPassword, signOut, takeTokenFromUrl, usesSupabase,
+} from "./session.js";
+
+const $ = (id) => document.getElementById(id);
+const TERMINAL = new Set(["complete", "failed"]);
+const STATUS_WORDS = {
+  uploaded: "Waiting to be read",
+  parsing: "Reading",
+  parsed: "Read",
+  parse_validated: "Checked",
+  chunking: "Cutting into passages",
+  chunks_stored: "Passages stored",
+  embedding_queued: "Waiting to be indexed",
+  embedding_in_progress: "Indexing",
+  embeddings_stored: "Indexed",
+  complete: "Ready",
+  failed: "Failed",
+};
+const POLL_MS = 1000;
+
+const rows = new Map(); // document id -> {document, job, row}
+const watched = new Set(); // job ids followed right now
+let nextPage = null; // query string of the next page of documents, or null
+
+// -- small helpers ---------------------------------------------------------------------
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else if (value !== false && value != null) node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function showAlert(message) {
+  $("alert").textContent = message;
+  $("alert").hidden = false;
+}
+
+function clearAlert() { $("alert").hidden = true; }
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// -- a job's progress --------------------------------------------------------------------
+
+function describe(job, node) {
+  node.replaceChildren();
+  node.dataset.status = job.status;
+  const words = el("span", { class: `status ${job.status}`, text: STATUS_WORDS[job.status]
+    || job.status });
+  node.append(words);
+  if (!TERMINAL.has(job.status)) {
+    node.append(el("progress", { max: "1", value: String(job.progress),
+                                 "aria-label": `Processing, ${Math.round(job.progress * 100)}%` }));
+  }
+  if (job.status === "failed") {
+    const stage = job.failed_stage ? ` (at the ${job.failed_stage} step)` : "";
+    node.append(el("span", { class: "reason",
+                             text: `${job.last_error || "no reason given"}${stage}` }));
+  }
+}
+
+/** Follows a job to its end: its server-sent events, else (an older API, a proxy that
+ *  buffers) by asking for it every second. */
+async function follow(jobId, onJob) {
+  if (watched.has(jobId)) return;
+  watched.add(jobId);
+  let last = null;
+  try {
+    const response = await call(`/api/v1/jobs/${jobId}/events`,
+                                { headers: { Accept: "text/event-stream" } });
+    if (response.ok && (response.headers.get("content-type") || "")
+      .startsWith("text/event-stream")) {
+      await readEvents(response, ({ event, data }) => {
+        if (event !== "status") return true;
+        last = JSON.parse(data);
+        onJob(last);
+        return !TERMINAL.has(last.status);
+      });
+    }
+    while (!last || !TERMINAL.has(last.status)) {
+      if (last) await sleep(POLL_MS);
+      last = await json(`/api/v1/jobs/${jobId}`);
+      onJob(last);
+    }
+  } catch (error) {
+    if (error.status !== 404) showAlert(`Lost track of a document's progress: ${error.message}`);
+  } finally {
+    watched.delete(jobId);
+  }
+}
+
+function jobChanged(job) {
+  const entry = rows.get(job.document_id);
+  if (entry) {
+    entry.job = job;
+    renderRow(entry);
+  }
+}
+
+// -- the documents -----------------------------------------------------------------------
+
+function renderRow(entry) {
+  const { document: doc, job } = entry;
+  const name = el("td");
+  name.append(el("span", { class: "filename", text: doc.filename }));
+  const status = el("td", { class: "job" });
+  describe(job, status);
+  const actions = el("td", { class: "actions" });
+  if (job.status === "failed") {
+    actions.append(el("button", { type: "button", class: "quiet",
+                                  "aria-label": `Retry ${doc.filename}`, text: "Retry",
+                                  onclick: () => retry(entry) }));
+  }
+  actions.append(el("button", { type: "button", class: "danger",
+                                "aria-label": `Delete ${doc.filename}`, text: "Delete",
+                                onclick: () => remove(entry) }));
+  const pick = el("input", { type: "checkbox", class: "scope", value: doc.id,
+                             "aria-label": `Ask about ${doc.filename}`,
+                             checked: entry.row ? entry.row.querySelector(".scope").checked
+                               : false,
+                             onchange: showScope });
+  const row = el("tr", { "data-document": doc.id }, el("td", {}, pick), name,
+                 el("td", { text: size(doc.size_bytes) }), status, actions);
+  if (entry.row) entry.row.replaceWith(row);
+  entry.row = row;
+  return row;
+}
+
+function showDocument(doc, job, { first = false } = {}) {
+  let entry = rows.get(doc.id);
+  if (entry) {
+    entry.job = job;
+    renderRow(entry);
+  } else {
+    entry = { document: doc, job, row: null };
+    rows.set(doc.id, entry);
+    const row = renderRow(entry);
+    if (first) $("document-rows").prepend(row);
+    else $("document-rows").append(row);
+  }
+  $("documents").hidden = false;
+  $("no-documents").hidden = true;
+  if (!TERMINAL.has(job.status)) follow(job.id, jobChanged);
+}
+
+async function loadDocuments(query = "limit=20") {
+  const page = await json(`/api/v1/documents?${query}`);
+  for (const { document: doc, job } of page.items) showDocument(doc, job);
+  if (page.next_cursor) nextPage = `limit=20&cursor=${encodeURIComponent(page.next_cursor)}`;
+  else if (page.next_offset != null) nextPage = `limit=20&offset=${page.next_offset}`;
+  else nextPage = null;
+  $("more").hidden = !nextPage;
+  if (!rows.size) {
+    $("documents").hidden = true;
+    $("no-documents").hidden = false;
+  }
+}
+
+async function refreshDocuments() {
+  rows.clear();
+  $("document-rows").replaceChildren();
+  await loadDocuments();
+  showScope();
+  await showUsage();
+}
+
+async function showUsage() {
+  // Each use the service counts against a limit: {"documents": {"used": 3, "limit": 1000}}.
+  const response = await call("/api/v1/me/usage");
+  if (!response.ok) return;
+  const usage = await response.json();
+  const parts = Object.entries(usage)
+    .filter(([, v]) => v && typeof v.used === "number" && typeof v.limit === "number")
+    .map(([name, v]) => `${name.replace(/_/g, " ")}: ${name.includes("bytes")
+      ? `${size(v.used)} of ${size(v.limit)}` : `${v.used} of ${v.limit}`}`);
+  $("usage").textContent = parts.length ? `Used: ${parts.join(" · ")}` : "";
+  $("usage").hidden = !parts.length;
+}
+
+async function remove(entry) {
+  if (!window.confirm(`Delete ${entry.document.filename}? Its passages go with it.`)) return;
+  clearAlert();
+  try {
+    await json(`/api/v1/documents/${entry.document.id}`, { method: "DELETE" });
+    entry.row.remove();
+    rows.delete(entry.document.id);
+    if (!rows.size) {
+      $("documents").hidden = true;
+      $("no-documents").hidden = false;
+    }
+    showScope();
+    await showUsage();
+  } catch (error) {
+    showAlert(`Could not delete ${entry.document.filename}: ${error.message}`);
+  }
+}
+
+async function retry(entry) {
+  clearAlert();
+  try {
+    const response = await call(`/api/v1/jobs/${entry.job.id}/retry`, { method: "POST" });
+    if (!response.ok) throw await problemOf(response);
+    showDocument(entry.document, await response.json());
+  } catch (error) {
+    showAlert(`Could not retry ${entry.document.filename}: ${error.message}`);
+  }
+}
+
+// -- uploads ---------------------------------------------------------------------------------
+
+async function uploadOne(file) {
+  const status = el("span", { class: "status", text: "Sending" });
+  const bar = el("progress", { max: "1", value: "0", "aria-label": `Sending ${file.name}` });
+  const item = el("li", { "data-file": file.name }, el("span", { class: "filename",
+                                                                  text: file.name }),
+                  bar, status);
+  $("uploads").append(item);
+  const failed = (reason) => {
+    item.dataset.status = "failed";
+    bar.remove();
+    status.replaceChildren(el("span", { class: "status failed", text: "Not uploaded" }),
+                           el("span", { class: "reason", text: reason }));
+  };
+  if (config.uploadMaxBytes && file.size > config.uploadMaxBytes) {
+    failed(`larger than the ${size(config.uploadMaxBytes)} limit: upload a smaller file `
+      + "or split it");
+    return;
+  }
+  try {
+    const result = await upload(file, (sent) => { bar.value = sent; });
+    bar.remove();
+    const track = (job) => { describe(job, status); item.dataset.status = job.status; };
+    track(result.job);
+    if (result.duplicate) {
+      status.append(el("span", { class: "reason-ok hint",
+                                 text: "uploaded before: this is the same document" }));
+    }
+    showDocument(result.document, result.job, { first: true });
+    if (!TERMINAL.has(result.job.status)) {
+      follow(result.job.id, (job) => { track(job); jobChanged(job); });
+    }
+    showUsage();
+  } catch (error) {
+    failed(error.message);
+  }
+}
+
+async function uploadChosen(event) {
+  event.preventDefault();
+  clearAlert();
+  const files = [...$("files").files];
+  if (!files.length) {
+    showAlert("Choose one or more files to upload first.");
+    $("files").focus();
+    return;
+  }
+  $("upload-form").reset();
+  await Promise.all(files.map(uploadOne));
+}
+
+// -- questions -----------------------------------------------------------------------------
+
+function chosenDocuments() {
+  return [...document.querySelectorAll("input.scope:checked")].map((box) => box.value);
+}
+
+function showScope() {
+  const chosen = chosenDocuments().length;
+  $("scope").textContent = chosen
+    ? `About the ${chosen} document${chosen > 1 ? "s" : ""} ticked above.`
+    : "About all my documents.";
+}
+
+function showCitations(citations) {
+  const list = $("citations");
+  list.replaceChildren();
+  for (const citation of citations) {
+    const where = citation.page ? `${citation.filename}, page ${citation.page}`
+      : citation.filename;
+    const open = el("button", { type: "button", class: "link citation",
+                                "data-page": citation.page ?? "",
+                                text: `[${citation.label}] ${where}`,
+                                onclick: () => openCitation(citation) });
+    list.append(el("li", { value: String(citation.label) }, open,
+                   el("blockquote", { text: citation.quote })));
+  }
+  $("citations-title").hidden = !citations.length;
+}
+
+async function ask(event) {
+  event.preventDefault();
+  clearAlert();
+  const question = $("question").value.trim();
+  if (!question) return;
+  const answer = $("answer");
+  $("answer-box").hidden = false;
+  answer.textContent = "";
+  answer.setAttribute("aria-busy", "true");
+  $("answer-kind").textContent = "";
+  showCitations([]);
+  $("ask").disabled = true;
+  const body = { question };
+  const chosen = chosenDocuments();
+  if (chosen.length) body.document_ids = chosen;
+  try {
+    const response = await postJson("/api/v1/answers", body, { Accept: "text/event-stream" });
+    if (!response.ok) throw await problemOf(response);
+    await readEvents(response, ({ event, data }) => {
+      const payload = JSON.parse(data);
+      if (event === "delta") answer.textContent += payload.text;
+      else if (event === "citations") showCitations(payload.citations);
+      else if (event === "done") {
+        answer.textContent = payload.answer;
+        showCitations(payload.citations);
+        $("answer-kind").textContent = payload.kind === "extracted"
+          ? "Quoted from your documents (no language model is configured)."
+          : `Written by ${payload.model} from your documents.`;
+        answer.dataset.done = "true";
+      } else if (event === "error") {
+        throw new Error(payload.detail);
+      }
+      return true;
+    });
+  } catch (error) {
+    showAlert(`No answer: ${error.message}`);
+  } finally {
+    answer.setAttribute("aria-busy", "false");
+    $("ask").disabled = false;
+  }
+}
+
+/** Opens the cited document at its page. A plain link cannot send the member's token, so
+ *  the file is fetched, kept as a blob, and the tab (opened at once, while the click still
+ *  counts as the member's) is sent to it with `#page=N` for the browser's PDF viewer. */
+async function openCitation(citation) {
+  clearAlert();
+  const tab = window.open("", "_blank");
+  try {
+    const response = await call(`/api/v1/documents/${citation.document_id}/file`);
+    if (!response.ok) throw await problemOf(response);
+    const url = URL.createObjectURL(await response.blob());
+    const target = citation.page ? `${url}#page=${citation.page}` : url;
+    if (tab) {
+      tab.opener = null;
+      tab.location.href = target;
+    } else {
+      window.location.assign(target);
+    }
+    setTimeout(() => URL.revokeObjectURL(url), 5 * 60 * 1000);
+  } catch (error) {
+    if (tab) tab.close();
+    showAlert(`Could not open ${citation.filename}: ${error.message}`);
+  }
+}
+
+// -- signing in ----------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  $("member").hidden = true;
+  $("who").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-in-supabase").hidden = !usesSupabase;
+  $("sign-in-local").hidden = usesSupabase;
+  if (message) showAlert(message);
+}
+
+function wireSignIn() {
+  const status = $("sign-in-status");
+  $("password-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearAlert();
+    status.textContent = "Signing in ...";
+    try {
+      await signInWithPassword($("email").value, $("password").value);
+      window.location.reload();
+    } catch (error) {
+      status.textContent = "";
+      showAlert(`Not signed in: ${error.message}`);
+    }
+  });
+  $("send-link").addEventListener("click", async () => {
+    clearAlert();
+    if (!$("email").reportValidity()) return;
+    try {
+      await sendSignInLink($("email").value);
+      status.textContent = `A sign-in link is on its way to ${$("email").value}.`;
+    } catch (error) {
+      showAlert(`No link sent: ${error.message}`);
+    }
+  });
+}
+
+async function start() {
+  const error = takeTokenFromUrl();
+  wireSignIn();
+  whenSignedOut((detail) => showSignIn(`Please sign in again${detail ? ` (${detail})` : ""}.`));
+  $("sign-out").addEventListener("click", async () => {
+    await signOut();
+    window.location.reload();
+  });
+  const who = member();
+  if (!who) {
+    showSignIn(error ? `Not signed in: ${error}` : "");
+    return;
+  }
+  $("who-name").textContent = `Signed in as ${who.email || who.id}`;
+  $("who").hidden = false;
+  $("member").hidden = false;
+  $("upload-form").addEventListener("submit", uploadChosen);
+  $("ask-form").addEventListener("submit", ask);
+  $("refresh").addEventListener("click", () => refreshDocuments().catch(
+    (e) => showAlert(`Could not list your documents: ${e.message}`)));
+  $("more").addEventListener("click", () => nextPage && loadDocuments(nextPage).catch(
+    (e) => showAlert(`Could not list more documents: ${e.message}`)));
+  try {
+    await refreshDocuments();
+  } catch (e) {
+    showAlert(`Could not list your documents: ${e.message}`);
+  }
+  document.body.dataset.ready = "true";
+}
+
+start();
