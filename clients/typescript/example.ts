@@ -16,7 +16,9 @@ export async function firstDocumentStatus(token: string): Promise<string | null>
 export async function ask(token: string, question: string): Promise<string[]> {
   const api = navigatorClient("http://127.0.0.1:10000", () => token);
   const found = await api.POST("/api/v1/search", { body: { query: question, max_chunks: 3 } });
-  const answer = await api.POST("/api/v1/answers", { body: { question } });
+  // JSON unless `Accept: text/event-stream` asks for the stream (a string to read as events)
+  const { data: answer } = await api.POST("/api/v1/answers", { body: { question } });
   const pages = (found.data?.chunks ?? []).map((chunk) => `${chunk.filename} p. ${chunk.page}`);
-  return [...pages, answer.data?.answer ?? ""];
+  const text = typeof answer === "string" ? answer : answer?.answer;
+  return [...pages, text ?? ""];
 }

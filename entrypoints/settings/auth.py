@@ -42,22 +42,24 @@ class AuthSettings(BaseModel):
 
     @field_validator("supabase_anon_key")
     @classmethod
-    def _check_anon_key(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", value):
-            raise ValueError("must be the project's anon or publishable key as Supabase shows "
-                             "it (letters, digits, '.', '_' and '-' only)")
-        if value.startswith("sb_secret_") or _jwt_role(value) == "service_role":
-            raise ValueError("holds a secret key (the service role's), which the member's "
-                             "page would show to every visitor: use the project's anon or "
-                             "publishable key")
-        return value
+    def _strip_anon_key(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
 
     @model_validator(mode="after")
-    def _check_anon_key_has_its_project(self) -> Self:
-        if self.supabase_anon_key is not None and self.supabase_url is None:
+    def _check_anon_key(self) -> Self:
+        # Checked here, not as a field, so that the value is never echoed: a key given
+        # here by mistake may be a secret one.
+        key = self.supabase_anon_key
+        if key is None:
+            return self
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", key):
+            raise ValueError("SUPABASE_ANON_KEY must be the project's anon or publishable key "
+                             "as Supabase shows it (letters, digits, '.', '_' and '-' only)")
+        if key.startswith("sb_secret_") or _jwt_role(key) == "service_role":
+            raise ValueError("SUPABASE_ANON_KEY holds a secret key (the service role's), which "
+                             "the member's page would show to every visitor: use the "
+                             "project's anon or publishable key")
+        if self.supabase_url is None:
             raise ValueError("SUPABASE_ANON_KEY needs SUPABASE_URL: the member's page signs "
                              "in with the project that URL names")
         return self

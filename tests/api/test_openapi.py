@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from entrypoints.api import openapi_document
 from tests.api.conftest import Api
 
 ROUTES = {
@@ -139,3 +142,16 @@ async def test_the_interactive_docs_are_served(api: Api) -> None:
 
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+def test_the_document_client_generators_read_is_the_one_the_api_serves(
+    spec: dict[str, Any], tmp_path: Path,
+) -> None:
+    output = tmp_path / "openapi.json"
+
+    assert openapi_document.main([str(output)]) == 0
+
+    written = json.loads(output.read_text())
+    assert set(operations(written)) == set(operations(spec))
+    assert {r: o["operationId"] for r, o in operations(written).items()} == {
+        r: o["operationId"] for r, o in operations(spec).items()}

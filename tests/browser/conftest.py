@@ -11,6 +11,7 @@ state the tests pass through, for the README.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -109,30 +110,30 @@ class Up:
         return self.output.read_text(errors="replace")
 
 
-@pytest.fixture
-def navigator_up(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+@contextlib.contextmanager
+def running_up(postgres_dsn: str, home: Path, **extra: str) -> Iterator[Up]:
     """``navigator up`` as a newcomer runs it (``make up``), on a schema of its own of the
-    test run's server; the link to the page is the one its banner prints."""
-    home = tmp_path_factory.mktemp("browser-home")
+    test run's server, with ``extra`` variables; stopped (Ctrl-C) at the end."""
     schema = f"browser_{uuid.uuid4().hex[:10]}"
     port = free_port()
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DATABASE_", "SUPABASE_", "OPENAI_", "LLAMAPARSE_", "SERVICE_",
                                   "NAVIGATOR_", "ENVIRONMENT", "RAG_", "WORKER_", "ANTHROPIC_"))}
     env.update(DATABASE_URL=postgres_dsn, DATABASE_SCHEMA=schema, NAVIGATOR_HOME=str(home),
-               SERVICE_PORT=str(port), PYTHONUNBUFFERED="1", **FAST_WORKER)
+               SERVICE_PORT=str(port), PYTHONUNBUFFERED="1", **FAST_WORKER, **extra)
     output = home / "up.log"
     with output.open("wb") as out:
         process = subprocess.Popen([*navigator_command(), "up"], env=env, cwd=REPO_DIR,
                                    stdout=out, stderr=subprocess.STDOUT)
     try:
-        printed = wait_for(lambda: "Press Ctrl-C" in output.read_text() or process.poll() is not None,
-                           "navigator up to print its banner", 90,
-                           logs=lambda: output.read_text(errors="replace"))
-        assert printed and process.poll() is None, output.read_text(errors="replace")
+        wait_for(lambda: "Press Ctrl-C" in output.read_text() or process.poll() is not None,
+                 "navigator up to print its banner", 90,
+                 logs=lambda: output.read_text(errors="replace"))
+        assert process.poll() is None, output.read_text(errors="replace")
         url = f"http://127.0.0.1:{port}"
-        links = [word for word in output.read_text().split() if word.startswith(f"{url}/#token=")]
-        assert len(links) == 1, f"the banner prints one link to the page:\n{output.read_text()}"
+        printed = output.read_text()
+        links = [word for word in printed.split() if word.startswith(f"{url}/#token=")]
+        assert len(links) == 1, f"the banner prints one link to the page:\n{printed}"
         yield Up(process, output, url, links[0], env)
     finally:
         if process.poll() is None:
@@ -143,3 +144,10 @@ def navigator_up(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) ->
                 process.kill()
                 process.wait(timeout=10)
         drop_schema(postgres_dsn, schema)
+
+
+@pytest.fixture
+def navigator_up(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """``navigator up`` with no Supabase project: the page signs in with the printed link."""
+    with running_up(postgres_dsn, tmp_path_factory.mktemp("browser-home")) as up:
+        yield up
