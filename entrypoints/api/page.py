@@ -52,17 +52,18 @@ class Asset:
 
 def content_security_policy(settings: Settings) -> str:
     """Scripts, styles, images and requests from this origin only, plus Supabase Auth when
-    it signs members in; no inline script or style, no plugins, never framed. A cited
-    document opens as a ``blob:`` URL made by the page, with the browser's PDF viewer."""
+    it signs members in; no inline script or style, no plugins, no frames, never framed.
+    (A cited document opens in a tab of its own, as a ``blob:`` URL the page made, in the
+    browser's PDF viewer: that needs nothing more.)"""
     connect = "'self'" + (f" {settings.supabase_url}" if _supabase_sign_in(settings) else "")
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data:",
         f"connect-src {connect}",
-        "object-src 'self' blob:",
-        "frame-src 'self' blob:",
+        "object-src 'none'",
+        "frame-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",

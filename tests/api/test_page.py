@@ -65,6 +65,7 @@ async def test_the_page_is_served_at_the_root_with_a_policy_allowing_only_its_ow
     assert policy["style-src"] == ["'self'"]
     assert policy["connect-src"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == policy["frame-src"] == policy["base-uri"] == ["'none'"]
     assert not any("unsafe" in value or value == "*" for values in policy.values()
                    for value in values)
     assert response.headers["x-content-type-options"] == "nosniff"

@@ -83,10 +83,14 @@ class Screenshots:
 
     folder: Path | None
 
-    def take(self, driver: object, name: str) -> None:
+    def take(self, driver: object, name: str, top: str | None = None) -> None:
+        """``name``.png of the window, scrolled so that ``top`` (a selector) is at the top."""
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        if top is not None:
+            driver.execute_script(  # type: ignore[attr-defined]
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", top)
         assert driver.save_screenshot(str(self.folder / f"{name}.png"))  # type: ignore[attr-defined]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -90,13 +91,17 @@ def test_a_member_uploads_asks_opens_the_citation_and_deletes_in_the_browser(
     screenshots.take(driver, "2-uploading")
     refused = shown(driver, 'li[data-file="insurance-card.png"][data-status="failed"]')
     assert "PNG" in refused.text, refused.text
-    done = shown(driver, f'li[data-file="{SAMPLE.name}"][data-status="complete"]')
+    try:
+        done = shown(driver, f'li[data-file="{SAMPLE.name}"][data-status="complete"]')
+    except TimeoutException:
+        raise AssertionError("the sample was not shown complete; navigator up said:\n"
+                             + navigator_up.printed()[-3000:]) from None
     assert "Ready" in done.text
     row = shown(driver, "#document-rows tr")
     wait(driver).until(lambda d: css(row, "td.job").get_attribute("data-status") == "complete",
                        "the document's row to say it is complete")
     assert SAMPLE.name in row.text
-    screenshots.take(driver, "3-uploaded")
+    screenshots.take(driver, "3-uploaded", top="#upload-title")
 
     # 3. ask, with the keyboard only; the answer streams in and cites page 1
     question = css(driver, "#question")
@@ -112,7 +117,7 @@ def test_a_member_uploads_asks_opens_the_citation_and_deletes_in_the_browser(
     assert "$60" in answer and "[1]" in answer, answer
     citation = shown(driver, "#citations button.citation")
     assert citation.text == f"[1] {SAMPLE.name}, page 1"
-    screenshots.take(driver, "4-answer")
+    screenshots.take(driver, "4-answer", top="#documents-title")
 
     # 4. the citation opens the document itself, at its page, in a new tab
     page_tab = driver.current_window_handle

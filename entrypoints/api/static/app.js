@@ -27,6 +27,7 @@ const POLL_MS = 1000;
 
 const rows = new Map(); // document id -> {document, job, row}
 const watched = new Set(); // job ids followed right now
+const uploads = new Map(); // job id -> shows the job on its upload's line
 let nextPage = null; // query string of the next page of documents, or null
 
 // -- small helpers ---------------------------------------------------------------------
@@ -108,6 +109,8 @@ async function follow(jobId, onJob) {
 }
 
 function jobChanged(job) {
+  const shown = uploads.get(job.id);
+  if (shown) shown(job);
   const entry = rows.get(job.document_id);
   if (entry) {
     entry.job = job;
@@ -227,7 +230,7 @@ async function retry(entry) {
 // -- uploads ---------------------------------------------------------------------------------
 
 async function uploadOne(file) {
-  const status = el("span", { class: "status", text: "Sending" });
+  const status = el("div", { class: "state" }, el("span", { class: "status", text: "Sending" }));
   const bar = el("progress", { max: "1", value: "0", "aria-label": `Sending ${file.name}` });
   const item = el("li", { "data-file": file.name }, el("span", { class: "filename",
                                                                   text: file.name }),
@@ -250,13 +253,11 @@ async function uploadOne(file) {
     const track = (job) => { describe(job, status); item.dataset.status = job.status; };
     track(result.job);
     if (result.duplicate) {
-      status.append(el("span", { class: "reason-ok hint",
+      status.append(el("span", { class: "hint",
                                  text: "uploaded before: this is the same document" }));
     }
+    uploads.set(result.job.id, track);
     showDocument(result.document, result.job, { first: true });
-    if (!TERMINAL.has(result.job.status)) {
-      follow(result.job.id, (job) => { track(job); jobChanged(job); });
-    }
     showUsage();
   } catch (error) {
     failed(error.message);
