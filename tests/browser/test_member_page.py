@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -34,7 +38,10 @@ TIMEOUT = 90
 
 
 def wait(driver: WebDriver, timeout: float = TIMEOUT) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2)
+    """Polls every 0.2 s; an element replaced by a reload meanwhile is looked up again."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,
+                                             NoSuchElementException))
 
 
 def css(driver: WebDriver | WebElement, selector: str) -> WebElement:
