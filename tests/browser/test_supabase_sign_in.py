@@ -51,6 +51,7 @@ def test_a_member_signs_in_with_supabase_and_out_again(
     driver.get(deployed.url + "/")
     shown(driver, "#sign-in-supabase")
     assert not css(driver, "#sign-in-local").is_displayed()
+    assert not css(driver, "#sign-out").is_displayed()
     assert unlabelled_controls(driver) == []
     screenshots.take(driver, "0-sign-in")
 
