@@ -24,10 +24,12 @@ const STATUS_WORDS = {
   failed: "Failed",
 };
 const POLL_MS = 1000;
+const MAX_STREAMS = 3;
 
 const rows = new Map(); // document id -> {document, job, row}
 const watched = new Set(); // job ids followed right now
 const uploads = new Map(); // job id -> shows the job on its upload's line
+let streams = 0; // job event streams open now
 let nextPage = null; // query string of the next page of documents, or null
 
 // -- small helpers ---------------------------------------------------------------------
@@ -54,7 +56,8 @@ function clearAlert() { $("alert").hidden = true; }
 function size(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
@@ -79,22 +82,30 @@ function describe(job, node) {
 }
 
 /** Follows a job to its end: its server-sent events, else (an older API, a proxy that
- *  buffers) by asking for it every second. */
+ *  buffers, or already MAX_STREAMS streams open: a browser opens at most six connections
+ *  to one server, and uploads and questions need some) by asking for it every second. */
 async function follow(jobId, onJob) {
   if (watched.has(jobId)) return;
   watched.add(jobId);
   let last = null;
   try {
-    const response = await call(`/api/v1/jobs/${jobId}/events`,
-                                { headers: { Accept: "text/event-stream" } });
-    if (response.ok && (response.headers.get("content-type") || "")
-      .startsWith("text/event-stream")) {
-      await readEvents(response, ({ event, data }) => {
-        if (event !== "status") return true;
-        last = JSON.parse(data);
-        onJob(last);
-        return !TERMINAL.has(last.status);
-      });
+    if (streams < MAX_STREAMS) {
+      streams += 1;
+      try {
+        const response = await call(`/api/v1/jobs/${jobId}/events`,
+                                    { headers: { Accept: "text/event-stream" } });
+        if (response.ok && (response.headers.get("content-type") || "")
+          .startsWith("text/event-stream")) {
+          await readEvents(response, ({ event, data }) => {
+            if (event !== "status") return true;
+            last = JSON.parse(data);
+            onJob(last);
+            return !TERMINAL.has(last.status);
+          });
+        }
+      } finally {
+        streams -= 1;
+      }
     }
     while (!last || !TERMINAL.has(last.status)) {
       if (last) await sleep(POLL_MS);
@@ -186,15 +197,20 @@ async function refreshDocuments() {
 }
 
 async function showUsage() {
-  // Each use the service counts against a limit: {"documents": {"used": 3, "limit": 1000}}.
+  // What the member uses of each limit (GET /api/v1/me/usage): documents and bytes kept,
+  // questions asked in the current window.
   const response = await call("/api/v1/me/usage");
   if (!response.ok) return;
-  const usage = await response.json();
-  const parts = Object.entries(usage)
-    .filter(([, v]) => v && typeof v.used === "number" && typeof v.limit === "number")
-    .map(([name, v]) => `${name.replace(/_/g, " ")}: ${name.includes("bytes")
-      ? `${size(v.used)} of ${size(v.limit)}` : `${v.used} of ${v.limit}`}`);
-  $("usage").textContent = parts.length ? `Used: ${parts.join(" · ")}` : "";
+  const { documents, bytes, answers } = await response.json();
+  const parts = [];
+  if (documents) parts.push(`${documents.used} of ${documents.limit} documents`);
+  if (bytes) parts.push(`${size(bytes.used)} of ${size(bytes.limit)} stored`);
+  if (answers) {
+    const minutes = Math.round((answers.window_seconds || 0) / 60);
+    parts.push(`${answers.used} of ${answers.limit} questions`
+      + (minutes ? ` in the last ${minutes} minutes` : ""));
+  }
+  $("usage").textContent = parts.length ? `You use ${parts.join(", ")}.` : "";
   $("usage").hidden = !parts.length;
 }
 
@@ -345,6 +361,7 @@ async function ask(event) {
   } finally {
     answer.setAttribute("aria-busy", "false");
     $("ask").disabled = false;
+    showUsage();
   }
 }
 
