@@ -1,14 +1,14 @@
-// The member's page: upload documents and follow them, see, delete and retry them, ask a
-// question and read the answer as it is written, open a cited passage at its page.
-// Text from the service (file names, answers, errors) is only ever set as text, never as
-// HTML.
+// The member's page: sign in, upload documents and follow them, see, delete and retry
+// them; questions are in questions.js. Text from the service (file names, answers,
+// errors) is only ever set as text, never as HTML.
 
-import { call, json, postJson, problemOf, readEvents, upload, whenSignedOut } from "./api.js";
+import { call, json, problemOf, readEvents, upload, whenSignedOut } from "./api.js";
+import { $, clearAlert, el, showAlert, size, sleep } from "./dom.js";
+import { ask, showScope } from "./questions.js";
 import {
   config, member, sendSignInLink, signInWithPassword, signOut, takeTokenFromUrl, usesSupabase,
 } from "./session.js";
 
-const $ = (id) => document.getElementById(id);
 const TERMINAL = new Set(["complete", "failed"]);
 const STATUS_WORDS = {
   uploaded: "Waiting to be read",
@@ -31,36 +31,6 @@ const watched = new Set(); // job ids followed right now
 const uploads = new Map(); // job id -> shows the job on its upload's line
 let streams = 0; // job event streams open now
 let nextPage = null; // query string of the next page of documents, or null
-
-// -- small helpers ---------------------------------------------------------------------
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (value === true) node.setAttribute(name, "");
-    else if (value !== false && value != null) node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-function showAlert(message) {
-  $("alert").textContent = message;
-  $("alert").hidden = false;
-}
-
-function clearAlert() { $("alert").hidden = true; }
-
-function size(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
-}
-
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 // -- a job's progress --------------------------------------------------------------------
 
@@ -293,102 +263,6 @@ async function uploadChosen(event) {
   await Promise.all(files.map(uploadOne));
 }
 
-// -- questions -----------------------------------------------------------------------------
-
-function chosenDocuments() {
-  return [...document.querySelectorAll("input.scope:checked")].map((box) => box.value);
-}
-
-function showScope() {
-  const chosen = chosenDocuments().length;
-  $("scope").textContent = chosen
-    ? `About the ${chosen} document${chosen > 1 ? "s" : ""} ticked above.`
-    : "About all my documents.";
-}
-
-function showCitations(citations) {
-  const list = $("citations");
-  list.replaceChildren();
-  for (const citation of citations) {
-    const where = citation.page ? `${citation.filename}, page ${citation.page}`
-      : citation.filename;
-    const open = el("button", { type: "button", class: "link citation",
-                                "data-page": citation.page ?? "",
-                                text: `[${citation.label}] ${where}`,
-                                onclick: () => openCitation(citation) });
-    list.append(el("li", { value: String(citation.label) }, open,
-                   el("blockquote", { text: citation.quote })));
-  }
-  $("citations-title").hidden = !citations.length;
-}
-
-async function ask(event) {
-  event.preventDefault();
-  clearAlert();
-  const question = $("question").value.trim();
-  if (!question) return;
-  const answer = $("answer");
-  $("answer-box").hidden = false;
-  answer.textContent = "";
-  answer.setAttribute("aria-busy", "true");
-  $("answer-kind").textContent = "";
-  showCitations([]);
-  $("ask").disabled = true;
-  const body = { question };
-  const chosen = chosenDocuments();
-  if (chosen.length) body.document_ids = chosen;
-  try {
-    const response = await postJson("/api/v1/answers", body, { Accept: "text/event-stream" });
-    if (!response.ok) throw await problemOf(response);
-    await readEvents(response, ({ event, data }) => {
-      const payload = JSON.parse(data);
-      if (event === "delta") answer.textContent += payload.text;
-      else if (event === "citations") showCitations(payload.citations);
-      else if (event === "done") {
-        answer.textContent = payload.answer;
-        showCitations(payload.citations);
-        $("answer-kind").textContent = payload.kind === "extracted"
-          ? "Quoted from your documents (no language model is configured)."
-          : `Written by ${payload.model} from your documents.`;
-        answer.dataset.done = "true";
-      } else if (event === "error") {
-        throw new Error(payload.detail);
-      }
-      return true;
-    });
-  } catch (error) {
-    showAlert(`No answer: ${error.message}`);
-  } finally {
-    answer.setAttribute("aria-busy", "false");
-    $("ask").disabled = false;
-    showUsage();
-  }
-}
-
-/** Opens the cited document at its page. A plain link cannot send the member's token, so
- *  the file is fetched, kept as a blob, and the tab (opened at once, while the click still
- *  counts as the member's) is sent to it with `#page=N` for the browser's PDF viewer. */
-async function openCitation(citation) {
-  clearAlert();
-  const tab = window.open("", "_blank");
-  try {
-    const response = await call(`/api/v1/documents/${citation.document_id}/file`);
-    if (!response.ok) throw await problemOf(response);
-    const url = URL.createObjectURL(await response.blob());
-    const target = citation.page ? `${url}#page=${citation.page}` : url;
-    if (tab) {
-      tab.opener = null;
-      tab.location.href = target;
-    } else {
-      window.location.assign(target);
-    }
-    setTimeout(() => URL.revokeObjectURL(url), 5 * 60 * 1000);
-  } catch (error) {
-    if (tab) tab.close();
-    showAlert(`Could not open ${citation.filename}: ${error.message}`);
-  }
-}
-
 // -- signing in ----------------------------------------------------------------------------
 
 function showSignIn(message = "") {
@@ -443,7 +317,7 @@ async function start() {
   $("who").hidden = false;
   $("member").hidden = false;
   $("upload-form").addEventListener("submit", uploadChosen);
-  $("ask-form").addEventListener("submit", ask);
+  $("ask-form").addEventListener("submit", (event) => ask(event).then(showUsage));
   $("refresh").addEventListener("click", () => refreshDocuments().catch(
     (e) => showAlert(`Could not list your documents: ${e.message}`)));
   $("more").addEventListener("click", () => nextPage && loadDocuments(nextPage).catch(
