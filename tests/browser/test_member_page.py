@@ -181,3 +181,17 @@ def test_the_page_refuses_to_run_a_script_from_anywhere_else(
     wait(driver, 10).until(lambda d: len(policy_violations(d)) >= 2,
                            "the browser to report the blocked scripts")
     assert driver.execute_script("return window.ran") == []
+
+
+def test_a_token_the_service_refuses_asks_the_member_to_sign_in_again(
+    browser: WebDriver, navigator_up: Up,
+) -> None:
+    driver = browser
+    stale = navigator_up.page_link.rsplit(".", 1)[0] + ".bm90LXRoZS1zaWduYXR1cmU"
+
+    driver.get(stale)
+
+    shown(driver, "#sign-in-local")
+    assert "Please sign in again" in alert_text(driver)
+    assert not css(driver, "#member").is_displayed()
+    assert driver.execute_script("return sessionStorage.length") == 0, "the token is forgotten"

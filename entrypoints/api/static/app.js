@@ -6,7 +6,8 @@ import { call, json, problemOf, readEvents, upload, whenSignedOut } from "./api.
 import { $, clearAlert, el, showAlert, size, sleep } from "./dom.js";
 import { ask, showScope } from "./questions.js";
 import {
-  config, member, sendSignInLink, signInWithPassword, signOut, takeTokenFromUrl, usesSupabase,
+  config, forgetDevToken, member, sendSignInLink, signInWithPassword, signOut,
+  takeTokenFromUrl, usesSupabase,
 } from "./session.js";
 
 const TERMINAL = new Set(["complete", "failed"]);
@@ -303,7 +304,10 @@ function wireSignIn() {
 async function start() {
   const error = takeTokenFromUrl();
   wireSignIn();
-  whenSignedOut((detail) => showSignIn(`Please sign in again${detail ? ` (${detail})` : ""}.`));
+  whenSignedOut((detail) => {
+    forgetDevToken();
+    showSignIn(`Please sign in again${detail ? ` (${detail})` : ""}.`);
+  });
   $("sign-out").addEventListener("click", async () => {
     await signOut();
     window.location.reload();
@@ -325,7 +329,7 @@ async function start() {
   try {
     await refreshDocuments();
   } catch (e) {
-    showAlert(`Could not list your documents: ${e.message}`);
+    if (e.status !== 401) showAlert(`Could not list your documents: ${e.message}`);
   }
   document.body.dataset.ready = "true";
 }

@@ -153,6 +153,12 @@ export async function sendSignInLink(email) {
   await gotrue(`/otp?redirect_to=${back}`, { email, create_user: false });
 }
 
+/** Forgets a development token the API refused (expired, or from another home), so that
+ *  the next sign-in is not shadowed by it. */
+export function forgetDevToken() {
+  sessionStorage.removeItem(DEV_KEY);
+}
+
 export async function signOut() {
   const dev = sessionStorage.getItem(DEV_KEY);
   sessionStorage.removeItem(DEV_KEY);
