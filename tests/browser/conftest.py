@@ -83,15 +83,27 @@ class Screenshots:
 
     folder: Path | None
 
-    def take(self, driver: object, name: str, top: str | None = None) -> None:
-        """``name``.png of the window, scrolled so that ``top`` (a selector) is at the top."""
+    def take(self, driver: object, name: str, top: str | None = None,
+             painted: bool = False) -> None:
+        """``name``.png of the window, scrolled so that ``top`` (a selector) is at the top.
+        ``painted``: wait (up to 15 s) for more than a blank window first, for what the
+        page cannot report, such as the browser's PDF viewer drawing a document."""
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         if top is not None:
             driver.execute_script(  # type: ignore[attr-defined]
                 "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", top)
-        assert driver.save_screenshot(str(self.folder / f"{name}.png"))  # type: ignore[attr-defined]
+        png: bytes = driver.get_screenshot_as_png()  # type: ignore[attr-defined]
+        if painted:
+            png = wait_for(lambda: _not_blank(driver), "the window to be drawn", 15, 0.5)
+        (self.folder / f"{name}.png").write_bytes(png)
+
+
+def _not_blank(driver: object) -> bytes | None:
+    """A screenshot with more in it than one colour (a blank PNG compresses to a few KB)."""
+    png: bytes = driver.get_screenshot_as_png()  # type: ignore[attr-defined]
+    return png if len(png) > 20_000 else None
 
 
 @pytest.fixture

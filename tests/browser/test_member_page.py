@@ -62,7 +62,7 @@ def alert_text(driver: WebDriver) -> str:
 
 def policy_violations(driver: WebDriver) -> list[str]:
     """What the browser's console said about the Content-Security-Policy."""
-    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[attr-defined]
     return [e["message"] for e in entries if "Content Security Policy" in e["message"]]
 
 
@@ -137,7 +137,7 @@ def test_a_member_uploads_asks_opens_the_citation_and_deletes_in_the_browser(
     wait(driver, 30).until(lambda d: d.current_url.startswith("blob:"),
                            "the new tab to show the fetched document")
     assert driver.current_url.endswith("#page=1"), driver.current_url
-    screenshots.take(driver, "5-citation")
+    screenshots.take(driver, "5-citation", painted=True)
     driver.close()
     driver.switch_to.window(page_tab)
 
