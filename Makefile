@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 # (tests, linters, the embedded PostgreSQL server, uv itself).
 EXPORT := $(BIN)/uv export --quiet --frozen --no-dev --no-emit-project --format requirements.txt
 
-.PHONY: up test lint lock lock-check bench clean
+.PHONY: up test lint lock lock-check bench clean ts-client screenshots
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +55,24 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.embedding
 	$(BIN)/python -m bench.pipeline
 
+# The API's TypeScript client (CI runs it; needs node and npm): the OpenAPI document the
+# code serves, the types openapi-typescript generates from it (clients/typescript/schema.d.ts,
+# not checked in), then the compiler checks the client and its example against them. A
+# schema that cannot produce a client fails here.
+ts-client: $(STAMP) node_modules/.installed
+	$(BIN)/python -m entrypoints.api.openapi_document build/openapi.json
+	npx --no-install openapi-typescript build/openapi.json --output clients/typescript/schema.d.ts
+	npx --no-install tsc -p clients/typescript
+
+# Exactly what package-lock.json pins (integrity checked), as `make` does for Python.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# docs/screenshots/*.png, one per state of the member's page, taken by its browser test
+# (needs Chromium and chromium-driver: `apt-get install chromium chromium-driver`).
+screenshots: $(STAMP)
+	NAVIGATOR_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -q
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules build

@@ -105,8 +105,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     "(`response.body.getReader()`), parsing the `event:`/`data:` lines.",
     responses=RESPONSES,
 )
-async def answer(body: AnswerRequest, member: Member, use_case: AnswerQuestionCase,
-                 request: Request) -> Response:
+async def answer_question(body: AnswerRequest, member: Member,
+                          use_case: AnswerQuestionCase, request: Request) -> Response:
     prepared = await use_case.prepare(member, body.question, body.document_ids)
     events = aiter(use_case.stream(prepared))
     first = await anext(events)  # a refusal before any text is still a plain problem

@@ -1,7 +1,8 @@
 """The API service: ``create_app(container)`` builds the FastAPI app around a container.
 
 Every route is under ``/api/v1`` and needs a bearer token, except ``/health``,
-``/metrics``, ``/docs`` and ``/openapi.json``. The container's resources (the
+``/metrics``, ``/docs``, ``/openapi.json`` and the member's page (``/`` and
+``/static/``, see :mod:`entrypoints.api.page`). The container's resources (the
 database pool) are opened when the app starts and closed when it stops.
 
 Logging: uvicorn's access log shows the method, path and status, never headers,
@@ -17,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from entrypoints import tracing
 from entrypoints.api import (
@@ -27,6 +29,7 @@ from entrypoints.api import (
     health,
     jobs,
     metrics,
+    page,
     problems,
     search,
     usage,
@@ -83,11 +86,13 @@ def create_app(container: Container) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         debug=settings.debug,
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     problems.install(app)
     for module in (documents, files, usage, jobs, events, search, answers, health, metrics):
         app.include_router(module.router)
+    page.install(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -103,6 +108,13 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(RequestIds)  # the outermost of ours: every answer gets its id
     tracing.instrument_app(app)  # when this process traces: a span per request
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's ``operationId``: its function's name in camelCase (``upload_document``
+    is ``uploadDocument``), the method name a generated client gives it."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _version() -> str:

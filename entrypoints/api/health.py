@@ -120,7 +120,7 @@ def _not_ready(reason: str | None) -> JSONResponse:
     description="200 whenever the process answers; checks nothing else (not the "
     "database). For a supervisor that restarts a stuck process. Needs no token.",
 )
-async def live() -> Liveness:
+async def check_liveness() -> Liveness:
     return Liveness(status="alive")
 
 
@@ -133,7 +133,7 @@ async def live() -> Liveness:
     "unreachable, schema missing, migrations pending). Needs no token.",
     responses={503: {"model": Readiness, "description": "Not ready", "content": _NOT_READY}},
 )
-async def ready(request: Request, probe: Probe) -> Readiness | JSONResponse:
+async def check_readiness(request: Request, probe: Probe) -> Readiness | JSONResponse:
     is_ready, reason = await _readiness(request, probe)
     return Readiness(status="ready") if is_ready else _not_ready(reason)
 
@@ -151,7 +151,7 @@ async def ready(request: Request, probe: Probe) -> Readiness | JSONResponse:
     responses={503: {"model": Readiness, "description": "Not ready yet",
                      "content": _NOT_READY}},
 )
-async def started(request: Request, probe: Probe) -> Readiness | JSONResponse:
+async def check_started(request: Request, probe: Probe) -> Readiness | JSONResponse:
     if getattr(request.app.state, "been_ready", False):
         return Readiness(status="started")
     is_ready, reason = await _readiness(request, probe)
@@ -178,7 +178,7 @@ async def started(request: Request, probe: Probe) -> Readiness | JSONResponse:
     # The operator token is optional: anyone may call, an operator sees more.
     openapi_extra={"security": [{}, {"OperatorToken": []}]},
 )
-async def health(
+async def get_health(
     request: Request, settings: ServiceSettings, window: LiveWorkerWindow, probe: Probe,
     registry: Workers, parser: ParserInUse, embedder: EmbedderInUse, clock: ServiceClock,
     operator: Operator,

@@ -27,9 +27,9 @@ router = APIRouter(prefix=API, tags=["search"])
     "(of `document_ids`, when given) the search could not look into, and why.",
     responses=problem_responses(401, 404, 422, 503),
 )
-async def search(body: SearchRequest, member: Member, search_documents: SearchDocumentsCase
-                 ) -> SearchResponse:
-    result = await search_documents(
+async def search_documents(body: SearchRequest, member: Member, search: SearchDocumentsCase
+                           ) -> SearchResponse:
+    result = await search(
         member, body.query, similarity_threshold=body.similarity_threshold,
         max_chunks=body.max_chunks, token_budget=body.token_budget, mode=body.mode,
         document_ids=body.document_ids,

@@ -3,7 +3,8 @@
 ``up`` is the newcomer's first command: the embedded PostgreSQL server (or
 ``DATABASE_URL``), the migrations, the API (uvicorn, in this event loop) and a
 worker, in one process. It listens on 127.0.0.1 unless ``SERVICE_HOST`` says
-otherwise, prints the URL, a dev token and a first command to try.
+otherwise, prints the URL, a link to the member's page that signs a browser in with a
+dev token (in the URL's fragment), the token itself and a first command to try.
 
 Stopping (Ctrl-C or SIGTERM, for every service): the worker stops claiming, lets
 its running jobs finish within ``WORKER_SHUTDOWN_GRACE`` seconds and gives the
@@ -311,6 +312,10 @@ def banner(settings: Settings, dsn: str, container: Container, member: str) -> s
     return f"""
 Insurance Navigator is up.
 
+Open the member's page in a browser (the link signs you in as member {member}):
+
+  {page_link(url, token)}
+
   API        {url}      (API docs: {url}/docs)
   database   {database_label(settings)}, schema {settings.database_schema}
   parser     {container.parser().name}
@@ -331,6 +336,12 @@ Try, in another terminal (the commands mint their own dev token):
 
 Press Ctrl-C to stop.
 """
+
+
+def page_link(url: str, token: str) -> str:
+    """The member's page with a development token in the URL's fragment: a browser
+    never sends a fragment to the server, so the token stays out of every log."""
+    return f"{url}/#token={token}"
 
 
 def first_file() -> str:

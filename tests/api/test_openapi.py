@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from entrypoints.api import openapi_document
 from tests.api.conftest import Api
 
 ROUTES = {
@@ -29,6 +33,26 @@ ROUTES = {
     ("get", "/health/ready"): {"200", "503"},
     ("get", "/health/started"): {"200", "503"},
     ("get", "/metrics"): {"200", "401", "403"},
+}
+#: The name a generated client gives each operation: its route function's, in camelCase.
+OPERATION_IDS = {
+    ("post", "/api/v1/documents"): "uploadDocument",
+    ("get", "/api/v1/documents"): "listDocuments",
+    ("get", "/api/v1/documents/{document_id}"): "getDocument",
+    ("delete", "/api/v1/documents/{document_id}"): "deleteDocument",
+    ("get", "/api/v1/jobs/{job_id}"): "getJob",
+    ("post", "/api/v1/jobs/{job_id}/retry"): "retryJob",
+    ("get", "/api/v1/documents/{document_id}/file"): "downloadDocumentFile",
+    ("post", "/api/v1/documents/{document_id}/reprocess"): "reprocessDocument",
+    ("get", "/api/v1/jobs/{job_id}/events"): "streamJobEvents",
+    ("get", "/api/v1/me/usage"): "getMyUsage",
+    ("post", "/api/v1/search"): "searchDocuments",
+    ("post", "/api/v1/answers"): "answerQuestion",
+    ("get", "/health"): "getHealth",
+    ("get", "/health/live"): "checkLiveness",
+    ("get", "/health/ready"): "checkReadiness",
+    ("get", "/health/started"): "checkStarted",
+    ("get", "/metrics"): "getMetrics",
 }
 PUBLIC = {("get", "/health"), ("get", "/health/live"), ("get", "/health/ready"),
           ("get", "/health/started"), ("get", "/metrics")}
@@ -60,6 +84,17 @@ def has_example(schema_or_content: dict[str, Any], spec: dict[str, Any]) -> bool
 
 def test_every_route_is_documented_and_nothing_else(spec: dict[str, Any]) -> None:
     assert set(operations(spec)) == set(ROUTES)
+
+
+def test_operation_ids_are_the_route_functions_names_in_camel_case(
+    spec: dict[str, Any],
+) -> None:
+    found = {route: operation["operationId"] for route, operation in operations(spec).items()}
+
+    assert found == OPERATION_IDS
+    for route, name in found.items():
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", name), (route, name)
+    assert len(set(found.values())) == len(found), "every operationId is unique"
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -117,3 +152,16 @@ async def test_the_interactive_docs_are_served(api: Api) -> None:
 
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+def test_the_document_client_generators_read_is_the_one_the_api_serves(
+    spec: dict[str, Any], tmp_path: Path,
+) -> None:
+    output = tmp_path / "openapi.json"
+
+    assert openapi_document.main([str(output)]) == 0
+
+    written = json.loads(output.read_text())
+    assert set(operations(written)) == set(operations(spec))
+    assert {r: o["operationId"] for r, o in operations(written).items()} == {
+        r: o["operationId"] for r, o in operations(spec).items()}

@@ -57,6 +57,7 @@ MEMBER = "member-artifact"
 JWT_SECRET = "artifact-test-secret-" + "5eed" * 12
 METRICS_TOKEN = "artifact-test-metrics-" + "3e71" * 12
 OPERATOR_TOKEN = "artifact-test-operator-" + "70ce" * 12
+ANON_KEY = "sb_publishable_artifact-test-anon-key"
 DOCUMENT = "simulated_insurance_document.pdf"
 #: What the build may take from the machine: how to reach the package index.
 BUILD_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "HTTP_PROXY",
@@ -167,6 +168,7 @@ def secret_values(fakes: Fakes, dsn: str) -> dict[str, str]:
     return {
         "DATABASE_URL": dsn,
         "SUPABASE_URL": fakes.auth.url,
+        "SUPABASE_ANON_KEY": ANON_KEY,
         "SUPABASE_JWT_SECRET": JWT_SECRET,
         "CORS_ORIGINS": "https://members.example.org",
         "OPENAI_API_KEY": fakes.openai.api_key,
@@ -288,6 +290,10 @@ def test_the_package_render_builds_migrates_and_runs_from_outside_the_source_tre
     assert shipped, "the clean clone has migrations/*.sql"
     assert [n for n in shipped if f"migrations/{n}" not in listed] == [], (
         f"the wheel {wheel.name} lacks these migrations")
+    page = sorted(p.name for p in (clone / "entrypoints" / "api" / "static").iterdir())
+    assert "index.html" in page and "app.js" in page
+    assert [n for n in page if f"entrypoints/api/static/{n}" not in listed] == [], (
+        f"the wheel {wheel.name} lacks these files of the member's page")
 
     # 2. the blueprint's build, in the clean clone, into the fresh virtualenv
     build = run_shell(web.build, cwd=clone, env=build_env, timeout=BUILD_TIMEOUT)
@@ -334,6 +340,16 @@ def test_the_package_render_builds_migrates_and_runs_from_outside_the_source_tre
         assert web.health_check, "the web service has a health check path"
         checked = httpx.get(base + web.health_check, timeout=5)
         assert checked.status_code == 200, (web.health_check, checked.text)
+
+        # the member's page, from the installed package, signing in with the project's key
+        page = httpx.get(base + "/", timeout=5)
+        assert page.status_code == 200, page.text
+        assert f'content="{ANON_KEY}"' in page.text
+        assert f"connect-src 'self' {fakes.auth.url}" in page.headers["content-security-policy"]
+        for name in sorted(p.name for p in (clone / "entrypoints/api/static").iterdir()
+                           if p.name != "index.html"):
+            served = httpx.get(f"{base}/static/{name}", timeout=5)
+            assert served.status_code == 200, (name, served.text)
 
         # 4. a member's PDF, over HTTP, to complete; then search finds it
         token = fakes.auth.sign(key, sub=MEMBER)
