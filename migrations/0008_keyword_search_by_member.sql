@@ -51,6 +51,11 @@ CREATE INDEX document_chunks_member_text_search
 
 DROP INDEX {schema}.document_chunks_text_search;
 
+-- The member btree of 0006 served keyword search's statistics, which no longer read the
+-- chunks; left in place it let a generic plan match every chunk of the member instead
+-- of using the index above. `user_id = $1` alone is served by the index above too.
+DROP INDEX IF EXISTS {schema}.document_chunks_by_member;  -- IF EXISTS: as 0006 first shipped, too
+
 CREATE TABLE {schema}.document_chunk_totals (
     document_id uuid PRIMARY KEY
         REFERENCES {schema}.documents (document_id) ON DELETE CASCADE,

@@ -133,11 +133,17 @@ collection AS MATERIALIZED (
            greatest(sum(tokens)::float8 / nullif(sum(chunks), 0), 1) AS average_tokens
     FROM complete_documents
 ),
-hits AS MATERIALIZED (
-    SELECT t.lexeme, c.chunk_id, c.token_count
+index_hits AS MATERIALIZED (
+    -- on its own, so that no plan can start from the complete documents instead and
+    -- match every chunk they hold (a generic plan, estimating two documents, did)
+    SELECT t.lexeme, c.chunk_id, c.document_id, c.token_count
     FROM terms t
     JOIN {s}.document_chunks c ON c.user_id = {member} AND c.text_search @@ t.query
-    WHERE c.document_id IN (SELECT document_id FROM complete_documents)
+),
+hits AS MATERIALIZED (
+    SELECT h.lexeme, h.chunk_id, h.token_count
+    FROM index_hits h
+    WHERE h.document_id IN (SELECT document_id FROM complete_documents)
 ),
 frequency AS MATERIALIZED (
     SELECT h.lexeme, ln(1 + (c.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf

@@ -80,3 +80,27 @@ async def test_a_chunk_holding_every_word_comes_first_among_more_matches_than_ar
     assert hits[0].chunk.text == every_word
     assert {h.chunk.text for h in hits[1:3]} == set(two_words)
     assert len(hits) == 5 and all(h.keyword_rank is not None for h in hits)
+
+
+async def test_a_complete_documents_words_are_found_while_still_in_the_gin_pending_list(
+    queue: PostgresJobQueue, pg_pool: asyncpg.Pool, pg_schema: str
+) -> None:
+    """The chunk step adds its GIN entries to the index's pending list (fastupdate), which
+    is merged into the index later; a search reads the pending list too, so a document is
+    searchable by its words the moment it is complete, merged or not."""
+    index = f'"{pg_schema}".document_chunks_member_text_search'
+    await pg_pool.execute(f"SELECT gin_clean_pending_list('{index}'::regclass)")
+    await pg_pool.execute(f"ALTER INDEX {index} SET (fastupdate = on, "
+                          "gin_pending_list_limit = 65536)")  # nothing merges it on the way
+    await submit(queue, MARIA, b"maria's dental rider", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    texts = ["Orthodontia is covered at 50% after a $1,000 lifetime maximum."]
+    assert await run_to(queue, lease, S.COMPLETE, TEST_VECTOR_DIMENSION, texts) is None
+
+    hits = await PostgresDocumentRepository(pg_pool, pg_schema).search(
+        MARIA, unit(0, TEST_VECTOR_DIMENSION), "text-embedding-3-small", 0.99, 5,
+        text="orthodontia lifetime maximum", mode=SearchMode.KEYWORD)
+
+    assert [h.chunk.text for h in hits] == texts
+    merged = await pg_pool.fetchval(f"SELECT gin_clean_pending_list('{index}'::regclass)")
+    assert merged > 0  # the words were found in the pending list, not yet in the index
