@@ -6,10 +6,10 @@
 --    `user_id = $1 AND text_search @@ 'word'` is answered from the member's entries of the
 --    index, intersected with the word's, so a search no longer finds every member's chunks
 --    holding a common word and then throws away all but the member's (the global index),
---    nor reads every tsvector the member owns (the member btree). It replaces the global
---    index, which no statement needs any more (every search is member-scoped; the previous
---    release's statement is served by this index too), so a chunk write maintains one GIN
---    index, as before.
+--    nor reads every tsvector the member owns (the member btree). An expand step: the
+--    global GIN index of 0004 and the member btree of 0006 stay until the next release's
+--    contract step drops them (docs/OPERATIONS.md, "The next contract step"); until then a
+--    chunk write maintains both GIN indexes.
 -- 2. Each document's chunk count and token total are kept in `document_chunk_totals`,
 --    by statement-level triggers on `document_chunks`: whatever writes chunks (this
 --    release's chunk step, the previous release's during a rolling deploy, an operator)
@@ -22,8 +22,10 @@
 -- would take with it. Its operator classes are the default ones for their types, so the
 -- index below finds them whatever the search path.
 --
--- On a populated table: the index is built once (writes to the chunks wait; measured: see
--- docs/BENCHMARKS.md) and the totals are computed once from the chunks.
+-- On a populated table: the index is built once and the totals are computed once from
+-- the chunks; writes to the chunks wait for the whole migration (the index build's lock
+-- also keeps any chunk write from slipping between the totals' backfill and their
+-- triggers); searches do not wait. Measured: docs/BENCHMARKS.md.
 
 DO $$
 DECLARE
@@ -48,13 +50,6 @@ $$;
 
 CREATE INDEX document_chunks_member_text_search
     ON {schema}.document_chunks USING gin (user_id, text_search);
-
-DROP INDEX {schema}.document_chunks_text_search;
-
--- The member btree of 0006 served keyword search's statistics, which no longer read the
--- chunks; left in place it let a generic plan match every chunk of the member instead
--- of using the index above. `user_id = $1` alone is served by the index above too.
-DROP INDEX IF EXISTS {schema}.document_chunks_by_member;  -- IF EXISTS: as 0006 first shipped, too
 
 CREATE TABLE {schema}.document_chunk_totals (
     document_id uuid PRIMARY KEY
