@@ -103,6 +103,7 @@ class Options:
     migration: bool
     explain: bool
     dsn: str | None
+    modes: tuple[SearchMode, ...] = tuple(SearchMode)
 
 
 @attrs.define
@@ -418,21 +419,18 @@ async def run(options: Options, dsn: str) -> None:
               f"{LIMIT} chunks; client-timed through the repository):")
         repository = PostgresDocumentRepository(pool, schema)
         warm = sampled[-1]
-        await search(repository, pool, space, [warm], 20, "(warm-up, not counted)")
-        await search(repository, pool, space, sampled[-20:], options.queries,
-                     f"typical member (~{options.typical} chunks)")
+        sizes = [(sampled[-20:], f"typical (~{options.typical})")]
         if options.mid:
-            await search(repository, pool, space, [members[1]], options.queries,
-                         f"mid member ({options.mid:,} chunks)")
-        await search(repository, pool, space, [members[0]], options.queries,
-                     f"heavy member ({options.heavy:,} chunks)")
-        for mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
+            sizes.append(([members[1]], f"mid ({options.mid:,})"))
+        sizes.append(([members[0]], f"heavy ({options.heavy:,})"))
+        for mode in options.modes:
             await search(repository, pool, space, [warm], 20, "(warm-up, not counted)", mode)
-            await search(repository, pool, space, sampled[-20:], options.queries,
-                         f"typical member, {mode}", mode)
+            for chosen, label in sizes:
+                await search(repository, pool, space, chosen, options.queries,
+                             f"{label}, {mode}", mode)
         if options.explain:
             for member in (sampled[-1], members[0]):
-                for mode in SearchMode:
+                for mode in options.modes:
                     await explain(pool, repository, space, member, mode)
     finally:
         await pool.close()
@@ -494,10 +492,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="time migration 0006 on a table of --chunks instead")
     parser.add_argument("--explain", action="store_true",
                         help="print the plan of one search per member size")
+    parser.add_argument("--modes", default=",".join(m.value for m in SearchMode),
+                        help="the search modes to time, comma-separated")
     parser.add_argument("--dsn", default=None)
     a = parser.parse_args(argv)
+    modes = tuple(SearchMode(m.strip()) for m in a.modes.split(",") if m.strip())
     return Options(a.chunks, a.steps, a.heavy, a.mid, a.typical, a.queries, a.ingest,
-                   a.dimensions, a.migration, a.explain, a.dsn)
+                   a.dimensions, a.migration, a.explain, a.dsn, modes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,12 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, quote_schema
 from adapters.postgres.errors import translates_outages
 from adapters.postgres.named_sql import queue_statements
-from adapters.postgres.search_sql import PAIR_WEIGHT, RRF_K, search_statement
+from adapters.postgres.search_sql import (
+    KEYWORD_SHORTLIST,
+    PAIR_WEIGHT,
+    RRF_K,
+    search_statement,
+)
 from adapters.vectors import check_vector
 from domain.errors import NotFound
 from domain.hybrid import SearchMode
@@ -170,7 +175,8 @@ class PostgresDocumentRepository:
     ) -> tuple[str, _Arguments]:
         """The one statement a search runs and its arguments (public so bench/search.py
         can show its plan); adapters/postgres/search_sql.py holds the statements."""
-        sql, names = search_statement(self._s, mode, max(limit, self._rerank_candidates))
+        sql, names = search_statement(self._s, mode, max(limit, self._rerank_candidates),
+                                      max(limit, KEYWORD_SHORTLIST))
         given: dict[str, object] = {
             "member": user_id, "vector": vector, "model": model,
             "threshold": min_similarity, "limit": limit, "text": text, "rrf_k": RRF_K,

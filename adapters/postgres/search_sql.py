@@ -11,7 +11,11 @@ retrieval quality test pins this one):
   words of the question that the chunk says close together (the second within
   :data:`PAIR_REACH` words after the first), :data:`PAIR_WEIGHT` times the pair's
   idf. Chunks matching the whole question as ``websearch_to_tsquery`` reads it come
-  first; ``ts_rank_cd``, then document and position, break ties.
+  first; ``ts_rank_cd``, then document and position, break ties. The statistics (the
+  member's chunk count and average length, each word's document frequency) cover every
+  chunk of the member's complete documents searched; only the :data:`KEYWORD_SHORTLIST` matches
+  holding the most of the question's words are scored exactly (all of them, for a
+  member with fewer matches).
 - **Fusion** (``hybrid``): each list cut to ``limit``; a chunk scores
   ``1 / (RRF_K + rank)`` for each list it is in, best sum first.
 
@@ -43,6 +47,11 @@ PAIR_REACH = 3
 #: What a pair held by a chunk adds to its BM25 score, times the pair's idf (chosen
 #: on bench/retrieval.py's questions; docs/BENCHMARKS.md).
 PAIR_WEIGHT = 0.5
+#: How many of the chunks holding the question's words are scored exactly (the rest
+#: hold fewer of its words, or the same ones in longer chunks): ten times the ten
+#: passages a search returns (docs/BENCHMARKS.md, "Hybrid search and ingestion at 100k
+#: and 300k chunks").
+KEYWORD_SHORTLIST = 100
 
 #: Every parameter a search statement may use, in the order they are numbered.
 PARAMETERS = ("member", "vector", "model", "threshold", "limit", "text", "rrf_k",
@@ -97,31 +106,72 @@ _PAIR_QUERY = " || ' | ' || ".join(
     for gap in range(1, PAIR_REACH + 1)
 )
 
-# The keyword list. The member's chunks are read twice (the collection's statistics,
-# and the matches), each time straight from the table, so the matches are found
-# through the GIN index or the member's btree, whichever the planner prefers (one CTE
-# of the member's chunks named twice was materialised first and filtered row by
-# row). Both are MATERIALIZED: computed once, and the matches are filtered by the
-# question before their words are unnested (inlined, the planner unnested every
-# chunk's tsvector first and computed the statistics again for every match).
+# The keyword list, in two stages, so that its cost follows what the question matches in
+# the member's chunks, not what the member owns nor what everybody's chunks match:
+#
+# 1. **Hits**, from the index alone: for each of the question's words, the member's chunks
+#    holding it, found in the member's entries of the GIN index (migration 0008: member
+#    first, then the tsvector). A single word needs no recheck, so only each chunk's row
+#    is read, never its tsvector. The collection's statistics come from the member's
+#    complete documents' totals (``document_chunk_totals``, kept by triggers), the words'
+#    document frequencies from the hits: both exact, and neither reads a tsvector.
+# 2. **Shortlist**: the :data:`KEYWORD_SHORTLIST` chunks holding the most of the
+#    question's words, by their BM25 score as if each word occurred once (exact when it
+#    does; the floor of the real score). Only they are scored exactly: their tsvectors
+#    read once each, the words counted, the pairs found, the whole question matched.
+#    A member with fewer matches than that is ranked exactly as before.
+#
+# The CTEs are MATERIALIZED: computed once, in this order (inlined, the planner unnested
+# every chunk's tsvector first and computed the statistics again for every match).
 _KEYWORD_LIST = """
+complete_documents AS MATERIALIZED (
+    SELECT t.document_id, t.chunks, t.tokens
+    FROM {s}.upload_jobs j
+    JOIN {s}.document_chunk_totals t ON t.document_id = j.document_id
+    WHERE j.user_id = {member} AND j.status = 'complete'
+      AND ({documents}::uuid[] IS NULL OR j.document_id = ANY({documents}::uuid[]))
+),
 collection AS MATERIALIZED (
-    SELECT count(*) AS chunks, greatest(avg(c.token_count), 1) AS average_tokens
-    FROM {s}.chunk_embeddings e
-    JOIN {s}.upload_jobs j ON j.document_id = e.document_id AND j.user_id = {member}
-    JOIN {s}.document_chunks c ON c.chunk_id = e.chunk_id
-    WHERE e.user_id = {member} AND e.model = {model} AND j.status = 'complete'
+    SELECT coalesce(sum(chunks), 0) AS chunks,
+           greatest(sum(tokens)::float8 / nullif(sum(chunks), 0), 1) AS average_tokens
+    FROM complete_documents
+),
+index_hits AS MATERIALIZED (
+    -- on its own, so that no plan can start from the complete documents instead and
+    -- match every chunk they hold (a generic plan, estimating two documents, did)
+    SELECT t.lexeme, c.chunk_id, c.document_id, c.token_count
+    FROM terms t
+    JOIN {s}.document_chunks c ON c.user_id = {member} AND c.text_search @@ t.query
+),
+hits AS MATERIALIZED (
+    SELECT h.lexeme, h.chunk_id, h.token_count
+    FROM index_hits h
+    WHERE h.document_id IN (SELECT document_id FROM complete_documents)
+),
+frequency AS MATERIALIZED (
+    SELECT h.lexeme, ln(1 + (c.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM hits h CROSS JOIN collection c
+    GROUP BY h.lexeme, c.chunks
+),
+shortlist AS MATERIALIZED (
+    SELECT h.chunk_id
+    FROM hits h JOIN frequency f ON f.lexeme = h.lexeme CROSS JOIN collection c
+    GROUP BY h.chunk_id
+    ORDER BY count(*) DESC,
+             sum(f.idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * h.token_count / c.average_tokens)))
+             DESC, h.chunk_id
+    LIMIT {keyword_shortlist}
 ),
 keyword_matches AS MATERIALIZED (
-    SELECT c.chunk_id, c.document_id, c.ordinal, c.token_count, c.text_search,
-           ts_rank_cd(c.text_search, q.any_word) AS density,
-           c.text_search @@ q.whole AS whole
-    FROM question q
-    JOIN {s}.document_chunks c ON c.text_search @@ q.any_word
-    JOIN {s}.upload_jobs j ON j.document_id = c.document_id AND j.user_id = {member}
-    WHERE c.user_id = {member} AND j.status = 'complete'
-      AND ({documents}::uuid[] IS NULL OR c.document_id = ANY({documents}::uuid[]))
-      AND EXISTS (SELECT 1 FROM {s}.chunk_embeddings e
+    SELECT c.chunk_id, c.document_id, c.ordinal, c.token_count, v.text_search,
+           ts_rank_cd(v.text_search, q.any_word) AS density,
+           v.text_search @@ q.whole AS whole
+    FROM shortlist k
+    JOIN {s}.document_chunks c ON c.chunk_id = k.chunk_id
+    -- the tsvector read once (a copy, not a pointer to its TOASTed value)
+    CROSS JOIN LATERAL (SELECT c.text_search || ''::tsvector AS text_search OFFSET 0) v
+    CROSS JOIN question q
+    WHERE EXISTS (SELECT 1 FROM {s}.chunk_embeddings e
                   WHERE e.chunk_id = c.chunk_id AND e.model = {model})
 ),
 occurrences AS (
@@ -134,9 +184,6 @@ occurrences AS (
     FROM keyword_matches m
     CROSS JOIN LATERAL unnest(ts_filter(
         setweight(m.text_search, 'A', (SELECT array_agg(lexeme) FROM terms)), '{{a}}')) AS u
-),
-frequency AS (
-    SELECT lexeme, count(*) AS holding FROM occurrences GROUP BY lexeme
 ),
 question_positions AS (
     SELECT u.lexeme, p.position
@@ -171,8 +218,7 @@ pair_scores AS (
 words_scored AS (
     -- BM25 (k1 = 1.2, b = 0.75), length in tokens
     SELECT o.chunk_id, o.document_id, o.ordinal, o.density, o.whole,
-           sum(ln(1 + (c.chunks - f.holding + 0.5) / (f.holding + 0.5))
-               * o.often * 2.2
+           sum(f.idf * o.often * 2.2
                / (o.often + 1.2 * (0.25 + 0.75 * o.token_count / c.average_tokens))) AS score
     FROM occurrences o
     JOIN frequency f ON f.lexeme = o.lexeme
@@ -252,10 +298,12 @@ _SCORE = {
 }
 
 
-def search_statement(schema: str, mode: SearchMode, shortlist: int) -> tuple[str, list[str]]:
+def search_statement(schema: str, mode: SearchMode, shortlist: int,
+                     keyword_shortlist: int = KEYWORD_SHORTLIST) -> tuple[str, list[str]]:
     """The statement of one search mode in a (quoted) schema, and the names of its
     parameters in the order they are numbered (``$1``, ``$2``...): a subset of
-    :data:`PARAMETERS`. ``shortlist``: how many vectors the Hamming pass keeps."""
+    :data:`PARAMETERS`. ``shortlist``: how many vectors the Hamming pass keeps;
+    ``keyword_shortlist``: how many keyword matches are scored exactly."""
     template = (
         "WITH " + ",".join([*_LISTS[mode], _FUSED[mode]])
         + _RESULT.replace("{score}", _SCORE[mode])
@@ -263,4 +311,5 @@ def search_statement(schema: str, mode: SearchMode, shortlist: int) -> tuple[str
     used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     names = [p for p in PARAMETERS if p in used]
     numbered = {name: f"${n}" for n, name in enumerate(names, start=1)}
-    return template.format(s=schema, shortlist=shortlist, **numbered), names
+    return template.format(s=schema, shortlist=shortlist,
+                           keyword_shortlist=keyword_shortlist, **numbered), names

@@ -57,9 +57,9 @@ async def test_chunks_stored_before_the_migration_are_found_by_their_words(
         assert found == 1
         index = await conn.fetchval(
             "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 "
-            "AND indexname = 'document_chunks_text_search'", schema,
+            "AND indexname = 'document_chunks_member_text_search'", schema,
         )
-        assert "USING gin (text_search)" in index
+        assert "USING gin (user_id, text_search)" in index  # migration 0008: member first
         await conn.execute(  # and a chunk written afterwards gets its words too
             f'INSERT INTO "{schema}".document_chunks (chunk_id, document_id, user_id, '
             "ordinal, text, token_count) VALUES ($1, $2, 'member-maria', 1, "

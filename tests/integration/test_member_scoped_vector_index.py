@@ -160,9 +160,10 @@ async def test_chunk_writes_maintain_no_ann_index_only_the_member_index(
     conn: asyncpg.Connection, pg_schema: str
 ) -> None:
     chunks = await _index_methods(conn, pg_schema, "document_chunks")
-    # b-trees, and the GIN index of keyword search (0004): no approximate vector index
+    # b-trees, and the GIN index of keyword search (0004; by member since 0008): no
+    # approximate vector index
     assert set(chunks.values()) == {"btree", "gin"}
-    assert chunks["document_chunks_text_search"] == "gin"
+    assert chunks["document_chunks_member_text_search"] == "gin"
     vectors = await _index_methods(conn, pg_schema, "chunk_embeddings")
     assert set(vectors.values()) == {"btree"}
     definition = await conn.fetchval(

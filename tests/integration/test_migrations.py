@@ -66,7 +66,7 @@ async def test_the_schema_has_the_tables_the_adapters_use(
     }
     assert tables == {
         "documents", "upload_jobs", "job_events", "document_chunks", "chunk_embeddings", "workers",
-        "document_files",
+        "document_files", "document_chunk_totals",
         "schema_migrations",
     }
 

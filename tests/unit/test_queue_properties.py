@@ -114,8 +114,8 @@ class MemoryRows:
         pass
 
 
-_TABLES = ("chunk_embeddings", "document_chunks", "job_events", "upload_jobs",
-           "document_files", "documents")
+_TABLES = ("chunk_embeddings", "document_chunk_totals", "document_chunks", "job_events",
+           "upload_jobs", "document_files", "documents")
 
 
 @attrs.define
