@@ -43,6 +43,7 @@ from pathlib import Path
 import attrs
 import httpx
 
+from bench._cpu import postmaster_of, process_tree_cpu
 from entrypoints.tokens import mint_token
 from tests.e2e.conftest import free_port, navigator_command, wait_for
 
@@ -55,6 +56,21 @@ _PARAGRAPH = (
     "room care costs $300 per visit, waived if you are admitted. Generic drugs cost "
     "$10 at a network pharmacy. The out-of-pocket maximum is $6,000 per person. "
 )
+
+
+@attrs.frozen
+class Processes:
+    """Where the CPU goes: the ``navigator up`` process (API and worker), the PostgreSQL
+    server (the postmaster and every backend), and this client."""
+
+    server: int
+    postmaster: int
+
+    def cpu(self) -> dict[str, float]:
+        client = os.times()
+        return {"navigator up": process_tree_cpu(self.server, pruned=self.postmaster),
+                "postgres": process_tree_cpu(self.postmaster),
+                "client": client.user + client.system}
 
 
 @attrs.frozen
@@ -169,7 +185,7 @@ def navigator_up(home: Path, profile: Path | None) -> Iterator[tuple[str, Proces
     try:
         wait_for(healthy, "navigator up to answer /health", 180, interval=0.25,
                  logs=log.read_text)
-        postmaster = int((home / "pgdata" / "postmaster.pid").read_text().split()[0])
+        postmaster = postmaster_of(home / "pgdata")
         yield url, Processes(process.pid, postmaster)
     finally:
         process.send_signal(signal.SIGINT)
@@ -178,56 +194,6 @@ def navigator_up(home: Path, profile: Path | None) -> Iterator[tuple[str, Proces
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2:].split()  # fields from the 3rd (state) on
-
-
-def _cpu_of(pid: int, *, with_reaped: bool = False) -> float:
-    """CPU seconds ``pid`` spent (all its threads), and with ``with_reaped`` those of its
-    children that have exited."""
-    fields = _stat(pid)
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if with_reaped:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks / _TICK
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_stat(int(entry.name))[1]) == parent:
-                    found.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
-@attrs.frozen
-class Processes:
-    """Where the CPU goes: the ``navigator up`` process (API and worker), the PostgreSQL
-    server (the postmaster and every backend), and this client."""
-
-    server: int
-    postmaster: int
-
-    def cpu(self) -> dict[str, float]:
-        database = _cpu_of(self.postmaster, with_reaped=True)
-        for child in _children(self.postmaster):
-            try:
-                database += _cpu_of(child)
-            except OSError:  # exited meanwhile; counted with the reaped ones next time
-                continue
-        client = os.times()
-        return {"navigator up": _cpu_of(self.server), "postgres": database,
-                "client": client.user + client.system}
 
 
 def _ms(seconds: float) -> str:
