@@ -52,6 +52,7 @@ from domain.model import Submission
 from domain.status import JobStatus
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
+from tests.corpus import corpus_bytes
 from tests.e2e.conftest import navigator_command
 
 BIG, SMALL = "scan_classic_hmo.pdf", "simulated_insurance_document.pdf"
@@ -78,16 +79,9 @@ class Drain:
         return self.pages / self.seconds
 
 
-def corpus_dir() -> Path:
-    found = os.environ.get("NAVIGATOR_CORPUS_DIR")
-    if found:
-        return Path(found)
-    return Path(__file__).resolve().parents[2] / "shared" / "corpus"
-
-
-def documents(count: int, big_every: int, corpus: Path) -> list[tuple[str, str, bytes]]:
+def documents(count: int, big_every: int) -> list[tuple[str, str, bytes]]:
     """(member, file name, bytes) of every document, each with bytes of its own."""
-    sources = {name: (corpus / name).read_bytes() for name in (BIG, SMALL)}
+    sources = {name: corpus_bytes(name) for name in (BIG, SMALL)}
     made = []
     for number in range(count):
         name = BIG if big_every and number % big_every == 0 else SMALL
@@ -194,7 +188,7 @@ async def _pages(container: Container, submitted: list[Submission]) -> int:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    docs = documents(args.docs, args.big_every, corpus_dir())
+    docs = documents(args.docs, args.big_every)
     with tempfile.TemporaryDirectory(prefix="navigator-bench-scale-out-") as tmp:
         work = Path(tmp)
         print("starting the embedded PostgreSQL server ...", file=sys.stderr, flush=True)
