@@ -19,6 +19,13 @@ figures per run: uploads per second (from the first request to the last answer),
 and the latency of each request (p50, p95, p99, max). Then the medians of the runs.
 A run of 20 uploads, one per member, warms the server first and is not counted.
 
+Each run starts with the queue empty and ends when the worker has completed every
+job (read from the API's ``/metrics``). The CPU each party spent is read from
+``/proc``: ``navigator up`` with the processes under it (the parser's children),
+PostgreSQL's postmaster with its backends, and this client; per upload, while the
+uploads ran and until the queue was drained (each upload's whole cost, the
+worker's processing included).
+
 ``--profile FILE`` runs ``navigator up`` under cProfile and writes its profile to
 FILE when it stops (``python -m pstats FILE``); the figures are then slower than
 without it. Nothing leaves the machine. The client shares the cores with the server
@@ -43,7 +50,7 @@ from pathlib import Path
 import attrs
 import httpx
 
-from bench._cpu import postmaster_of, process_tree_cpu
+from bench._cpu import cpu_of, postmaster_of, process_tree_cpu
 from entrypoints.tokens import mint_token
 from tests.e2e.conftest import free_port, navigator_command, wait_for
 
@@ -60,15 +67,19 @@ _PARAGRAPH = (
 
 @attrs.frozen
 class Processes:
-    """Where the CPU goes: the ``navigator up`` process (API and worker), the PostgreSQL
-    server (the postmaster and every backend), and this client."""
+    """Where the CPU goes: the ``navigator up`` process (API and worker), the processes
+    under it (the worker's parser children, one per document, and their fork server),
+    the PostgreSQL server (the postmaster and every backend), and this client."""
 
     server: int
     postmaster: int
 
     def cpu(self) -> dict[str, float]:
         client = os.times()
-        return {"navigator up": process_tree_cpu(self.server, pruned=self.postmaster),
+        alone = cpu_of(self.server)
+        return {"navigator up": alone,
+                "its parser processes":
+                    process_tree_cpu(self.server, pruned=self.postmaster) - alone,
                 "postgres": process_tree_cpu(self.postmaster),
                 "client": client.user + client.system}
 
@@ -78,7 +89,9 @@ class RunResult:
     uploads: int
     seconds: float
     latencies: list[float]
-    cpu: dict[str, float] = attrs.Factory(dict)  # CPU seconds by who spent them
+    cpu: dict[str, float]  # CPU seconds by who spent them while the uploads ran
+    cpu_drained: dict[str, float]  # ... from the first upload until the queue was empty
+    drain_seconds: float  # from the last answer until the worker had completed every job
 
     @property
     def per_second(self) -> float:
@@ -126,12 +139,45 @@ async def send_all(url: str, bodies: list[tuple[str, bytes]], concurrency: int,
                     raise RuntimeError(f"upload answered {response.status_code}: "
                                        f"{response.text[:300]}")
 
+        await drained(client)  # what came before is not this run's work
         cpu_before = processes.cpu()
         began = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
         seconds = time.perf_counter() - began
-        cpu = {who: spent - cpu_before[who] for who, spent in processes.cpu().items()}
-    return RunResult(len(bodies), seconds, latencies, cpu)
+        cpu_uploads = processes.cpu()
+        await drained(client)
+        drain = time.perf_counter() - began - seconds
+        cpu_all = processes.cpu()
+    return RunResult(len(bodies), seconds, latencies,
+                     {who: spent - cpu_before[who] for who, spent in cpu_uploads.items()},
+                     {who: spent - cpu_before[who] for who, spent in cpu_all.items()}, drain)
+
+
+_COMPLETE = 'navigator_jobs{status="complete"}'
+_ALL_JOBS = "navigator_jobs{"
+
+
+#: How long the worker may take to drain the queue after a run before the benchmark
+#: gives up.
+DRAIN_SECONDS = 900
+
+
+async def drained(client: httpx.AsyncClient) -> None:
+    """Wait until the worker has completed every job (read from ``/metrics``, where the
+    API counts jobs by status from the database)."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while True:
+        text = (await client.get("/metrics")).text
+        counts = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                  if line.startswith(_ALL_JOBS)}
+        if _COMPLETE not in counts:
+            raise RuntimeError("the API's /metrics has no navigator_jobs by status")
+        if counts[_COMPLETE] == sum(counts.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not drain the queue in {DRAIN_SECONDS} s: "
+                               f"{counts}")
+        await asyncio.sleep(0.5)
 
 
 def bodies_for(run: int, uploads: int, members: int) -> list[tuple[str, bytes]]:
@@ -196,6 +242,10 @@ def navigator_up(home: Path, profile: Path | None) -> Iterator[tuple[str, Proces
             process.wait()
 
 
+def _cpu_line(cpu: dict[str, float], uploads: int) -> str:
+    return "  ".join(f"{who} {_ms(spent / uploads).strip()}" for who, spent in cpu.items())
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:6.1f}"
 
@@ -225,13 +275,14 @@ def main(argv: list[str] | None = None) -> int:
                 result = asyncio.run(send_all(url, bodies_for(run, args.uploads, args.members),
                                               args.concurrency, processes))
                 results.append(result)
-                cpu = "  ".join(f"{who} {_ms(spent / result.uploads)}"
-                                for who, spent in result.cpu.items())
                 print(f"run {run}: {result.per_second:6.1f} uploads/s  [ms] "
                       f"p50 {_ms(result.percentile(50))}  p95 {_ms(result.percentile(95))}  "
                       f"p99 {_ms(result.percentile(99))}  max {_ms(max(result.latencies))}  "
-                      f"[CPU ms per upload] {cpu}  (load {os.getloadavg()[0]:.1f})",
-                      flush=True)
+                      f"[CPU ms per upload, while uploading | until drained] "
+                      f"{_cpu_line(result.cpu, result.uploads)} | "
+                      f"{_cpu_line(result.cpu_drained, result.uploads)}  "
+                      f"(drained {result.drain_seconds:.1f} s after the last upload; "
+                      f"load {os.getloadavg()[0]:.1f})", flush=True)
     print()
     print(f"{args.uploads} uploads of ~{len(file_body(1, 1))} bytes over {args.members} "
           f"members, concurrency {args.concurrency}, worker draining; "
@@ -239,14 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  uploads/s {statistics.median(r.per_second for r in results):6.1f}")
     for p in (50, 95, 99):
         print(f"  p{p:<8} {_ms(statistics.median(r.percentile(p) for r in results))} ms")
-    per_upload = {who: statistics.median(r.cpu[who] / r.uploads for r in results)
-                  for who in results[0].cpu}
-    for who, spent in per_upload.items():
-        print(f"  CPU {who:<13} {_ms(spent)} ms per upload")
-    total = sum(per_upload.values())
     cores = os.cpu_count() or 1
-    print(f"  CPU all         {_ms(total)} ms per upload: at most {cores / total:.0f} "
-          f"uploads/s on {cores} idle cores")
+    for label, pick in (("while uploading", lambda r: r.cpu),
+                        ("until drained (each upload's whole cost)", lambda r: r.cpu_drained)):
+        per_upload = {who: statistics.median(pick(r)[who] / r.uploads for r in results)
+                      for who in results[0].cpu}
+        total = sum(per_upload.values())
+        print(f"  CPU ms per upload, {label}: {_cpu_line(per_upload, 1)}, all {_ms(total)}: "
+              f"at most {cores / total:.0f} uploads/s on {cores} idle cores")
     return 0
 
 
