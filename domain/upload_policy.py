@@ -231,6 +231,15 @@ class UploadPolicy:
         self, data: bytes | UploadedFile, filename: str, declared: str | None, usage: Usage
     ) -> MediaType:
         """The upload's type if it may be stored; else the first rule it breaks."""
+        media_type = self.check_file(data, filename, declared)
+        self.check_quota(as_uploaded_file(data).size, usage)
+        return media_type
+
+    def check_file(self, data: bytes | UploadedFile, filename: str, declared: str | None
+                   ) -> MediaType:
+        """The file's type if the file itself may be stored (not empty, not too large, an
+        accepted type); else the first rule it breaks. The member's quota is
+        ``check_quota``'s, asked where the upload is recorded."""
         file = as_uploaded_file(data)
         if file.size == 0:
             raise EmptyFile(
@@ -244,7 +253,6 @@ class UploadPolicy:
                 f"{_shown(filename)} is {_describe(media_type)}, which is not accepted here. "
                 f"{_accepted(self.allowed_types)}"
             )
-        self.check_quota(file.size, usage)
         return media_type
 
     def check_size(self, size: int, filename: str = "") -> None:

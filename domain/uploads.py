@@ -11,9 +11,9 @@ from uuid import UUID
 
 import attrs
 
-from domain.errors import StoreOutcomeUnknown
+from domain.errors import StoreOutcomeUnknown, UploadRejected
 from domain.files import UploadedFile, as_uploaded_file
-from domain.model import Admission, Document, Job, Submission
+from domain.model import Admission, Document, Job, MediaType, Submission
 from domain.ports import BlobStore, Clock, DocumentRepository, IdFactory, UploadQueue
 from domain.upload_policy import UploadPolicy, base_name
 
@@ -63,14 +63,22 @@ class SubmitUpload:
         declared_type: str | None = None,
     ) -> Submission:
         file = as_uploaded_file(data)
-        existing = await self.documents.find_by_sha256(user_id, file.sha256)
-        if existing is not None:
-            return Submission(existing, await self.queue.job_for_document(existing.document_id),
-                              created=False)
-        usage = await self.documents.usage(user_id)  # a first look; the queue decides
-        media_type = await _in_thread_if_large(
-            file, lambda: self.policy.check(file, filename, declared_type, usage)
-        )
+        if self.blobs.kept_with_jobs:
+            # The queue looks for the same bytes and asks the quota in the transaction that
+            # records the upload: here only the file itself is checked, with no database.
+            media_type = await self._check_file(user_id, file, filename, declared_type)
+            if isinstance(media_type, Submission):
+                return media_type
+        else:
+            # The file goes to object storage before the document is recorded: a duplicate
+            # or an upload past the quota is caught first, so its bytes are never sent.
+            existing = await self._existing(user_id, file.sha256)
+            if existing is not None:
+                return existing
+            usage = await self.documents.usage(user_id)  # a first look; the queue decides
+            media_type = await _in_thread_if_large(
+                file, lambda: self.policy.check(file, filename, declared_type, usage)
+            )
         document_id = self.new_id()
         now = self.clock.now()
         document = Document(
@@ -89,6 +97,28 @@ class SubmitUpload:
         if self.blobs.kept_with_jobs:
             return await self.queue.submit(document, job, admit=admit, file=file)
         return await self._store_then_submit(document, job, admit, file)
+
+    async def _check_file(self, user_id: str, file: UploadedFile, filename: str,
+                          declared_type: str | None) -> MediaType | Submission:
+        """The file's type, or the member's document with the same bytes when the file
+        is refused (the same bytes stored before are the member's document whatever the
+        name they come under this time), or the refusal."""
+        try:
+            return await _in_thread_if_large(
+                file, lambda: self.policy.check_file(file, filename, declared_type)
+            )
+        except UploadRejected:
+            existing = await self._existing(user_id, file.sha256)
+            if existing is None:
+                raise
+            return existing
+
+    async def _existing(self, user_id: str, sha256: str) -> Submission | None:
+        existing = await self.documents.find_by_sha256(user_id, sha256)
+        if existing is None:
+            return None
+        return Submission(existing, await self.queue.job_for_document(existing.document_id),
+                          created=False)
 
     async def _store_then_submit(
         self, document: Document, job: Job, admit: Admission, file: UploadedFile

@@ -3,8 +3,9 @@
 The bytes live in ``document_files``, in parts of at most 1 MiB (one row each),
 beside the document they belong to and removed with it (``ON DELETE CASCADE``).
 ``PostgresJobQueue.submit`` writes them in the transaction that records the
-document, its job and the wake-up notice (``write_file``), so an upload is all
-there or not at all. A worker on any machine reads them back by the document's
+document, its job and the wake-up notice (the first part in the statement that
+inserts the document, the rest with ``write_parts``), so an upload is all there or
+not at all. A worker on any machine reads them back by the document's
 ``blob_key``.
 
 ``put`` exists for moving files in (``navigator migrate``): it replaces the parts
@@ -33,14 +34,21 @@ async def write_file(conn: asyncpg.Connection, schema: str, document_id: UUID,
     """Write the file's parts for ``document_id`` on ``conn`` (inside the caller's
     transaction); returns the number of bytes written. One part is in memory at a
     time."""
+    return await write_parts(conn, schema, document_id, file.parts(PART_BYTES))
+
+
+async def write_parts(conn: asyncpg.Connection, schema: str, document_id: UUID,
+                      parts: AsyncIterator[bytes], first: int = 0) -> int:
+    """Write ``parts`` as the parts numbered from ``first`` on (the caller may have
+    written the ones before with the document); returns the number of bytes written."""
     # A plain execute, not conn.prepare(): behind a transaction-mode pooler
     # (DATABASE_POOLER_MODE) named prepared statements must not be left on a server
     # connection that another client gets next.
     sql = (f"INSERT INTO {quote_schema(schema)}.document_files (document_id, part, data) "
            "VALUES ($1, $2, $3)")
     written = 0
-    number = 0
-    async for part in file.parts(PART_BYTES):
+    number = first
+    async for part in parts:
         await conn.execute(sql, document_id, number, part)
         written += len(part)
         number += 1

@@ -30,12 +30,12 @@ from adapters.postgres._rows import (
 )
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel
 from adapters.postgres.errors import commit, translates_outages
-from adapters.postgres.files import write_file
+from adapters.postgres.files import write_parts
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.vector_binary import packed_vector
 from domain.errors import Conflict, NotFound
-from domain.files import UploadedFile
+from domain.files import PART_BYTES, UploadedFile
 from domain.model import (
     Admission,
     Document,
@@ -95,14 +95,17 @@ class PostgresJobQueue(QueueRules):
         admit: Admission | None = None,
         file: UploadedFile | None = None,
     ) -> Submission:
-        """One transaction, under a per-member advisory lock (released at commit): look
-        for the same bytes, read the member's usage and ask ``admit``, then insert the
-        document, its file's parts, the job, its first event and the notice (five
-        round trips). With neither a quota nor a file to take care of, the insert
-        alone does it (operators' tools, benchmarks)."""
+        """One transaction, under a per-member advisory lock (released at commit): insert
+        the document with the file's first part, the job, its first event and the
+        notice, in one statement that also reads what the member stored before; ask
+        ``admit`` about that (a refusal rolls it all back), then write the file's other
+        parts and commit. A small file takes four round trips (begin, lock, insert,
+        commit). The member's same bytes stored before: that document, nothing written.
+        With neither a quota nor a file to take care of, the insert alone does it
+        (operators' tools, benchmarks)."""
         if admit is None and file is None:
             while True:
-                if await self._insert(self._pool, document, job):
+                if await self._insert(self._pool, document, job) is not None:
                     return Submission(document, job, True)
                 found = await self._existing(self._pool, document)
                 if found is not None:  # else deleted meanwhile: a fresh upload after all
@@ -131,41 +134,53 @@ class PostgresJobQueue(QueueRules):
         when the member uploaded the same bytes before, else None (written)."""
         await conn.execute(self._sql["lock_member_uploads"], self._member_lock,
                            document.user_id)
-        found = await self._existing(conn, document)
-        if found is not None:
-            return found
-        if admit is not None:
-            usage = await conn.fetchrow(self._sql["usage"], document.user_id)
-            admit(Usage(documents=usage["n"], bytes=int(usage["bytes"])))
-        if not await self._insert(conn, document, job):
-            # the same bytes came in meanwhile by a path that takes no lock
-            return await self._existing(conn, document)
-        if file is not None:
-            written = await write_file(conn, self._schema, document.document_id, file)
-            if written != document.size_bytes:
-                raise ValueError(f"the file has {written} bytes, the document says "
-                                 f"{document.size_bytes}")
+        parts = None if file is None else file.parts(PART_BYTES)
+        try:
+            first = None if parts is None else await anext(parts, None)
+            while True:
+                usage = await self._insert(conn, document, job, first)
+                if usage is not None:
+                    break
+                found = await self._existing(conn, document)
+                if found is not None:
+                    return found
+                # else the same bytes, stored by a path that takes no lock, were deleted
+                # meanwhile: a fresh upload after all
+            if admit is not None:
+                admit(usage)
+            if parts is not None:
+                written = len(first or b"") + await write_parts(
+                    conn, self._schema, document.document_id, parts, first=1)
+                if written != document.size_bytes:
+                    raise ValueError(f"the file has {written} bytes, the document says "
+                                     f"{document.size_bytes}")
+        finally:
+            if parts is not None and hasattr(parts, "aclose"):
+                await parts.aclose()
         return None
 
     async def _insert(self, db: asyncpg.Pool | asyncpg.Connection, document: Document,
-                      job: Job) -> bool:
-        """Insert document, job, first event and notice; False if the member's same
-        bytes are stored already (nothing written)."""
+                      job: Job, first_part: bytes | None = None) -> Usage | None:
+        """Insert document (with ``first_part`` of its file), job, first event and
+        notice, and answer with what the member stored before; None if the member's
+        same bytes are stored already (nothing written)."""
         first = job.first_event()
         try:
-            created = await db.fetch(
+            created = await db.fetchrow(
                 self._sql["submit"],
                 document.document_id, document.user_id, document.filename,
                 document.media_type.value, document.size_bytes, document.sha256,
                 document.blob_key, document.created_at,
                 job.job_id, job.user_id, job.priority, job.created_at, *job_to_columns(job),
                 first.to_status.value, first.at, first.attempt, first.detail, self._channel,
-                job.trace_context,
+                first_part, job.trace_context,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"document {document.document_id} or job {job.job_id} already "
                            "exists") from exc
-        return bool(created)
+        if created is None:
+            return None
+        return Usage(documents=created["n"], bytes=int(created["bytes"]))
 
     async def _existing(self, db: asyncpg.Pool | asyncpg.Connection,
                         document: Document) -> Submission | None:

@@ -315,9 +315,16 @@ WHERE NOT EXISTS (SELECT FROM fenced);
 -- A new upload: the document ($1-$8), its job ($9 job_id, $10 user_id, $11 priority,
 -- $12 created_at, $13-$23 the columns a transition may change, in the order above),
 -- the job's first event ($24 to_status, $25 at, $26 attempt, $27 detail), the
--- notice on channel $28 and the trace the upload started in ($29). The member's same
--- bytes stored already: nothing is written and no row comes back.
-WITH doc AS (
+-- notice on channel $28, the file's first part ($29; NULL when the file is not
+-- kept here) and the trace the upload started in ($30). It answers with what the member stored before this upload (`n`
+-- documents, `bytes`), for the quota: run after lock_member_uploads, it sees every
+-- upload of the member committed before it, and the caller rolls back if the quota
+-- says no. The member's same bytes stored already: nothing is written and no row
+-- comes back.
+WITH usage AS (
+    SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes
+    FROM {schema}.documents WHERE user_id = $2
+), doc AS (
     INSERT INTO {schema}.documents (document_id, user_id, filename, media_type, size_bytes,
                                     sha256, blob_key, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -330,14 +337,17 @@ WITH doc AS (
                                       fencing_token, parser_job_id, embedding_tokens,
                                       updated_at, trace_context)
     SELECT $9, doc.document_id, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-           $22, $23, $29
+           $22, $23, $30
     FROM doc
     RETURNING job_id
 ), first_event AS (
     INSERT INTO {schema}.job_events (job_id, from_status, to_status, at, attempt, worker, detail)
     SELECT job_id, NULL, $24, $25, $26, NULL, $27 FROM job
+), first_part AS (
+    INSERT INTO {schema}.document_files (document_id, part, data)
+    SELECT document_id, 0, $29::bytea FROM doc WHERE $29::bytea IS NOT NULL
 )
-SELECT pg_notify($28, job_id::text) FROM job;
+SELECT pg_notify($28, job.job_id::text), usage.n, usage.bytes FROM job CROSS JOIN usage;
 
 
 -- name: lock_member_uploads

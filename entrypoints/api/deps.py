@@ -10,7 +10,7 @@ routes get. ``app.dependency_overrides[show_job] = ...`` works too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
@@ -33,8 +33,10 @@ from entrypoints.settings import Settings
 T = TypeVar("T")
 
 
-def _from_container(pick: Callable[[Container], T]) -> Callable[[Request], T]:
-    def dependency(request: Request) -> T:
+def _from_container(pick: Callable[[Container], T]) -> Callable[[Request], Awaitable[T]]:
+    # async: FastAPI runs a plain function dependency in its thread pool, a thread hop
+    # per dependency per request for what is a dictionary lookup.
+    async def dependency(request: Request) -> T:
         container: Container = request.app.state.container
         return pick(container)
 

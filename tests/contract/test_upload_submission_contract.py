@@ -10,7 +10,7 @@ import functools
 import pytest
 
 from domain.errors import NotFound, QuotaExceeded
-from domain.files import BytesFile
+from domain.files import PART_BYTES, BytesFile
 from domain.status import JobStatus
 from domain.upload_policy import UploadPolicy
 from tests.contract.builders import JAMAL, MARIA, upload
@@ -135,3 +135,29 @@ async def test_the_files_kept_with_the_jobs_never_hold_a_file_without_its_docume
         await backend.files.put("uploads/no-such/document", BytesFile(b"an orphan"))
     with pytest.raises(NotFound):
         await backend.files.get("uploads/no-such/document")
+
+
+async def test_a_file_of_several_parts_is_recorded_whole_in_order(backend: Backend) -> None:
+    content = b"".join(n.to_bytes(4, "big") for n in range(PART_BYTES // 2))  # 2 parts
+    content += b"and the last few bytes"
+
+    (submission,) = await submit_many(backend, quota(), MARIA, [content])
+
+    assert await backend.files.get(submission.document.blob_key) == content  # type: ignore[attr-defined]
+
+
+async def test_a_file_of_several_parts_refused_by_the_quota_leaves_no_part(
+    backend: Backend,
+) -> None:
+    content = bytes(range(256)) * (PART_BYTES // 128 + 1)  # 3 parts
+    policy = quota(max_bytes_per_member=len(content) - 1)
+    document, job = upload(MARIA, content, backend.clock.now())
+
+    with pytest.raises(QuotaExceeded):
+        await backend.queue.submit(document, job,
+                                   admit=functools.partial(policy.check_quota, len(content)),
+                                   file=BytesFile(content))
+
+    with pytest.raises(NotFound):
+        await backend.files.get(document.blob_key)
+    assert (await backend.documents.usage(MARIA)).documents == 0

@@ -26,7 +26,7 @@ from adapters.postgres.named_sql import queue_statements
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.errors import LeaseLost, StoreUnavailable
 from domain.files import BytesFile
-from domain.model import ChunkVector, Document, Lease, MediaType, StepOutput
+from domain.model import ChunkVector, Document, Lease, MediaType, StepOutput, Usage
 from domain.processing import ProcessJob
 from domain.retry import RetryPolicy
 from domain.status import STEPS, JobStatus
@@ -81,6 +81,23 @@ async def test_every_step_of_a_job_costs_one_round_trip(
     # submit + claim + one statement for each of the six steps
     assert trips.count == 8
     assert (await queue.get_job(lease.job_id)).status is S.COMPLETE
+
+
+async def test_an_upload_with_its_file_and_quota_costs_four_round_trips(
+    counted: tuple[PostgresJobQueue, RoundTrips], clock: FakeClock
+) -> None:
+    queue, trips = counted
+    await queue.claim("warm-up", 1, LEASE)  # the pool's first connection introspects types
+    trips.count = 0
+    asked: list[Usage] = []
+    document, job = upload(MARIA, b"Maria's summary of benefits", clock.now())
+
+    submission = await queue.submit(document, job, admit=asked.append,
+                                    file=BytesFile(b"Maria's summary of benefits"))
+
+    assert trips.count == 4  # begin, the member's lock, the insert, commit
+    assert submission.created
+    assert asked == [Usage(documents=0, bytes=0)]  # what she had before this upload
 
 
 async def test_the_claim_moves_each_step_exactly_as_the_domain_does(

@@ -55,3 +55,45 @@ def test_a_word_document_is_recognised_from_the_file_on_disk() -> None:
 def test_nothing_more_can_be_written_once_the_upload_is_finished() -> None:
     with received(b"%PDF-1.7") as upload, pytest.raises(ValueError):
         upload.write(b"more")
+
+
+async def test_a_small_upload_stays_in_memory_and_reads_back_the_same() -> None:
+    small = BODY[:10_000]
+    with received(small, chunk=999) as upload:
+        parts = [part async for part in upload.parts(4096)]
+        reader = upload.reader()
+        reader.seek(9_990)
+
+        assert not upload.on_disk
+        assert b"".join(parts) == small
+        assert [len(p) for p in parts] == [4096, 4096, 1808]
+        assert reader.read() == small[9_990:]
+        assert upload.head(6) == small[:6]
+        assert upload.sha256 == hashlib.sha256(small).hexdigest()
+
+
+@pytest.mark.parametrize("cut", [1, 99, 100, 101, 250])
+async def test_an_upload_that_outgrows_memory_moves_to_disk_whole(cut: int) -> None:
+    data = BODY[:300]
+    upload = SpooledUpload(memory_bytes=100)
+    with upload:
+        upload.write(data[:cut])
+        upload.write(data[cut:])
+        upload.finish()
+        parts = [part async for part in upload.parts(128)]
+
+        assert upload.on_disk
+        assert b"".join(parts) == data
+        assert upload.reader().read() == data
+        assert (upload.size, upload.sha256) == (300, hashlib.sha256(data).hexdigest())
+
+
+def test_an_upload_the_size_of_memory_exactly_stays_there() -> None:
+    upload = SpooledUpload(memory_bytes=100)
+    with upload:
+        upload.write(BODY[:60])
+        upload.write(BODY[60:100])
+        upload.finish()
+
+        assert not upload.on_disk
+        assert upload.head(200) == BODY[:100]

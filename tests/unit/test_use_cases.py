@@ -27,7 +27,9 @@ from domain.errors import (
     InvalidQuery,
     LeaseLost,
     NotFound,
+    QuotaExceeded,
     StoreUnavailable,
+    UnsupportedFileType,
 )
 from domain.hybrid import SearchMode
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
@@ -181,6 +183,38 @@ async def test_a_duplicate_does_not_count_against_the_quota(rig: Rig) -> None:
     first = await use_case(MEMBER, "plan.md", POLICY_TEXT.encode())
     again = await use_case(MEMBER, "plan.md", POLICY_TEXT.encode())
     assert (again.created, again.document) == (False, first.document)
+
+
+@pytest.mark.parametrize("kept_with_jobs", [True, False], ids=["database", "object"])
+async def test_bytes_stored_before_come_back_even_under_a_name_that_would_be_refused(
+    rig: Rig, kept_with_jobs: bool,
+) -> None:
+    if kept_with_jobs:
+        rig.blobs = InMemoryBlobStore(rig.store)
+    first = await rig.submit(filename="plan.md")
+    again = await rig.submit_use_case()(MEMBER, "plan.pdf", POLICY_TEXT.encode(),
+                                        "application/pdf")
+    assert (again.created, again.document) == (False, first.document)
+
+
+@pytest.mark.parametrize("kept_with_jobs", [True, False], ids=["database", "object"])
+async def test_a_file_refused_for_what_it_is_stores_nothing_on_either_store(
+    rig: Rig, kept_with_jobs: bool,
+) -> None:
+    if kept_with_jobs:
+        rig.blobs = InMemoryBlobStore(rig.store)
+    with pytest.raises(UnsupportedFileType):
+        await rig.submit_use_case()(MEMBER, "plan.pdf", POLICY_TEXT.encode())
+    assert (rig.store.documents, rig.store.files, rig.queue.notices) == ({}, {}, [])
+
+
+async def test_the_quota_is_kept_when_files_are_kept_with_the_jobs(rig: Rig) -> None:
+    rig.blobs = InMemoryBlobStore(rig.store)
+    use_case = rig.submit_use_case(UploadPolicy(max_documents_per_member=1))
+    await use_case(MEMBER, "plan.md", POLICY_TEXT.encode())
+    with pytest.raises(QuotaExceeded):
+        await use_case(MEMBER, "other.md", b"# Another plan\n\nIts own words.\n")
+    assert len(rig.store.documents) == 1
 
 
 # -- processing ------------------------------------------------------------------------
