@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -26,7 +26,7 @@ from adapters.postgres.errors import is_unreachable
 from adapters.postgres.files import PostgresBlobStore, stored_documents
 from adapters.postgres.invariants import PostgresCanaryRows, PostgresInvariants
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.operator import PostgresOperatorQueries
+from adapters.postgres.operator import PostgresOperatorQueries, PostgresQueueFigures
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
 from domain.errors import StoreOutcomeUnknown, StoreUnavailable
@@ -261,11 +261,13 @@ CALLS: dict[str, Call] = {
     "PostgresWorkerRegistry.unregister": lambda p, d, j: _workers(p).unregister("worker-1"),
     "PostgresWorkerRegistry.live": lambda p, d, j: _workers(p).live(timedelta(minutes=1)),
     "PostgresOperatorQueries.oldest_waiting":
-        lambda p, d, j: PostgresOperatorQueries(p, SCHEMA).oldest_waiting(),
+        lambda p, d, j: PostgresOperatorQueries(p, SCHEMA).oldest_waiting(datetime.now(UTC)),
     "PostgresOperatorQueries.recent_failures":
         lambda p, d, j: PostgresOperatorQueries(p, SCHEMA).recent_failures(),
     "PostgresOperatorQueries.ready_to_claim":
         lambda p, d, j: PostgresOperatorQueries(p, SCHEMA).ready_to_claim(),
+    "PostgresQueueFigures.figures": lambda p, d, j: PostgresQueueFigures(p, SCHEMA).figures(
+        datetime.now(UTC), window=timedelta(minutes=15), live_within=timedelta(minutes=1)),
     "PostgresInvariants.check": lambda p, d, j: PostgresInvariants(p, SCHEMA).check(),
     "PostgresCanaryRows.rows_of_document": lambda p, d, j: PostgresCanaryRows(
         p, SCHEMA).rows_of_document(str(d.document_id), str(j.job_id)),
@@ -294,7 +296,8 @@ CALLS: dict[str, Call] = {
 
 #: The adapters whose every public method must have a call above.
 ADAPTERS = (PostgresDocumentRepository, PostgresBlobStore, PostgresWorkerRegistry,
-            PostgresOperatorQueries, PostgresInvariants, PostgresCanaryRows, PostgresJobQueue)
+            PostgresOperatorQueries, PostgresQueueFigures, PostgresInvariants,
+            PostgresCanaryRows, PostgresJobQueue)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
