@@ -1,6 +1,8 @@
 """The database, opened for one ``navigator`` command (operator commands, ``up``,
-``validate``): the configured one, or the embedded server started for the command.
-Its trouble becomes :class:`CommandFailed` with a reason that names no password."""
+``validate``): the configured one, or the embedded server started for the command, and
+the container running on it for an operator command. Its trouble becomes
+:class:`CommandFailed` with a reason that names no password, as do the operator's
+"no such document or job" and "not in a state for that"."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
+from domain.errors import Conflict, NotFound
 from entrypoints.cli.outcomes import CommandFailed
+from entrypoints.container import Container, build_container, running
 from entrypoints.container.database import DATABASE_TROUBLE, start_database
 from entrypoints.settings import Settings
 
@@ -24,6 +28,27 @@ async def database(settings: Settings) -> AsyncIterator[str]:
     finally:
         if server is not None:
             await asyncio.to_thread(server.stop)
+
+
+@contextlib.asynccontextmanager
+async def running_container(settings: Settings) -> AsyncIterator[Container]:
+    """The container, running on the configured database, for one operator command."""
+    async with database(settings) as dsn:
+        with database_errors():
+            container = build_container(settings, dsn)
+            async with running(container):
+                yield container
+
+
+@contextlib.contextmanager
+def operator_errors(missing: str) -> Iterator[None]:
+    """A use case's NotFound as "no ``missing``", its Conflict as a conflict."""
+    try:
+        yield
+    except NotFound:
+        raise CommandFailed(f"no {missing}") from None
+    except Conflict as exc:
+        raise CommandFailed(f"conflict: {exc}") from None
 
 
 @contextlib.contextmanager

@@ -18,10 +18,14 @@ from datetime import timedelta
 
 import asyncpg
 
-from domain.errors import Conflict, NotFound
-from entrypoints.cli.database import database, database_errors, reason
+from entrypoints.cli.database import (
+    database,
+    database_errors,
+    operator_errors,
+    reason,
+    running_container,
+)
 from entrypoints.cli.outcomes import FAILED, OK, CommandFailed, UsageError
-from entrypoints.container import build_container, running
 from entrypoints.container.database import (
     DATABASE_TROUBLE,
     SERVICE_POLICY,
@@ -160,17 +164,9 @@ def command_retry(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _retry(settings: Settings, job_id: uuid.UUID) -> int:
-    async with database(settings) as dsn:
-        with database_errors():
-            container = build_container(settings, dsn)
-            async with running(container):
-                try:
-                    job = await container.retry_failed_job()(job_id, by="operator")
-                except NotFound:
-                    raise CommandFailed(f"no job {job_id} in schema "
-                                        f"{settings.database_schema}") from None
-                except Conflict as exc:
-                    raise CommandFailed(f"conflict: {exc}") from None
+    async with running_container(settings) as container:
+        with operator_errors(f"job {job_id} in schema {settings.database_schema}"):
+            job = await container.retry_failed_job()(job_id, by="operator")
     print(f"job {job_id} will run again from {job.status} (attempts reset; history kept)")
     return OK
 

@@ -8,10 +8,8 @@ import argparse
 import asyncio
 import uuid
 
-from domain.errors import Conflict, NotFound
-from entrypoints.cli.database import database, database_errors
-from entrypoints.cli.outcomes import OK, CommandFailed, UsageError
-from entrypoints.container import build_container, running
+from entrypoints.cli.database import operator_errors, running_container
+from entrypoints.cli.outcomes import OK, UsageError
 from entrypoints.settings import Settings
 
 
@@ -32,37 +30,26 @@ def command_reprocess(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reprocess_one(settings: Settings, document_id: uuid.UUID) -> int:
-    async with database(settings) as dsn:
-        with database_errors():
-            container = build_container(settings, dsn)
-            async with running(container):
-                try:
-                    job = await container.reprocess_document()(document_id, by="operator")
-                except NotFound:
-                    raise CommandFailed(f"no document {document_id} in schema "
-                                        f"{settings.database_schema}") from None
-                except Conflict as exc:
-                    raise CommandFailed(f"conflict: {exc}") from None
+    async with running_container(settings) as container:
+        with operator_errors(f"document {document_id} in schema {settings.database_schema}"):
+            job = await container.reprocess_document()(document_id, by="operator")
     print(f"document {document_id} will be chunked and embedded again (job {job.job_id}, "
           f"now {job.status})")
     return OK
 
 
 async def _reprocess_stale(settings: Settings, *, dry_run: bool) -> int:
-    async with database(settings) as dsn:
-        with database_errors():
-            container = build_container(settings, dsn)
-            async with running(container):
-                use_case = container.reprocess_stale_documents()
-                model = container.embedder().model
-                if dry_run:
-                    stale = await use_case.stale()
-                    print(f"{len(stale)} document(s) embedded by another model than {model} "
-                          "would be processed again:")
-                    for document in stale:
-                        print(f"  {document.document_id}  {document.filename}")
-                    return OK
-                done = await use_case()
+    async with running_container(settings) as container:
+        use_case = container.reprocess_stale_documents()
+        model = container.embedder().model
+        if dry_run:
+            stale = await use_case.stale()
+            print(f"{len(stale)} document(s) embedded by another model than {model} "
+                  "would be processed again:")
+            for document in stale:
+                print(f"  {document.document_id}  {document.filename}")
+            return OK
+        done = await use_case()
     print(f"{len(done.started)} document(s) embedded by another model than {model} will be "
           "chunked and embedded again; follow them with `navigator status`")
     for job in done.started:
