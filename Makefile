@@ -10,7 +10,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The lock files are exports of uv.lock: requirements.lock is what a deployment runs
 # (render.yaml's buildCommand installs it), requirements-dev.lock adds the `dev` extra
-# (tests, linters, the embedded PostgreSQL server, uv itself).
+# (tests, linters, the embedded PostgreSQL server, uv itself), requirements-bench.lock
+# the `bench` extra too (numpy, for `make bench`).
 EXPORT := $(BIN)/uv export --quiet --frozen --no-dev --no-emit-project --format requirements.txt
 
 .PHONY: up test lint lock lock-check bench clean ts-client screenshots
@@ -39,6 +40,7 @@ lock: $(STAMP)
 	$(BIN)/uv lock
 	$(EXPORT) > requirements.lock
 	$(EXPORT) --extra dev > requirements-dev.lock
+	$(EXPORT) --extra dev --extra bench > requirements-bench.lock
 
 # CI: uv.lock still satisfies pyproject.toml, and both exports are what uv.lock says.
 lock-check: $(STAMP)
@@ -47,9 +49,11 @@ lock-check: $(STAMP)
 		|| { echo "requirements.lock does not match uv.lock: run make lock" >&2; exit 1; }
 	@$(EXPORT) --extra dev | cmp -s - requirements-dev.lock \
 		|| { echo "requirements-dev.lock does not match uv.lock: run make lock" >&2; exit 1; }
+	@$(EXPORT) --extra dev --extra bench | cmp -s - requirements-bench.lock \
+		|| { echo "requirements-bench.lock does not match uv.lock: run make lock" >&2; exit 1; }
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-bench.lock
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.queue
 	$(BIN)/python -m bench.embedding

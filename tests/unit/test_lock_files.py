@@ -1,7 +1,8 @@
 """The lock files a deployment and a developer install from: every line pinned to one
-version and checked by hash, production's holding no developer tool, and the two
-agreeing on every version. (Whether they still match ``pyproject.toml`` needs the
-package index: ``make lock-check``, part of ``make test``.)"""
+version and checked by hash, production's holding no developer tool, the two
+agreeing on every version, and the benchmarks' lock adding only its extra. (Whether
+they still match ``pyproject.toml`` needs the package index: ``make lock-check``,
+part of ``make test``.)"""
 
 from __future__ import annotations
 
@@ -64,3 +65,11 @@ def test_the_development_lock_holds_productions_versions_and_the_dev_extra() -> 
     wanted = (_names(extras["dev"]) | _names(extras["test"]) | _names(extras["embedded"]))
     wanted.discard("insurance-navigator-upload-pipeline")
     assert sorted(wanted - set(development)) == []
+
+
+def test_the_bench_lock_holds_the_development_versions_and_the_bench_extra() -> None:
+    development, bench = pins(DEVELOPMENT), pins(REPO / "requirements-bench.lock")
+    differ = sorted(name for name in development if bench.get(name) != development[name])
+    assert differ == [], f"requirements-bench.lock disagrees with the development lock on {differ}"
+    extras: dict[str, list[str]] = project()["optional-dependencies"]  # type: ignore[assignment]
+    assert sorted(_names(extras["bench"]) - set(bench)) == []
