@@ -1,7 +1,7 @@
 """The question sets the retrieval and answer benchmarks ask, and their two halves.
 
-Two files, each a JSON list of ``{"question", "document", "phrase", "half"}``
-(plus, in the second, ``"voice"``):
+Each file is a JSON list of ``{"question", "document", "phrase", "half"}`` (plus,
+in all but the first, ``"voice"``):
 
 - ``bench/retrieval_questions.json``: **the 46**, the set search was built and tuned
   on (40 on the 232-page EOC, 6 on the one-page policy). ``bench.retrieval`` and the
@@ -14,12 +14,22 @@ Two files, each a JSON list of ``{"question", "document", "phrase", "half"}``
 - ``bench/blind_questions.json``: 16 more, all held out, written after the held-out
   half above had been read while tuning (so no longer blind) and before the last
   changes; asked once, at the end (``--set blind``).
+- ``bench/fresh_questions.json``: 71, all held-out (67 on the EOC across its eleven
+  chapters and 4 on the one-page policy; 43 in a member's own words; 4 the booklet
+  does not answer, checked by searching its whole text). Written on 2026-12-06 by a
+  helper engineer who was not tuning the answerer, to replace the held-out half
+  above once that half had been read while tuning. Written blind: without reading
+  the answerer, the question-kind rules, the English word module, the search SQL,
+  any figures or misses of the other sets, and without asking the answerer or
+  search any of these questions; committed before the one run that reported its
+  figures, and never changed after seeing a result. Never tune on it. Asked on its
+  own (``--set fresh``), not part of ``all``.
 
 ``document`` is a file name of the corpus; ``phrase`` words of it that answer the
 question (matched ignoring case and runs of white space). ``half`` is ``tuning`` or
-``held-out``: alternate questions of each file, in file order, fixed in the files
-before the answerer was changed. Tune on the tuning half only; the held-out half
-says how well that generalises.
+``held-out``: alternate questions of each of the first two files, in file order,
+fixed in the files before the answerer was changed (the last two are all held-out).
+Tune on the tuning half only; the held-out half says how well that generalises.
 """
 
 from __future__ import annotations
@@ -34,10 +44,12 @@ BENCH = Path(__file__).resolve().parent
 THE_46 = BENCH / "retrieval_questions.json"
 ADDED = BENCH / "answer_questions.json"
 BLIND = BENCH / "blind_questions.json"
+FRESH = BENCH / "fresh_questions.json"
 HALVES = ("tuning", "held-out")
 VOICES = ("booklet", "member")
 #: ``--set`` choices: the file(s) each one reads.
-SETS = {"46": (THE_46,), "added": (ADDED,), "all": (THE_46, ADDED), "blind": (BLIND,)}
+SETS = {"46": (THE_46,), "added": (ADDED,), "all": (THE_46, ADDED), "blind": (BLIND,),
+        "fresh": (FRESH,)}
 
 
 @attrs.frozen

@@ -1,13 +1,29 @@
-"""The benchmarks' question sets: two halves fixed in the files, the 46 kept apart."""
+"""The benchmarks' question sets: two halves fixed in the files, the 46 kept apart, and
+every expected phrase words of the document as the worker parses it."""
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import pytest
 
-from bench.questions import ADDED, BLIND, THE_46, halves, load_questions, load_set
+from adapters.parsers.local import parse_bytes
+from bench.questions import (
+    ADDED,
+    BLIND,
+    FRESH,
+    THE_46,
+    Question,
+    halves,
+    load_questions,
+    load_set,
+)
+from domain.model import MediaType
+from tests.corpus import corpus_bytes
+
+FILES = (THE_46, ADDED, BLIND, FRESH)
 
 
 def test_the_46_stay_the_retrieval_set_and_every_set_is_split_in_halves() -> None:
@@ -26,7 +42,7 @@ def test_the_46_stay_the_retrieval_set_and_every_set_is_split_in_halves() -> Non
 
 
 def test_no_question_is_asked_twice_across_the_sets() -> None:
-    asked = [q.question for path in (THE_46, ADDED, BLIND) for q in load_questions(path)]
+    asked = [q.question for path in FILES for q in load_questions(path)]
 
     assert len(asked) == len(set(asked))
 
@@ -42,3 +58,51 @@ def test_a_malformed_question_file_says_which_question_and_why(tmp_path: Path) -
         load_set("46", "middle")
     with pytest.raises(SystemExit, match="unknown question set"):
         load_set("everything")
+
+
+def test_the_fresh_set_is_held_out_apart_from_all_and_mostly_in_members_words() -> None:
+    fresh = load_set("fresh")
+
+    assert len(fresh) >= 40
+    assert all(q.half == "held-out" for q in fresh)
+    assert 2 * sum(q.voice == "member" for q in fresh) >= len(fresh)
+    assert 3 <= sum(not q.answerable for q in fresh) <= 6
+    assert {q.document for q in fresh} == {"scan_classic_hmo.pdf",
+                                           "simulated_insurance_document.pdf"}
+    assert not set(fresh) & set(load_set("all"))
+    assert load_set("fresh", "tuning") == []
+
+
+def _normal(text: str) -> str:
+    """What ``bench.answers`` matches on: case and runs of white space ignored."""
+    return " ".join(text.split()).lower()
+
+
+@cache
+def _pages(document: str) -> tuple[str, ...]:
+    """The document's pages as the worker's local parser gives them, normalised."""
+    media_type = MediaType.PDF if document.endswith(".pdf") else MediaType.TEXT
+    return tuple(_normal(page.markdown)
+                 for page in parse_bytes(media_type, corpus_bytes(document)))
+
+
+def _not_found(questions: list[Question]) -> list[str]:
+    return [q.question for q in questions if q.phrase is not None
+            and not any(_normal(q.phrase) in page for page in _pages(q.document))]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.stem)
+def test_every_expected_phrase_is_on_one_page_of_its_document(path: Path) -> None:
+    assert _not_found(load_questions(path)) == []
+
+
+def test_a_phrase_the_document_does_not_hold_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "questions.json"
+    path.write_text(json.dumps([
+        {"question": "Found?", "document": "simulated_insurance_document.pdf",
+         "phrase": "EMAIL   Support@Accessa.org"},
+        {"question": "Invented?", "document": "simulated_insurance_document.pdf",
+         "phrase": "a $5 copayment for each visit"},
+    ]))
+
+    assert _not_found(load_questions(path)) == ["Invented?"]
