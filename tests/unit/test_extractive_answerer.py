@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from adapters.extractive_answerer import HEADER, ExtractiveAnswerer, sentences
+from adapters.answer_units import sentences
+from adapters.extractive_answerer import HEADER, ExtractiveAnswerer
 from domain.grounding import NOT_COVERED_MARKER, GroundedPrompt, Passage, Usage
 
 EOC = uuid4()
