@@ -68,6 +68,9 @@ PASSAGE_WEIGHT = 0.3
 SUBJECT_WEIGHT = 0.5
 #: What a piece of a sentence (cut by a page or a chunk) loses.
 FRAGMENT_PENALTY = 0.5
+#: What a sentence that says yes or no (covered, not covered, no deductible, approval
+#: needed) is worth to a yes/no question.
+VERDICT_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -214,7 +217,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             nearby = set().union(*(held[j] for j in before), *(held[j] for j in after)) \
                 - held[i]
             near = NEARBY_WEIGHT * weight(nearby)
-        heading = (english.lexemes(unit.heading) & key) - held[i] - nearby
+        heading = (english.lexemes(unit.heading) & key) - nearby
         # A value found by the words close to it (a chart cell beside or below its
         # service, a table's row under its header); words alone, only by the words
         # they hold themselves.
@@ -230,6 +233,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + HEADING_WEIGHT * weight(heading)
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
+                 + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
@@ -273,6 +277,22 @@ _OUT_OF_NETWORK = re.compile(r"\b(?:out[- ]of[- ]network|non[- ]network|non-plan
                              re.IGNORECASE)
 _IN_NETWORK = re.compile(r"\b(?:in[- ]network|network (?:provider|pharmac|doctor))",
                          re.IGNORECASE)
+
+
+_VERDICT = re.compile(
+    r"\b(?:there (?:is|are) no|(?:is|are)(?: not)? (?:covered|included|excluded|required)|"
+    r"not covered|(?:do|does) not (?:need|have to|require|cover|pay)|"
+    r"(?:don['\u2019]t|doesn['\u2019]t) (?:need|have to|require|cover|pay)|"
+    r"(?:you|members?) (?:must|will need to|need to|have to) (?:get|have|ask|obtain)|"
+    r"we (?:cover|pay|do not cover|don['\u2019]t cover)|covered (?:only )?(?:if|when|for)|"
+    r"requires? (?:prior )?(?:authorization|approval|a referral)|no (?:referral|approval) "
+    r"(?:is )?(?:needed|required))\b", re.IGNORECASE)
+
+
+def says_yes_or_no(sentence: str) -> bool:
+    """A sentence that gives a verdict: "There is no deductible", "X is not covered",
+    "you do not need a referral", "we cover ...", "requires prior authorization"."""
+    return _VERDICT.search(sentence) is not None
 
 
 def refers_elsewhere(sentence: str) -> bool:
