@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from adapters.answer_units import sentences
-from adapters.extractive_answerer import HEADER, ExtractiveAnswerer
+from adapters.answer_units import sentences, service, units
+from adapters.extractive_answerer import (
+    HEADER,
+    ExtractiveAnswerer,
+    network_side,
+    refers_elsewhere,
+    says_yes_or_no,
+)
 from domain.grounding import NOT_COVERED_MARKER, GroundedPrompt, Passage, Usage
 
 EOC = uuid4()
@@ -181,3 +187,128 @@ async def test_a_copy_the_prompt_left_out_is_named_beside_the_line_it_also_holds
 
     assert ("$180 copayment for each one-way trip. [1] (quoted from \u201ceoc.pdf\u201d, "
             "page 60; \u201ceoc copy.pdf\u201d says the same)") in text
+
+
+# Benefit-chart rows as the PDF parser writes them: one line per row, cells split by a
+# tab (adapters/parsers/pdf_tables.py).
+CHART = (
+    "Ambulance services Covered ambulance services include fixed wing, rotary wing, and "
+    "ground ambulance services to the nearest appropriate facility. Emergency ambulance "
+    "services are covered worldwide.\t$180 copayment for each one-way trip. Prior "
+    "authorization rules apply for non-emergency ambulance services.\n"
+    "Emergency care Emergency care refers to services that are furnished by a provider "
+    "qualified to furnish emergency services and needed to evaluate or stabilize an "
+    "emergency medical condition. Call 911 for help.\t$90 copayment for each visit. The "
+    "copayment is waived if you are admitted to the hospital within 24 hours.\n"
+    "Knee scooters\tNot covered under any condition\n")
+
+CONTACT_TABLES = (
+    "Method\tMember Services \u2013 Contact Information\n"
+    "CALL\t1-800-559-3500 Calls to this number are free.\n"
+    "FAX\t1-562-989-5181\n"
+    "Method\tAppeals For Medical Care \u2013 Contact Information\n"
+    "CALL\t1-800-559-3500 Calls to this number are free.\n"
+    "FAX\t1-562-989-0958\n")
+
+TIERS = (
+    "Tier\tStandard retail cost-sharing (in-network)\tOut-of-network cost-sharing\n"
+    "Cost-Sharing Tier 1 (Preferred Generic)\t$10 copay\t$25 copay\n")
+
+
+def test_a_chart_row_is_never_joined_to_the_next_and_a_short_one_reads_whole() -> None:
+    assert sentences("Knee scooters\tNot covered under any condition\n"
+                     "Wigs\tNot covered under any condition") == [
+        "Knee scooters \u2014 Not covered under any condition",
+        "Wigs \u2014 Not covered under any condition",
+    ]
+
+
+def test_a_long_rows_cost_is_quoted_under_its_service() -> None:
+    found = sentences(CHART)
+
+    assert "Ambulance services \u2014 $180 copayment for each one-way trip." in found
+    assert "Emergency care \u2014 $90 copayment for each visit." in found
+
+
+async def test_an_amount_is_taken_from_the_row_of_the_service_asked_about() -> None:
+    text = await answer("What do I pay for an emergency visit?", passage(1, CHART))
+
+    assert text.splitlines()[1] == \
+        "- Emergency care \u2014 $90 copayment for each visit. [1]"
+    # the row of another service is never quoted first, nor as if it were this one's
+    assert "Emergency care \u2014 $180" not in text
+
+
+async def test_a_contact_tables_row_is_found_by_its_tables_title_and_quoted_under_it(
+) -> None:
+    text = await answer("What is the fax number for medical care appeals?",
+                        passage(1, CONTACT_TABLES))
+
+    assert text.splitlines()[1:3] == [
+        "- Appeals For Medical Care \u2013 Contact Information. [1]",  # whose number
+        "- FAX 1-562-989-0958. [1]",
+    ]
+    assert "5181" not in text
+
+
+async def test_a_tables_column_header_names_the_value_and_the_network_side_decides(
+) -> None:
+    text = await answer("What do I pay out-of-network for a tier 1 drug?",
+                        passage(1, TIERS))
+
+    assert "Out-of-network cost-sharing: $25 copay" in text
+
+
+def test_the_network_side_a_question_names() -> None:
+    assert network_side("What do I pay out of network for a tier 1 drug?") == "out"
+    assert network_side("Is an in-network pharmacy cheaper?") == "in"
+    assert network_side("What do I pay for a tier 1 drug?") is None
+
+
+async def test_a_yes_no_question_is_answered_by_the_exclusion_rows_verdict() -> None:
+    text = await answer("Are knee scooters covered?", passage(1, CHART))
+
+    assert "Knee scooters \u2014 Not covered under any condition. [1]" in text
+
+
+async def test_a_sentence_that_answers_wins_over_one_that_sends_the_reader_elsewhere(
+) -> None:
+    text = await answer(
+        "How long do I have to ask for a fast appeal?",
+        passage(1, "For more on how long you have to ask for a fast appeal, see Chapter 9, "
+                   "Section 5.2 for 60 days of rules.\n"
+                   "You must ask for a fast appeal within 60 days."), )
+
+    assert text.splitlines()[1] == "- You must ask for a fast appeal within 60 days. [1]"
+    assert refers_elsewhere("See Chapter 4, Section 2.1 for details.")
+    assert not refers_elsewhere("You must ask within 60 days.")
+
+
+async def test_a_yes_no_question_prefers_the_sentence_that_gives_a_verdict() -> None:
+    text = await answer(
+        "Do I have to meet a deductible before the plan pays?",
+        passage(1, "Some members meet the deductible of another plan first; a deductible "
+                   "is an amount you pay before a plan pays.\n"
+                   "## SECTION 4 There is no deductible for this plan\n"
+                   "There is no deductible for this plan."))
+
+    assert text.splitlines()[1] == "- There is no deductible for this plan. [1]"
+    assert says_yes_or_no("Cosmetic dentistry is not covered.")
+    assert not says_yes_or_no("A deductible is an amount you pay.")
+
+
+def test_a_heading_is_what_the_sentences_under_it_stand_in() -> None:
+    found = units("## SECTION 4 Deductibles\nThere is none.\n## SECTION 5 Stages\nTwo.")
+
+    assert [(u.text, u.heading) for u in found if not u.is_heading] == [
+        ("There is none.", "SECTION 4 Deductibles"), ("Two.", "SECTION 5 Stages")]
+
+
+def test_a_rows_service_is_the_first_words_of_its_first_cell() -> None:
+    assert service("Ambulance services Covered ambulance services include") == \
+        "Ambulance services"
+    assert service("Breast cancer screening (mammograms) Covered services include:") == \
+        "Breast cancer screening (mammograms)"
+    assert service("Hospice care (continued) For drugs that may be covered") == \
+        "Hospice care (continued)"
+    assert service("Knee scooters") == "Knee scooters"
