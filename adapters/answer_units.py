@@ -13,7 +13,7 @@ row's cell), with what the reader knows about where it stands:
   sentence of each cell, each knowing its row, its cell, the row's service (the
   first words of its first cell: "Ambulance services") and, under a table's header
   row, its column's header ("Preferred retail cost-sharing (in-network)").
-- **Tables' headers.** A table's header row ("Method | Appeals For Medical Care –
+- **Tables' headers.** A table's header row ("Method | Appeals For Medical Care -
   Contact Information", "Tier | Standard retail cost-sharing ...") says what its
   rows are about: the rows below stand under it as under a heading.
 - **Headings.** A markdown heading (``## SECTION 4 There is no deductible``) is a
@@ -74,7 +74,7 @@ class Unit:
     #: the header of its column, under a table's header row
     column: str | None = None
     #: the title of its table, from a header row that names it ("Appeals For
-    #: Medical Care – Contact Information" under "Method")
+    #: Medical Care - Contact Information" under "Method")
     table: str | None = None
     is_heading: bool = False
 

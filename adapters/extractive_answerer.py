@@ -36,9 +36,12 @@ from collections.abc import AsyncIterator, Sequence
 import attrs
 
 from adapters import english
-from adapters.answer_units import ENDED, Unit, units
+from adapters.answer_units import ENDED, Unit, sentences, units
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
 from domain.questions import Wants, asking, holds_value, needs_value, wants
+
+__all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
+           "says_yes_or_no", "sentences"]
 
 HEADER = "Extracted from your documents (quoted, not generated):"
 
@@ -111,6 +114,7 @@ class _Candidate:
     passage: Passage
     lead: str | None  # the sentence before that names what the value belongs to
     following: str | None  # the next value of the same chart cell ("days 21-100")
+    same: str  # what it says, flattened, without the row's service it is quoted under
 
 
 class ExtractiveAnswerer:
@@ -164,7 +168,7 @@ class ExtractiveAnswerer:
         copies: dict[int, list[Passage]] = {}
         cited: dict[int, Passage] = {}
         for candidate in candidates:
-            same = quoted.get(_flat(candidate.text))
+            same = quoted.get(candidate.same, quoted.get(_flat(candidate.text)))
             if same is not None:
                 if candidate.passage.document_id != cited[same].document_id:
                     copies.setdefault(same, []).append(candidate.passage)
@@ -177,7 +181,7 @@ class ExtractiveAnswerer:
                 quoted[_flat(candidate.lead)] = len(lines)
                 cited[len(lines)] = candidate.passage
                 lines.append(_cited(candidate.lead, candidate.passage))
-            quoted[_flat(candidate.text)] = len(lines)
+            quoted[_flat(candidate.text)] = quoted[candidate.same] = len(lines)
             cited[len(lines)] = candidate.passage
             lines.append(_cited(candidate.text, candidate.passage))
             following = candidate.following
@@ -199,7 +203,8 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
     found = []
     for i, unit in enumerate(units):
         has_value = holds_value(kind, unit.text)
-        if needs_value(kind) and not has_value:
+        # A heading names what the sentences under it are about; they answer.
+        if unit.is_heading or (needs_value(kind) and not has_value):
             continue
         if unit.cell is not None:
             # A chart row's cell: what is close to it is its row, nothing else.
@@ -257,7 +262,8 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                     and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
                     and (unit.cell is not None or unit.row is None):
                 following = after_unit.text
-        found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following))
+        found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
+                                _flat(unit.text)))
     return found
 
 
