@@ -222,11 +222,12 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             nearby = set().union(*(held[j] for j in before), *(held[j] for j in after)) \
                 - held[i]
             near = NEARBY_WEIGHT * weight(nearby)
-        heading = (english.lexemes(unit.heading) & key) - nearby
+        under = english.lexemes(unit.heading) & key
+        heading = under - nearby
         # A value found by the words close to it (a chart cell beside or below its
         # service, a table's row under its header); words alone, only by the words
-        # they hold themselves.
-        if len(((held[i] | nearby | heading) if needs_value(kind) else held[i])
+        # they hold themselves and those of the heading they stand under.
+        if len(((held[i] | nearby | under) if needs_value(kind) else held[i] | under)
                & asked) < needed:
             continue
         if unit.row is not None:
