@@ -312,3 +312,17 @@ def test_a_rows_service_is_the_first_words_of_its_first_cell() -> None:
     assert service("Hospice care (continued) For drugs that may be covered") == \
         "Hospice care (continued)"
     assert service("Knee scooters") == "Knee scooters"
+
+
+async def test_the_heading_a_sentence_stands_under_holds_the_questions_words_with_it(
+) -> None:
+    policy = ("## 3.2 Out-of-Network Services\nLimited coverage with higher co-pay.\n"
+              "## 3.3 Prescription Drugs\nGeneric and brand-name prescriptions are covered "
+              "with tiered co-payment structure.\n")
+
+    text = await answer("Are prescription drugs covered under the plan?", passage(1, policy),
+                        passage(2, "Some prescription vitamins are sold in shops."))
+
+    assert text.splitlines()[1] == ("- Generic and brand-name prescriptions are covered "
+                                    "with tiered co-payment structure. [1]")
+    assert "3.3 Prescription Drugs" not in text  # a heading is no answer of its own
