@@ -38,7 +38,7 @@ import attrs
 from adapters import english
 from adapters.answer_units import ENDED, Unit, sentences, units
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
-from domain.questions import Wants, asking, holds_value, needs_value, wants
+from domain.questions import Wants, asking, holds_value, needs_value, value_spans, wants
 
 __all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
            "says_yes_or_no", "sentences"]
@@ -74,6 +74,10 @@ FRAGMENT_PENALTY = 0.5
 #: What a sentence that says yes or no (covered, not covered, no deductible, approval
 #: needed) is worth to a yes/no question.
 VERDICT_WEIGHT = 1.0
+#: What a value standing in one clause with one of the question's words is worth
+#: ("within 30 calendar days" a few words from "standard appeals"), and how near.
+CLAUSE_WEIGHT = 1.0
+CLAUSE_WORDS = 8
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -239,6 +243,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + HEADING_WEIGHT * weight(heading)
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
+                 + CLAUSE_WEIGHT * (needs_value(kind) and _close(kind, unit.text, held[i]))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
@@ -266,6 +271,23 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
         found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
                                 _flat(unit.text)))
     return found
+
+
+def _close(kind: Wants, text: str, held: frozenset[str]) -> bool:
+    """The value and one of the question's words stand in one clause: at most
+    ``CLAUSE_WORDS`` words apart, no sentence or clause mark (";") between."""
+    if not held:
+        return False
+    places = [(start, end) for start, end, word in english.words(text) if word in held]
+    for low, high in value_spans(kind, text):
+        for start, end in places:
+            between = text[min(high, end):max(low, start)]
+            if len(between.split()) <= CLAUSE_WORDS and not _CLAUSE_BREAK.search(between):
+                return True
+    return False
+
+
+_CLAUSE_BREAK = re.compile(r"[;:]|[.!?]\s")
 
 
 def _row(units: Sequence[Unit], i: int) -> range:

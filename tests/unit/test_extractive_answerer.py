@@ -326,3 +326,25 @@ async def test_the_heading_a_sentence_stands_under_holds_the_questions_words_wit
     assert text.splitlines()[1] == ("- Generic and brand-name prescriptions are covered "
                                     "with tiered co-payment structure. [1]")
     assert "3.3 Prescription Drugs" not in text  # a heading is no answer of its own
+
+
+def test_a_value_is_close_to_the_questions_words_within_one_clause_only() -> None:
+    from adapters.extractive_answerer import _close
+    from domain.questions import Wants
+
+    held = frozenset({"standard", "appeal"})
+
+    assert _close(Wants.TIME, "Standard appeals get our reply within 30 calendar days.", held)
+    assert not _close(Wants.TIME, "A standard appeal is one you ask us for in writing; a "
+                                  "fast one gets a reply within 72 hours.", held)
+    assert not _close(Wants.TIME, "Within 72 hours we reply.", frozenset())
+
+
+async def test_the_value_in_the_same_clause_as_the_questions_words_is_quoted_first() -> None:
+    text = await answer(
+        "How long do I have to wait for a standard appeal?",
+        passage(1, "A standard appeal is one you ask us for in writing; a fast one gets a "
+                   "reply within 72 hours.\nStandard appeals get our reply within 30 "
+                   "calendar days, and you may ask us for your case file."))
+
+    assert "within 30 calendar days" in text.splitlines()[1]
