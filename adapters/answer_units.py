@@ -156,7 +156,7 @@ def _row_units(cells: list[str], columns: list[str] | None, heading: str,
     joined = _joined(cells, columns)
     if len(joined) <= SHORT_ROW:
         return [Unit(joined, heading=heading, row=row)]
-    label = service(cells[0])
+    label = service(cells[0]) or None  # a row continued from the page before has none
     found = []
     for number, cell in enumerate(cells):
         if not cell:

@@ -348,3 +348,11 @@ async def test_the_value_in_the_same_clause_as_the_questions_words_is_quoted_fir
                    "calendar days, and you may ask us for your case file."))
 
     assert "within 30 calendar days" in text.splitlines()[1]
+
+
+def test_a_row_continued_from_the_page_before_has_no_service_to_quote_under() -> None:
+    row = ("\tYou can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day. " * 5)
+
+    found = sentences(row.rstrip())
+
+    assert found[0] == "You can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day."
