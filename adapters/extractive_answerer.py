@@ -7,20 +7,35 @@ row of the passages that holds a value of that kind *and* the question's key wor
 close together, each quoted line cited ``[n]``, under a first line that says the
 answer is extracted, not generated.
 
-- **Sentences and chart rows.** A passage's lines are joined until a sentence ends
-  (a PDF breaks a sentence, or a chart cell such as "$180 copayment for each /
-  one-way trip.", across lines), then split at sentence ends; bullets start a new one.
+- **Sentences and chart rows** (``adapters.answer_units``). A passage's lines are
+  joined until a sentence ends, then split at sentence ends; bullets start a new one.
+  A chart row (one line, its cells split by tabs) is a row: a short one is quoted
+  whole ("Knee scooters — Not covered under any condition"), a long one's cell
+  sentence under its service ("Ambulance services — $180 copayment for each
+  one-way trip."), a contact table's row under its table's title ("Appeals For
+  Medical Care - Contact Information", then "FAX 1-562-989-0958").
 - **Close together.** A sentence's score counts the question's key words it holds,
-  plus, worth less, those of the few sentences just before it (a chart row's service
-  name stands above the cost) and just after it. When the key words come from a
-  sentence before, that sentence is quoted first, so the member sees what the value
-  belongs to.
+  plus, worth less, those close to it: for a chart cell, the rest of its row and its
+  table's header, and nothing of the rows around it; otherwise the few sentences just
+  before it (a service name above its cost) and just after it. When the key words
+  come from a sentence before, that sentence is quoted first, so the member sees
+  what the value belongs to. A value in one clause with a key word scores more.
+- **What it stands under.** The heading a sentence stands under is evidence of what
+  it is about: its key words count (for less) and help a sentence hold enough of
+  them. A heading is not an answer of its own.
+- **One that answers.** A sentence that only sends the reader elsewhere ("see
+  Chapter 4, Section 2") scores less; for a yes/no question, one that gives a verdict
+  ("There is no deductible", "is not covered", "requires prior authorization") more;
+  when the question says in- or out-of-network, a sentence (or a chart column) on
+  that side more, and one only on the other side less.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
 - **Honest.** When no sentence holds the value (where one is required) and at least
   half the question's key words, the answer is the "not covered" marker the
   grounding rules understand. A passage's text is only ever quoted, never obeyed.
+- **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
+  belongs to and its cell's next value come with it, never cut by the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
   or the overlap of two chunks) is quoted once, citing the better-ranked passage;
   when another document holds it too, the line says which copy it quotes and that
@@ -30,15 +45,21 @@ answer is extracted, not generated.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
 
 from adapters import english
+from adapters.answer_signals import (
+    network_side,
+    on_side,
+    refers_elsewhere,
+    same_clause,
+    says_yes_or_no,
+)
 from adapters.answer_units import ENDED, Unit, sentences, units
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
-from domain.questions import Wants, asking, holds_value, needs_value, value_spans, wants
+from domain.questions import Wants, asking, holds_value, needs_value, wants
 
 __all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
            "says_yes_or_no", "sentences"]
@@ -75,9 +96,8 @@ FRAGMENT_PENALTY = 0.5
 #: needed) is worth to a yes/no question.
 VERDICT_WEIGHT = 1.0
 #: What a value standing in one clause with one of the question's words is worth
-#: ("within 30 calendar days" a few words from "standard appeals"), and how near.
+#: ("within 30 calendar days" a few words from "standard appeals").
 CLAUSE_WEIGHT = 1.0
-CLAUSE_WORDS = 8
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -243,13 +263,13 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + HEADING_WEIGHT * weight(heading)
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
-                 + CLAUSE_WEIGHT * (needs_value(kind) and _close(kind, unit.text, held[i]))
+                 + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
-                 + NETWORK_WEIGHT * _network(side, f"{unit.column or ''} {unit.text}"))
+                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
         lead = unit.table  # whose number a contact table's row is
         if unit.row is None and len(held[i] & asked) < needed:
             # The key words stand before the value: quote the closest sentence naming
@@ -273,23 +293,6 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
     return found
 
 
-def _close(kind: Wants, text: str, held: frozenset[str]) -> bool:
-    """The value and one of the question's words stand in one clause: at most
-    ``CLAUSE_WORDS`` words apart, no sentence or clause mark (";") between."""
-    if not held:
-        return False
-    places = [(start, end) for start, end, word in english.words(text) if word in held]
-    for low, high in value_spans(kind, text):
-        for start, end in places:
-            between = text[min(high, end):max(low, start)]
-            if len(between.split()) <= CLAUSE_WORDS and not _CLAUSE_BREAK.search(between):
-                return True
-    return False
-
-
-_CLAUSE_BREAK = re.compile(r"[;:]|[.!?]\s")
-
-
 def _row(units: Sequence[Unit], i: int) -> range:
     """The positions of the units of unit ``i``'s chart row (they stand together)."""
     start = end = i
@@ -298,54 +301,6 @@ def _row(units: Sequence[Unit], i: int) -> range:
     while end + 1 < len(units) and units[end + 1].row == units[i].row:
         end += 1
     return range(start, end + 1)
-
-
-_REFERS = re.compile(r"\b(?:see|refer to|described in|go to|look in)\b[^.;]{0,40}?"
-                     r"\b(?:chapter|section|appendix)\s+\d", re.IGNORECASE)
-_OUT_OF_NETWORK = re.compile(r"\b(?:out[- ]of[- ]network|non[- ]network|non-plan)\b",
-                             re.IGNORECASE)
-_IN_NETWORK = re.compile(r"\b(?:in[- ]network|network (?:provider|pharmac|doctor))",
-                         re.IGNORECASE)
-
-
-_VERDICT = re.compile(
-    r"\b(?:there (?:is|are) no|(?:is|are)(?: not)? (?:covered|included|excluded|required)|"
-    r"not covered|(?:do|does) not (?:need|have to|require|cover|pay)|"
-    r"(?:don['\u2019]t|doesn['\u2019]t) (?:need|have to|require|cover|pay)|"
-    r"(?:you|members?) (?:must|will need to|need to|have to) (?:get|have|ask|obtain)|"
-    r"we (?:cover|pay|do not cover|don['\u2019]t cover)|covered (?:only )?(?:if|when|for)|"
-    r"requires? (?:prior )?(?:authorization|approval|a referral)|no (?:referral|approval) "
-    r"(?:is )?(?:needed|required))\b", re.IGNORECASE)
-
-
-def says_yes_or_no(sentence: str) -> bool:
-    """A sentence that gives a verdict: "There is no deductible", "X is not covered",
-    "you do not need a referral", "we cover ...", "requires prior authorization"."""
-    return _VERDICT.search(sentence) is not None
-
-
-def refers_elsewhere(sentence: str) -> bool:
-    """A sentence that sends the reader elsewhere ("See Chapter 4, Section 2.1")."""
-    return _REFERS.search(sentence) is not None
-
-
-def network_side(question: str) -> str | None:
-    """"out" when the question asks about going out of the plan's network, "in" when it
-    says in-network, None when it says neither."""
-    if _OUT_OF_NETWORK.search(question):
-        return "out"
-    if _IN_NETWORK.search(question):
-        return "in"
-    return None
-
-
-def _network(side: str | None, text: str) -> int:
-    """+1 when ``text`` is on the side asked about, -1 when only on the other one."""
-    if side is None:
-        return 0
-    out, inside = _OUT_OF_NETWORK.search(text) is not None, _IN_NETWORK.search(text) is not None
-    mine, other = (out, inside) if side == "out" else (inside, out)
-    return 1 if mine else -1 if other else 0
 
 
 def _opening(sentence: str) -> str:

@@ -329,7 +329,7 @@ async def test_the_heading_a_sentence_stands_under_holds_the_questions_words_wit
 
 
 def test_a_value_is_close_to_the_questions_words_within_one_clause_only() -> None:
-    from adapters.extractive_answerer import _close
+    from adapters.answer_signals import same_clause as _close
     from domain.questions import Wants
 
     held = frozenset({"standard", "appeal"})
