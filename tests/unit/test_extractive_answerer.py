@@ -256,7 +256,17 @@ async def test_a_tables_column_header_names_the_value_and_the_network_side_decid
     text = await answer("What do I pay out-of-network for a tier 1 drug?",
                         passage(1, TIERS))
 
-    assert "Out-of-network cost-sharing: $25 copay" in text
+    assert "Out-of-network cost-sharing: $25 copay" in text  # the column names the value
+
+
+async def test_the_network_side_the_question_names_decides_between_two_values() -> None:
+    text = await answer("What do I pay out-of-network for a specialist visit?",
+                        passage(1, "Specialist visit\nIn-network specialist visits: you pay "
+                                   "$10 per visit.\nOut-of-network specialist visits: you "
+                                   "pay $40 per visit."))
+
+    assert text.splitlines()[1] == ("- Out-of-network specialist visits: you pay $40 per "
+                                    "visit. [1]")
 
 
 def test_the_network_side_a_question_names() -> None:
@@ -275,11 +285,10 @@ async def test_a_sentence_that_answers_wins_over_one_that_sends_the_reader_elsew
 ) -> None:
     text = await answer(
         "How long do I have to ask for a fast appeal?",
-        passage(1, "For more on how long you have to ask for a fast appeal, see Chapter 9, "
-                   "Section 5.2 for 60 days of rules.\n"
-                   "You must ask for a fast appeal within 60 days."), )
+        passage(1, "To ask for a fast appeal within 60 days, see Chapter 9, Section 5.2.\n"
+                   "A fast appeal must be made within 60 days."))
 
-    assert text.splitlines()[1] == "- You must ask for a fast appeal within 60 days. [1]"
+    assert text.splitlines()[1] == "- A fast appeal must be made within 60 days. [1]"
     assert refers_elsewhere("See Chapter 4, Section 2.1 for details.")
     assert not refers_elsewhere("You must ask within 60 days.")
 
@@ -287,14 +296,39 @@ async def test_a_sentence_that_answers_wins_over_one_that_sends_the_reader_elsew
 async def test_a_yes_no_question_prefers_the_sentence_that_gives_a_verdict() -> None:
     text = await answer(
         "Do I have to meet a deductible before the plan pays?",
-        passage(1, "Some members meet the deductible of another plan first; a deductible "
-                   "is an amount you pay before a plan pays.\n"
-                   "## SECTION 4 There is no deductible for this plan\n"
-                   "There is no deductible for this plan."))
+        passage(1, "Members who meet a deductible must pay it before the plan pays."),
+        passage(2, "There is no deductible for this plan."))
 
-    assert text.splitlines()[1] == "- There is no deductible for this plan. [1]"
+    assert text.splitlines()[1] == "- There is no deductible for this plan. [2]"
     assert says_yes_or_no("Cosmetic dentistry is not covered.")
     assert not says_yes_or_no("A deductible is an amount you pay.")
+
+
+async def test_of_two_near_identical_sentences_the_one_under_the_questions_heading_wins(
+) -> None:
+    filler = "".join(f"Line {n} says little.\n" for n in range(10))
+    text = await answer(
+        "How long do we have to answer a standard appeal about medical care?",
+        passage(1, f"## Appeals about drugs\n{filler}We answer a standard appeal within "
+                   "7 days."),
+        passage(2, f"## Appeals about medical care\n{filler}We answer a standard appeal "
+                   "within 30 days."))
+
+    assert text.splitlines()[1] == "- We answer a standard appeal within 30 days. [2]"
+
+
+async def test_a_cells_value_is_found_by_its_rows_service() -> None:
+    chart = ("Transportation (Routine) Rides to plan-approved locations.\t$0 copayment "
+             "for each one-way trip.\n"
+             "Ambulance services Covered ambulance services include fixed wing, rotary wing, "
+             "and ground ambulance services to the nearest appropriate facility, and more "
+             "words to make a long row of the chart, so that its cells are quoted apart "
+             "from each other under the service.\t$180 copayment for each one-way trip.\n")
+
+    text = await answer("How much do I pay for an ambulance trip?", passage(1, chart))
+
+    assert text.splitlines()[1] == \
+        "- Ambulance services \u2014 $180 copayment for each one-way trip. [1]"
 
 
 def test_a_heading_is_what_the_sentences_under_it_stand_in() -> None:
