@@ -55,6 +55,9 @@ _STRIP = "#*-|\u2022\u25e6\u25aa\u25cf\uf0b7 "
 # Words that open the description after a chart row's service name.
 _OPENERS = frozenset(["Covered", "You", "We", "Our", "The", "This", "These", "For", "If",
                       "A", "An", "In", "When", "There", "Includes", "Services"])
+# Words a service's name runs on after ("Welcome to Medicare", "services and Intensive").
+_JOINING = frozenset(["to", "of", "and", "or", "for", "the", "in", "with", "a", "an", "at",
+                      "on", "by", "from"])
 _VALUE_SIGN = re.compile(r"[$%]")
 
 
@@ -191,17 +194,21 @@ def _glue(label: str) -> str:
 
 def service(cell: str) -> str:
     """A chart row's service: the first words of its first cell, before the
-    description starts ("Ambulance services" of "Ambulance services Covered ...")."""
+    description starts ("Ambulance services" of "Ambulance services Covered ...";
+    "Health club membership" of "Health club membership* SCAN Classic provides ...")."""
     words = cell.split()
     for i in range(1, min(len(words), LABEL_WORDS + 1)):
         word, before = words[i], words[i - 1]
-        if len(word) < 2 or not word[0].isupper() or word.isupper():
+        if before.endswith("*"):  # the booklet's mark after a supplemental benefit's name
+            return " ".join(words[:i]).rstrip("*")
+        if not word[0].isupper() or (word.isupper() and word != "A") or \
+                (len(word) < 2 and word not in _OPENERS):
             continue
-        if not (before[-1].islower() or before[-1] in ")*+"):
+        if before.lower() in _JOINING or not (before[-1].islower() or before[-1] in ")+:"):
             continue
         following = words[i + 1] if i + 1 < len(words) else ""
         if word in _OPENERS or following[:1].islower():
-            return " ".join(words[:i]).rstrip("*")
+            return " ".join(words[:i]).rstrip("*:")
     if len(words) <= LABEL_WORDS:
         return cell.rstrip("*")
     return " ".join(words[:8]) + "\u2026"

@@ -346,6 +346,14 @@ def test_a_rows_service_is_the_first_words_of_its_first_cell() -> None:
     assert service("Hospice care (continued) For drugs that may be covered") == \
         "Hospice care (continued)"
     assert service("Knee scooters") == "Knee scooters"
+    assert service("Health club membership* SCAN Classic provides a membership") == \
+        "Health club membership"
+    assert service("Welcome to Medicare preventive visit The plan covers the one-time") == \
+        "Welcome to Medicare preventive visit"
+    assert service("Inpatient stay: Covered services received in a hospital") == \
+        "Inpatient stay"
+    assert service("Abdominal aortic aneurysm screening A one-time screening") == \
+        "Abdominal aortic aneurysm screening"
 
 
 async def test_the_heading_a_sentence_stands_under_holds_the_questions_words_with_it(
