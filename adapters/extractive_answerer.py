@@ -7,20 +7,35 @@ row of the passages that holds a value of that kind *and* the question's key wor
 close together, each quoted line cited ``[n]``, under a first line that says the
 answer is extracted, not generated.
 
-- **Sentences and chart rows.** A passage's lines are joined until a sentence ends
-  (a PDF breaks a sentence, or a chart cell such as "$180 copayment for each /
-  one-way trip.", across lines), then split at sentence ends; bullets start a new one.
+- **Sentences and chart rows** (``adapters.answer_units``). A passage's lines are
+  joined until a sentence ends, then split at sentence ends; bullets start a new one.
+  A chart row (one line, its cells split by tabs) is a row: a short one is quoted
+  whole ("Knee scooters — Not covered under any condition"), a long one's cell
+  sentence under its service ("Ambulance services — $180 copayment for each
+  one-way trip."), a contact table's row under its table's title ("Appeals For
+  Medical Care - Contact Information", then "FAX 1-562-989-0958").
 - **Close together.** A sentence's score counts the question's key words it holds,
-  plus, worth less, those of the few sentences just before it (a chart row's service
-  name stands above the cost) and just after it. When the key words come from a
-  sentence before, that sentence is quoted first, so the member sees what the value
-  belongs to.
+  plus, worth less, those close to it: for a chart cell, the rest of its row and its
+  table's header, and nothing of the rows around it; otherwise the few sentences just
+  before it (a service name above its cost) and just after it. When the key words
+  come from a sentence before, that sentence is quoted first, so the member sees
+  what the value belongs to. A value in one clause with a key word scores more.
+- **What it stands under.** The heading a sentence stands under is evidence of what
+  it is about: its key words count (for less) and help a sentence hold enough of
+  them. A heading is not an answer of its own.
+- **One that answers.** A sentence that only sends the reader elsewhere ("see
+  Chapter 4, Section 2") scores less; for a yes/no question, one that gives a verdict
+  ("There is no deductible", "is not covered", "requires prior authorization") more;
+  when the question says in- or out-of-network, a sentence (or a chart column) on
+  that side more, and one only on the other side less.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
 - **Honest.** When no sentence holds the value (where one is required) and at least
   half the question's key words, the answer is the "not covered" marker the
   grounding rules understand. A passage's text is only ever quoted, never obeyed.
+- **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
+  belongs to and its cell's next value come with it, never cut by the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
   or the overlap of two chunks) is quoted once, citing the better-ranked passage;
   when another document holds it too, the line says which copy it quotes and that
@@ -30,19 +45,27 @@ answer is extracted, not generated.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
 
 from adapters import english
+from adapters.answer_signals import (
+    network_side,
+    on_side,
+    refers_elsewhere,
+    same_clause,
+    says_yes_or_no,
+)
+from adapters.answer_units import ENDED, Unit, sentences, units
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
 from domain.questions import Wants, asking, holds_value, needs_value, wants
 
+__all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
+           "says_yes_or_no", "sentences"]
+
 HEADER = "Extracted from your documents (quoted, not generated):"
 
-#: A run of joined lines longer than this starts a new one at the next line.
-LONG_RUN = 1500
 #: A sentence longer than this is not quoted to say what a value belongs to.
 LONG_SENTENCE = 400
 #: How many sentences before (and after) a sentence count as close to it.
@@ -52,6 +75,10 @@ BEFORE, AFTER = 8, 1
 SHORT_VALUE = 160
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
+#: What a key word in the service of a chart row's cell is worth (the same row).
+ROW_WEIGHT = 0.9
+#: What a key word in the heading a sentence stands under is worth.
+HEADING_WEIGHT = 0.5
 #: What holding a value of the kind asked for is worth.
 VALUE_WEIGHT = 1.5
 #: A sentence scoring at least this share of the best one's is quoted after it (up to
@@ -65,19 +92,17 @@ PASSAGE_WEIGHT = 0.3
 SUBJECT_WEIGHT = 0.5
 #: What a piece of a sentence (cut by a page or a chunk) loses.
 FRAGMENT_PENALTY = 0.5
-
-# A line starting a list item, or a contact table's row ("CALL 1-800-...", "TTY 711").
-_BULLET = re.compile(
-    r"^(?:[-*#|\u2022\u25e6\u25aa\u25cf\uf0b7]|\d{1,2}[.)]\s|[A-Z]{2,}\b(?![a-z]))")
-# A contact table's row ("CALL 1-800-...", "TTY 711"): one line, apart from the next.
-_ROW = re.compile(r"^[A-Z]{2,}\b(?![a-z])")
-# A web address a line break cut after one of its dots ("www.scanhealthplan." / "com/...").
-_WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S*\.$")
-_ENDED = re.compile(r"[.!?:][\"'\u201d\u2019)]*$")
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$\u2022\"\u201c(])|"
-                    r"(?<=[.!?][\"'\u201d\u2019)])\s+(?=[A-Z0-9$\u2022\"\u201c(])")
-_ABBREVIATION = re.compile(r"(?:\b[A-Za-z]\.){1,3}$|\b(?:Mr|Mrs|Ms|Dr|St|No|Inc|etc|vs|Jr|"
-                           r"Sr|Sec|Ch|approx|e\.g|i\.e)\.$")
+#: What a sentence that says yes or no (covered, not covered, no deductible, approval
+#: needed) is worth to a yes/no question.
+VERDICT_WEIGHT = 1.0
+#: What a value standing in one clause with one of the question's words is worth
+#: ("within 30 calendar days" a few words from "standard appeals").
+CLAUSE_WEIGHT = 1.0
+#: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
+REFERS_PENALTY = 1.0
+#: What a sentence on the network side the question names (in or out of it) gains,
+#: and one only on the other side loses.
+NETWORK_WEIGHT = 1.0
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
 # it: not key words (stop words are not words at all).
@@ -91,54 +116,16 @@ documents say says deadline due hours open
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences (or list items, or chart cells) of ``text``, one line each."""
-    runs: list[str] = []
-    current, joined = "", 0
-    for line in text.splitlines():
-        flat = " ".join(line.split())
-        if not flat:
-            if current:
-                runs.append(current)
-            current, joined = "", 0
-            continue
-        if current and (_BULLET.match(flat) or (_ENDED.search(current) and
-                                                not _WEB_ADDRESS.search(current))
-                        or len(current) > LONG_RUN
-                        or (joined == 1 and _ROW.match(current) and flat[:1].isupper())):
-            runs.append(current)
-            current, joined = flat, 1
-        else:
-            glue = "" if _WEB_ADDRESS.search(current) else " "
-            current = f"{current}{glue}{flat}" if current else flat
-            joined += 1
-    if current:
-        runs.append(current)
-    found = []
-    for run in runs:
-        pieces: list[str] = []
-        for piece in _SPLIT.split(run):
-            if pieces and _ABBREVIATION.search(pieces[-1]):
-                pieces[-1] = f"{pieces[-1]} {piece}"
-            else:
-                pieces.append(piece)
-        for piece in pieces:
-            flat = piece.lstrip("#*-|\u2022\u25e6\u25aa\u25cf\uf0b7 ").strip()
-            if len(flat) > 3:
-                found.append(flat)
-    return found
-
-
 def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
     return (every - _GENERIC_LEXEMES) or every
 
 
-def _weights(key: frozenset[str], units: Sequence[frozenset[str]]) -> dict[str, float]:
+def _weights(key: frozenset[str], held: Sequence[frozenset[str]]) -> dict[str, float]:
     """Each key word's weight: rarer among the passages' sentences, heavier (idf)."""
-    total = len(units)
-    return {term: max(0.2, math.log((total + 1) / (sum(term in u for u in units) + 0.5)))
+    total = len(held)
+    return {term: max(0.2, math.log((total + 1) / (sum(term in h for h in held) + 0.5)))
             for term in key}
 
 
@@ -151,6 +138,7 @@ class _Candidate:
     passage: Passage
     lead: str | None  # the sentence before that names what the value belongs to
     following: str | None  # the next value of the same chart cell ("days 21-100")
+    same: str  # what it says, flattened, without the row's service it is quoted under
 
 
 class ExtractiveAnswerer:
@@ -188,13 +176,13 @@ class ExtractiveAnswerer:
         # its asking sentence must be held; the story's words only rank.
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
-        split = [sentences(p.text) for p in passages]
-        held = [[key & english.lexemes(unit) for unit in units] for units in split]
+        split = [units(p.text) for p in passages]
+        held = [[key & english.lexemes(unit.text) for unit in found] for found in split]
         weights = _weights(key, [h for passage in held for h in passage])
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights)
+                                      needed, weights, network_side(question))
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -204,72 +192,115 @@ class ExtractiveAnswerer:
         copies: dict[int, list[Passage]] = {}
         cited: dict[int, Passage] = {}
         for candidate in candidates:
-            same = quoted.get(_flat(candidate.text))
+            same = quoted.get(candidate.same, quoted.get(_flat(candidate.text)))
             if same is not None:
                 if candidate.passage.document_id != cited[same].document_id:
                     copies.setdefault(same, []).append(candidate.passage)
                 continue
+            # Each fact comes whole (what it belongs to, and its cell's next value), and
+            # facts come while there is room: a row's continuation is never cut off.
             if len(lines) >= self.max_sentences or candidate.score < best * RUNNER_UP:
                 continue
             if candidate.lead is not None and _flat(candidate.lead) not in quoted:
                 quoted[_flat(candidate.lead)] = len(lines)
                 cited[len(lines)] = candidate.passage
                 lines.append(_cited(candidate.lead, candidate.passage))
-            quoted[_flat(candidate.text)] = len(lines)
+            quoted[_flat(candidate.text)] = quoted[candidate.same] = len(lines)
             cited[len(lines)] = candidate.passage
             lines.append(_cited(candidate.text, candidate.passage))
             following = candidate.following
-            if following is not None and _flat(following) not in quoted and \
-                    len(lines) < self.max_sentences:
+            if following is not None and _flat(following) not in quoted:
                 quoted[_flat(following)] = len(lines)
                 cited[len(lines)] = candidate.passage
                 lines.append(_cited(following, candidate.passage))
         return [line + _copy_note(cited[i], copies.get(i, [])) for i, line in enumerate(lines)]
 
 
-def _candidates(passage: Passage, rank: int, units: Sequence[str],
+def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
-                needed: int, weights: dict[str, float]) -> list[_Candidate]:
+                needed: int, weights: dict[str, float], side: str | None) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
     everywhere = frozenset().union(*held) if held else frozenset()
+    key = frozenset(weights)
     found = []
     for i, unit in enumerate(units):
-        has_value = holds_value(kind, unit)
-        if needs_value(kind) and not has_value:
+        has_value = holds_value(kind, unit.text)
+        # A heading names what the sentences under it are about; they answer.
+        if unit.is_heading or (needs_value(kind) and not has_value):
             continue
-        before = [j for j in range(max(0, i - BEFORE), i) if held[j] - held[i]]
-        after = range(i + 1, min(len(units), i + 1 + AFTER))
-        nearby = set().union(*(held[j] for j in before), *(held[j] for j in after)) - held[i]
-        # A value found by the words close to it (a chart cell below its service); words
-        # alone, only by the words they hold themselves.
-        if len(((held[i] | nearby) if needs_value(kind) else held[i]) & asked) < needed:
+        if unit.cell is not None:
+            # A chart row's cell: what is close to it is its row, nothing else.
+            before: list[int] = []
+            row = [j for j in _row(units, i) if j != i]
+            nearby = set().union(*(held[j] for j in row)) - held[i]
+            near = ROW_WEIGHT * weight(nearby)
+        elif unit.row is not None:
+            before, nearby, near = [], set(), 0.0  # a whole row holds its own context
+        else:
+            before = [j for j in range(max(0, i - BEFORE), i)
+                      if units[j].row is None and held[j] - held[i]]
+            after = [j for j in range(i + 1, min(len(units), i + 1 + AFTER))
+                     if units[j].row is None]
+            nearby = set().union(*(held[j] for j in before), *(held[j] for j in after)) \
+                - held[i]
+            near = NEARBY_WEIGHT * weight(nearby)
+        under = english.lexemes(unit.heading) & key
+        heading = under - nearby
+        # A value found by the words close to it (a chart cell beside or below its
+        # service, a table's row under its header); words alone, only by the words
+        # they hold themselves and those of the heading they stand under.
+        if len(((held[i] | nearby | under) if needs_value(kind) else held[i] | under)
+               & asked) < needed:
             continue
-        unit_words = english.lexemes(unit)
-        score = (weight(held[i]) + NEARBY_WEIGHT * weight(nearby)
-                 + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby)
+        if unit.row is not None:
+            near += ROW_WEIGHT * weight(heading)  # a table's header names its rows
+            nearby |= heading
+            heading = frozenset()
+        unit_words = english.lexemes(unit.text)
+        score = (weight(held[i]) + near
+                 + HEADING_WEIGHT * weight(heading)
+                 + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
+                 + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
+                 + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
-                 + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit)) & held[i])
-                 - FRAGMENT_PENALTY * _fragment(unit))
-        lead = None
-        if len(held[i] & asked) < needed:
+                 + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
+                 - FRAGMENT_PENALTY * _fragment(unit.text)
+                 - REFERS_PENALTY * refers_elsewhere(unit.text)
+                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
+        lead = unit.table  # whose number a contact table's row is
+        if unit.row is None and len(held[i] & asked) < needed:
             # The key words stand before the value: quote the closest sentence naming
             # them (not a piece of one cut off by a chunk's start); none, no answer here.
-            whole = [j for j in before if not units[j][:1].islower()]
+            whole = [j for j in before if not units[j].text[:1].islower()]
             if not whole and not held[i]:
                 continue
             if whole:
-                lead = units[max(whole, key=lambda j: (len(held[j] - held[i]), j))]
+                lead = units[max(whole, key=lambda j: (len(held[j] - held[i]), j))].quoted
             if lead is not None and len(lead) > LONG_SENTENCE:
                 lead = None
         following = None
-        if needs_value(kind) and i + 1 < len(units) and len(units[i + 1]) <= SHORT_VALUE \
-                and holds_value(kind, units[i + 1]):
-            following = units[i + 1]
-        found.append(_Candidate(score, rank, i, unit, passage, lead, following))
+        if needs_value(kind) and i + 1 < len(units):
+            after_unit = units[i + 1]
+            if len(after_unit.text) <= SHORT_VALUE and holds_value(kind, after_unit.text) \
+                    and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
+                    and (unit.cell is not None or unit.row is None):
+                following = after_unit.text
+        found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
+                                _flat(unit.text)))
     return found
+
+
+def _row(units: Sequence[Unit], i: int) -> range:
+    """The positions of the units of unit ``i``'s chart row (they stand together)."""
+    start = end = i
+    while start > 0 and units[start - 1].row == units[i].row:
+        start -= 1
+    while end + 1 < len(units) and units[end + 1].row == units[i].row:
+        end += 1
+    return range(start, end + 1)
 
 
 def _opening(sentence: str) -> str:
@@ -278,7 +309,7 @@ def _opening(sentence: str) -> str:
 
 def _fragment(sentence: str) -> bool:
     """A piece of a sentence: it starts in lower case or stops without a full stop."""
-    return sentence[:1].islower() or not _ENDED.search(sentence)
+    return sentence[:1].islower() or not ENDED.search(sentence)
 
 
 def _flat(text: str) -> str:

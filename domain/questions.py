@@ -141,6 +141,12 @@ def holds_value(kind: Wants, text: str) -> bool:
     return pattern is None or pattern.search(text) is not None
 
 
+def value_spans(kind: Wants, text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds a value of the kind asked for: (start, end) of each."""
+    pattern = _VALUES.get(kind)
+    return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
+
+
 def needs_value(kind: Wants) -> bool:
     """An answer of this kind must hold its value: amounts, phone numbers, hours, counts
     and times. (A yes/no or a procedure question can be answered in words alone.)"""

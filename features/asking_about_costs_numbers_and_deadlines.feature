@@ -54,6 +54,16 @@ Feature: Asking about costs, phone numbers, limits and deadlines
     When Maria asks for an answer to "What hours is Member Services open?"
     Then the answer does not say "balance billed"
 
+  Scenario: A row of the booklet's tables is quoted with what it is for
+    A row of the booklet's charts is read as a row: what she pays is quoted after the
+    service it is for, and a number under the title of the contact table it is in.
+    Given passages are cut to the size the service uses
+    And Maria uploaded her Evidence of Coverage
+    And the worker has processed her documents
+    When Maria asks for an answer to "What is the fax number for medical care appeals?"
+    Then the answer says "Appeals For Medical Care – Contact Information"
+    And the answer says "FAX 1-562-989-0958"
+
   Scenario: A question her documents do not answer
     When Maria asks for an answer to "Does the plan pay for my dog's visits to the vet?"
     Then she is told her documents don't cover it

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from adapters.extractive_answerer import HEADER, ExtractiveAnswerer, sentences
+from adapters.answer_units import sentences, service, units
+from adapters.extractive_answerer import (
+    HEADER,
+    ExtractiveAnswerer,
+    network_side,
+    refers_elsewhere,
+    says_yes_or_no,
+)
 from domain.grounding import NOT_COVERED_MARKER, GroundedPrompt, Passage, Usage
 
 EOC = uuid4()
@@ -180,3 +187,214 @@ async def test_a_copy_the_prompt_left_out_is_named_beside_the_line_it_also_holds
 
     assert ("$180 copayment for each one-way trip. [1] (quoted from \u201ceoc.pdf\u201d, "
             "page 60; \u201ceoc copy.pdf\u201d says the same)") in text
+
+
+# Benefit-chart rows as the PDF parser writes them: one line per row, cells split by a
+# tab (adapters/parsers/pdf_tables.py).
+CHART = (
+    "Ambulance services Covered ambulance services include fixed wing, rotary wing, and "
+    "ground ambulance services to the nearest appropriate facility. Emergency ambulance "
+    "services are covered worldwide.\t$180 copayment for each one-way trip. Prior "
+    "authorization rules apply for non-emergency ambulance services.\n"
+    "Emergency care Emergency care refers to services that are furnished by a provider "
+    "qualified to furnish emergency services and needed to evaluate or stabilize an "
+    "emergency medical condition. Call 911 for help.\t$90 copayment for each visit. The "
+    "copayment is waived if you are admitted to the hospital within 24 hours.\n"
+    "Knee scooters\tNot covered under any condition\n")
+
+CONTACT_TABLES = (
+    "Method\tMember Services \u2013 Contact Information\n"
+    "CALL\t1-800-559-3500 Calls to this number are free.\n"
+    "FAX\t1-562-989-5181\n"
+    "Method\tAppeals For Medical Care \u2013 Contact Information\n"
+    "CALL\t1-800-559-3500 Calls to this number are free.\n"
+    "FAX\t1-562-989-0958\n")
+
+TIERS = (
+    "Tier\tStandard retail cost-sharing (in-network)\tOut-of-network cost-sharing\n"
+    "Cost-Sharing Tier 1 (Preferred Generic)\t$10 copay\t$25 copay\n")
+
+
+def test_a_chart_row_is_never_joined_to_the_next_and_a_short_one_reads_whole() -> None:
+    assert sentences("Knee scooters\tNot covered under any condition\n"
+                     "Wigs\tNot covered under any condition") == [
+        "Knee scooters \u2014 Not covered under any condition",
+        "Wigs \u2014 Not covered under any condition",
+    ]
+
+
+def test_a_long_rows_cost_is_quoted_under_its_service() -> None:
+    found = sentences(CHART)
+
+    assert "Ambulance services \u2014 $180 copayment for each one-way trip." in found
+    assert "Emergency care \u2014 $90 copayment for each visit." in found
+
+
+async def test_an_amount_is_taken_from_the_row_of_the_service_asked_about() -> None:
+    text = await answer("What do I pay for an emergency visit?", passage(1, CHART))
+
+    assert text.splitlines()[1] == \
+        "- Emergency care \u2014 $90 copayment for each visit. [1]"
+    # the row of another service is never quoted first, nor as if it were this one's
+    assert "Emergency care \u2014 $180" not in text
+
+
+async def test_a_contact_tables_row_is_found_by_its_tables_title_and_quoted_under_it(
+) -> None:
+    text = await answer("What is the fax number for medical care appeals?",
+                        passage(1, CONTACT_TABLES))
+
+    assert text.splitlines()[1:3] == [
+        "- Appeals For Medical Care \u2013 Contact Information. [1]",  # whose number
+        "- FAX 1-562-989-0958. [1]",
+    ]
+    assert "5181" not in text
+
+
+async def test_a_tables_column_header_names_the_value_and_the_network_side_decides(
+) -> None:
+    text = await answer("What do I pay out-of-network for a tier 1 drug?",
+                        passage(1, TIERS))
+
+    assert "Out-of-network cost-sharing: $25 copay" in text  # the column names the value
+
+
+async def test_the_network_side_the_question_names_decides_between_two_values() -> None:
+    text = await answer("What do I pay out-of-network for a specialist visit?",
+                        passage(1, "Specialist visit\nIn-network specialist visits: you pay "
+                                   "$10 per visit.\nOut-of-network specialist visits: you "
+                                   "pay $40 per visit."))
+
+    assert text.splitlines()[1] == ("- Out-of-network specialist visits: you pay $40 per "
+                                    "visit. [1]")
+
+
+def test_the_network_side_a_question_names() -> None:
+    assert network_side("What do I pay out of network for a tier 1 drug?") == "out"
+    assert network_side("Is an in-network pharmacy cheaper?") == "in"
+    assert network_side("What do I pay for a tier 1 drug?") is None
+
+
+async def test_a_yes_no_question_is_answered_by_the_exclusion_rows_verdict() -> None:
+    text = await answer("Are knee scooters covered?", passage(1, CHART))
+
+    assert "Knee scooters \u2014 Not covered under any condition. [1]" in text
+
+
+async def test_a_sentence_that_answers_wins_over_one_that_sends_the_reader_elsewhere(
+) -> None:
+    text = await answer(
+        "How long do I have to ask for a fast appeal?",
+        passage(1, "To ask for a fast appeal within 60 days, see Chapter 9, Section 5.2.\n"
+                   "A fast appeal must be made within 60 days."))
+
+    assert text.splitlines()[1] == "- A fast appeal must be made within 60 days. [1]"
+    assert refers_elsewhere("See Chapter 4, Section 2.1 for details.")
+    assert not refers_elsewhere("You must ask within 60 days.")
+
+
+async def test_a_yes_no_question_prefers_the_sentence_that_gives_a_verdict() -> None:
+    text = await answer(
+        "Do I have to meet a deductible before the plan pays?",
+        passage(1, "Members who meet a deductible must pay it before the plan pays."),
+        passage(2, "There is no deductible for this plan."))
+
+    assert text.splitlines()[1] == "- There is no deductible for this plan. [2]"
+    assert says_yes_or_no("Cosmetic dentistry is not covered.")
+    assert not says_yes_or_no("A deductible is an amount you pay.")
+
+
+async def test_of_two_near_identical_sentences_the_one_under_the_questions_heading_wins(
+) -> None:
+    filler = "".join(f"Line {n} says little.\n" for n in range(10))
+    text = await answer(
+        "How long do we have to answer a standard appeal about medical care?",
+        passage(1, f"## Appeals about drugs\n{filler}We answer a standard appeal within "
+                   "7 days."),
+        passage(2, f"## Appeals about medical care\n{filler}We answer a standard appeal "
+                   "within 30 days."))
+
+    assert text.splitlines()[1] == "- We answer a standard appeal within 30 days. [2]"
+
+
+async def test_a_cells_value_is_found_by_its_rows_service() -> None:
+    chart = ("Transportation (Routine) Rides to plan-approved locations.\t$0 copayment "
+             "for each one-way trip.\n"
+             "Ambulance services Covered ambulance services include fixed wing, rotary wing, "
+             "and ground ambulance services to the nearest appropriate facility, and more "
+             "words to make a long row of the chart, so that its cells are quoted apart "
+             "from each other under the service.\t$180 copayment for each one-way trip.\n")
+
+    text = await answer("How much do I pay for an ambulance trip?", passage(1, chart))
+
+    assert text.splitlines()[1] == \
+        "- Ambulance services \u2014 $180 copayment for each one-way trip. [1]"
+
+
+def test_a_heading_is_what_the_sentences_under_it_stand_in() -> None:
+    found = units("## SECTION 4 Deductibles\nThere is none.\n## SECTION 5 Stages\nTwo.")
+
+    assert [(u.text, u.heading) for u in found if not u.is_heading] == [
+        ("There is none.", "SECTION 4 Deductibles"), ("Two.", "SECTION 5 Stages")]
+
+
+def test_a_rows_service_is_the_first_words_of_its_first_cell() -> None:
+    assert service("Ambulance services Covered ambulance services include") == \
+        "Ambulance services"
+    assert service("Breast cancer screening (mammograms) Covered services include:") == \
+        "Breast cancer screening (mammograms)"
+    assert service("Hospice care (continued) For drugs that may be covered") == \
+        "Hospice care (continued)"
+    assert service("Knee scooters") == "Knee scooters"
+    assert service("Health club membership* SCAN Classic provides a membership") == \
+        "Health club membership"
+    assert service("Welcome to Medicare preventive visit The plan covers the one-time") == \
+        "Welcome to Medicare preventive visit"
+    assert service("Inpatient stay: Covered services received in a hospital") == \
+        "Inpatient stay"
+    assert service("Abdominal aortic aneurysm screening A one-time screening") == \
+        "Abdominal aortic aneurysm screening"
+
+
+async def test_the_heading_a_sentence_stands_under_holds_the_questions_words_with_it(
+) -> None:
+    policy = ("## 3.2 Out-of-Network Services\nLimited coverage with higher co-pay.\n"
+              "## 3.3 Prescription Drugs\nGeneric and brand-name prescriptions are covered "
+              "with tiered co-payment structure.\n")
+
+    text = await answer("Are prescription drugs covered under the plan?", passage(1, policy),
+                        passage(2, "Some prescription vitamins are sold in shops."))
+
+    assert text.splitlines()[1] == ("- Generic and brand-name prescriptions are covered "
+                                    "with tiered co-payment structure. [1]")
+    assert "3.3 Prescription Drugs" not in text  # a heading is no answer of its own
+
+
+def test_a_value_is_close_to_the_questions_words_within_one_clause_only() -> None:
+    from adapters.answer_signals import same_clause as _close
+    from domain.questions import Wants
+
+    held = frozenset({"standard", "appeal"})
+
+    assert _close(Wants.TIME, "Standard appeals get our reply within 30 calendar days.", held)
+    assert not _close(Wants.TIME, "A standard appeal is one you ask us for in writing; a "
+                                  "fast one gets a reply within 72 hours.", held)
+    assert not _close(Wants.TIME, "Within 72 hours we reply.", frozenset())
+
+
+async def test_the_value_in_the_same_clause_as_the_questions_words_is_quoted_first() -> None:
+    text = await answer(
+        "How long do I have to wait for a standard appeal?",
+        passage(1, "A standard appeal is one you ask us for in writing; a fast one gets a "
+                   "reply within 72 hours.\nStandard appeals get our reply within 30 "
+                   "calendar days, and you may ask us for your case file."))
+
+    assert "within 30 calendar days" in text.splitlines()[1]
+
+
+def test_a_row_continued_from_the_page_before_has_no_service_to_quote_under() -> None:
+    row = ("\tYou can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day. " * 5)
+
+    found = sentences(row.rstrip())
+
+    assert found[0] == "You can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day."

@@ -1,0 +1,80 @@
+"""What makes a sentence answer a question, beyond the words it shares with it.
+
+Small, separate tests the extractive answerer (``adapters.extractive_answerer``)
+weighs: a verdict for a yes/no question, a sentence that only sends the reader
+elsewhere, the network side a question names, and a value standing in one clause
+with the question's words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from adapters import english
+from domain.questions import Wants, value_spans
+
+#: How many words apart a value and one of the question's words may stand and still
+#: be in one clause.
+CLAUSE_WORDS = 8
+
+_REFERS = re.compile(r"\b(?:see|refer to|described in|go to|look in)\b[^.;]{0,40}?"
+                     r"\b(?:chapter|section|appendix)\s+\d", re.IGNORECASE)
+_OUT_OF_NETWORK = re.compile(r"\b(?:out[- ]of[- ]network|non[- ]network|non-plan)\b",
+                             re.IGNORECASE)
+_IN_NETWORK = re.compile(r"\b(?:in[- ]network|network (?:provider|pharmac|doctor))",
+                         re.IGNORECASE)
+_VERDICT = re.compile(
+    r"\b(?:there (?:is|are) no|(?:is|are)(?: not)? (?:covered|included|excluded|required)|"
+    r"not covered|(?:do|does) not (?:need|have to|require|cover|pay)|"
+    r"(?:don['\u2019]t|doesn['\u2019]t) (?:need|have to|require|cover|pay)|"
+    r"(?:you|members?) (?:must|will need to|need to|have to) (?:get|have|ask|obtain)|"
+    r"we (?:cover|pay|do not cover|don['\u2019]t cover)|covered (?:only )?(?:if|when|for)|"
+    r"requires? (?:prior )?(?:authorization|approval|a referral)|no (?:referral|approval) "
+    r"(?:is )?(?:needed|required))\b", re.IGNORECASE)
+
+
+def says_yes_or_no(sentence: str) -> bool:
+    """A sentence that gives a verdict: "There is no deductible", "X is not covered",
+    "you do not need a referral", "we cover ...", "requires prior authorization"."""
+    return _VERDICT.search(sentence) is not None
+
+
+def refers_elsewhere(sentence: str) -> bool:
+    """A sentence that sends the reader elsewhere ("See Chapter 4, Section 2.1")."""
+    return _REFERS.search(sentence) is not None
+
+
+def network_side(question: str) -> str | None:
+    """"out" when the question asks about going out of the plan's network, "in" when it
+    says in-network, None when it says neither."""
+    if _OUT_OF_NETWORK.search(question):
+        return "out"
+    if _IN_NETWORK.search(question):
+        return "in"
+    return None
+
+
+def on_side(side: str | None, text: str) -> int:
+    """+1 when ``text`` is on the side asked about, -1 when only on the other one."""
+    if side is None:
+        return 0
+    out, inside = _OUT_OF_NETWORK.search(text) is not None, _IN_NETWORK.search(text) is not None
+    mine, other = (out, inside) if side == "out" else (inside, out)
+    return 1 if mine else -1 if other else 0
+
+
+_CLAUSE_BREAK = re.compile(r"[;:]|[.!?]\s")
+
+
+def same_clause(kind: Wants, text: str, held: frozenset[str]) -> bool:
+    """The value and one of the question's words stand in one clause: at most
+    ``CLAUSE_WORDS`` words apart, no sentence or clause mark (";") between."""
+    if not held:
+        return False
+    places = [(start, end) for start, end, word in english.words(text) if word in held]
+    for low, high in value_spans(kind, text):
+        for start, end in places:
+            between = text[min(high, end):max(low, start)]
+            if len(between.split()) <= CLAUSE_WORDS and not _CLAUSE_BREAK.search(between):
+                return True
+    return False
