@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
@@ -121,7 +122,8 @@ async def test_a_token_accepted_within_the_clock_skew_allowance_is_never_cached(
     cache: VerifiedTokenCache,
 ) -> None:
     verifier = TokenVerifier(secret=SecretStr(SECRET), cache=cache)
-    recently_expired = mint_token(SECRET, "maria", now=time.time() - 3600 - 10)
+    recently_expired = mint_token(SECRET, "maria", ttl=timedelta(hours=1),
+                                  now=time.time() - 3600 - 10)
 
     assert await verifier.member(recently_expired) == "maria"  # 30 s of skew allowed
     assert len(cache) == 0
