@@ -28,14 +28,23 @@ worker's processing included).
 
 ``--profile FILE`` runs ``navigator up`` under cProfile and writes its profile to
 FILE when it stops (``python -m pstats FILE``); the figures are then slower than
-without it. Nothing leaves the machine. The client shares the cores with the server
-(as the issue's measurement did), so the figure is a floor for the server alone.
+without it. ``--pauses`` records, inside ``navigator up``, every garbage collection
+and every event-loop callback that held the loop for 1 ms or more (named by the task
+it ran: an upload's request, the worker's steps, the HTTP parsing...), and prints,
+for the uploads' time only, how long they held the loop: where a slow request waited.
+Nothing leaves the machine.
+
+The targets (issue 19: at least 200 uploads/s with a p99 under 100 ms, at
+concurrency 16) are printed with the medians, and whether the run met them. The client
+shares the cores with the server (as the issue's measurement did), so the figure is a
+floor for the server alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -92,6 +101,7 @@ class RunResult:
     cpu: dict[str, float]  # CPU seconds by who spent them while the uploads ran
     cpu_drained: dict[str, float]  # ... from the first upload until the queue was empty
     drain_seconds: float  # from the last answer until the worker had completed every job
+    window: tuple[float, float] = (0.0, 0.0)  # monotonic first request, last answer
 
     @property
     def per_second(self) -> float:
@@ -141,16 +151,17 @@ async def send_all(url: str, bodies: list[tuple[str, bytes]], concurrency: int,
 
         await drained(client)  # what came before is not this run's work
         cpu_before = processes.cpu()
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), time.monotonic()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
+        seconds, ended_at = time.perf_counter() - began, time.monotonic()
         cpu_uploads = processes.cpu()
         await drained(client)
         drain = time.perf_counter() - began - seconds
         cpu_all = processes.cpu()
     return RunResult(len(bodies), seconds, latencies,
                      {who: spent - cpu_before[who] for who, spent in cpu_uploads.items()},
-                     {who: spent - cpu_before[who] for who, spent in cpu_all.items()}, drain)
+                     {who: spent - cpu_before[who] for who, spent in cpu_all.items()}, drain,
+                     (began_at, ended_at))
 
 
 _COMPLETE = 'navigator_jobs{status="complete"}'
@@ -185,6 +196,11 @@ def bodies_for(run: int, uploads: int, members: int) -> list[tuple[str, bytes]]:
              multipart(f"plan-{run}-{n}.txt", file_body(run, n))) for n in range(uploads)]
 
 
+#: The issue's targets, at ``TARGET_CONCURRENCY`` requests in flight.
+TARGET_PER_SECOND = 200.0
+TARGET_P99_SECONDS = 0.100
+TARGET_CONCURRENCY = 16
+
 #: ``navigator up`` under cProfile, timed by CPU (not wall) time, so that waiting for a
 #: core on a busy machine is not counted as time spent in a function.
 _PROFILED = """
@@ -199,9 +215,44 @@ finally:
     profile.dump_stats({path!r})
 """
 
+#: ``navigator up`` with every garbage collection and every event-loop callback of 1 ms
+#: or more recorded (monotonic time, what, seconds), written as JSON when it stops.
+_PAUSES = """
+import asyncio, asyncio.events, gc, json, time
+from entrypoints.cli.main import main
+events, started = [], {{}}
+def on_gc(phase, info):
+    if phase == "start":
+        started["gc"] = time.perf_counter()
+    else:
+        took = time.perf_counter() - started.pop("gc", time.perf_counter())
+        events.append((time.monotonic(), "gc" + str(info["generation"]), took))
+gc.callbacks.append(on_gc)
+run = asyncio.events.Handle._run
+def timed(handle):
+    began = time.perf_counter()
+    run(handle)
+    took = time.perf_counter() - began
+    if took >= 0.001:
+        callback = handle._callback
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            name = "task " + getattr(owner.get_coro(), "__qualname__", "?")
+        else:
+            name = getattr(callback, "__qualname__", type(callback).__name__)
+        events.append((time.monotonic(), name, took))
+asyncio.events.Handle._run = timed
+try:
+    main(["up"])
+finally:
+    with open({path!r}, "w") as out:
+        json.dump(events, out)
+"""
+
 
 @contextmanager
-def navigator_up(home: Path, profile: Path | None) -> Iterator[tuple[str, Processes]]:
+def navigator_up(home: Path, profile: Path | None, pauses: Path | None = None
+                 ) -> Iterator[tuple[str, Processes]]:
     """``navigator up`` on the embedded default in ``home``; yields its URL and its
     processes."""
     port = free_port()
@@ -214,6 +265,8 @@ def navigator_up(home: Path, profile: Path | None) -> Iterator[tuple[str, Proces
     command = [*navigator_command(), "up"]
     if profile is not None:
         command = [sys.executable, "-c", _PROFILED.format(path=str(profile))]
+    elif pauses is not None:
+        command = [sys.executable, "-c", _PAUSES.format(path=str(pauses))]
     log = home.parent / "navigator-up.log"
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
@@ -260,14 +313,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests in flight at once (default 16)")
     parser.add_argument("--profile", type=Path,
                         help="run navigator up under cProfile and write its profile here")
+    parser.add_argument("--pauses", action="store_true",
+                        help="record garbage collections and event-loop callbacks of 1 ms "
+                             "or more in navigator up, and say how long they held the loop")
     args = parser.parse_args(argv)
     if min(args.runs, args.uploads, args.members, args.concurrency) < 1:
         parser.error("--runs, --uploads, --members and --concurrency must be at least 1")
+    if args.profile is not None and args.pauses:
+        parser.error("--profile and --pauses each instrument navigator up: use one")
     with tempfile.TemporaryDirectory(prefix="navigator-bench-upload-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
+        pauses = Path(tmp) / "pauses.json" if args.pauses else None
         print("starting navigator up (embedded PostgreSQL) ...", file=sys.stderr, flush=True)
-        with navigator_up(home, args.profile) as (url, processes):
+        with navigator_up(home, args.profile, pauses) as (url, processes):
             asyncio.run(send_all(url, bodies_for(0, args.members, args.members),
                                  args.members, processes))
             results = []
@@ -283,13 +342,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_cpu_line(result.cpu_drained, result.uploads)}  "
                       f"(drained {result.drain_seconds:.1f} s after the last upload; "
                       f"load {os.getloadavg()[0]:.1f})", flush=True)
+        if pauses is not None:  # written when navigator up stopped
+            print()
+            print(pause_report(json.loads(pauses.read_text()), results))
     print()
     print(f"{args.uploads} uploads of ~{len(file_body(1, 1))} bytes over {args.members} "
           f"members, concurrency {args.concurrency}, worker draining; "
           f"median of {len(results)} runs:")
-    print(f"  uploads/s {statistics.median(r.per_second for r in results):6.1f}")
-    for p in (50, 95, 99):
-        print(f"  p{p:<8} {_ms(statistics.median(r.percentile(p) for r in results))} ms")
+    print("\n".join(target_lines(results, args.concurrency)))
     cores = os.cpu_count() or 1
     for label, pick in (("while uploading", lambda r: r.cpu),
                         ("until drained (each upload's whole cost)", lambda r: r.cpu_drained)):
@@ -299,6 +359,55 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  CPU ms per upload, {label}: {_cpu_line(per_upload, 1)}, all {_ms(total)}: "
               f"at most {cores / total:.0f} uploads/s on {cores} idle cores")
     return 0
+
+
+def target_lines(results: list[RunResult], concurrency: int) -> list[str]:
+    """The medians of the runs, with the targets and whether the medians met them."""
+    rate = statistics.median(r.per_second for r in results)
+    p50, p95, p99 = (statistics.median(r.percentile(p) for r in results) for p in (50, 95, 99))
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "not met"
+
+    rate_met, p99_met = rate >= TARGET_PER_SECOND, p99 < TARGET_P99_SECONDS
+    lines = [
+        f"  uploads/s {rate:6.1f}     (target >= {TARGET_PER_SECOND:.0f}/s: "
+        f"{verdict(rate_met)})",
+        f"  p50       {_ms(p50)} ms",
+        f"  p95       {_ms(p95)} ms",
+        f"  p99       {_ms(p99)} ms  (target < {TARGET_P99_SECONDS * 1000:.0f} ms: "
+        f"{verdict(p99_met)})",
+    ]
+    at = "" if concurrency == TARGET_CONCURRENCY else \
+        f" (but the targets are for concurrency {TARGET_CONCURRENCY}, this was {concurrency})"
+    lines.append(f"  targets: {verdict(rate_met and p99_met)}{at}")
+    return lines
+
+
+def pause_report(events: list[tuple[float, str, float]], results: list[RunResult]) -> str:
+    """How long garbage collections and long event-loop callbacks held ``navigator up``'s
+    loop while the uploads ran (the runs' windows only), by what held it."""
+    seconds = sum(end - begin for begin, end in (r.window for r in results))
+    uploads = sum(r.uploads for r in results)
+    inside = [(what, took) for at, what, took in events
+              if any(begin <= at <= end for begin, end in (r.window for r in results))]
+    by_what: dict[str, list[float]] = {}
+    for what, took in inside:
+        by_what.setdefault(what, []).append(took)
+    lines = [f"what held navigator up's event loop while the {uploads} uploads ran "
+             f"({seconds:.1f} s; callbacks of 1 ms or more, and every collection):",
+             f"  {'what':<58} {'count':>6} {'per upload':>10} {'total ms':>9} "
+             f"{'p99 ms':>7} {'max ms':>7}"]
+    for what, took in sorted(by_what.items(), key=lambda item: -sum(item[1])):
+        ordered = sorted(took)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        lines.append(f"  {what[:58]:<58} {len(took):6d} {len(took) / uploads:10.3f} "
+                     f"{sum(took) * 1000:9.1f} {p99 * 1000:7.2f} {max(took) * 1000:7.2f}")
+    long = [took for what, took in inside if not what.startswith("gc")]
+    for limit in (0.005, 0.010, 0.020, 0.050):
+        lines.append(f"  callbacks holding the loop >= {limit * 1000:.0f} ms: "
+                     f"{sum(t >= limit for t in long)}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

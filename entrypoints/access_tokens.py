@@ -17,6 +17,16 @@ unexpired (30 s of clock skew allowed), come from ``SUPABASE_URL/auth/v1`` when
 API answers 401 with ``WWW-Authenticate: Bearer``); keys that cannot be fetched at
 all are a 503. The token itself is never logged.
 
+**Verified tokens are cached** (:class:`~adapters.auth.verified_tokens.VerifiedTokenCache`,
+``AUTH_TOKEN_CACHE_SECONDS`` and ``AUTH_TOKEN_CACHE_SIZE``): an accepted token's member
+is kept under a keyed hash of the token until ``min(exp, AUTH_TOKEN_CACHE_SECONDS)``,
+so a member's next requests skip the signature check. Nothing a token is checked for
+changes while it is cached: its header, signature, audience and issuer are fixed by
+its bytes, it is not kept past its expiry, and a token signed with a published key is
+only taken from the cache while the key set (refreshed by its own rules) still holds
+the very key it was verified with, so a revoked key stops opening the API when it did
+without the cache. Refused tokens are never cached.
+
 Outside the API package: the composition root builds the verifier, and the API's
 ``current_member`` dependency (:mod:`entrypoints.api.auth`) uses it.
 """
@@ -31,6 +41,7 @@ from jwt.exceptions import InvalidSubjectError
 from pydantic import SecretStr
 
 from adapters.auth.jwks import ASYMMETRIC_ALGORITHMS, JwksKeySet, jwks_url
+from adapters.auth.verified_tokens import VerifiedToken, VerifiedTokenCache
 from entrypoints.settings import Settings
 from entrypoints.tokens import ALGORITHM, AUDIENCE, jwt_secret, token_issuer
 
@@ -52,12 +63,14 @@ class Unauthorized(Exception):
 @attrs.frozen
 class TokenVerifier:
     """Checks access tokens; ``secret`` for HS256, ``keys`` for ES256/RS256 (either may be
-    None, not both); ``issuer`` is checked when set."""
+    None, not both); ``issuer`` is checked when set; ``cache`` keeps accepted tokens
+    (None: every token is verified every time)."""
 
     secret: SecretStr | None = None
     keys: JwksKeySet | None = None
     issuer: str | None = None
     leeway: float = LEEWAY_SECONDS
+    cache: VerifiedTokenCache | None = None
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -66,6 +79,25 @@ class TokenVerifier:
 
     async def member(self, token: str) -> str:
         """The member id (``sub``) of a valid token; :class:`Unauthorized` says why not."""
+        if self.cache is not None:
+            cached = self.cache.get(token)
+            if cached is not None:
+                if await self._still_published(cached):
+                    return cached.member
+                self.cache.discard(token)  # verified again below, and refused
+        return await self._verify(token)
+
+    async def _still_published(self, cached: VerifiedToken) -> bool:
+        """Whether the key a cached token was verified with still verifies it: the HS256
+        secret always does; a published key while the key set (refreshed and rate-limited
+        as for any token) still holds that very key."""
+        if cached.kid is None:
+            return True
+        assert self.keys is not None
+        published = await self.keys.key(cached.kid)  # a refresh makes new key objects
+        return published is not None and published.key is cached.key
+
+    async def _verify(self, token: str) -> str:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -83,7 +115,12 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise _refusal(exc, self.issuer) from None
-        return _member_of(claims)
+        member = _member_of(claims)
+        if self.cache is not None:
+            kid = None if algorithm == ALGORITHM else header["kid"]
+            self.cache.put(token, member, exp=float(claims["exp"]),
+                           key=None if kid is None else key, kid=kid)
+        return member
 
     async def _key_for(self, algorithm: str, header: dict[str, Any]) -> Any:
         if algorithm == ALGORITHM:
@@ -154,6 +191,7 @@ def make_token_verifier(settings: Settings) -> TokenVerifier:
       its legacy secret set while tokens signed with it may still be in use.
 
     Outside development, one of the two must be set (:class:`SettingsError` otherwise).
+    Accepted tokens are cached for ``AUTH_TOKEN_CACHE_SECONDS`` at most (0: not cached).
     """
     keys = None
     if settings.supabase_url:
@@ -163,4 +201,8 @@ def make_token_verifier(settings: Settings) -> TokenVerifier:
     secret = None
     if keys is None or settings.supabase_jwt_secret is not None or settings.is_development:
         secret = jwt_secret(settings)  # raises when a production secret is required
-    return TokenVerifier(secret=secret, keys=keys, issuer=token_issuer(settings))
+    cache = None
+    if settings.auth_token_cache_seconds > 0:
+        cache = VerifiedTokenCache(max_entries=settings.auth_token_cache_size,
+                                   ttl=settings.auth_token_cache_seconds)
+    return TokenVerifier(secret=secret, keys=keys, issuer=token_issuer(settings), cache=cache)

@@ -24,6 +24,11 @@ class AuthSettings(BaseModel):
     #: two fetches of them (an unknown ``kid`` refetches at most this often).
     auth_jwks_cache_seconds: Annotated[float, Field(gt=0, le=86_400)] = 600.0
     auth_jwks_refetch_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    #: How long an accepted access token is remembered (never past its own expiry), so a
+    #: member's next requests skip the signature check; 0 checks every request's token.
+    #: At most ``auth_token_cache_size`` tokens are remembered, the least recent dropped.
+    auth_token_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    auth_token_cache_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     #: A bearer secret that shows operators the details ``/health`` hides from anyone
     #: else (worker hosts and process ids, where the database lives); unset, nobody sees
     #: them over HTTP. At least 32 characters (``openssl rand -hex 32``).
