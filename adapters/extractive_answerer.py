@@ -29,6 +29,7 @@ answer is extracted, not generated.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -36,6 +37,8 @@ from collections.abc import AsyncIterator, Sequence
 import attrs
 
 from adapters import english
+from adapters.text_search import EnglishWords
+from domain.lay_terms import LayTerms
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
 from domain.questions import Wants, asking, holds_value, needs_value, wants
 
@@ -130,9 +133,17 @@ def sentences(text: str) -> list[str]:
 
 
 def key_terms(question: str) -> frozenset[str]:
-    """The question's words that say what it is about (not what kind of answer)."""
+    """The question's words that say what it is about (not what kind of answer), and
+    the booklet's words for its phrases ("cap on what I spend": "maximum out-of-pocket")."""
     every = english.lexemes(question)
-    return (every - _GENERIC_LEXEMES) or every
+    booklet = english.lexemes(_glossary().expansion(question)) - _GENERIC_LEXEMES
+    return ((every - _GENERIC_LEXEMES) or every) | booklet
+
+
+@functools.cache
+def _glossary() -> LayTerms:
+    return LayTerms.of(EnglishWords())
+
 
 
 def _weights(key: frozenset[str], units: Sequence[frozenset[str]]) -> dict[str, float]:
