@@ -38,8 +38,8 @@ import attrs
 
 from adapters import english
 from adapters.text_search import EnglishWords
-from domain.lay_terms import LayTerms
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
+from domain.lay_terms import BOOKLET_WEIGHT, LayTerms
 from domain.questions import Wants, asking, holds_value, needs_value, wants
 
 HEADER = "Extracted from your documents (quoted, not generated):"
@@ -133,17 +133,20 @@ def sentences(text: str) -> list[str]:
 
 
 def key_terms(question: str) -> frozenset[str]:
-    """The question's words that say what it is about (not what kind of answer), and
-    the booklet's words for its phrases ("cap on what I spend": "maximum out-of-pocket")."""
+    """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
-    booklet = english.lexemes(_glossary().expansion(question)) - _GENERIC_LEXEMES
-    return ((every - _GENERIC_LEXEMES) or every) | booklet
+    return (every - _GENERIC_LEXEMES) or every
+
+
+def booklet_terms(question: str) -> frozenset[str]:
+    """The booklet's words for the question's phrases ("cap on what I spend": "maximum
+    out-of-pocket amount"; ``domain/lay_terms.py``)."""
+    return english.lexemes(_glossary().expansion(question)) - _GENERIC_LEXEMES
 
 
 @functools.cache
 def _glossary() -> LayTerms:
     return LayTerms.of(EnglishWords())
-
 
 
 def _weights(key: frozenset[str], units: Sequence[frozenset[str]]) -> dict[str, float]:
@@ -199,9 +202,12 @@ class ExtractiveAnswerer:
         # its asking sentence must be held; the story's words only rank.
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
+        booklet = booklet_terms(question) - key  # they rank, worth less; never needed
+        key |= booklet
         split = [sentences(p.text) for p in passages]
         held = [[key & english.lexemes(unit) for unit in units] for units in split]
         weights = _weights(key, [h for passage in held for h in passage])
+        weights.update({term: weights[term] * BOOKLET_WEIGHT for term in booklet})
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,

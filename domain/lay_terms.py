@@ -34,7 +34,7 @@ import attrs
 from domain.ports.search import Words
 
 #: How many other words may stand among a member phrase's words.
-SLACK = 4
+SLACK = 5
 #: What one of the booklet's words found by the glossary weighs in keyword search,
 #: against one of the member's own words (1): it adds candidates and ranks them, but
 #: a passage holding the member's words is not outranked by one holding as many of
@@ -62,17 +62,17 @@ kick in; kicks in; starts paying; start paying => deductible
 co pay; flat fee; fixed fee; set fee; fixed amount => copayment
 percentage; percent; my share; share cost; portion pay; split cost => coinsurance; \
 cost sharing
-free; no charge; pay nothing; cost nothing; nothing pay; zero dollars; without paying => \
+for free; no charge; pay nothing; cost nothing; nothing pay; zero dollars; without paying => \
 $0; no cost; no copayment; no coinsurance
 cheaper; cheap; save money; discount; lower price => lower cost; savings; Extra Help
 can't afford; cannot afford; low income; help paying; help pay; afford; tight money; \
 limited income => Extra Help; Medicaid; Low Income Subsidy; financial assistance
 drug costs; drug cost; pill cost; pay pills; pay meds => drug payment stage; \
 Initial Coverage Stage; Catastrophic Coverage Stage; cost sharing
-gap; donut hole => coverage gap; Catastrophic Coverage Stage
+donut hole; doughnut hole => coverage gap; Catastrophic Coverage Stage
 allowance card; spending card; ot c; otc; over counter; drugstore items => \
 over-the-counter; OTC allowance
-going rate; allowed; negotiated price => allowed amount; plan's contracted rate
+going rate; negotiated price; most they allow => allowed amount; plan's contracted rate
 
 # where care happens
 er; e r; emergency department; emergency visit; emergency trip; go emergency => \
@@ -104,7 +104,7 @@ doc; family doctor; regular doctor; main doctor; usual doctor; own doctor; gp =>
 primary care provider; PCP; primary care physician
 heart doctor; skin doctor; foot doctor; bone doctor; eye surgeon; cancer doctor => \
 specialist; cardiologist; dermatologist; podiatrist; oncologist
-checkup; check up; physical; yearly exam; annual exam; yearly visit; once year exam; \
+checkup; check up; yearly physical; yearly exam; annual exam; yearly visit; once year exam; \
 yearly check => annual wellness visit; routine physical exam; preventive services
 video visit; online doctor; see doctor online; phone appointment; zoom; computer visit => \
 telehealth; virtual visit
@@ -117,7 +117,7 @@ stitches; broken bone; broke arm; broke leg; broken arm; broken leg; sprain => \
 urgently needed services; emergency care
 
 # things a member needs
-glasses; specs; spectacles; frames; contacts; reading glasses; new lenses => eyewear; \
+glasses; specs; spectacles; frames; contact lens; reading glasses; new lenses => eyewear; \
 eyeglasses; contact lenses; frames; lenses
 eye doctor; eye exam; eyes checked; eye test; eye check => vision care; routine eye exam; \
 optometrist; ophthalmologist
@@ -156,7 +156,7 @@ sleep study; snoring => sleep study; sleep apnea
 # rules and permission
 okay see; ok see; permission see; approval see; need note; note from doctor \
 => referral; PCP approval
-approval; approve; pre approval; preapproval; permission; ok first; okay first; sign off; \
+pre approval; preapproval; permission; ok first; okay first; sign off; \
 ask first => prior authorization; approval in advance; coverage decision
 which doctors; doctors use; doctors see; doctors can see; covered doctors; doctors plan; \
 find doctor; list doctors => network provider; plan provider; Provider Directory
@@ -166,7 +166,7 @@ id card; insurance card; member card; plastic card => membership card
 lost card; lost my card; stolen card; card stolen; card lost => membership card; new card
 which drugs; what drugs; drugs covered; list drugs; is my drug => Drug List; formulary
 step first; try cheaper first => step therapy
-how many pills; limit pills; quantity => quantity limits
+how many pills; limit pills; pills at once => quantity limits
 
 # travel and places
 abroad; overseas; foreign; foreign country; another country; other country; \
@@ -188,22 +188,22 @@ sign up; signup; join plan => enrollment period; Annual Enrollment Period; \
 Open Enrollment Period; Special Enrollment Period
 who can join; qualify; can get plan; who can get => eligibility; eligible; \
 eligibility requirements
-turning 65; turn 65; retire; retiring => Initial Enrollment Period; Medicare eligibility
+turning 65; turn 65; retire from work => Initial Enrollment Period; Medicare eligibility
 
 # complaints and disputes
 complain; unhappy; upset; bad service; rude; poor care; unhappy care => grievance; complaint
 fight; dispute; disagree; challenge; contest; denied; denial; turned down; refused; \
 said no; won't pay; wont pay; not pay; rejected; overturn => appeal; coverage decision; \
 reconsideration
-fast answer; quick answer; urgent answer; hurry; fast; quickly; asap; rush => \
+fast answer; quick answer; urgent answer; hurry; quickly; asap; rush => \
 fast appeal; expedited; fast coverage decision
 sent home; send home; discharged; kick hospital; leave hospital; go home hospital; \
 let me go home; early discharge => discharge; hospital discharge; \
 Important Message from Medicare; discharge date
 scam; scammed; stealing; ripped off => fraud; report fraud
-privacy; my records; medical records; my information => medical records; \
+my records; my file; my information => medical records; \
 protected health information; privacy
-interpreter; spanish; translator; other language; language => interpreter services; \
+interpreter; spanish; translator; other language; my language => interpreter services; \
 language assistance; free language services
 large print; braille; blind; read print => alternate formats; large print; braille
 

@@ -59,13 +59,13 @@ from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.file_moves import MoveFilesIntoStore
 from domain.hybrid import SearchMode
+from domain.lay_terms import LayTerms
 from domain.library import FollowJob, ListDocuments, ReadDocumentFile, ShowUsage
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.processing import ProcessJob
 from domain.reprocessing import ReprocessDocument, ReprocessStaleDocuments
 from domain.retrieval import RetrievalOptions
 from domain.retry import RetryPolicy
-from domain.lay_terms import LayTerms
 from domain.search import SearchDocuments, SearchLimits
 from domain.upload_policy import UploadPolicy
 from domain.uploads import SubmitUpload
