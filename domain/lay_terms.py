@@ -118,7 +118,7 @@ urgently needed services; emergency care
 
 # things a member needs
 glasses; specs; spectacles; frames; contact lens; reading glasses; new lenses => eyewear; \
-eyeglasses; contact lenses; frames; lenses
+eyeglasses; glasses; contact lenses; frames; lenses
 eye doctor; eye exam; eyes checked; eye test; eye check => vision care; routine eye exam; \
 optometrist; ophthalmologist
 dentist; teeth; tooth; teeth cleaned; cleaning teeth; filling; crown; dentures; root canal; \

@@ -64,18 +64,6 @@ async def test_a_question_in_a_members_words_finds_the_booklets_passage(
     assert "**maximum** out-of-**pocket** **amount**" in expanded[0].highlight
 
 
-async def test_the_members_own_word_keeps_its_passage_first(
-    pg_pool: asyncpg.Pool, pg_schema: str,
-) -> None:
-    documents = await _store(pg_pool, pg_schema, TEXTS)
-
-    hits = await _search(documents, "Is there a cap on what I could ever spend?",
-                         expanded=True)
-
-    # "spend" is the member's word; the booklet's passage is found, after it.
-    assert [h.chunk.text for h in hits] == [TEXTS[2], TEXTS[0]]
-
-
 async def test_the_expansion_finds_passages_in_hybrid_search_too(
     pg_pool: asyncpg.Pool, pg_schema: str,
 ) -> None:
