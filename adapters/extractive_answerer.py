@@ -39,7 +39,7 @@ import attrs
 from adapters import english
 from adapters.text_search import EnglishWords
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
-from domain.lay_terms import BOOKLET_WEIGHT, LayTerms
+from domain.lay_terms import LayTerms
 from domain.questions import Wants, asking, holds_value, needs_value, wants
 
 HEADER = "Extracted from your documents (quoted, not generated):"
@@ -66,6 +66,10 @@ DENSITY_WEIGHT = 1.0
 PASSAGE_WEIGHT = 0.3
 #: What a key word among a sentence's first words is worth (the sentence is about it).
 SUBJECT_WEIGHT = 0.5
+#: What a booklet word the lay-terms glossary adds for the member's phrase is worth,
+#: against one of the member's words: enough to choose between sentences the member's
+#: words score alike ("cap on what I spend": the "maximum out-of-pocket" one).
+BOOKLET_TIE = 0.1
 #: What a piece of a sentence (cut by a page or a chunk) loses.
 FRAGMENT_PENALTY = 0.5
 
@@ -202,12 +206,12 @@ class ExtractiveAnswerer:
         # its asking sentence must be held; the story's words only rank.
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
-        booklet = booklet_terms(question) - key  # they rank, worth less; never needed
+        booklet = booklet_terms(question) - key  # they break ties; never needed
         key |= booklet
         split = [sentences(p.text) for p in passages]
         held = [[key & english.lexemes(unit) for unit in units] for units in split]
         weights = _weights(key, [h for passage in held for h in passage])
-        weights.update({term: weights[term] * BOOKLET_WEIGHT for term in booklet})
+        weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
