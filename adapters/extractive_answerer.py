@@ -44,6 +44,7 @@ answer is extracted, not generated.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import AsyncIterator, Sequence
 
@@ -58,7 +59,9 @@ from adapters.answer_signals import (
     says_yes_or_no,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
+from adapters.text_search import EnglishWords
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
+from domain.lay_terms import LayTerms
 from domain.questions import Wants, asking, holds_value, needs_value, wants
 
 __all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
@@ -90,6 +93,10 @@ DENSITY_WEIGHT = 1.0
 PASSAGE_WEIGHT = 0.3
 #: What a key word among a sentence's first words is worth (the sentence is about it).
 SUBJECT_WEIGHT = 0.5
+#: What a booklet word the lay-terms glossary adds for the member's phrase is worth,
+#: against one of the member's words: enough to choose between sentences the member's
+#: words score alike ("cap on what I spend": the "maximum out-of-pocket" one).
+BOOKLET_TIE = 0.1
 #: What a piece of a sentence (cut by a page or a chunk) loses.
 FRAGMENT_PENALTY = 0.5
 #: What a sentence that says yes or no (covered, not covered, no deductible, approval
@@ -120,6 +127,17 @@ def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
     return (every - _GENERIC_LEXEMES) or every
+
+
+def booklet_terms(question: str) -> frozenset[str]:
+    """The booklet's words for the question's phrases ("cap on what I spend": "maximum
+    out-of-pocket amount"; ``domain/lay_terms.py``)."""
+    return english.lexemes(_glossary().expansion(question)) - _GENERIC_LEXEMES
+
+
+@functools.cache
+def _glossary() -> LayTerms:
+    return LayTerms.of(EnglishWords())
 
 
 def _weights(key: frozenset[str], held: Sequence[frozenset[str]]) -> dict[str, float]:
@@ -176,9 +194,12 @@ class ExtractiveAnswerer:
         # its asking sentence must be held; the story's words only rank.
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
+        booklet = booklet_terms(question) - key  # they break ties; never needed
+        key |= booklet
         split = [units(p.text) for p in passages]
         held = [[key & english.lexemes(unit.text) for unit in found] for found in split]
         weights = _weights(key, [h for passage in held for h in passage])
+        weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,

@@ -18,6 +18,17 @@ from adapters import english
 _WORD = english.WORD
 
 
+class EnglishWords:
+    """The ``Words`` port: a word as PostgreSQL's ``english`` configuration has it,
+    stemmed, stop words kept as words (the lay-terms glossary matches on them)."""
+
+    def stems(self, text: str) -> list[str]:
+        return [english.stem(word) for word in _WORD.findall(text)]
+
+    def __repr__(self) -> str:
+        return "EnglishWords()"
+
+
 def words(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, lexeme) of each word of ``text`` that is not a stop word."""
     return english.words(text)

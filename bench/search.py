@@ -4,6 +4,7 @@ Run from the repository root (numpy comes with the ``bench`` extra)::
 
     .venv/bin/python -m bench.search [--chunks 100000] [--steps 3] [--heavy 10000]
         [--mid 3000] [--typical 330] [--queries 200] [--ingest 3000] [--dimensions 1536]
+        [--booklet-words 0]
         [--migration] [--dsn postgresql://...]
 
 On the embedded PostgreSQL (a temporary data directory, default durability) or
@@ -104,6 +105,9 @@ class Options:
     explain: bool
     dsn: str | None
     modes: tuple[SearchMode, ...] = tuple(SearchMode)
+    #: Words of the chunks' vocabulary each question's expansion adds (the lay-terms
+    #: glossary's booklet words: a question in a member's own words gets ~5-10).
+    booklet_words: int = 0
 
 
 @attrs.define
@@ -323,14 +327,15 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _question(n: int) -> str:
-    """Three words of the chunks' vocabulary: each occurs in ~7 % of chunks."""
-    return " ".join(np.random.default_rng(n).choice(_WORDS, 3))
+def _question(n: int, words: int = 3) -> str:
+    """``words`` words of the chunks' vocabulary: each occurs in ~7 % of chunks."""
+    return " ".join(np.random.default_rng(n).choice(_WORDS, words)) if words else ""
 
 
 async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
                  space: EmbeddingSpace, members: list[Member], queries: int,
-                 label: str, mode: SearchMode = SearchMode.VECTOR) -> None:
+                 label: str, mode: SearchMode = SearchMode.VECTOR, booklet_words: int = 0
+                 ) -> None:
     """Client-timed searches; recall@10 against the exact vector answer (vector mode)."""
     latencies: list[float] = []
     recalls: list[float] = []
@@ -341,9 +346,10 @@ async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
         vectors = np.vstack(member.documents)
         for query in space.queries(member.number, vectors, per_member, seed=3):
             text = _question(len(latencies))  # the product always sends the question
+            expansion = _question(len(latencies) + 1_000_000, booklet_words)
             began = time.perf_counter()
             hits = await repository.search(member.user_id, query.tolist(), MODEL, THRESHOLD,
-                                           LIMIT, text=text, mode=mode)
+                                           LIMIT, text=text, mode=mode, expansion=expansion)
             latencies.append(time.perf_counter() - began)
             exact = {member.chunk_ids[i] for i in exact_top(vectors, query, THRESHOLD, LIMIT)}
             found = {h.chunk.chunk_id for h in hits}
@@ -427,7 +433,7 @@ async def run(options: Options, dsn: str) -> None:
             await search(repository, pool, space, [warm], 20, "(warm-up, not counted)", mode)
             for chosen, label in sizes:
                 await search(repository, pool, space, chosen, options.queries,
-                             f"{label}, {mode}", mode)
+                             f"{label}, {mode}", mode, options.booklet_words)
         if options.explain:
             for member in (sampled[-1], members[0]):
                 for mode in options.modes:
@@ -494,11 +500,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="print the plan of one search per member size")
     parser.add_argument("--modes", default=",".join(m.value for m in SearchMode),
                         help="the search modes to time, comma-separated")
+    parser.add_argument("--booklet-words", type=int, default=0,
+                        help="words each question's lay-terms expansion adds (default 0)")
     parser.add_argument("--dsn", default=None)
     a = parser.parse_args(argv)
     modes = tuple(SearchMode(m.strip()) for m in a.modes.split(",") if m.strip())
     return Options(a.chunks, a.steps, a.heavy, a.mid, a.typical, a.queries, a.ingest,
-                   a.dimensions, a.migration, a.explain, a.dsn, modes)
+                   a.dimensions, a.migration, a.explain, a.dsn, modes, a.booklet_words)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ import attrs
 
 from domain.errors import InvalidQuery, NotFound
 from domain.hybrid import SearchMode
+from domain.lay_terms import LayTerms
 from domain.ports import Embedder, SearchIndex, Tokenizer
 from domain.retrieval import RetrievalOptions, RetrievalResult, pack
 
@@ -39,6 +40,11 @@ class SearchDocuments:
     greedy in the fused order and never exceeds the budget. Each passage shows its
     page, its heading path and the part of it that matched.
 
+    A question in the member's own words ("a cap on what I spend") also finds the
+    passages in the documents' words ("maximum out-of-pocket amount") through the
+    lay-terms glossary (``domain/lay_terms.py``): those words find passages by
+    keyword, each worth less than one of the member's own words.
+
     Limited to some of the member's documents when asked (`document_ids`, at most 20;
     an id that is not one of the member's documents is refused, naming it). Documents
     the search could not look into are listed with the reason: still being processed,
@@ -52,6 +58,8 @@ class SearchDocuments:
     defaults: RetrievalOptions = RetrievalOptions()
     limits: SearchLimits = SearchLimits()
     mode: SearchMode = SearchMode.HYBRID
+    #: The glossary of how members say things; None: the member's words alone.
+    lay_terms: LayTerms | None = None
 
     async def __call__(
         self, user_id: str, query: str, *, similarity_threshold: float | None = None,
@@ -70,11 +78,12 @@ class SearchDocuments:
                 f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"
             )
         mode = self.mode if mode is None else mode
+        expansion = "" if self.lay_terms is None else self.lay_terms.expansion(query)
         embedded = await self.embedder.embed([query])
         candidates = await self.index.search(
             user_id, embedded.vectors[0], self.embedder.model, options.similarity_threshold,
             limit=options.max_chunks * self.limits.candidates_per_chunk,
-            text=query, mode=mode, documents=documents,
+            text=query, mode=mode, documents=documents, expansion=expansion,
         )
         left_out = await self.index.not_searched(user_id, self.embedder.model, documents)
         return attrs.evolve(pack(candidates, options), mode=mode, not_searched=tuple(left_out))

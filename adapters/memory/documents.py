@@ -21,6 +21,7 @@ from adapters.memory.store import InMemoryStore
 from adapters.vectors import check_vector, cosine
 from domain.errors import NotFound
 from domain.hybrid import SearchMode
+from domain.lay_terms import BOOKLET_WEIGHT
 from domain.model import (
     Chunk,
     Document,
@@ -117,7 +118,7 @@ class InMemoryDocumentRepository:
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
-        documents: Sequence[UUID] | None = None,
+        documents: Sequence[UUID] | None = None, expansion: str = "",
     ) -> builtins.list[ScoredChunk]:
         if limit < 1 or not any(vector):  # a zero vector has no direction: nothing is near it
             return []
@@ -137,14 +138,16 @@ class InMemoryDocumentRepository:
             filename = store.documents[document_id].filename
             searchable.append(ScoredChunk(chunk, cosine(vector, embedded.vector), filename))
         words = text_search.terms(text)
+        booklet = text_search.terms(expansion) - words
         if mode is SearchMode.VECTOR:
             found = _vector_candidates(searchable, min_similarity, limit)
         elif mode is SearchMode.KEYWORD:
-            found = _keyword_candidates(searchable, words, limit)
+            found = _keyword_candidates(searchable, words, booklet, limit)
         else:
             found = _fuse(_vector_candidates(searchable, min_similarity, limit),
-                          _keyword_candidates(searchable, words, limit), limit)
-        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, words))
+                          _keyword_candidates(searchable, words, booklet, limit), limit)
+        marked = words | booklet
+        return [attrs.evolve(hit, highlight=text_search.headline(hit.chunk.text, marked))
                 for hit in found]
 
 
@@ -164,13 +167,16 @@ def _vector_candidates(searchable: list[ScoredChunk], min_similarity: float, lim
     return [attrs.evolve(h, vector_rank=rank) for rank, h in enumerate(close[:limit], 1)]
 
 
-def _keyword_candidates(searchable: list[ScoredChunk], words: frozenset[str], limit: int
-                        ) -> list[ScoredChunk]:
-    """Chunks holding at least one of the question's words, scored by how many of them
-    they hold: a chunk holding every word comes first."""
+def _keyword_candidates(searchable: list[ScoredChunk], words: frozenset[str],
+                        booklet: frozenset[str], limit: int) -> list[ScoredChunk]:
+    """Chunks holding at least one of the question's words (or of the booklet's words
+    the glossary found for it), scored by how many of them they hold, a booklet word
+    worth ``BOOKLET_WEIGHT`` of one of the question's: a chunk holding every word of
+    the question comes first."""
     scored = []
     for hit in searchable:
-        held = len(words & text_search.terms(hit.chunk.text))
+        terms = text_search.terms(hit.chunk.text)
+        held = len(words & terms) + BOOKLET_WEIGHT * len(booklet & terms)
         if held:
             scored.append(attrs.evolve(hit, score=float(held)))
     scored.sort(key=_best_first)

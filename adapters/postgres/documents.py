@@ -37,6 +37,7 @@ from adapters.postgres.search_sql import (
 from adapters.vectors import check_vector
 from domain.errors import NotFound
 from domain.hybrid import SearchMode
+from domain.lay_terms import BOOKLET_WEIGHT
 from domain.model import (
     Chunk,
     Document,
@@ -153,25 +154,26 @@ class PostgresDocumentRepository:
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
-        documents: Sequence[UUID] | None = None,
+        documents: Sequence[UUID] | None = None, expansion: str = "",
     ) -> _Scored:
         values = [float(x) for x in vector]
         if limit < 1 or not any(values):  # a zero vector has no direction: nothing is near it
             return []
         query = Vector(check_vector(values, None))
         sql, arguments = self.search_statement(user_id, query, model, min_similarity, limit,
-                                               text=text, mode=mode, documents=documents)
+                                               text=text, mode=mode, documents=documents,
+                                               expansion=expansion)
         try:
             rows = await self._pool.fetch(sql, *arguments)
         except asyncpg.DataError as exc:  # pgvector: "different vector dimensions"
             raise ValueError(f"query vector does not fit the stored vectors: {exc}") from exc
-        words = text_search.terms(text)
+        words = text_search.terms(text) | text_search.terms(expansion)
         return [_scored_from_row(r, words) for r in rows]
 
     def search_statement(
         self, user_id: str, vector: Vector, model: str, min_similarity: float, limit: int,
         *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
-        documents: Sequence[UUID] | None = None,
+        documents: Sequence[UUID] | None = None, expansion: str = "",
     ) -> tuple[str, _Arguments]:
         """The one statement a search runs and its arguments (public so bench/search.py
         can show its plan); adapters/postgres/search_sql.py holds the statements."""
@@ -182,6 +184,7 @@ class PostgresDocumentRepository:
             "threshold": min_similarity, "limit": limit, "text": text, "rrf_k": RRF_K,
             "pair_weight": PAIR_WEIGHT,
             "documents": None if documents is None else list(documents),
+            "expansion": expansion, "booklet_weight": BOOKLET_WEIGHT,
         }
         return sql, [given[name] for name in names]
 

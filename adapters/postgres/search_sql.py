@@ -55,7 +55,7 @@ KEYWORD_SHORTLIST = 100
 
 #: Every parameter a search statement may use, in the order they are numbered.
 PARAMETERS = ("member", "vector", "model", "threshold", "limit", "text", "rrf_k",
-              "pair_weight", "documents")
+              "pair_weight", "documents", "expansion", "booklet_weight")
 
 # The vector list. The shortlist size is a literal (so the estimate is right in the
 # generic plan), the query's bits are computed once (an InitPlan), each shortlisted
@@ -89,10 +89,17 @@ vector_candidates AS (
 # The question's words, for the keyword list.
 _QUESTION = """
 terms AS (
-    -- the question's words as the index holds them: stemmed, stop words left out
-    SELECT DISTINCT lexeme, quote_literal(lexeme)::tsquery AS query
-    FROM unnest(to_tsvector('english'::regconfig, {text}))
+    -- the question's words as the index holds them (stemmed, stop words left out),
+    -- weight 1, and the booklet's words the lay-terms glossary found for its phrases
+    -- that it does not hold itself, weight {booklet_weight}
+    SELECT lexeme, quote_literal(lexeme)::tsquery AS query, max(weight) AS weight
+    FROM (SELECT lexeme, 1.0::float8 AS weight
+          FROM unnest(to_tsvector('english'::regconfig, {text}))
+          UNION ALL
+          SELECT lexeme, {booklet_weight}::float8
+          FROM unnest(to_tsvector('english'::regconfig, {expansion}))) w
     WHERE strpos(lexeme, chr(92)) = 0  -- a backslash would not survive quote_literal
+    GROUP BY lexeme
 ),
 question AS (
     SELECT (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS any_word,
@@ -139,25 +146,26 @@ collection AS MATERIALIZED (
 index_hits AS MATERIALIZED (
     -- on its own, so that no plan can start from the complete documents instead and
     -- match every chunk they hold (a generic plan, estimating two documents, did)
-    SELECT t.lexeme, c.chunk_id, c.document_id, c.token_count
+    SELECT t.lexeme, t.weight, c.chunk_id, c.document_id, c.token_count
     FROM terms t
     JOIN {s}.document_chunks c ON c.user_id = {member} AND c.text_search @@ t.query
 ),
 hits AS MATERIALIZED (
-    SELECT h.lexeme, h.chunk_id, h.token_count
+    SELECT h.lexeme, h.weight, h.chunk_id, h.token_count
     FROM index_hits h
     WHERE h.document_id IN (SELECT document_id FROM complete_documents)
 ),
 frequency AS MATERIALIZED (
-    SELECT h.lexeme, ln(1 + (c.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    -- a word's idf, times its weight (a booklet word the glossary found weighs less)
+    SELECT h.lexeme, h.weight * ln(1 + (c.chunks - count(*) + 0.5) / (count(*) + 0.5)) AS idf
     FROM hits h CROSS JOIN collection c
-    GROUP BY h.lexeme, c.chunks
+    GROUP BY h.lexeme, h.weight, c.chunks
 ),
 shortlist AS MATERIALIZED (
     SELECT h.chunk_id
     FROM hits h JOIN frequency f ON f.lexeme = h.lexeme CROSS JOIN collection c
     GROUP BY h.chunk_id
-    ORDER BY count(*) DESC,
+    ORDER BY sum(h.weight) DESC,
              sum(f.idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * h.token_count / c.average_tokens)))
              DESC, h.chunk_id
     LIMIT {keyword_shortlist}

@@ -15,7 +15,7 @@ from domain.ports.health import DatabaseProbe, WorkerRegistry
 from domain.ports.jobs import DocumentJobs, JobCounts, JobReads, LeaseReads, QueueFigureReads
 from domain.ports.parsing import ParseCheckpoint, Parser
 from domain.ports.queue import Jitter, JobIntake, JobQueue, UploadQueue, WorkerQueue
-from domain.ports.search import SearchIndex
+from domain.ports.search import SearchIndex, Words
 
 __all__ = [
     "AnswerRateLimiter",
@@ -40,6 +40,7 @@ __all__ = [
     "Timer",
     "Tokenizer",
     "UploadQueue",
+    "Words",
     "WorkerQueue",
     "WorkerRegistry",
 ]

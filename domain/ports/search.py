@@ -11,13 +11,22 @@ from domain.hybrid import SearchMode
 from domain.model import NotSearched, ScoredChunk
 
 
+class Words(Protocol):
+    """A text's words as the search index reads them."""
+
+    def stems(self, text: str) -> list[str]:
+        """Each word of ``text``, in order, lowercased and stemmed as the index stems
+        it; stop words are kept (as words), punctuation is not."""
+        ...
+
+
 class SearchIndex(Protocol):
     """The member's searchable chunks: those of their completed documents, embedded."""
 
     async def search(
         self, user_id: str, vector: Sequence[float], model: str, min_similarity: float,
         limit: int, *, text: str = "", mode: SearchMode = SearchMode.VECTOR,
-        documents: Sequence[UUID] | None = None,
+        documents: Sequence[UUID] | None = None, expansion: str = "",
     ) -> list[ScoredChunk]:
         """The member's best chunks of completed documents embedded by ``model``, best
         first, at most ``limit``. ``vector`` is the question's embedding, ``text`` its
@@ -27,7 +36,10 @@ class SearchIndex(Protocol):
         only the vector list, so a chunk holding the question's words is kept however
         low its similarity. Every chunk carries its similarity and a highlight of the
         part that matched. A zero vector finds nothing; a vector of the wrong size is
-        a ``ValueError``. ``documents`` (when given) keeps only chunks of those documents."""
+        a ``ValueError``. ``documents`` (when given) keeps only chunks of those documents.
+        ``expansion``: the documents' words for the question's phrases (the lay-terms
+        glossary); in the keyword list each weighs ``BOOKLET_WEIGHT`` of one of the
+        question's own words, and only ``text`` can match the whole question."""
         ...
 
     async def not_searched(self, user_id: str, model: str,

@@ -53,11 +53,13 @@ from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.operator import PostgresOperatorQueries, PostgresQueueFigures
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.workers import PostgresWorkerRegistry
+from adapters.text_search import EnglishWords
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.answering import AnswerQuestion, AnswerRateLimit
 from domain.chunking import ChunkingConfig
 from domain.file_moves import MoveFilesIntoStore
 from domain.hybrid import SearchMode
+from domain.lay_terms import LayTerms
 from domain.library import FollowJob, ListDocuments, ReadDocumentFile, ShowUsage
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowDocument, ShowJob
 from domain.processing import ProcessJob
@@ -225,10 +227,12 @@ class Container(containers.DeclarativeContainer):
     )
     move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
                                                 target=blobs)
+    lay_terms = providers.Singleton(LayTerms.of, providers.Singleton(EnglishWords))
     search_documents = providers.Singleton(
         SearchDocuments, index=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,
         mode=providers.Callable(SearchMode, settings.provided.rag_search_mode),
+        lay_terms=lay_terms,
     )
 
     answer_rate_limiter = providers.Singleton(InMemoryAnswerRateLimiter)

@@ -24,8 +24,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from adapters.memory.blobs import InMemoryBlobStore
+from adapters.text_search import EnglishWords
 from domain.chunking import ChunkingConfig
 from domain.errors import PipelineError
+from domain.lay_terms import LayTerms
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.model import (
     Chunk,
@@ -59,6 +61,8 @@ FIRST_WORKER = "worker-1"
 #: The span that stands for the member's upload request when the service traces.
 UPLOAD_SPAN = "POST /api/v1/documents"
 OTHER_WORKER = "worker-2"
+#: How members say insurance things, as production reads them (the container's).
+LAY_TERMS = LayTerms.of(EnglishWords())
 
 
 def member_id(name: str) -> str:
@@ -184,7 +188,7 @@ class World:
 
     def search(self, member: str, question: str, **options: Any) -> Outcome:
         use_case = SearchDocuments(self.documents, self.embedder, self.tokenizer,
-                                   defaults=self.search_defaults)
+                                   defaults=self.search_defaults, lay_terms=LAY_TERMS)
         return self.attempt(use_case(member_id(member), question, **options))
 
     def counts(self) -> dict[str, int]:

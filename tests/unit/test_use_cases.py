@@ -19,6 +19,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.documents import InMemoryDocumentRepository
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.memory.store import InMemoryStore
+from adapters.text_search import EnglishWords
 from adapters.tiktoken_tokenizer import TiktokenTokenizer
 from domain.chunking import ChunkingConfig
 from domain.errors import (
@@ -32,6 +33,7 @@ from domain.errors import (
     UnsupportedFileType,
 )
 from domain.hybrid import SearchMode
+from domain.lay_terms import LayTerms
 from domain.members import CountJobs, DeleteDocument, RetryFailedJob, ShowJob
 from domain.model import (
     Document,
@@ -649,21 +651,45 @@ async def test_search_ignores_vectors_made_by_another_model(rig: Rig) -> None:
 async def test_search_asks_the_store_for_a_few_candidates_per_passage(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[tuple[int, str, SearchMode]] = []
+    asked = _spy_on_search(rig, monkeypatch)
+    await rig.search(candidates_per_chunk=3)(MEMBER, " deductible ", max_chunks=5)
+    await rig.search()(MEMBER, "deductible", max_chunks=5, mode=SearchMode.KEYWORD)
+    assert asked == [(15, "deductible", SearchMode.HYBRID, ""),
+                     (20, "deductible", SearchMode.KEYWORD, "")]
+
+
+async def test_search_adds_the_booklets_words_for_a_members_own(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = _spy_on_search(rig, monkeypatch)
+    lay_terms = LayTerms.of(EnglishWords())
+    search = attrs.evolve(rig.search(), lay_terms=lay_terms)
+
+    await search(MEMBER, "How much is the ER?")
+    await search(MEMBER, "What is the deductible?")
+
+    assert [expansion for *_, expansion in asked] == [
+        lay_terms.expansion("How much is the ER?"), ""]
+    assert "emergency room" in asked[0][3]
+
+
+def _spy_on_search(rig: Rig, monkeypatch: pytest.MonkeyPatch
+                   ) -> list[tuple[int, str, SearchMode, str]]:
+    """What the use case asks the index for: (limit, text, mode, expansion) each time."""
+    asked: list[tuple[int, str, SearchMode, str]] = []
     search_documents = rig.documents.search
 
     async def spy(user_id: str, vector: Sequence[float], model: str, min_similarity: float,
                   limit: int, *, text: str, mode: SearchMode,
-                  documents: Sequence[UUID] | None = None) -> list[ScoredChunk]:
-        asked.append((limit, text, mode))
+                  documents: Sequence[UUID] | None = None, expansion: str = "",
+                  ) -> list[ScoredChunk]:
+        asked.append((limit, text, mode, expansion))
         return await search_documents(user_id, vector, model, min_similarity, limit,
-                                      text=text, mode=mode, documents=documents)
+                                      text=text, mode=mode, documents=documents,
+                                      expansion=expansion)
 
     monkeypatch.setattr(rig.documents, "search", spy)
-    await rig.search(candidates_per_chunk=3)(MEMBER, " deductible ", max_chunks=5)
-    await rig.search()(MEMBER, "deductible", max_chunks=5, mode=SearchMode.KEYWORD)
-    assert asked == [(15, "deductible", SearchMode.HYBRID),
-                     (20, "deductible", SearchMode.KEYWORD)]
+    return asked
 
 
 async def test_a_failed_embedding_never_leaves_a_vector_behind(rig: Rig) -> None:
