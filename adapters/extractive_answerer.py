@@ -31,9 +31,16 @@ answer is extracted, not generated.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
-- **Honest.** When no sentence holds the value (where one is required) and at least
-  half the question's key words, the answer is the "not covered" marker the
-  grounding rules understand. A passage's text is only ever quoted, never obeyed.
+- **Honest.** The passages must speak of what the question asks about: each key word
+  of its asking sentence (or one of words it joins with "or": "glasses or contact
+  lenses") appears somewhere in them, as a word, a heading or a row's service; a
+  question of three key words or more may use one word of its own (a member's word,
+  not the booklet's); who asks ("TTY users") and what they do ("have to meet") are
+  not what it is about. "Parking at the hospital" is not answered by passages on
+  hospitals that never say "parking". And when no sentence holds the value (where one
+  is required) and at least half the question's key words, the answer is the "not
+  covered" marker the grounding rules understand. A passage's text is only ever
+  quoted, never obeyed.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to and its cell's next value come with it, never cut by the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
@@ -45,6 +52,7 @@ answer is extracted, not generated.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
@@ -73,6 +81,9 @@ BEFORE, AFTER = 8, 1
 #: A value sentence this short right after the one quoted is quoted too (a chart cell's
 #: next tier: "$0 copayment per day for days 1-20." then "$75 ... for days 21-100.").
 SHORT_VALUE = 160
+#: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
+#: of them may use that no passage does: a member's own word for the booklet's thing.
+OWN_WORDS, OWN_WORDS_FROM = 1, 3
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
 #: What a key word in the service of a chart row's cell is worth (the same row).
@@ -120,6 +131,47 @@ def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
     return (every - _GENERIC_LEXEMES) or every
+
+
+_OR = re.compile(r"([\w'\u2019-]+)\s*,?\s+or\s+([\w'\u2019-]+)", re.IGNORECASE)
+
+
+#: Words that say who asks, not what about ("TTY users", "I'm"): the passages need not
+#: use them.
+_WHO = english.lexemes("user users member members people person someone anyone m s")
+
+
+_DOING = re.compile(r"\b(?:to|i|we|you|he|she|they|i['\u2019]m)\s+([a-z]+)", re.IGNORECASE)
+
+
+def _doings(question: str) -> frozenset[str]:
+    """What the member does, not what the question is about: the word after "to" or
+    after "I", "we", "you" ("have to meet", "can I get")."""
+    return english.lexemes(" ".join(_DOING.findall(question)))
+
+
+def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
+    """The question's key words in groups any one of which will do: a word alone, or
+    the words either side of an "or" ("glasses or contact lenses": glasses, contact)."""
+    groups: list[frozenset[str]] = []
+    for match in _OR.finditer(question):
+        either = english.lexemes(f"{match.group(1)} {match.group(2)}") & asked
+        if len(either) == 2:
+            groups = [g for g in groups if not g <= either] + [either]
+    joined = frozenset().union(*groups) if groups else frozenset()
+    return groups + [frozenset({term}) for term in sorted(asked - joined)]
+
+
+def _spoken_of(question: str, asked: frozenset[str], passages: Sequence[Passage]) -> bool:
+    """The passages speak of what the question asks about: each of its key words (or
+    one of each "or" group) is in them, but for ``OWN_WORDS`` in a long question; words
+    that say who asks or what they do ("to meet") need not be."""
+    said = frozenset().union(*(english.lexemes(p.text) for p in passages)) \
+        if passages else frozenset()
+    about = asked - _WHO - _doings(asking(question))
+    groups = alternatives(asking(question), about or asked)
+    unsaid = sum(not group & said for group in groups)
+    return unsaid <= (OWN_WORDS if len(groups) >= OWN_WORDS_FROM else 0)
 
 
 def _weights(key: frozenset[str], held: Sequence[frozenset[str]]) -> dict[str, float]:
@@ -177,6 +229,8 @@ class ExtractiveAnswerer:
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
         split = [units(p.text) for p in passages]
+        if not _spoken_of(question, asked, passages):
+            return []
         held = [[key & english.lexemes(unit.text) for unit in found] for found in split]
         weights = _weights(key, [h for passage in held for h in passage])
         candidates = []

@@ -398,3 +398,50 @@ def test_a_row_continued_from_the_page_before_has_no_service_to_quote_under() ->
     found = sentences(row.rstrip())
 
     assert found[0] == "You can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day."
+
+
+HOSPITAL = """Inpatient hospital care
+There is no limit to the number of medically necessary hospital days covered by the plan.
+No prior hospital stay is required."""
+
+
+async def test_passages_that_never_name_what_is_asked_about_are_not_an_answer() -> None:
+    # Half the question's words ("hospital") are there; "parking" is nowhere.
+    text = await answer("Does the plan pay for parking at the hospital?", passage(1, HOSPITAL))
+
+    assert text == NOT_COVERED_MARKER
+
+
+async def test_one_word_either_side_of_or_is_enough_and_a_long_question_may_use_its_own(
+) -> None:
+    formats = passage(1, "You can get this document in braille, in large print, or other "
+                         "alternate formats at no cost.")
+
+    either = await answer("Can I get plan documents in audio or braille?", formats)
+    own = await answer("Can my grandmother get plan documents in large print?",
+                       passage(1, "You can get this document in large print at no cost."))
+
+    assert "in braille, in large print" in either
+    assert "in large print at no cost" in own  # "grandmother" is a word of her own
+
+
+def test_the_words_either_side_of_or_are_alternatives() -> None:
+    from adapters.extractive_answerer import alternatives, key_terms
+
+    question = "Does the plan include a gym or fitness membership?"
+
+    assert alternatives(question, key_terms(question)) == [
+        frozenset({"gym", "fit"}), frozenset({"includ"}), frozenset({"membership"})]
+
+
+async def test_words_that_say_who_asks_need_not_be_in_the_passages() -> None:
+    text = await answer("What number do TTY users call?", passage(1, "TTY 711"))
+
+    assert "TTY 711" in text
+
+
+def test_what_the_member_does_is_not_what_the_question_is_about() -> None:
+    from adapters.extractive_answerer import _doings
+
+    assert _doings("Do I have to meet a deductible before the plan pays?") >= {"meet"}
+    assert not _doings("Does the plan pay for parking at the hospital?")
