@@ -28,6 +28,11 @@ answer is extracted, not generated.
   ("There is no deductible", "is not covered", "requires prior authorization") more;
   when the question says in- or out-of-network, a sentence (or a chart column) on
   that side more, and one only on the other side less.
+- **Whose time limit.** "How long do I have to appeal" asks for the member's
+  deadline ("You must make your appeal request within 65 calendar days"); "how long
+  does the plan have to answer" for the plan's ("we must give you our answer within
+  30 calendar days"): a time limit of the party asked about scores more, one only of
+  another party (the member's, the plan's, a review organization's) less.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
@@ -59,11 +64,13 @@ import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    duty_of,
     network_side,
     on_side,
     refers_elsewhere,
     same_clause,
     says_yes_or_no,
+    whose_time,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
@@ -109,6 +116,9 @@ VERDICT_WEIGHT = 1.0
 #: What a value standing in one clause with one of the question's words is worth
 #: ("within 30 calendar days" a few words from "standard appeals").
 CLAUSE_WEIGHT = 1.0
+#: What a time limit of the party the question asks about (the member's to appeal, the
+#: plan's to answer) gains, and one only of another party's loses.
+DUTY_WEIGHT = 1.5
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -236,7 +246,8 @@ class ExtractiveAnswerer:
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights, network_side(question))
+                                      needed, weights, network_side(question),
+                                      whose_time(asking(question)))
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -272,7 +283,8 @@ class ExtractiveAnswerer:
 
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
-                needed: int, weights: dict[str, float], side: str | None) -> list[_Candidate]:
+                needed: int, weights: dict[str, float], side: str | None,
+                whose: str | None) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
@@ -318,6 +330,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
                  + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
+                 + DUTY_WEIGHT * (kind is Wants.TIME and duty_of(whose, unit.text))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])

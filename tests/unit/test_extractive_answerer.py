@@ -445,3 +445,33 @@ def test_what_the_member_does_is_not_what_the_question_is_about() -> None:
 
     assert _doings("Do I have to meet a deductible before the plan pays?") >= {"meet"}
     assert not _doings("Does the plan pay for parking at the hospital?")
+
+
+def test_whose_time_limit_a_question_asks_about_and_a_sentence_gives() -> None:
+    from adapters.answer_signals import duty_of, whose_time
+
+    assert whose_time("What is the deadline to file an appeal?") == "member"
+    assert whose_time("How long do I have to send the plan the bill?") == "member"
+    assert whose_time("How long does the plan have to answer an appeal?") == "plan"
+    assert whose_time("How quickly will I get an answer?") == "plan"
+    assert whose_time("When is the Annual Enrollment Period?") is None
+    assert duty_of("plan", "We must give you our answer within 30 days.") == 1
+    assert duty_of("plan", "The review organization must answer within 7 days.") == -1
+    assert duty_of("member", "You must make your appeal within 65 days.") == 1
+    assert duty_of("member", "We must answer within 30 days.") == -1
+
+
+async def test_the_time_limit_of_the_party_asked_about_is_quoted_first() -> None:
+    appeals = passage(1, "For a standard appeal about medical care, the independent review "
+                         "organization must give you an answer within 30 calendar days.\n"
+                         "For a standard appeal, we must give you our answer within 14 "
+                         "calendar days.\n"
+                         "You must ask for a standard appeal within 65 calendar days.")
+
+    plan = await answer("How long does the plan have to answer a standard appeal about "
+                        "medical care?", appeals)
+    member = await answer("How long do I have to ask for a standard appeal about medical "
+                          "care?", appeals)
+
+    assert "within 14 calendar days" in plan.splitlines()[1]
+    assert "within 65 calendar days" in member.splitlines()[1]
