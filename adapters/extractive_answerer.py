@@ -172,12 +172,11 @@ def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
     return groups + [frozenset({term}) for term in sorted(asked - joined)]
 
 
-def _spoken_of(question: str, asked: frozenset[str], passages: Sequence[Passage]) -> bool:
-    """The passages speak of what the question asks about: each of its key words (or
-    one of each "or" group) is in them, but for ``OWN_WORDS`` in a long question; words
-    that say who asks or what they do ("to meet") need not be."""
-    said = frozenset().union(*(english.lexemes(p.text) for p in passages)) \
-        if passages else frozenset()
+def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
+    """The passages (``said``: the words of their sentences, headings and rows) speak of
+    what the question asks about: each of its key words (or one of each "or" group) is
+    in them, but for ``OWN_WORDS`` in a long question; words that say who asks or what
+    they do ("to meet") need not be."""
     about = asked - _WHO - _doings(asking(question))
     groups = alternatives(asking(question), about or asked)
     unsaid = sum(not group & said for group in groups)
@@ -239,9 +238,10 @@ class ExtractiveAnswerer:
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
         split = [units(p.text) for p in passages]
-        if not _spoken_of(question, asked, passages):
+        said = [[english.lexemes(unit.text) for unit in found] for found in split]
+        if not _spoken_of(question, asked, frozenset().union(*(w for p in said for w in p))):
             return []
-        held = [[key & english.lexemes(unit.text) for unit in found] for found in split]
+        held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])
         candidates = []
         for rank, passage in enumerate(passages):
