@@ -2,8 +2,9 @@
 
 Small, separate tests the extractive answerer (``adapters.extractive_answerer``)
 weighs: a verdict for a yes/no question, a sentence that only sends the reader
-elsewhere, the network side a question names, and a value standing in one clause
-with the question's words.
+elsewhere, the network side a question names, a value standing in one clause
+with the question's words, and whose time limit a question asks about and a
+sentence gives (the member's, the plan's).
 """
 
 from __future__ import annotations
@@ -78,3 +79,48 @@ def same_clause(kind: Wants, text: str, held: frozenset[str]) -> bool:
             if len(between.split()) <= CLAUSE_WORDS and not _CLAUSE_BREAK.search(between):
                 return True
     return False
+
+
+# Whose time limit a question asks about: the member's ("how long do I have to
+# appeal", "the deadline to file") or the plan's ("how long does the plan have to
+# answer", "how quickly will I get an answer").
+_MEMBER_ASKS = re.compile(
+    r"\b(?:do|can|must|should) (?:i|we) have\b|\bhave (?:i|we) got\b|"
+    r"\bdeadline (?:to|for) (?:file|filing|ask|send|submit|make|appeal|request)|"
+    r"\bhow (?:long|fast|soon|quickly) (?:do|can|must|should) (?:i|we)\b|"
+    r"\bby when (?:do|must|should) (?:i|we)\b", re.IGNORECASE)
+_PLAN_ASKS = re.compile(
+    r"\b(?:does|will|must|do) (?:the plan|the company|they|you|it) (?:have to|take|need)\b|"
+    r"\bhow (?:long|fast|soon|quickly) (?:does|will|do|must) (?:the plan|they|you|it)\b|"
+    r"\b(?:will|do|can) (?:i|we) (?:get|hear|receive)\b", re.IGNORECASE)
+# Whose time limit a sentence gives.
+_MEMBER_DUTY = re.compile(r"\byou (?:must|need to|have to|should|will need to)\b|"
+                          r"\byou have (?:\w+ ){0,2}(?:days?|months?|hours?)\b|"
+                          r"\byour (?:request|appeal|claim)s? must\b", re.IGNORECASE)
+_PLAN_DUTY = re.compile(r"\b(?:we|the plan|our plan) (?:must|will|have to|need to)\b",
+                        re.IGNORECASE)
+_OTHERS_DUTY = re.compile(r"\b(?:organization|board|council|judge|QIO|Medicare) "
+                          r"(?:must|will)\b", re.IGNORECASE)
+
+
+def whose_time(question: str) -> str | None:
+    """"member" when the question asks how long the member has to do something,
+    "plan" when how long the plan takes (to answer, to decide), None otherwise."""
+    if _MEMBER_ASKS.search(question):
+        return "member"
+    if _PLAN_ASKS.search(question):
+        return "plan"
+    return None
+
+
+def duty_of(whose: str | None, sentence: str) -> int:
+    """+1 when ``sentence`` gives a time limit of the party asked about, -1 when only
+    another party's ("the review organization must", or the member's for a plan's)."""
+    if whose is None:
+        return 0
+    member = _MEMBER_DUTY.search(sentence) is not None
+    plan = _PLAN_DUTY.search(sentence) is not None
+    others = _OTHERS_DUTY.search(sentence) is not None
+    mine = member if whose == "member" else plan
+    theirs = plan or others if whose == "member" else member or others
+    return 1 if mine else -1 if theirs else 0

@@ -28,12 +28,24 @@ answer is extracted, not generated.
   ("There is no deductible", "is not covered", "requires prior authorization") more;
   when the question says in- or out-of-network, a sentence (or a chart column) on
   that side more, and one only on the other side less.
+- **Whose time limit.** "How long do I have to appeal" asks for the member's
+  deadline ("You must make your appeal request within 65 calendar days"); "how long
+  does the plan have to answer" for the plan's ("we must give you our answer within
+  30 calendar days"): a time limit of the party asked about scores more, one only of
+  another party (the member's, the plan's, a review organization's) less.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
-- **Honest.** When no sentence holds the value (where one is required) and at least
-  half the question's key words, the answer is the "not covered" marker the
-  grounding rules understand. A passage's text is only ever quoted, never obeyed.
+- **Honest.** The passages must speak of what the question asks about: each key word
+  of its asking sentence (or one of words it joins with "or": "glasses or contact
+  lenses") appears somewhere in them, as a word, a heading or a row's service; a
+  question of three key words or more may use one word of its own (a member's word,
+  not the booklet's); who asks ("TTY users") and what they do ("have to meet") are
+  not what it is about. "Parking at the hospital" is not answered by passages on
+  hospitals that never say "parking". And when no sentence holds the value (where one
+  is required) and at least half the question's key words, the answer is the "not
+  covered" marker the grounding rules understand. A passage's text is only ever
+  quoted, never obeyed.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to and its cell's next value come with it, never cut by the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
@@ -46,17 +58,20 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    duty_of,
     network_side,
     on_side,
     refers_elsewhere,
     same_clause,
     says_yes_or_no,
+    whose_time,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
 from adapters.text_search import EnglishWords
@@ -76,6 +91,9 @@ BEFORE, AFTER = 8, 1
 #: A value sentence this short right after the one quoted is quoted too (a chart cell's
 #: next tier: "$0 copayment per day for days 1-20." then "$75 ... for days 21-100.").
 SHORT_VALUE = 160
+#: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
+#: of them may use that no passage does: a member's own word for the booklet's thing.
+OWN_WORDS, OWN_WORDS_FROM = 1, 3
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
 #: What a key word in the service of a chart row's cell is worth (the same row).
@@ -105,6 +123,9 @@ VERDICT_WEIGHT = 1.0
 #: What a value standing in one clause with one of the question's words is worth
 #: ("within 30 calendar days" a few words from "standard appeals").
 CLAUSE_WEIGHT = 1.0
+#: What a time limit of the party the question asks about (the member's to appeal, the
+#: plan's to answer) gains, and one only of another party's loses.
+DUTY_WEIGHT = 1.5
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -138,6 +159,69 @@ def booklet_terms(question: str) -> frozenset[str]:
 @functools.cache
 def _glossary() -> LayTerms:
     return LayTerms.of(EnglishWords())
+
+_OR = re.compile(r"([\w'\u2019-]+)\s*,?\s+or\s+([\w'\u2019-]+)", re.IGNORECASE)
+
+
+#: Words that say who asks, not what about ("TTY users", "I'm"): the passages need not
+#: use them.
+_WHO = english.lexemes("user users member members people person someone anyone m s")
+
+
+_DOING = re.compile(r"\b(?:to|i|we|you|he|she|they|i['\u2019]m)\s+([a-z]+)", re.IGNORECASE)
+
+
+def _doings(question: str) -> frozenset[str]:
+    """What the member does, not what the question is about: the word after "to" or
+    after "I", "we", "you" ("have to meet", "can I get")."""
+    return english.lexemes(" ".join(_DOING.findall(question)))
+
+
+def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
+    """The question's key words in groups any one of which will do: a word alone, or
+    the words either side of an "or" ("glasses or contact lenses": glasses, contact)."""
+    groups: list[frozenset[str]] = []
+    for match in _OR.finditer(question):
+        either = english.lexemes(f"{match.group(1)} {match.group(2)}") & asked
+        if len(either) == 2:
+            groups = [g for g in groups if not g <= either] + [either]
+    joined = frozenset().union(*groups) if groups else frozenset()
+    return groups + [frozenset({term}) for term in sorted(asked - joined)]
+
+
+_Links = tuple[tuple[frozenset[str], tuple[frozenset[str], ...]], ...]
+
+
+def _links(question: str) -> _Links:
+    """Each glossary phrase of the question: its words, and its booklet terms' words."""
+    return tuple((member, tuple(english.lexemes(term) for term in booklet))
+                 for member, booklet in _glossary().bridges(question))
+
+
+def _bridged(links: _Links, said: frozenset[str]) -> frozenset[str]:
+    found: set[str] = set()
+    for member, booklet in links:
+        if any(words and words <= said for words in booklet):
+            found |= member
+    return frozenset(found)
+
+
+def bridged(question: str, said: frozenset[str]) -> frozenset[str]:
+    """The member's words ``said`` speaks of in the booklet's words: those of each of
+    the question's glossary phrases one of whose booklet terms ``said`` holds whole
+    ("cap on what I spend" where a passage says "maximum out-of-pocket amount")."""
+    return _bridged(_links(question), said)
+
+
+def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
+    """The passages (``said``: the words of their sentences, headings and rows) speak of
+    what the question asks about: each of its key words (or one of each "or" group) is
+    in them, but for ``OWN_WORDS`` in a long question; words that say who asks or what
+    they do ("to meet") need not be."""
+    about = asked - _WHO - _doings(asking(question))
+    groups = alternatives(asking(question), about or asked)
+    unsaid = sum(not group & said for group in groups)
+    return unsaid <= (OWN_WORDS if len(groups) >= OWN_WORDS_FROM else 0)
 
 
 def _weights(key: frozenset[str], held: Sequence[frozenset[str]]) -> dict[str, float]:
@@ -197,13 +281,21 @@ class ExtractiveAnswerer:
         booklet = booklet_terms(question) - key  # they break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]
-        held = [[key & english.lexemes(unit.text) for unit in found] for found in split]
+        # A member's phrase counts as said where its booklet term is ("cap on what I
+        # spend": "maximum out-of-pocket amount"), for what must be held too.
+        links = _links(question)
+        said = [[(w := english.lexemes(unit.text)) | _bridged(links, w) for unit in found]
+                for found in split]
+        if not _spoken_of(question, asked, frozenset().union(*(w for p in said for w in p))):
+            return []
+        held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])
         weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights, network_side(question))
+                                      needed, weights, network_side(question),
+                                      whose_time(asking(question)))
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -239,7 +331,8 @@ class ExtractiveAnswerer:
 
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
-                needed: int, weights: dict[str, float], side: str | None) -> list[_Candidate]:
+                needed: int, weights: dict[str, float], side: str | None,
+                whose: str | None) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
@@ -285,6 +378,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
                  + VALUE_WEIGHT * has_value
                  + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
+                 + DUTY_WEIGHT * (kind is Wants.TIME and duty_of(whose, unit.text))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])

@@ -28,7 +28,9 @@ in all but the first, ``"voice"``):
 ``document`` is a file name of the corpus; ``phrase`` words of it that answer the
 question (matched ignoring case and runs of white space). ``half`` is ``tuning`` or
 ``held-out``: alternate questions of each of the first two files, in file order,
-fixed in the files before the answerer was changed (the last two are all held-out).
+fixed in the files before the answerer was changed (the last two are all held-out);
+eight questions the booklet is silent on were added to the tuning half later, to
+measure an honest "not covered".
 Tune on the tuning half only; the held-out half says how well that generalises.
 """
 

@@ -273,6 +273,18 @@ class LayTerms:
                 found.update(dict.fromkeys(entry.booklet))
         return tuple(found)
 
+    def bridges(self, question: str) -> tuple[tuple[frozenset[str], tuple[str, ...]], ...]:
+        """For each member's phrase ``question`` holds: the stems of its words, and the
+        booklet's terms it stands for ("cap on what I spend": {cap, spend} and
+        "maximum out-of-pocket amount"), in glossary order."""
+        said = self.words.stems(question)
+        places: dict[str, list[int]] = {}
+        for position, stem in enumerate(said):
+            places.setdefault(stem, []).append(position)
+        return tuple((frozenset(phrase), entry.booklet)
+                     for entry in self.entries for phrase in entry.member
+                     if _holds(places, phrase))
+
     def expansion(self, question: str) -> str:
         """The booklet's terms for ``question``, as one text ("" for none)."""
         return "; ".join(self.booklet_terms(question))

@@ -68,6 +68,13 @@ Feature: Asking about costs, phone numbers, limits and deadlines
     When Maria asks for an answer to "Does the plan pay for my dog's visits to the vet?"
     Then she is told her documents don't cover it
 
+  Scenario: A question about something her documents never name
+    Her booklet speaks of hospitals, never of parking: a sentence about the hospital
+    is no answer to a question about parking there.
+    When Maria asks for an answer to "Does the plan pay for parking at the hospital?"
+    Then she is told her documents don't cover it
+    And the answer cites nothing
+
   Scenario: Two copies of the same booklet, each fact quoted once
     Given Maria also uploaded a copy of her evidence of coverage saved as "eoc-copy.md"
     And the worker has processed her documents

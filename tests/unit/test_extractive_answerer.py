@@ -398,3 +398,104 @@ def test_a_row_continued_from_the_page_before_has_no_service_to_quote_under() ->
     found = sentences(row.rstrip())
 
     assert found[0] == "You can call Medicare at 1-800-MEDICARE (1-800-633-4227), 24 hours a day."
+
+
+HOSPITAL = """Inpatient hospital care
+There is no limit to the number of medically necessary hospital days covered by the plan.
+No prior hospital stay is required."""
+
+
+async def test_passages_that_never_name_what_is_asked_about_are_not_an_answer() -> None:
+    # Half the question's words ("hospital") are there; "parking" is nowhere.
+    text = await answer("Does the plan pay for parking at the hospital?", passage(1, HOSPITAL))
+
+    assert text == NOT_COVERED_MARKER
+
+
+async def test_a_members_words_the_passages_say_in_the_booklets_words_are_spoken_of(
+) -> None:
+    # Neither "cap" nor "spend" is in the passage, but the glossary's booklet term for
+    # "cap on what I spend" is: the question is answered, not refused.
+    limit = passage(1, "The maximum out-of-pocket amount for covered services is $3,400 "
+                       "each year.")
+
+    text = await answer("Is there a cap on what I spend?", limit)
+
+    assert "$3,400" in text
+    assert text != NOT_COVERED_MARKER
+
+
+def test_bridged_names_only_the_phrases_whose_booklet_term_is_said() -> None:
+    from adapters import english
+    from adapters.extractive_answerer import bridged
+
+    question = "Is there a cap on what I spend?"
+    said = english.lexemes("The maximum out-of-pocket amount is $3,400.")
+
+    assert {"cap", "spend"} <= bridged(question, said)
+    assert not bridged(question, english.lexemes("Hospital parking is free."))
+
+
+async def test_one_word_either_side_of_or_is_enough_and_a_long_question_may_use_its_own(
+) -> None:
+    formats = passage(1, "You can get this document in braille, in large print, or other "
+                         "alternate formats at no cost.")
+
+    either = await answer("Can I get plan documents in audio or braille?", formats)
+    own = await answer("Can my grandmother get plan documents in large print?",
+                       passage(1, "You can get this document in large print at no cost."))
+
+    assert "in braille, in large print" in either
+    assert "in large print at no cost" in own  # "grandmother" is a word of her own
+
+
+def test_the_words_either_side_of_or_are_alternatives() -> None:
+    from adapters.extractive_answerer import alternatives, key_terms
+
+    question = "Does the plan include a gym or fitness membership?"
+
+    assert alternatives(question, key_terms(question)) == [
+        frozenset({"gym", "fit"}), frozenset({"includ"}), frozenset({"membership"})]
+
+
+async def test_words_that_say_who_asks_need_not_be_in_the_passages() -> None:
+    text = await answer("What number do TTY users call?", passage(1, "TTY 711"))
+
+    assert "TTY 711" in text
+
+
+def test_what_the_member_does_is_not_what_the_question_is_about() -> None:
+    from adapters.extractive_answerer import _doings
+
+    assert _doings("Do I have to meet a deductible before the plan pays?") >= {"meet"}
+    assert not _doings("Does the plan pay for parking at the hospital?")
+
+
+def test_whose_time_limit_a_question_asks_about_and_a_sentence_gives() -> None:
+    from adapters.answer_signals import duty_of, whose_time
+
+    assert whose_time("What is the deadline to file an appeal?") == "member"
+    assert whose_time("How long do I have to send the plan the bill?") == "member"
+    assert whose_time("How long does the plan have to answer an appeal?") == "plan"
+    assert whose_time("How quickly will I get an answer?") == "plan"
+    assert whose_time("When is the Annual Enrollment Period?") is None
+    assert duty_of("plan", "We must give you our answer within 30 days.") == 1
+    assert duty_of("plan", "The review organization must answer within 7 days.") == -1
+    assert duty_of("member", "You must make your appeal within 65 days.") == 1
+    assert duty_of("member", "We must answer within 30 days.") == -1
+
+
+async def test_the_time_limit_of_the_party_asked_about_is_quoted_first() -> None:
+    appeals = passage(1, "For a standard appeal about medical care, the independent review "
+                         "organization must give you an answer within 30 calendar days.\n"
+                         "For a standard appeal, we must give you our answer within 14 "
+                         "calendar days.\n"
+                         "You must ask for a standard appeal within 65 calendar days.")
+
+    plan = await answer("How long does the plan have to answer a standard appeal about "
+                        "medical care?", appeals)
+    member = await answer("How long do I have to ask for a standard appeal about medical "
+                          "care?", appeals)
+
+    assert "within 14 calendar days" in plan.splitlines()[1]
+    assert "within 65 calendar days" in member.splitlines()[1]
