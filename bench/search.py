@@ -466,7 +466,8 @@ async def run(options: Options, dsn: str) -> None:
             print_ingestion(r)
         print_ingestion_targets(r)
         if options.profile:
-            await profile_chunk_insert(conn, schema, texts.document(1, 285))
+            await profile_chunk_insert(conn, schema, texts.document(1, 285),
+                                       sampled[-1].user_id, texts.question(0))
         for table in ("documents", "upload_jobs", "document_chunks", "chunk_embeddings"):
             await conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
         size = await conn.fetchval(
