@@ -4,25 +4,36 @@ Run from the repository root (numpy comes with the ``bench`` extra)::
 
     .venv/bin/python -m bench.search [--chunks 100000] [--steps 3] [--heavy 10000]
         [--mid 3000] [--typical 330] [--queries 200] [--ingest 3000] [--dimensions 1536]
-        [--migration] [--dsn postgresql://...]
+        [--text corpus|synthetic] [--profile] [--until N] [--gin PARAMETERS]
+        [--modes hybrid,keyword,vector] [--explain] [--migration] [--dsn postgresql://...]
 
 On the embedded PostgreSQL (a temporary data directory, default durability) or
-``--dsn``, in a fresh schema with every migration applied:
+``--dsn``, in a fresh schema with every migration applied (``--until N``: those
+numbered below N, e.g. 12 for the schema before the contract step; ``--gin``: storage
+parameters set on the member GIN index of keyword search):
 
 1. **the table grows** to ``--chunks`` in ``--steps`` steps, by COPY, in members of
    ``--typical`` chunks, plus one member of ``--heavy`` and one of ``--mid`` chunks;
    documents of 285 chunks (the 232-page policy) land in shuffled order, members
    interleaved, every document complete. Vectors: bench/_vectors.py (clustered,
-   distinct). Chunk texts ~1,900 characters, like a 512-token chunk.
+   distinct). Chunk texts (bench/_texts.py, ``--text``): by default the product's own
+   chunks of the corpus's booklet and one-page policy, each document's made distinct by
+   a word of its own; ``synthetic``, the earlier invented words.
 2. **ingestion** at each size: ``--ingest`` vectors through the worker's own write
    path (``PostgresJobQueue.finish_step``: the chunk step inserts a document's 285
    chunks in one statement, the embed step writes their 285 vectors in one
-   statement), one worker, one document after another; after each document, a plain
-   COPY of the same rows (one COPY each) into tables like ``chunk_embeddings`` (the
-   embed step's rows) and ``document_chunks`` (the chunk step's) with no index, no key
-   or check (NOT NULL only) and no generated column: interleaved, so that both see
-   the same load on a shared machine. Prints vectors/s for the embed step against
-   the COPY of its rows, and for both steps against the COPY of both, with ratios.
+   statement), one worker, one document after another, each step timed apart. After
+   each document, **a COPY of the same rows**: one COPY per step's rows (as a step
+   writes them at once), from the same connection, into tables with the columns and
+   storage of ``chunk_embeddings`` and ``document_chunks`` but no index, key, check or
+   trigger: once into a chunks table without the generated tsvector (the COPY parses no
+   text), once into one that computes it (``to_tsvector`` of every chunk, as the chunk
+   step must). Interleaved, so that both see the same load on a shared machine. Prints
+   vectors/s of the chunk step, of the embed step against the COPY of its rows, and of
+   both steps against the COPY of both, with both ratios; then the issue's targets at
+   the final size (>= 4,000 vectors/s for both steps, within 3x of the COPY) with met or
+   not met. ``--profile``: one document's chunk INSERT broken down on the final table
+   (bench/_chunk_profile.py).
 3. **search** at the final size: ``--queries`` queries per member size (typical
    members: spread over 20 of them), each through ``PostgresDocumentRepository.search``
    in vector mode (the product's call, threshold 0.3, 10 chunks), timed from the client;
@@ -31,8 +42,10 @@ On the embedded PostgreSQL (a temporary data directory, default durability) or
    query (from /proc: a figure other work on a shared machine does not inflate as much
    as it inflates the wall-clock latencies). Every search carries a three-word question
    of the chunks' vocabulary (the product always sends the question: it is marked in
-   each returned chunk's highlight, in every mode). Then the typical members in hybrid
-   and keyword mode (no recall: there is no exact keyword answer to compare with).
+   each returned chunk's highlight, in every mode). Then the same in hybrid and keyword
+   mode (no recall: there is no exact keyword answer to compare with); which indexes of
+   the chunks the searches scanned; and the hybrid targets (p95 < 15 ms typical, < 50 ms
+   for a member of 10,000 chunks) with met or not met.
 
 ``--migration`` instead measures migration 0006 on a populated table: the schema is
 migrated up to 0005 (vectors in the chunks' rows), filled to ``--chunks``, then 0006
@@ -66,6 +79,7 @@ from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import migrate, migrations_source
 from bench._chunk_profile import profile_chunk_insert
+from bench._cpu import run_seconds
 from bench._db import database, drop_schema
 from bench._texts import CorpusTexts, SyntheticTexts, texts_of
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
@@ -233,6 +247,12 @@ class Ingestion:
     copy_vectors_seconds: float
     copy_chunks_seconds: float
     copy_chunks_tsvector_seconds: float  # the same rows into a table computing the tsvector
+    # the same, as the database backends' CPU seconds (waiting for a core not counted)
+    chunk_cpu: float = 0.0
+    embed_cpu: float = 0.0
+    copy_vectors_cpu: float = 0.0
+    copy_chunks_cpu: float = 0.0
+    copy_chunks_tsvector_cpu: float = 0.0
 
     @property
     def both(self) -> float:
@@ -262,6 +282,9 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
     user = f"ingest-{member:06d}"
     embed = chunk = 0.0
     copy_vectors = copy_chunks = copy_tsvector = 0.0
+    cpu = {"chunk": 0.0, "embed": 0.0, "vectors": 0.0, "chunks": 0.0, "tsvector": 0.0}
+    step_backend = await pool.fetchval("SELECT pg_backend_pid()")  # the pool's one
+    copy_backend = await conn.fetchval("SELECT pg_backend_pid()")
     plain_vectors = await _plain_table(conn, schema, "chunk_embeddings")
     plain_chunks = await _plain_table(conn, schema, "document_chunks")
     tsvector_chunks = await _plain_table(conn, schema, "document_chunks", tsvector=True)
@@ -291,26 +314,35 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
                     ChunkVector(c.chunk_id, v.tolist(), MODEL) for c, v in zip(chunks, vectors,
                                                                               strict=True)
                 ), embedding_tokens=sum(c.token_count for c in chunks))
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), run_seconds(step_backend)
             current = await queue.finish_step(current, output, LEASE)
-            took = time.perf_counter() - began
+            took, took_cpu = time.perf_counter() - began, run_seconds(step_backend) - began_cpu
             if status is JobStatus.CHUNKING:
                 chunk += took
+                cpu["chunk"] += took_cpu
             elif status is JobStatus.EMBEDDING_IN_PROGRESS:
                 embed += took
+                cpu["embed"] += took_cpu
         # each document's rows are COPYed right after its steps, so both see the same load
+        began_cpu = run_seconds(copy_backend)
         copy_vectors += await _copy(conn, schema, plain_vectors, [
             (c.chunk_id, document_id, user, MODEL, v)
             for c, v in zip(chunks, vectors, strict=True)
         ], ["chunk_id", "document_id", "user_id", "model", "embedding"])
+        cpu["vectors"] += run_seconds(copy_backend) - began_cpu
         rows: list[tuple[object, ...]] = [
             (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks]
         columns = ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count"]
+        began_cpu = run_seconds(copy_backend)
         copy_chunks += await _copy(conn, schema, plain_chunks, rows, columns)
+        cpu["chunks"] += run_seconds(copy_backend) - began_cpu
+        began_cpu = run_seconds(copy_backend)
         copy_tsvector += await _copy(conn, schema, tsvector_chunks, rows, columns)
+        cpu["tsvector"] += run_seconds(copy_backend) - began_cpu
     for table in (plain_vectors, plain_chunks, tsvector_chunks):
         await conn.execute(f'DROP TABLE "{schema}".{table}')
-    return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks, copy_tsvector)
+    return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks, copy_tsvector,
+                     cpu["chunk"], cpu["embed"], cpu["vectors"], cpu["chunks"], cpu["tsvector"])
 
 
 async def _plain_table(conn: asyncpg.Connection, schema: str, like: str,
@@ -356,6 +388,16 @@ def print_ingestion(result: Ingestion) -> None:
           f"COPY of their rows {copy_both:7,.0f} /s ({result.copy_ratio:4.2f}x), "
           f"with the tsvector computed {copy_tsvector:7,.0f} /s "
           f"({result.copy_tsvector_ratio:4.2f}x)", flush=True)
+    per = 1000 / (result.vectors / 285)  # ms per document of 285 chunks
+    steps = result.chunk_cpu + result.embed_cpu
+    print(f"    database CPU per document: chunk step {result.chunk_cpu * per:6.1f} ms, "
+          f"embed step {result.embed_cpu * per:6.1f} ms; COPY of the vectors "
+          f"{result.copy_vectors_cpu * per:5.1f} ms, of the chunks "
+          f"{result.copy_chunks_cpu * per:5.1f} ms, computing the tsvector "
+          f"{result.copy_chunks_tsvector_cpu * per:5.1f} ms; steps / COPY "
+          f"{steps / (result.copy_vectors_cpu + result.copy_chunks_cpu):4.2f}x, with the "
+          f"tsvector {steps / (result.copy_vectors_cpu + result.copy_chunks_tsvector_cpu):4.2f}x",
+          flush=True)
 
 
 def print_ingestion_targets(result: Ingestion) -> None:
