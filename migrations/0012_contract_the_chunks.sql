@@ -6,14 +6,15 @@
 -- 1. The vector columns of document_chunks and what kept them in step (0005, 0006): the
 --    vectors live in chunk_embeddings since 0006; neither release names the columns,
 --    their index or the trigger (docs/OPERATIONS.md, "Migrations: expand, then
---    contract"). The triggers' function is called for every chunk a chunk step writes,
+--    contract"). Their triggers' condition is checked for every chunk a chunk step writes,
 --    only to find the old column empty.
 -- 2. The global GIN index of keyword search (0004) and the member btree (0006): since
 --    0008 the member GIN index (user_id, text_search) answers every keyword search,
---    both releases'. No statement names either index; while they existed the planner
---    still ANDed the two for a member of a few dozen chunks, and without them it reads
---    the member GIN index for the same server time. Every chunk write maintained both
---    (the global one holds an entry per distinct word of each chunk).
+--    both releases'. No statement names either index; but while they existed the
+--    planner often ANDed the two instead (at 100,000 chunks, for every keyword search
+--    measured); without them it reads the member GIN index, for less server time.
+--    Every chunk write maintained both (the global one holds an entry per distinct word
+--    of each chunk).
 --    Measured: docs/BENCHMARKS.md, "Ingestion at 4,000 vectors/s".
 --
 -- IF EXISTS: a database that applied the first text of 0006 never had the triggers and
