@@ -4,26 +4,37 @@ Run from the repository root (numpy comes with the ``bench`` extra)::
 
     .venv/bin/python -m bench.search [--chunks 100000] [--steps 3] [--heavy 10000]
         [--mid 3000] [--typical 330] [--queries 200] [--ingest 3000] [--dimensions 1536]
-        [--booklet-words 0]
-        [--migration] [--dsn postgresql://...]
+        [--text corpus|synthetic] [--profile] [--until N] [--gin PARAMETERS]
+        [--modes hybrid,keyword,vector] [--booklet-words 0]
+        [--explain] [--migration] [--dsn postgresql://...]
 
 On the embedded PostgreSQL (a temporary data directory, default durability) or
-``--dsn``, in a fresh schema with every migration applied:
+``--dsn``, in a fresh schema with every migration applied (``--until N``: those
+numbered below N, e.g. 12 for the schema before the contract step; ``--gin``: storage
+parameters set on the member GIN index of keyword search):
 
 1. **the table grows** to ``--chunks`` in ``--steps`` steps, by COPY, in members of
    ``--typical`` chunks, plus one member of ``--heavy`` and one of ``--mid`` chunks;
    documents of 285 chunks (the 232-page policy) land in shuffled order, members
    interleaved, every document complete. Vectors: bench/_vectors.py (clustered,
-   distinct). Chunk texts ~1,900 characters, like a 512-token chunk.
+   distinct). Chunk texts (bench/_texts.py, ``--text``): by default the product's own
+   chunks of the corpus's booklet and one-page policy, each document's made distinct by
+   a word of its own; ``synthetic``, the earlier invented words.
 2. **ingestion** at each size: ``--ingest`` vectors through the worker's own write
    path (``PostgresJobQueue.finish_step``: the chunk step inserts a document's 285
    chunks in one statement, the embed step writes their 285 vectors in one
-   statement), one worker, one document after another; after each document, a plain
-   COPY of the same rows (one COPY each) into tables like ``chunk_embeddings`` (the
-   embed step's rows) and ``document_chunks`` (the chunk step's) with no index, no key
-   or check (NOT NULL only) and no generated column: interleaved, so that both see
-   the same load on a shared machine. Prints vectors/s for the embed step against
-   the COPY of its rows, and for both steps against the COPY of both, with ratios.
+   statement), one worker, one document after another, each step timed apart. After
+   each document, **a COPY of the same rows**: one COPY per step's rows (as a step
+   writes them at once), from the same connection, into tables with the columns and
+   storage of ``chunk_embeddings`` and ``document_chunks`` but no index, key, check or
+   trigger: once into a chunks table without the generated tsvector (the COPY parses no
+   text), once into one that computes it (``to_tsvector`` of every chunk, as the chunk
+   step must). Interleaved, so that both see the same load on a shared machine. Prints
+   vectors/s of the chunk step, of the embed step against the COPY of its rows, and of
+   both steps against the COPY of both, with both ratios; then the issue's targets at
+   the final size (>= 4,000 vectors/s for both steps, within 3x of the COPY) with met or
+   not met. ``--profile``: one document's chunk INSERT broken down on the final table
+   (bench/_chunk_profile.py).
 3. **search** at the final size: ``--queries`` queries per member size (typical
    members: spread over 20 of them), each through ``PostgresDocumentRepository.search``
    in vector mode (the product's call, threshold 0.3, 10 chunks), timed from the client;
@@ -32,8 +43,10 @@ On the embedded PostgreSQL (a temporary data directory, default durability) or
    query (from /proc: a figure other work on a shared machine does not inflate as much
    as it inflates the wall-clock latencies). Every search carries a three-word question
    of the chunks' vocabulary (the product always sends the question: it is marked in
-   each returned chunk's highlight, in every mode). Then the typical members in hybrid
-   and keyword mode (no recall: there is no exact keyword answer to compare with).
+   each returned chunk's highlight, in every mode). Then the same in hybrid and keyword
+   mode (no recall: there is no exact keyword answer to compare with); which indexes of
+   the chunks the searches scanned; and the hybrid targets (p95 < 15 ms typical, < 50 ms
+   for a member of 10,000 chunks) with met or not met.
 
 ``--migration`` instead measures migration 0006 on a populated table: the schema is
 migrated up to 0005 (vectors in the chunks' rows), filled to ``--chunks``, then 0006
@@ -65,8 +78,11 @@ from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool, vector_schema
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
-from adapters.postgres.migrations import migrate, migrations_source, run_migrations
+from adapters.postgres.migrations import migrate, migrations_source
+from bench._chunk_profile import profile_chunk_insert
+from bench._cpu import run_seconds
 from bench._db import database, drop_schema
+from bench._texts import CorpusTexts, SyntheticTexts, texts_of
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
 from domain.hybrid import SearchMode
 from domain.model import (
@@ -88,7 +104,12 @@ THRESHOLD = 0.3
 LIMIT = 10
 LEASE = timedelta(seconds=60)
 VECTORS_TABLE_MIGRATION = 6  # the migration --migration times
-_WORDS = np.array([f"w{n:04d}" for n in range(5000)])
+Texts = CorpusTexts | SyntheticTexts
+# the targets of issue 19, parts 2 and 3
+INGEST_TARGET = 4_000  # vectors/s, chunk and embed steps together
+COPY_TARGET = 3.0  # at most this many times the time of a COPY of the same rows
+HYBRID_TYPICAL_TARGET = 15.0  # ms, p95
+HYBRID_HEAVY_TARGET = 50.0  # ms, p95, a member of 10,000 chunks
 
 
 @attrs.frozen
@@ -105,6 +126,10 @@ class Options:
     explain: bool
     dsn: str | None
     modes: tuple[SearchMode, ...] = tuple(SearchMode)
+    text: str = "corpus"
+    profile: bool = False
+    until: int | None = None  # apply only the migrations before this one
+    gin: str = ""  # storage parameters for the member GIN index, e.g. "fastupdate = off"
     #: Words of the chunks' vocabulary each question's expansion adds (the lay-terms
     #: glossary's booklet words: a question in a member's own words gets ~5-10).
     booklet_words: int = 0
@@ -127,8 +152,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _text(rng: np.random.Generator) -> str:
-    return " ".join(rng.choice(_WORDS, 380))  # ~1,900 characters
+def verdict(met: bool) -> str:
+    return "met" if met else "not met"
 
 
 # -- filling the table by COPY ----------------------------------------------------------
@@ -140,11 +165,12 @@ class Filler:
     chunk's row) instead of ``chunk_embeddings``."""
 
     def __init__(self, conn: asyncpg.Connection, schema: str, space: EmbeddingSpace,
-                 vectors_in_chunks: bool = False) -> None:
-        self._conn, self._schema, self._space = conn, schema, space
+                 texts: Texts, vectors_in_chunks: bool = False) -> None:
+        self._conn, self._schema, self._space, self._texts = conn, schema, space, texts
         self._rng = np.random.default_rng(17)
         self._vectors_in_chunks = vectors_in_chunks
         self.rows = 0
+        self._documents = 0  # each document's text is its own
 
     async def add(self, members: list[Member], keep: set[int]) -> None:
         documents: list[tuple[Member, uuid.UUID, Matrix]] = []
@@ -167,10 +193,12 @@ class Filler:
                          "application/pdf", 1000, sha, blob_key_for(member.user_id, document_id),
                          now))
             jobs.append((uuid.uuid4(), document_id, member.user_id, "complete", now, now, now))
-            for ordinal, vector in enumerate(vectors):
+            texts = self._texts.document(self._documents, len(vectors))
+            self._documents += 1
+            for ordinal, (vector, (text, tokens)) in enumerate(zip(vectors, texts,
+                                                                   strict=True)):
                 chunk_id = uuid.uuid5(document_id, str(ordinal))
-                chunks.append((chunk_id, document_id, member.user_id, ordinal,
-                               _text(self._rng), 480))
+                chunks.append((chunk_id, document_id, member.user_id, ordinal, text, tokens))
                 vectors_of.append((chunk_id, document_id, member.user_id, MODEL, vector))
         await self._conn.copy_records_to_table(
             "documents", schema_name=self._schema, records=docs,
@@ -222,32 +250,60 @@ class Ingestion:
     chunk_seconds: float
     copy_vectors_seconds: float
     copy_chunks_seconds: float
+    copy_chunks_tsvector_seconds: float  # the same rows into a table computing the tsvector
+    # the same, as the database backends' CPU seconds (waiting for a core not counted)
+    chunk_cpu: float = 0.0
+    embed_cpu: float = 0.0
+    copy_vectors_cpu: float = 0.0
+    copy_chunks_cpu: float = 0.0
+    copy_chunks_tsvector_cpu: float = 0.0
+
+    @property
+    def both(self) -> float:
+        """Vectors/s of the chunk and embed steps together."""
+        return self.vectors / (self.embed_seconds + self.chunk_seconds)
+
+    @property
+    def copy_ratio(self) -> float:
+        """The steps' time over a COPY of their rows into tables with no index, key,
+        check or generated column (the COPY parses no text)."""
+        return (self.embed_seconds + self.chunk_seconds) / (
+            self.copy_vectors_seconds + self.copy_chunks_seconds)
+
+    @property
+    def copy_tsvector_ratio(self) -> float:
+        """The same, against a COPY into tables that compute the chunks' tsvector."""
+        return (self.embed_seconds + self.chunk_seconds) / (
+            self.copy_vectors_seconds + self.copy_chunks_tsvector_seconds)
 
 
 async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
-                 space: EmbeddingSpace, count: int, dimensions: int, member: int,
-                 table_rows: int) -> Ingestion:
+                 space: EmbeddingSpace, texts: Texts, count: int, dimensions: int,
+                 member: int, table_rows: int) -> Ingestion:
     """``count`` vectors through the worker's write path, then the same rows by COPY."""
     clock = SystemClock()
     queue = PostgresJobQueue(pool, clock, schema, vector_dimension=dimensions)
-    rng = np.random.default_rng(member)
     user = f"ingest-{member:06d}"
     embed = chunk = 0.0
-    copy_vectors = copy_chunks = 0.0
+    copy_vectors = copy_chunks = copy_tsvector = 0.0
+    cpu = {"chunk": 0.0, "embed": 0.0, "vectors": 0.0, "chunks": 0.0, "tsvector": 0.0}
+    step_backend = await pool.fetchval("SELECT pg_backend_pid()")  # the pool's one
+    copy_backend = await conn.fetchval("SELECT pg_backend_pid()")
     plain_vectors = await _plain_table(conn, schema, "chunk_embeddings")
     plain_chunks = await _plain_table(conn, schema, "document_chunks")
-    for vectors in space.documents(member, count):
+    tsvector_chunks = await _plain_table(conn, schema, "document_chunks", tsvector=True)
+    for number, vectors in enumerate(space.documents(member, count)):
         document_id = uuid.uuid4()
         sha = hashlib.sha256(document_id.bytes).hexdigest()
         document = Document(document_id, user, "policy.pdf", MediaType.PDF, 1000, sha,
                             blob_key_for(user, document_id), clock.now())
         await queue.submit(document, Job.new(uuid.uuid4(), document_id, user, clock.now()))
         [lease] = await queue.claim("bench-ingest", 1, LEASE)
-        texts = [_text(rng) for _ in range(len(vectors))]
+        written = texts.document(member * 1000 + number, len(vectors))
         chunks = tuple(
-            Chunk(uuid.uuid5(document_id, str(i)), document_id, user, i, texts[i], 480,
-                  ("Benefits",), 1 + i, 0, len(texts[i]), "bench")
-            for i in range(len(vectors))
+            Chunk(uuid.uuid5(document_id, str(i)), document_id, user, i, text, tokens,
+                  ("Benefits",), 1 + i, 0, len(text), "bench")
+            for i, (text, tokens) in enumerate(written)
         )
         current: Lease | None = lease
         while current is not None:
@@ -261,36 +317,52 @@ async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
                 output = StepOutput(vectors=tuple(
                     ChunkVector(c.chunk_id, v.tolist(), MODEL) for c, v in zip(chunks, vectors,
                                                                               strict=True)
-                ), embedding_tokens=480 * len(chunks))
-            began = time.perf_counter()
+                ), embedding_tokens=sum(c.token_count for c in chunks))
+            began, began_cpu = time.perf_counter(), run_seconds(step_backend)
             current = await queue.finish_step(current, output, LEASE)
-            took = time.perf_counter() - began
+            took, took_cpu = time.perf_counter() - began, run_seconds(step_backend) - began_cpu
             if status is JobStatus.CHUNKING:
                 chunk += took
+                cpu["chunk"] += took_cpu
             elif status is JobStatus.EMBEDDING_IN_PROGRESS:
                 embed += took
+                cpu["embed"] += took_cpu
         # each document's rows are COPYed right after its steps, so both see the same load
+        began_cpu = run_seconds(copy_backend)
         copy_vectors += await _copy(conn, schema, plain_vectors, [
             (c.chunk_id, document_id, user, MODEL, v)
             for c, v in zip(chunks, vectors, strict=True)
         ], ["chunk_id", "document_id", "user_id", "model", "embedding"])
-        copy_chunks += await _copy(conn, schema, plain_chunks, [
-            (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks
-        ], ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count"])
-    for table in (plain_vectors, plain_chunks):
+        cpu["vectors"] += run_seconds(copy_backend) - began_cpu
+        rows: list[tuple[object, ...]] = [
+            (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks]
+        columns = ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count"]
+        began_cpu = run_seconds(copy_backend)
+        copy_chunks += await _copy(conn, schema, plain_chunks, rows, columns)
+        cpu["chunks"] += run_seconds(copy_backend) - began_cpu
+        began_cpu = run_seconds(copy_backend)
+        copy_tsvector += await _copy(conn, schema, tsvector_chunks, rows, columns)
+        cpu["tsvector"] += run_seconds(copy_backend) - began_cpu
+    for table in (plain_vectors, plain_chunks, tsvector_chunks):
         await conn.execute(f'DROP TABLE "{schema}".{table}')
-    return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks)
+    return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks, copy_tsvector,
+                     cpu["chunk"], cpu["embed"], cpu["vectors"], cpu["chunks"], cpu["tsvector"])
 
 
-async def _plain_table(conn: asyncpg.Connection, schema: str, like: str) -> str:
+async def _plain_table(conn: asyncpg.Connection, schema: str, like: str,
+                       tsvector: bool = False) -> str:
     """A table with ``like``'s columns and storage but no index, key, check or generated
-    column: the floor the worker's write of the same rows is measured against."""
-    table = f"plain_{like}"
+    column: the floor the worker's write of the same rows is measured against. With
+    ``tsvector``, its generated columns are kept (computed as the rows are COPYed)."""
+    table = f"plain_{like}" + ("_tsvector" if tsvector else "")
     await conn.execute(f'DROP TABLE IF EXISTS "{schema}".{table}')
     await conn.execute(
         f'CREATE TABLE "{schema}".{table} (LIKE "{schema}".{like} '
-        "INCLUDING DEFAULTS INCLUDING STORAGE)"
+        "INCLUDING DEFAULTS INCLUDING STORAGE"
+        + (" INCLUDING GENERATED)" if tsvector else ")")
     )
+    if tsvector:
+        return table
     generated = await conn.fetch(
         "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
         "AND attgenerated <> '' AND NOT attisdropped", f'"{schema}".{like}')
@@ -309,13 +381,37 @@ async def _copy(conn: asyncpg.Connection, schema: str, table: str,
 
 def print_ingestion(result: Ingestion) -> None:
     embed = result.vectors / result.embed_seconds
-    both = result.vectors / (result.embed_seconds + result.chunk_seconds)
+    chunk = result.vectors / result.chunk_seconds
     copy_vectors = result.vectors / result.copy_vectors_seconds
     copy_both = result.vectors / (result.copy_vectors_seconds + result.copy_chunks_seconds)
-    print(f"  table {result.table_rows:>9,} chunks: embed step {embed:7,.0f} vectors/s, "
-          f"COPY of its rows {copy_vectors:7,.0f} /s ({copy_vectors / embed:4.2f}x)   "
-          f"chunk+embed steps {both:7,.0f} /s, COPY of their rows {copy_both:7,.0f} /s "
-          f"({copy_both / both:4.2f}x)", flush=True)
+    copy_tsvector = result.vectors / (result.copy_vectors_seconds
+                                      + result.copy_chunks_tsvector_seconds)
+    print(f"  table {result.table_rows:>9,} chunks: chunk step {chunk:7,.0f} vectors/s, "
+          f"embed step {embed:7,.0f} /s (COPY of its rows {copy_vectors:7,.0f} /s, "
+          f"{copy_vectors / embed:4.2f}x); chunk+embed steps {result.both:7,.0f} /s, "
+          f"COPY of their rows {copy_both:7,.0f} /s ({result.copy_ratio:4.2f}x), "
+          f"with the tsvector computed {copy_tsvector:7,.0f} /s "
+          f"({result.copy_tsvector_ratio:4.2f}x)", flush=True)
+    per = 1000 / (result.vectors / 285)  # ms per document of 285 chunks
+    steps = result.chunk_cpu + result.embed_cpu
+    print(f"    database CPU per document: chunk step {result.chunk_cpu * per:6.1f} ms, "
+          f"embed step {result.embed_cpu * per:6.1f} ms; COPY of the vectors "
+          f"{result.copy_vectors_cpu * per:5.1f} ms, of the chunks "
+          f"{result.copy_chunks_cpu * per:5.1f} ms, computing the tsvector "
+          f"{result.copy_chunks_tsvector_cpu * per:5.1f} ms; steps / COPY "
+          f"{steps / (result.copy_vectors_cpu + result.copy_chunks_cpu):4.2f}x, with the "
+          f"tsvector {steps / (result.copy_vectors_cpu + result.copy_chunks_tsvector_cpu):4.2f}x",
+          flush=True)
+
+
+def print_ingestion_targets(result: Ingestion) -> None:
+    """Issue 19 part 3, from the figures of the last (largest) table size."""
+    print(f"  target at {result.table_rows:,} chunks: chunk+embed {result.both:,.0f} vectors/s "
+          f"(target >= {INGEST_TARGET:,}: {verdict(result.both >= INGEST_TARGET)}); "
+          f"{result.copy_ratio:.2f}x a COPY without the tsvector "
+          f"(target <= {COPY_TARGET:g}x: {verdict(result.copy_ratio <= COPY_TARGET)}), "
+          f"{result.copy_tsvector_ratio:.2f}x a COPY computing it "
+          f"({verdict(result.copy_tsvector_ratio <= COPY_TARGET)})", flush=True)
 
 
 # -- search -----------------------------------------------------------------------------
@@ -327,16 +423,12 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _question(n: int, words: int = 3) -> str:
-    """``words`` words of the chunks' vocabulary: each occurs in ~7 % of chunks."""
-    return " ".join(np.random.default_rng(n).choice(_WORDS, words)) if words else ""
-
-
 async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
-                 space: EmbeddingSpace, members: list[Member], queries: int,
-                 label: str, mode: SearchMode = SearchMode.VECTOR, booklet_words: int = 0
-                 ) -> None:
-    """Client-timed searches; recall@10 against the exact vector answer (vector mode)."""
+                 space: EmbeddingSpace, texts: Texts, members: list[Member], queries: int,
+                 label: str, mode: SearchMode = SearchMode.VECTOR,
+                 booklet_words: int = 0) -> float:
+    """Client-timed searches; recall@10 against the exact vector answer (vector mode).
+    Returns the p95 in milliseconds."""
     latencies: list[float] = []
     recalls: list[float] = []
     per_member = max(1, queries // len(members))
@@ -345,8 +437,10 @@ async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
     for member in members:
         vectors = np.vstack(member.documents)
         for query in space.queries(member.number, vectors, per_member, seed=3):
-            text = _question(len(latencies))  # the product always sends the question
-            expansion = _question(len(latencies) + 1_000_000, booklet_words)
+            text = texts.question(len(latencies))  # the product always sends the question
+            # the lay-terms glossary's booklet words, when the bench is asked for them
+            expansion = (texts.question(len(latencies) + 1_000_000, booklet_words)
+                         if booklet_words else "")
             began = time.perf_counter()
             hits = await repository.search(member.user_id, query.tolist(), MODEL, THRESHOLD,
                                            LIMIT, text=text, mode=mode, expansion=expansion)
@@ -361,14 +455,16 @@ async def search(repository: PostgresDocumentRepository, pool: asyncpg.Pool,
     print(f"  {label:<30} p50 {percentile(ms, 50):6.1f}  p95 {percentile(ms, 95):6.1f}  "
           f"p99 {percentile(ms, 99):6.1f} ms  {recall}, {len(ms)} q  "
           f"server CPU {server_cpu / len(ms) * 1000:5.1f} ms/q", flush=True)
+    return percentile(ms, 95)
 
 
 async def explain(pool: asyncpg.Pool, repository: PostgresDocumentRepository,
-                  space: EmbeddingSpace, member: Member, mode: SearchMode) -> None:
+                  space: EmbeddingSpace, texts: Texts, member: Member,
+                  mode: SearchMode) -> None:
     """The plan PostgreSQL runs for one of the member's queries, with its timings."""
     query = space.queries(member.number, np.vstack(member.documents), 2, seed=5)[1]
     sql, arguments = repository.search_statement(
-        member.user_id, Vector(query.tolist()), MODEL, THRESHOLD, LIMIT, text=_question(0),
+        member.user_id, Vector(query.tolist()), MODEL, THRESHOLD, LIMIT, text=texts.question(0),
         mode=mode)
     rows = await pool.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments)
     print(f"plan for {member.user_id} ({member.chunks:,} chunks), {mode} mode:")
@@ -395,14 +491,16 @@ async def run(options: Options, dsn: str) -> None:
         await run_migration(options, dsn, space, members, keep)
         return
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    await run_migrations(dsn, schema, options.dimensions)
+    texts = texts_of(options.text)
     conn = await connect(dsn)
+    await _migrate(conn, schema, options)
     pool = await create_pool(dsn, schema, min_size=1, max_size=1)
     try:
         await _register(conn)
-        filler = Filler(conn, schema, space)
-        print("ingestion (one worker, 285 chunks per statement, as the worker writes them):")
-        r = await ingest(pool, conn, schema, space, options.ingest, options.dimensions,
+        filler = Filler(conn, schema, space, texts)
+        print(f"ingestion (one worker, 285 chunks per statement, as the worker writes them; "
+              f"{texts.kind} text):")
+        r = await ingest(pool, conn, schema, space, texts, options.ingest, options.dimensions,
                          900_000, 0)
         print_ingestion(r)
         batches = np.array_split(np.arange(len(members)), options.steps)
@@ -413,9 +511,13 @@ async def run(options: Options, dsn: str) -> None:
             for table in ("document_chunks", "chunk_embeddings"):
                 await conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
             print(f"  (filled to {filler.rows:,} chunks by COPY in {took:.0f} s)", flush=True)
-            r = await ingest(pool, conn, schema, space, options.ingest, options.dimensions,
-                             900_001 + step, filler.rows)
+            r = await ingest(pool, conn, schema, space, texts, options.ingest,
+                             options.dimensions, 900_001 + step, filler.rows)
             print_ingestion(r)
+        print_ingestion_targets(r)
+        if options.profile:
+            await profile_chunk_insert(conn, schema, texts.document(1, 285),
+                                       sampled[-1].user_id, texts.question(0))
         for table in ("documents", "upload_jobs", "document_chunks", "chunk_embeddings"):
             await conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
         size = await conn.fetchval(
@@ -429,19 +531,74 @@ async def run(options: Options, dsn: str) -> None:
         if options.mid:
             sizes.append(([members[1]], f"mid ({options.mid:,})"))
         sizes.append(([members[0]], f"heavy ({options.heavy:,})"))
+        scans = await _index_scans(conn, schema)
+        p95: dict[tuple[str, SearchMode], float] = {}
         for mode in options.modes:
-            await search(repository, pool, space, [warm], 20, "(warm-up, not counted)", mode)
+            await search(repository, pool, space, texts, [warm], 20,
+                         "(warm-up, not counted)", mode)
             for chosen, label in sizes:
-                await search(repository, pool, space, chosen, options.queries,
-                             f"{label}, {mode}", mode, options.booklet_words)
+                p95[label, mode] = await search(repository, pool, space, texts, chosen,
+                                                options.queries, f"{label}, {mode}", mode,
+                                                options.booklet_words)
+        used = {name: n - scans.get(name, 0)
+                for name, n in (await _index_scans(conn, schema)).items()}
+        print("  index scans of document_chunks during the searches: "
+              + ", ".join(f"{name} {n:,}" for name, n in sorted(used.items())), flush=True)
+        if SearchMode.HYBRID in options.modes:
+            typical = p95[sizes[0][1], SearchMode.HYBRID]
+            heavy = p95[sizes[-1][1], SearchMode.HYBRID]
+            print(f"  target at {filler.rows:,} chunks: hybrid p95 typical {typical:.1f} ms "
+                  f"(target < {HYBRID_TYPICAL_TARGET:g} ms: "
+                  f"{verdict(typical < HYBRID_TYPICAL_TARGET)}); {options.heavy:,} chunks "
+                  f"{heavy:.1f} ms (target < {HYBRID_HEAVY_TARGET:g} ms for 10,000 chunks: "
+                  f"{verdict(heavy < HYBRID_HEAVY_TARGET)})", flush=True)
         if options.explain:
             for member in (sampled[-1], members[0]):
                 for mode in options.modes:
-                    await explain(pool, repository, space, member, mode)
+                    await explain(pool, repository, space, texts, member, mode)
     finally:
         await pool.close()
         await conn.close()
         await drop_schema(dsn, schema)
+
+
+async def _migrate(conn: asyncpg.Connection, schema: str, options: Options) -> None:
+    """Every migration (or those before ``--until``), then ``--gin`` on the member GIN."""
+    if options.until is None:
+        await migrate(conn, schema, options.dimensions)
+    else:
+        before = Path(tempfile.mkdtemp(prefix="navigator-bench-migrations-"))
+        try:
+            for path in migrations_source().glob("*.sql"):
+                if int(path.name[:4]) < options.until:
+                    shutil.copy(path, before / path.name)
+            await migrate(conn, schema, options.dimensions, before)
+        finally:
+            shutil.rmtree(before, ignore_errors=True)
+    if options.gin:
+        await conn.execute(
+            f'ALTER INDEX "{schema}".document_chunks_member_text_search SET ({options.gin})')
+    indexes = await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
+        "AND tablename = 'document_chunks' ORDER BY indexname", schema)
+    triggers = await conn.fetch(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal "
+        "ORDER BY tgname", f'"{schema}".document_chunks')
+    options_of = await conn.fetchval(
+        "SELECT reloptions::text FROM pg_class WHERE oid = $1::regclass",
+        f'"{schema}".document_chunks_member_text_search')
+    print(f"schema: migrations {'all' if options.until is None else f'before {options.until:04d}'}"
+          f"; document_chunks indexes {', '.join(r['indexname'] for r in indexes)}; "
+          f"triggers {', '.join(r['tgname'] for r in triggers)}; member GIN options "
+          f"{options_of or 'default'}", flush=True)
+
+
+async def _index_scans(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    rows = await conn.fetch(
+        "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes "
+        "WHERE schemaname = $1 AND relname = 'document_chunks'", schema)
+    return {r["indexrelname"]: r["idx_scan"] for r in rows}
 
 
 async def _register(conn: asyncpg.Connection) -> None:
@@ -460,7 +617,7 @@ async def run_migration(options: Options, dsn: str, space: EmbeddingSpace,
     try:
         await migrate(conn, schema, options.dimensions, before)
         await _register(conn)
-        filler = Filler(conn, schema, space, vectors_in_chunks=True)
+        filler = Filler(conn, schema, space, texts_of(options.text), vectors_in_chunks=True)
         began = time.perf_counter()
         await filler.add(members, keep)
         await conn.execute(f'VACUUM ANALYZE "{schema}".document_chunks')
@@ -500,13 +657,25 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="print the plan of one search per member size")
     parser.add_argument("--modes", default=",".join(m.value for m in SearchMode),
                         help="the search modes to time, comma-separated")
+    parser.add_argument("--text", choices=("corpus", "synthetic"), default="corpus",
+                        help="chunk text: the product's chunks of the corpus (default) or "
+                             "the earlier synthetic words (bench/_texts.py)")
+    parser.add_argument("--profile", action="store_true",
+                        help="after ingestion, break one document's chunk INSERT down "
+                             "(tsvector, each index, each trigger; bench/_chunk_profile.py)")
+    parser.add_argument("--until", type=int, default=None,
+                        help="apply only the migrations numbered below this one")
+    parser.add_argument("--gin", default="",
+                        help="storage parameters for the member GIN index, e.g. "
+                             "'fastupdate = off' or 'gin_pending_list_limit = 16384'")
     parser.add_argument("--booklet-words", type=int, default=0,
                         help="words each question's lay-terms expansion adds (default 0)")
     parser.add_argument("--dsn", default=None)
     a = parser.parse_args(argv)
     modes = tuple(SearchMode(m.strip()) for m in a.modes.split(",") if m.strip())
     return Options(a.chunks, a.steps, a.heavy, a.mid, a.typical, a.queries, a.ingest,
-                   a.dimensions, a.migration, a.explain, a.dsn, modes, a.booklet_words)
+                   a.dimensions, a.migration, a.explain, a.dsn, modes, a.text, a.profile,
+                   a.until, a.gin, a.booklet_words)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,12 +4,13 @@ a shortlist of the matches exactly, still puts first the chunks holding the ques
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import attrs
 import pytest
 
+from adapters.postgres.connection import create_pool
 from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.search_sql import KEYWORD_SHORTLIST
@@ -104,3 +105,48 @@ async def test_a_complete_documents_words_are_found_while_still_in_the_gin_pendi
     assert [h.chunk.text for h in hits] == texts
     merged = await pg_pool.fetchval(f"SELECT gin_clean_pending_list('{index}'::regclass)")
     assert merged > 0  # the words were found in the pending list, not yet in the index
+
+
+async def _sequential_scans_of_chunks(pool: asyncpg.Pool, schema: str) -> int:
+    """Sequential scans of the chunks so far, this pool's one backend's included."""
+    await pool.execute("SELECT pg_stat_force_next_flush()")  # flushed when it goes idle
+    scans: int = await pool.fetchval(
+        "SELECT seq_scan FROM pg_stat_user_tables WHERE schemaname = $1 "
+        "AND relname = 'document_chunks'", schema)
+    return scans
+
+
+async def test_counting_a_documents_totals_reads_its_chunks_not_every_members(
+    postgres_dsn: str, pg_schema: str
+) -> None:
+    """The totals trigger recounts the documents a chunk statement touched from their own
+    chunks (the document's index range): the chunk step's cost does not grow with the
+    table (migration 0012; before it, a hash join over every chunk)."""
+    pool = await create_pool(postgres_dsn, pg_schema, min_size=1, max_size=1)
+    try:
+        s = f'"{pg_schema}"'
+        for n in range(50):  # another member's 50 documents of 100 chunks
+            other = uuid4()
+            await pool.execute(
+                f"INSERT INTO {s}.documents VALUES ($1, 'member-jamal', 'plan.pdf', "
+                "'application/pdf', 10, $2, 'k', now())", other, f"{n:064x}")
+            await pool.execute(
+                f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, "
+                "text, token_count) SELECT gen_random_uuid(), $1, 'member-jamal', n, "
+                "'Copay is $' || n || ' per visit', 6 FROM generate_series(0, 99) AS n", other)
+        await pool.execute(f"ANALYZE {s}.document_chunks")
+        queue = PostgresJobQueue(pool, FakeClock(), pg_schema,
+                                 vector_dimension=TEST_VECTOR_DIMENSION)
+        await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+        [lease] = await queue.claim("worker-1", 1, LEASE)
+        held = await run_to(queue, lease, S.CHUNKING, TEST_VECTOR_DIMENSION)
+        assert held is not None
+        before = await _sequential_scans_of_chunks(pool, pg_schema)
+
+        texts = ["Deductible is $500 per year", "Copay is $20 per visit"]
+        await queue.finish_step(held, StepOutput(chunks=chunks_for(held.job, texts)), LEASE)
+
+        assert await _sequential_scans_of_chunks(pool, pg_schema) == before
+        assert (await _totals(pool, pg_schema))[held.job.document_id] == (2, 10)
+    finally:
+        await pool.close()

@@ -213,7 +213,7 @@ async def test_a_populated_table_keeps_every_vector_and_brings_them_into_their_r
     left = await conn.fetchval(
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 "
         "AND table_name = 'document_chunks' AND column_name LIKE 'embedding%'", blank_schema)
-    assert left == 3  # 0006 only expands: the previous release's columns await the contract step
+    assert left == 0  # 0006 only expanded; the contract step (0012) dropped the old columns
 
     pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=1)
     try:

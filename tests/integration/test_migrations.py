@@ -12,6 +12,8 @@ import asyncpg
 import pytest
 
 from adapters.postgres import migrations as migrations_module
+from adapters.postgres.connection import create_pool
+from adapters.postgres.documents import PostgresDocumentRepository
 from adapters.postgres.errors import InvalidSchemaName, MigrationError
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import (
@@ -22,6 +24,7 @@ from adapters.postgres.migrations import (
     run_migrations,
     schema_status,
 )
+from domain.hybrid import SearchMode
 from domain.status import CLAIMABLE, WORKING, JobStatus
 from tests.contract.builders import LEASE, MARIA, run_to, submit
 from tests.fakes.clock import FakeClock
@@ -298,11 +301,12 @@ async def _record_checksum(conn: asyncpg.Connection, schema: str, version: int,
 
 
 async def test_a_schema_that_applied_the_first_text_of_0006_is_accepted(
-    conn: asyncpg.Connection, blank_schema: str
+    conn: asyncpg.Connection, blank_schema: str, tmp_path: Path
 ) -> None:
     """0006 first dropped the old vector columns; a database that applied that text has
-    no such columns and its record holds the old checksum. It must not be refused."""
-    await migrate(conn, blank_schema, 8)
+    no such columns and its record holds the old checksum. It must not be refused, and
+    the contract step (0012), which drops them IF EXISTS, applies to it too."""
+    await migrate(conn, blank_schema, 8, _migrations_before(tmp_path, CONTRACT_THE_CHUNKS))
     s = f'"{blank_schema}"'
     await conn.execute(
         f"DROP TRIGGER chunk_embeddings_from_old_insert ON {s}.document_chunks; "
@@ -315,7 +319,8 @@ async def test_a_schema_that_applied_the_first_text_of_0006_is_accepted(
     [old] = SUPERSEDED[6]
     await _record_checksum(conn, blank_schema, 6, old)
 
-    assert await migrate(conn, blank_schema, 8) == []
+    assert [name[:4] for name in await migrate(conn, blank_schema, 8)] == [
+        f"{CONTRACT_THE_CHUNKS:04d}"]
     status = await schema_status(conn, blank_schema)
     assert status.up_to_date
     assert status.changed == ()
@@ -348,73 +353,93 @@ async def test_an_edit_to_0006_on_disk_is_refused(
 
 # -- expand/contract: the previous release keeps working during a deploy -------------------
 
-
-def _vector(values: list[float]) -> str:
-    return "[" + ",".join(map(str, values)) + "]"
+CONTRACT_THE_CHUNKS = 12  # drops what 0004-0006 left on document_chunks
 
 
-async def test_the_previous_release_columns_survive_and_its_vectors_reach_the_new_table(
+def _migrations_before(tmp_path: Path, version: int) -> Path:
+    """A folder with only the migration files numbered below ``version``."""
+    target = tmp_path / f"before-{version}"
+    target.mkdir()
+    for path in migrations_source().glob("*.sql"):
+        if int(path.name[:4]) < version:
+            shutil.copy(path, target / path.name)
+    return target
+
+
+async def _chunks_table(conn: asyncpg.Connection, schema: str) -> dict[str, list[str]]:
+    """The columns, indexes and triggers of ``document_chunks``."""
+    table = f'"{schema}".document_chunks'
+    columns = await conn.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum", table)
+    indexes = await conn.fetch(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 "
+        "AND tablename = 'document_chunks' ORDER BY indexname", schema)
+    triggers = await conn.fetch(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal "
+        "ORDER BY tgname", table)
+    return {"columns": [r["attname"] for r in columns],
+            "indexes": [r["indexname"] for r in indexes],
+            "triggers": [r["tgname"] for r in triggers]}
+
+
+async def test_the_chunks_table_keeps_only_what_this_and_the_previous_release_use(
     conn: asyncpg.Connection, pg_schema: str
 ) -> None:
-    """The release before 0006 stores a chunk, then UPDATEs its vector into the chunk
-    row, then clears it when the chunk's text changes: the new table follows each step."""
-    s = f'"{pg_schema}"'
-    document_id, chunk_id = uuid.uuid4(), uuid.uuid4()
-    await conn.execute(
-        f"INSERT INTO {s}.documents VALUES ($1, 'member-a', 'plan.pdf', 'application/pdf', "
-        "10, $2, 'k', now())",
-        document_id, "d" * 64,
-    )
-    await conn.execute(
-        f"INSERT INTO {s}.document_chunks (chunk_id, document_id, user_id, ordinal, text, "
-        "token_count) VALUES ($1, $2, 'member-a', 0, 'deductible', 1)",
-        chunk_id, document_id,
-    )
-    vectors = f"SELECT model, embedding::text FROM {s}.chunk_embeddings WHERE chunk_id = $1"
-    assert await conn.fetch(vectors, chunk_id) == []
-
-    await conn.execute(
-        f"UPDATE {s}.document_chunks SET embedding = $2::text::vector, "
-        "embedding_model = 'old-model' WHERE chunk_id = $1",
-        chunk_id, _vector([1, 0, 0, 0, 0, 0, 0, 0]),
-    )
-    [row] = await conn.fetch(vectors, chunk_id)
-    assert (row["model"], row["embedding"]) == ("old-model", "[1,0,0,0,0,0,0,0]")
-
-    await conn.execute(
-        f"UPDATE {s}.document_chunks SET text = 'copay', embedding = NULL, "
-        "embedding_model = NULL WHERE chunk_id = $1",
-        chunk_id,
-    )
-    assert await conn.fetch(vectors, chunk_id) == []
-    # what the previous release's search reads is still there
-    assert await conn.fetchval(
-        "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 "
-        "AND indexname = 'document_chunks_member_search'",
-        pg_schema,
-    ) == 1
+    """After the contract step (0012): no vector columns, no trigger mirroring them, and
+    the member GIN index as keyword search's only index besides the keys."""
+    assert await _chunks_table(conn, pg_schema) == {
+        "columns": ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count",
+                    "heading_path", "page", "char_start", "char_end", "chunker",
+                    "text_search"],
+        "indexes": ["document_chunks_member_text_search", "document_chunks_order",
+                    "document_chunks_pkey"],
+        "triggers": ["document_chunk_totals_after_delete",
+                     "document_chunk_totals_after_insert",
+                     "document_chunk_totals_after_update"],
+    }
+    assert not await conn.fetchval(
+        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = $1 AND p.proname = 'chunk_embeddings_from_old_columns'", pg_schema)
 
 
-async def test_this_release_never_writes_the_previous_release_vector_columns(
-    pg_pool: asyncpg.Pool, pg_schema: str
+async def test_the_contract_step_on_a_populated_schema_keeps_every_chunk_vector_and_match(
+    postgres_dsn: str, conn: asyncpg.Connection, blank_schema: str, tmp_path: Path
 ) -> None:
-    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema, vector_dimension=8)
-    await submit(queue, MARIA, b"maria's policy", FakeClock().now())
-    [lease] = await queue.claim("worker-1", 1, LEASE)
-    assert await run_to(queue, lease, JobStatus.COMPLETE, 8, ["deductible", "copay"]) is None
+    """Documents the previous release completed (the schema before 0012) keep their
+    chunks, vectors, totals and keyword matches through the contract step, and the worker
+    completes new documents after it."""
+    await migrate(conn, blank_schema, 8, _migrations_before(tmp_path, CONTRACT_THE_CHUNKS))
+    pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=2)
+    try:
+        queue = PostgresJobQueue(pool, FakeClock(), blank_schema, vector_dimension=8)
+        await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+        [lease] = await queue.claim("worker-1", 1, LEASE)
+        texts = ["Orthodontia is covered at 50%", "Copay is $20 per visit"]
+        assert await run_to(queue, lease, JobStatus.COMPLETE, 8, texts) is None
+        s = f'"{blank_schema}"'
+        counts = (f"SELECT (SELECT count(*) FROM {s}.document_chunks), "
+                  f"(SELECT count(*) FROM {s}.chunk_embeddings), "
+                  f"(SELECT sum(chunks) FROM {s}.document_chunk_totals)")
+        before = tuple(await conn.fetchrow(counts))
+        assert before == (2, 2, 2)
 
-    s = f'"{pg_schema}"'
-    assert await pg_pool.fetchval(f"SELECT count(*) FROM {s}.chunk_embeddings") == 2
-    assert await pg_pool.fetchval(
-        f"SELECT count(*) FROM {s}.document_chunks WHERE embedding IS NOT NULL "
-        "OR embedding_model IS NOT NULL"
-    ) == 0
-    nullable = await pg_pool.fetch(
-        "SELECT column_name, is_nullable FROM information_schema.columns "
-        "WHERE table_schema = $1 AND table_name = 'document_chunks' "
-        "AND column_name IN ('embedding', 'embedding_model')",
-        pg_schema,
-    )
-    assert sorted((r["column_name"], r["is_nullable"]) for r in nullable) == [
-        ("embedding", "YES"), ("embedding_model", "YES"),
-    ]
+        applied = await migrate(conn, blank_schema, 8)
+
+        assert [name[:4] for name in applied] == [f"{CONTRACT_THE_CHUNKS:04d}"]
+        assert tuple(await conn.fetchrow(counts)) == before
+        table = await _chunks_table(conn, blank_schema)
+        assert not [c for c in table["columns"] if c.startswith("embedding")]
+        assert table["indexes"] == ["document_chunks_member_text_search",
+                                    "document_chunks_order", "document_chunks_pkey"]
+        hits = await PostgresDocumentRepository(pool, blank_schema).search(
+            MARIA, [1.0] + [0.0] * 7, "text-embedding-3-small", 0.0, 5,
+            text="orthodontia", mode=SearchMode.KEYWORD)
+        assert [h.chunk.text for h in hits] == texts[:1]
+
+        await submit(queue, MARIA, b"maria's dental rider", FakeClock().now())
+        [lease] = await queue.claim("worker-1", 1, LEASE)
+        assert await run_to(queue, lease, JobStatus.COMPLETE, 8, ["Sealants are free"]) is None
+        assert tuple(await conn.fetchrow(counts)) == (3, 3, 3)
+    finally:
+        await pool.close()
