@@ -121,7 +121,7 @@ async def test_counting_a_documents_totals_reads_its_chunks_not_every_members(
 ) -> None:
     """The totals trigger recounts the documents a chunk statement touched from their own
     chunks (the document's index range): the chunk step's cost does not grow with the
-    table (migration 0012; before it, a hash join over every chunk)."""
+    table (migration 0013; before it, a hash join over every chunk)."""
     pool = await create_pool(postgres_dsn, pg_schema, min_size=1, max_size=1)
     try:
         s = f'"{pg_schema}"'
