@@ -19,8 +19,8 @@ all are a 503. The token itself is never logged.
 
 **Verified tokens are cached** (:class:`~adapters.auth.verified_tokens.VerifiedTokenCache`,
 ``AUTH_TOKEN_CACHE_SECONDS`` and ``AUTH_TOKEN_CACHE_SIZE``): an accepted token's member
-is kept under a keyed hash of the token until ``min(exp, AUTH_TOKEN_CACHE_SECONDS)``,
-so a member's next requests skip the signature check. Nothing a token is checked for
+is kept under a keyed hash of the token until ``min(exp, verified +
+AUTH_TOKEN_CACHE_SECONDS)``, so a member's next requests skip the signature check. Nothing a token is checked for
 changes while it is cached: its header, signature, audience and issuer are fixed by
 its bytes, it is not kept past its expiry, and a token signed with a published key is
 only taken from the cache while the key set (refreshed by its own rules) still holds

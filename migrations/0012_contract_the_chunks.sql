@@ -23,6 +23,10 @@
 -- maintenance window). Dropping an index or a trigger takes a short exclusive lock on
 -- the chunks and does no work proportional to the table.
 
+-- Fail (and let the deploy be retried) rather than queue every search and chunk write
+-- behind this step while a long transaction holds the chunks.
+SET LOCAL lock_timeout = '5s';
+
 DROP TRIGGER IF EXISTS chunk_embeddings_from_old_insert ON {schema}.document_chunks;
 DROP TRIGGER IF EXISTS chunk_embeddings_from_old_update ON {schema}.document_chunks;
 DROP FUNCTION IF EXISTS {schema}.chunk_embeddings_from_old_columns();

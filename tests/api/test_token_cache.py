@@ -191,7 +191,7 @@ async def test_a_cached_token_stops_working_when_its_key_is_revoked(
     assert auth.requests == 2
 
 
-async def test_a_cached_token_is_kept_across_a_refresh_that_still_publishes_its_key(
+async def test_a_cached_token_is_verified_again_after_a_refresh_and_cached_again(
     signing_keys: TokenVerifier, auth: FakeSupabaseAuth, es256: SigningKey,
     cache: VerifiedTokenCache, monotonic: HandClock,
 ) -> None:
@@ -200,10 +200,12 @@ async def test_a_cached_token_is_kept_across_a_refresh_that_still_publishes_its_
     monotonic.now += 601  # refreshed: new key objects, so the token is verified again
 
     assert await signing_keys.member(token) == "maria"
+    hits_after_the_refresh = cache.hits
     assert await signing_keys.member(token) == "maria"
 
     assert len(cache) == 1
     assert auth.requests == 2
+    assert cache.hits == hits_after_the_refresh + 1  # the second use after it: cached
 
 
 async def test_a_cached_token_needs_the_key_set_as_much_as_a_new_one(
