@@ -406,9 +406,10 @@ async def test_the_chunks_table_keeps_only_what_this_and_the_previous_release_us
 async def test_the_contract_step_on_a_populated_schema_keeps_every_chunk_vector_and_match(
     postgres_dsn: str, conn: asyncpg.Connection, blank_schema: str, tmp_path: Path
 ) -> None:
-    """Documents the previous release completed (the schema before 0012) keep their
-    chunks, vectors, totals and keyword matches through the contract step, and the worker
-    completes new documents after it."""
+    """Documents completed on the schema before 0012 keep their chunks, vectors, totals
+    and keyword matches through the contract step and 0013, and the worker completes new
+    documents after them. (The queue's statements, `queue.sql`, are the previous
+    release's unchanged, so this is also its chunk and embed steps on both schemas.)"""
     await migrate(conn, blank_schema, 8, _migrations_before(tmp_path, CONTRACT_THE_CHUNKS))
     pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=2)
     try:
