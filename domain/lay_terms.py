@@ -22,10 +22,7 @@ word the documents use themselves ("specialist", "dialysis", "referral") finds i
 passages already and needs no entry (one would only add noise). A member phrase of
 one word matches that word; keep those to words that mean one insurance thing ("ER",
 "meds", "teeth"). The booklet terms avoid common words ("cost", "you pay"): they would
-find every passage. Where a term needs one ("paid for covered services"), search is
-not given it: :data:`COMMON` lists the words nearly every passage of an insurance
-document holds, and the expansion leaves them out (each would read most of a big
-member's chunks and tell the search nothing).
+find every passage.
 """
 
 from __future__ import annotations
@@ -43,13 +40,6 @@ SLACK = 5
 #: a passage holding the member's words is not outranked by one holding as many of
 #: the glossary's.
 BOOKLET_WEIGHT = 0.5
-#: Words found in most passages of any insurance document: left out of the expansion
-#: search is given (a booklet term's other words still count).
-COMMON = """
-plan plans cover covered covers coverage service services pay paid pays payment payments
-cost costs care medicare member members part d request requests day days amount amounts
-benefit benefits health insurance
-"""
 
 GLOSSARY = """
 # money: what a member spends
@@ -258,8 +248,6 @@ class LayTerms:
 
     entries: tuple[_Entry, ...]
     words: Words
-    #: The stems of :data:`COMMON`.
-    common: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, words: Words, glossary: str = GLOSSARY) -> LayTerms:
@@ -270,7 +258,7 @@ class LayTerms:
         for member, booklet in _lines(glossary):
             stems = tuple(tuple(words.stems(phrase)) for phrase in member)
             entries.append(_Entry(tuple(s for s in stems if s), tuple(booklet)))
-        return cls(tuple(entries), words, frozenset(words.stems(COMMON)))
+        return cls(tuple(entries), words)
 
     def booklet_terms(self, question: str) -> tuple[str, ...]:
         """The booklet's terms for the member's phrases ``question`` holds, each once,
@@ -298,11 +286,8 @@ class LayTerms:
                      if _holds(places, phrase))
 
     def expansion(self, question: str) -> str:
-        """The booklet's words for ``question``, as one text ("" for none): its terms'
-        words but the :data:`COMMON` ones ("paid for covered services": "for")."""
-        kept = (" ".join(w for w in term.split() if not set(self.words.stems(w)) <= self.common)
-                for term in self.booklet_terms(question))
-        return "; ".join(term for term in kept if term)
+        """The booklet's terms for ``question``, as one text ("" for none)."""
+        return "; ".join(self.booklet_terms(question))
 
 
 def _holds(places: dict[str, list[int]], phrase: Sequence[str]) -> bool:
