@@ -17,15 +17,16 @@ unexpired (30 s of clock skew allowed), come from ``SUPABASE_URL/auth/v1`` when
 API answers 401 with ``WWW-Authenticate: Bearer``); keys that cannot be fetched at
 all are a 503. The token itself is never logged.
 
-**Verified tokens are cached** (:class:`~adapters.auth.verified_tokens.VerifiedTokenCache`,
+**Verified tokens are cached**
+(:class:`~adapters.auth.verified_tokens.VerifiedTokenCache`,
 ``AUTH_TOKEN_CACHE_SECONDS`` and ``AUTH_TOKEN_CACHE_SIZE``): an accepted token's member
 is kept under a keyed hash of the token until ``min(exp, verified +
-AUTH_TOKEN_CACHE_SECONDS)``, so a member's next requests skip the signature check. Nothing a token is checked for
-changes while it is cached: its header, signature, audience and issuer are fixed by
-its bytes, it is not kept past its expiry, and a token signed with a published key is
-only taken from the cache while the key set (refreshed by its own rules) still holds
-the very key it was verified with, so a revoked key stops opening the API when it did
-without the cache. Refused tokens are never cached.
+AUTH_TOKEN_CACHE_SECONDS)``, so a member's next requests skip the signature check.
+Nothing a token is checked for changes while it is cached: its header, signature,
+audience and issuer are fixed by its bytes, it is not kept past its expiry, and a token
+signed with a published key is only taken from the cache while the key set (refreshed by
+its own rules) still holds the very key it was verified with, so a revoked key stops
+opening the API when it did without the cache. Refused tokens are never cached.
 
 Outside the API package: the composition root builds the verifier, and the API's
 ``current_member`` dependency (:mod:`entrypoints.api.auth`) uses it.
