@@ -150,14 +150,17 @@ def key_terms(question: str) -> frozenset[str]:
     return (every - _GENERIC_LEXEMES) or every
 
 
-def booklet_terms(question: str) -> frozenset[str]:
+def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
     """The booklet's words for the question's phrases ("cap on what I spend": "maximum
-    out-of-pocket amount"; ``domain/lay_terms.py``)."""
-    return english.lexemes(_glossary().expansion(question)) - _GENERIC_LEXEMES
+    out-of-pocket amount"; ``domain/lay_terms.py``), by ``glossary`` (the default
+    one when None)."""
+    return english.lexemes((glossary or _glossary()).expansion(question)) - _GENERIC_LEXEMES
 
 
 @functools.cache
 def _glossary() -> LayTerms:
+    """The default glossary, for an answerer built without one (the container gives
+    each answerer the one search uses)."""
     return LayTerms.of(EnglishWords())
 
 _OR = re.compile(r"([\w'\u2019-]+)\s*,?\s+or\s+([\w'\u2019-]+)", re.IGNORECASE)
@@ -192,10 +195,10 @@ def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
 _Links = tuple[tuple[frozenset[str], tuple[frozenset[str], ...]], ...]
 
 
-def _links(question: str) -> _Links:
+def _links(question: str, glossary: LayTerms) -> _Links:
     """Each glossary phrase of the question: its words, and its booklet terms' words."""
     return tuple((member, tuple(english.lexemes(term) for term in booklet))
-                 for member, booklet in _glossary().bridges(question))
+                 for member, booklet in glossary.bridges(question))
 
 
 def _bridged(links: _Links, said: frozenset[str]) -> frozenset[str]:
@@ -206,11 +209,12 @@ def _bridged(links: _Links, said: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-def bridged(question: str, said: frozenset[str]) -> frozenset[str]:
+def bridged(question: str, said: frozenset[str], glossary: LayTerms | None = None
+            ) -> frozenset[str]:
     """The member's words ``said`` speaks of in the booklet's words: those of each of
     the question's glossary phrases one of whose booklet terms ``said`` holds whole
     ("cap on what I spend" where a passage says "maximum out-of-pocket amount")."""
-    return _bridged(_links(question), said)
+    return _bridged(_links(question, glossary or _glossary()), said)
 
 
 def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
@@ -250,10 +254,12 @@ class ExtractiveAnswerer:
     kind = AnswerKind.EXTRACTED
     model = "extractive"
 
-    def __init__(self, max_sentences: int = 3) -> None:
+    def __init__(self, max_sentences: int = 3, lay_terms: LayTerms | None = None) -> None:
         if max_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
         self.max_sentences = max_sentences
+        #: The glossary search expands questions with (the container passes its own).
+        self.lay_terms = lay_terms or _glossary()
 
     def __repr__(self) -> str:
         return f"ExtractiveAnswerer(max_sentences={self.max_sentences})"
@@ -278,13 +284,15 @@ class ExtractiveAnswerer:
         # its asking sentence must be held; the story's words only rank.
         asked = key_terms(asking(question)) & key or key
         needed = max(1, math.ceil(len(asked) / 2))
-        booklet = booklet_terms(question) - key  # they break ties; never needed
+        booklet = booklet_terms(question, self.lay_terms) - key  # break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]
-        # A member's phrase counts as said where its booklet term is ("cap on what I
-        # spend": "maximum out-of-pocket amount"), for what must be held too.
-        links = _links(question)
-        said = [[(w := english.lexemes(unit.text)) | _bridged(links, w) for unit in found]
+        # A member's phrase counts as said where its booklet term is, in the sentence or
+        # the heading it stands under ("cap on what I spend": "maximum out-of-pocket
+        # amount"), for what must be held too.
+        links = _links(question, self.lay_terms)
+        said = [[(w := english.lexemes(unit.text))
+                 | _bridged(links, w | english.lexemes(unit.heading)) for unit in found]
                 for found in split]
         if not _spoken_of(question, asked, frozenset().union(*(w for p in said for w in p))):
             return []

@@ -164,7 +164,9 @@ class Container(containers.DeclarativeContainer):
     provider_calls = providers.Singleton(ProviderMetrics, metrics.provided.registry)
     parser = providers.Singleton(make_parser, settings, provider_calls)
     embedder = providers.Singleton(make_embedder, settings, tokenizer, provider_calls)
-    answerer = providers.Singleton(make_answerer, settings, provider_calls)
+    #: How members say insurance things: search's expansion and the answerer's reading.
+    lay_terms = providers.Singleton(LayTerms.of, providers.Singleton(EnglishWords))
+    answerer = providers.Singleton(make_answerer, settings, provider_calls, lay_terms)
     hosted_clients = providers.Resource(close_clients, parser, embedder, object_store,
                                         answerer)
 
@@ -227,7 +229,6 @@ class Container(containers.DeclarativeContainer):
     )
     move_files_into_store = providers.Singleton(MoveFilesIntoStore, source=legacy_files,
                                                 target=blobs)
-    lay_terms = providers.Singleton(LayTerms.of, providers.Singleton(EnglishWords))
     search_documents = providers.Singleton(
         SearchDocuments, index=documents, embedder=embedder, tokenizer=tokenizer,
         defaults=retrieval_options, limits=search_limits,

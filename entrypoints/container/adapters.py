@@ -19,6 +19,7 @@ from adapters.postgres.connection import PoolerMode, listen, open_pool
 from adapters.postgres.files import PostgresBlobStore
 from adapters.provider_calls import ProviderCalls
 from adapters.s3_blobs import S3BlobStore
+from domain.lay_terms import LayTerms
 from domain.ports import Answerer, BlobStore, Embedder, Parser, Tokenizer
 from domain.units import MIB
 from entrypoints.settings import Settings
@@ -77,8 +78,10 @@ def make_blob_store(object_store: S3BlobStore | None, pool: asyncpg.Pool, schema
     return PostgresBlobStore(pool, schema)
 
 
-def make_answerer(settings: Settings, calls: ProviderCalls | None = None) -> Answerer:
-    """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer."""
+def make_answerer(settings: Settings, calls: ProviderCalls | None = None,
+                  lay_terms: LayTerms | None = None) -> Answerer:
+    """Claude when ``ANTHROPIC_API_KEY`` is set, else the offline extractive answerer
+    (reading a member's words through ``lay_terms``, the glossary search uses)."""
     if settings.anthropic_api_key is not None:
         # Imported only when used: the SDK takes seconds of CPU to import, which every
         # process (worker, CLI) would pay at start-up for nothing.
@@ -91,7 +94,7 @@ def make_answerer(settings: Settings, calls: ProviderCalls | None = None) -> Ans
             base_url=settings.anthropic_base_url,
             calls=calls,
         )
-    return ExtractiveAnswerer()
+    return ExtractiveAnswerer(lay_terms=lay_terms)
 
 
 @attrs.define

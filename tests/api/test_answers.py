@@ -12,8 +12,10 @@ from dependency_injector import providers
 
 from adapters.anthropic_answerer import AnthropicAnswerer
 from adapters.extractive_answerer import ExtractiveAnswerer
+from adapters.text_search import EnglishWords
 from domain.errors import StoreUnavailable, TransientError
 from domain.grounding import SYSTEM_PROMPT, GroundedPrompt, Usage
+from domain.lay_terms import LayTerms
 from entrypoints.container import Container
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
 from tests.api.test_documents import POLICY, is_problem
@@ -280,3 +282,25 @@ async def test_a_stream_that_breaks_after_it_began_ends_with_an_error_event_not_
     assert problem["status"] == status
     assert "secret internals" not in response.text
     assert "ConnectionDoesNotExistError" not in response.text
+
+
+async def test_search_and_the_answer_read_a_members_words_through_one_glossary(
+    make_api: MakeApi,
+) -> None:
+    """"A cap on what I spend" is the booklet's "maximum out-of-pocket" through the
+    container's glossary; with an empty one in its place, neither search nor the
+    answerer bridges the two: the answer is "not covered"."""
+    question = "Is there a cap on what I spend?"
+    bridged = await make_api()
+    await bridged.upload("benefits.md", POLICY)
+    await bridged.run_worker()
+
+    def no_glossary(container: Container) -> None:
+        container.lay_terms.override(providers.Object(LayTerms.of(EnglishWords(), "")))
+
+    plain = await make_api(no_glossary)
+    await plain.upload("benefits.md", POLICY)
+    await plain.run_worker()
+
+    assert (await ask(bridged, question)).json()["covered"] is True
+    assert (await ask(plain, question)).json()["covered"] is False

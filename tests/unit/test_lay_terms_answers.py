@@ -31,3 +31,19 @@ def test_the_booklets_words_are_not_the_members_key_words() -> None:
     assert {"emerg", "room"} <= booklet_terms(question)
     assert not booklet_terms(question) & key_terms(question)
     assert booklet_terms("Who is the Quality Improvement Organization?") == frozenset()
+
+
+def test_the_answerer_reads_a_members_words_through_the_glossary_it_is_given() -> None:
+    from adapters.text_search import EnglishWords
+    from domain.lay_terms import LayTerms
+
+    limit = [passage(1, "The maximum out-of-pocket amount for covered services is $3,400 "
+                      "each year.")]
+    question = "Is there a cap on what I spend?"
+
+    glossary = ExtractiveAnswerer().choose(question, limit)
+    none = ExtractiveAnswerer(lay_terms=LayTerms.of(EnglishWords(), "")).choose(
+        question, limit)
+
+    assert glossary and "$3,400" in glossary[0]
+    assert none == []  # without the glossary nothing says "cap": the answer is not covered
