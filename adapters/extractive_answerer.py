@@ -163,6 +163,7 @@ def _glossary() -> LayTerms:
     each answerer the one search uses)."""
     return LayTerms.of(EnglishWords())
 
+
 _OR = re.compile(r"([\w'\u2019-]+)\s*,?\s+or\s+([\w'\u2019-]+)", re.IGNORECASE)
 
 
