@@ -61,7 +61,8 @@ import httpx
 
 from bench._cpu import cpu_of, postmaster_of, process_tree_cpu
 from entrypoints.tokens import mint_token
-from tests.e2e.conftest import free_port, navigator_command, wait_for
+from tests.e2e.conftest import navigator_command, wait_for
+from tests.ports import free_port
 
 SECRET = "bench-upload-" + "7c" * 24
 BOUNDARY = "navigator-bench-boundary-5f1c0e"

@@ -35,8 +35,9 @@ import httpx
 from bench._db import database, drop_schema, fresh_schema
 from domain.units import MIB
 from entrypoints.tokens import mint_token
-from tests.e2e.conftest import free_port, navigator_command, wait_for
+from tests.e2e.conftest import navigator_command, wait_for
 from tests.fakes.s3_server import RunningS3Server, new_bucket_name
+from tests.ports import free_port
 
 SECRET = "bench-upload-memory-" + "5e" * 20
 

@@ -34,6 +34,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from tests.ports import free_port
+
 PoolMode = Literal["transaction", "session"]
 POOL_MODES: tuple[PoolMode, ...] = ("transaction", "session")
 INSTALL_HINT = "pgbouncer is not installed: apt-get install pgbouncer (Debian/Ubuntu)"
@@ -54,12 +56,6 @@ def require_pgbouncer() -> str:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{INSTALL_HINT}; CI=true, so the pooler tests must run", pytrace=False)
     pytest.skip(INSTALL_HINT)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _upstream(dsn: str) -> tuple[str, int, str, str]:
@@ -128,7 +124,7 @@ def running_pgbouncer(upstream_dsn: str, mode: PoolMode,
     folder.chmod(0o755)
     auth_file = folder / "users.txt"
     auth_file.write_text("".join(f'"{name}" ""\n' for name in {user, *users}))
-    port = _free_port()
+    port = free_port()
     config = folder / "pgbouncer.ini"
     config.write_text(_config(mode, port, host, upstream_port, auth_file))
     for path in (auth_file, config):

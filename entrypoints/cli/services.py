@@ -60,10 +60,19 @@ def serve_worker_metrics(container: Container, settings: Settings) -> None:
     ``METRICS_TOKEN`` as the API's ``/metrics`` is."""
     if settings.worker_metrics_port is None:
         return
-    token = settings.metrics_token
-    serve_metrics(container.metrics(), settings.service_host, settings.worker_metrics_port,
-                  token=token.get_secret_value() if token else None,
-                  open_without_token=settings.is_development)
+    token, host, port = settings.metrics_token, settings.service_host, settings.worker_metrics_port
+    try:
+        serve_metrics(container.metrics(), host, port,
+                      token=token.get_secret_value() if token else None,
+                      open_without_token=settings.is_development)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandFailed(
+                f"port {port} on {host} is already in use (another worker on this machine?): "
+                "stop it, or set WORKER_METRICS_PORT to a free port"
+            ) from None
+        raise CommandFailed(f"cannot serve the worker's metrics on {host}:{port}: "
+                            f"{exc.strerror}") from None
     log.info("worker metrics served", extra={"port": settings.worker_metrics_port})
 
 

@@ -24,7 +24,8 @@ import attrs
 import pytest
 
 from tests.corpus import REPO_DIR
-from tests.e2e.conftest import FAST_WORKER, drop_schema, free_port, navigator_command, wait_for
+from tests.e2e.conftest import FAST_WORKER, drop_schema, navigator_command, wait_for
+from tests.ports import free_port
 
 INSTALL = "apt-get install chromium chromium-driver"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

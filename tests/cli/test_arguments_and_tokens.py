@@ -13,7 +13,7 @@ from adapters.auth.dev_secret import dev_secret
 from entrypoints.cli.main import build_parser
 from entrypoints.tokens import DEV_SECRET_FILE
 from tests.cli.conftest import SECRET, Cli
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 COMMANDS = ("up", "api", "worker", "migrate", "status", "retry", "token", "upload", "search", "ask",
             "validate")

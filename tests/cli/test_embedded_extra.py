@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.cli.conftest import Cli
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 
 @pytest.fixture

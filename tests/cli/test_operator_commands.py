@@ -4,6 +4,7 @@ worker's health check and the deployment checklist."""
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from datetime import timedelta
 
@@ -14,11 +15,11 @@ from adapters.postgres.migrations import migrations_source
 from domain.model import Job
 from entrypoints.container import Container
 from tests.cli.conftest import Cli
-from tests.e2e.conftest import free_port
 from tests.fakes.anthropic_models_server import FakeAnthropicModels
 from tests.fakes.fixtures import llamaparse_server, openai_server
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI
+from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres
 __all__ = ["llamaparse_server", "openai_server"]  # fixtures
@@ -206,6 +207,21 @@ async def test_the_worker_health_check_fails_on_a_schema_without_tables(db_cli: 
     result = await db_cli.run_async("worker", "--check")
     assert result.code == 1
     assert "navigator migrate" in result.out
+
+
+async def test_a_worker_whose_metrics_port_is_taken_says_which_variable_to_change(
+    db_cli: Cli,
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        db_cli.set(SERVICE_HOST="127.0.0.1", WORKER_METRICS_PORT=str(port))
+        result = await db_cli.run_async("worker")
+    assert result.code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.err
+    assert "WORKER_METRICS_PORT" in result.err
+    assert "Traceback" not in result.err
 
 
 # -- validate ---------------------------------------------------------------------------------

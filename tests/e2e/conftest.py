@@ -14,7 +14,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from adapters.postgres.connection import connect
 from entrypoints.tokens import mint_token
 from tests.corpus import CORPUS_DIR, REPO_DIR
 from tests.pooler import Poolers
+from tests.ports import free_port
 
 T = TypeVar("T")
 
@@ -55,12 +55,6 @@ def navigator_command() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-m", "entrypoints.cli"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = 30.0,

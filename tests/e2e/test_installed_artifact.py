@@ -43,11 +43,12 @@ import pytest
 import yaml
 
 from tests.corpus import REPO_DIR, corpus_bytes
-from tests.e2e.conftest import drop_schema, free_port, wait_for
+from tests.e2e.conftest import drop_schema, wait_for
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.jwks_server import FakeSupabaseAuth, generate_key
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

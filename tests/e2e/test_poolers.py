@@ -34,7 +34,6 @@ from tests.e2e.conftest import (
     SECRET,
     START_TIMEOUT,
     drop_schema,
-    free_port,
     member_client,
     navigator_command,
     upload_and_follow,
@@ -42,6 +41,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_separate_machines import SCHEMA, Topology
 from tests.pooler import Poolers, PoolMode
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -33,7 +33,6 @@ from tests.e2e.conftest import (
     START_TIMEOUT,
     Service,
     drop_schema,
-    free_port,
     member_client,
     navigator_command,
     upload_and_follow,
@@ -46,6 +45,7 @@ from tests.fakes.s3_server import (
     S3Server,
     new_bucket_name,
 )
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

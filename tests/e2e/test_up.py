@@ -20,7 +20,8 @@ import pytest
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from tests.corpus import REPO_DIR
-from tests.e2e.conftest import free_port, navigator_command, wait_for
+from tests.e2e.conftest import navigator_command, wait_for
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -8,13 +8,14 @@ the objects in memory and accepts any credentials.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 import uuid
 
 import attrs
 import httpx
 from moto.server import ThreadedMotoServer
+
+from tests.ports import free_port
 
 ACCESS_KEY_ID = "navigator-test-key"
 SECRET_ACCESS_KEY = "navigator-test-secret-" + "7d1c" * 8
@@ -41,17 +42,11 @@ def new_bucket_name() -> str:
     return f"navigator-test-{uuid.uuid4().hex[:12]}"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class RunningS3Server:
     """``with RunningS3Server() as server:`` a moto S3 server until the block ends."""
 
     def __init__(self) -> None:
-        self._port = _free_port()
+        self._port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port,
                                           verbose=False)
 

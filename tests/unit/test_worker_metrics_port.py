@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from entrypoints.metrics import Metrics, serve_metrics
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 TOKEN = "worker-metrics-token-" + "5eed" * 10
 
