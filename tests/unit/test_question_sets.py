@@ -15,6 +15,7 @@ from bench.questions import (
     BLIND,
     FRESH,
     THE_46,
+    TUNING2,
     Question,
     halves,
     load_questions,
@@ -23,7 +24,7 @@ from bench.questions import (
 from domain.model import MediaType
 from tests.corpus import corpus_bytes
 
-FILES = (THE_46, ADDED, BLIND, FRESH)
+FILES = (THE_46, ADDED, BLIND, FRESH, TUNING2)
 
 
 def test_the_46_stay_the_retrieval_set_and_every_set_is_split_in_halves() -> None:
@@ -73,6 +74,19 @@ def test_the_fresh_set_is_held_out_apart_from_all_and_mostly_in_members_words() 
                                            "simulated_insurance_document.pdf"}
     assert not set(fresh) & set(load_set("all"))
     assert load_set("fresh", "tuning") == []
+
+
+def test_the_second_tuning_set_is_all_tuning_on_the_eoc_apart_from_all() -> None:
+    tuning2 = load_set("tuning2")
+
+    assert len(tuning2) == 50
+    assert all(q.half == "tuning" for q in tuning2)
+    assert load_set("tuning2", "held-out") == []
+    assert sum(q.voice == "member" for q in tuning2) >= 20
+    assert 6 <= sum(not q.answerable for q in tuning2) <= 8
+    assert {q.document for q in tuning2} == {"scan_classic_hmo.pdf"}
+    assert not set(tuning2) & set(load_set("all"))
+    assert len(load_set("all")) == len(load_set("46")) + len(load_set("added"))
 
 
 def _normal(text: str) -> str:
