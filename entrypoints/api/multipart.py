@@ -12,6 +12,8 @@ single byte is read.
 
 from __future__ import annotations
 
+import errno
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import attrs
@@ -21,7 +23,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from adapters.spooled_upload import SpooledUpload
 from entrypoints.api.problems import BadUpload
 
+log = logging.getLogger(__name__)
+
 FIELD = "file"
+#: What a member is told when the API's temporary folder is full.
+NO_ROOM = ("the service has no room to receive files right now; nothing was stored, try "
+           "again in a few minutes")
+NO_ROOM_RETRY_SECONDS = 60
 #: Room for everything but the file's bytes: boundaries, part headers, other fields.
 FORM_OVERHEAD = 64 * 1024
 
@@ -98,7 +106,16 @@ class _Reader:
         assert self.spool is not None
         if self.spool.size + (end - start) > self.max_bytes:
             self.too_large(self.spool.size + (end - start), self.part.filename or "")
-        self.spool.write(memoryview(data)[start:end])
+        try:
+            self.spool.write(memoryview(data)[start:end])
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # The operator's problem, not the member's: said in the log, and the member
+            # is told to come back (nothing was stored; the spool is closed by discard).
+            log.error("no room left to receive an upload in the temporary folder "
+                      "(TMPDIR): %s", exc.strerror)
+            raise BadUpload(503, NO_ROOM, retry_after=NO_ROOM_RETRY_SECONDS) from None
 
     def on_part_end(self) -> None:
         if self.in_file:

@@ -54,10 +54,11 @@ RETRY_AFTER_SECONDS = 5
 class BadUpload(Exception):
     """The request itself is not a usable upload (not multipart, no ``file`` field)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after
 
 
 # (error class, status, slug, title), most specific first: the one place domain
@@ -235,7 +236,8 @@ def install(app: FastAPI) -> None:
 
     async def on_bad_upload(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadUpload)
-        return problem(exc.status, exc.detail, instance=request.url.path)
+        headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+        return problem(exc.status, exc.detail, instance=request.url.path, headers=headers)
 
     async def on_invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import httpx
+import pytest
 
 from tests.api.conftest import MEMBER, OTHER_MEMBER, Api, MakeApi, bearer
 from tests.corpus import corpus_bytes
@@ -184,6 +186,30 @@ async def test_a_form_without_the_file_field_is_refused_with_422(api: Api) -> No
 
     body = is_problem(response, 422)
     assert "'file'" in str(body["detail"])
+
+
+async def test_a_full_temporary_folder_is_a_503_to_come_back_and_stores_nothing(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from adapters import spooled_upload
+
+    api = await make_api(UPLOAD_MAX_BYTES=str(1024 * 1024))
+
+    def disk_full(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    large = POLICY + b"\n" + b"Covered in full. " * 4_500  # past what stays in memory
+    with monkeypatch.context() as patched:
+        patched.setattr(spooled_upload.os, "write", disk_full)
+        refused = await api.upload("benefits.md", large)
+
+    body = is_problem(refused, 503)
+    assert "no room to receive files" in str(body["detail"])
+    assert refused.headers["retry-after"] == "60"
+    assert api.memory.store.jobs == {}
+    assert "no room left to receive an upload" in caplog.text
+    again = await api.upload("benefits.md", large)
+    assert again.status_code == 202
 
 
 # -- list, show, delete -----------------------------------------------------------------
