@@ -25,6 +25,16 @@ schema).
 A migration that was rewritten after release (0006 became expand-only) is accepted
 in its old form too: :data:`SUPERSEDED` lists the checksums of those old texts, so
 a database that applied one is not refused. Any other change is.
+
+Each record also says the migration's **step**, read from its header when it was
+applied: ``contract`` when a comment line before the first statement says
+``-- step: contract``, else ``expand`` (docs/OPERATIONS.md, "Migrations: expand, then
+contract"). That is what lets an older release run on a newer schema (a *Rollback*):
+recorded migrations numbered above every file it has are ``newer``, and accepted
+when all of them are expand steps, which by the rule only add what it does not
+notice. A newer contract step, a newer one recorded before steps were (no step), or
+a recorded version missing below the newest file is still refused: "this code is
+older than the database".
 """
 
 from __future__ import annotations
@@ -62,6 +72,8 @@ SUPERSEDED: Mapping[int, frozenset[str]] = {
     6: frozenset({"d04ad2fa8d77bdef2a06e1d1d90782afb6bec3eaf741d135099232642b833da0"}),
 }
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+_CONTRACT_MARKER = re.compile(r"^--\s*step:\s*contract\s*$", re.IGNORECASE | re.MULTILINE)
+EXPAND, CONTRACT = "expand", "contract"
 _EXTENSION_LOCK = 0x6E61_7669_7665_6374  # "navivect": one per database
 
 
@@ -79,10 +91,26 @@ class Migration:
     def filename(self) -> str:
         return f"{self.version:04d}_{self.name}.sql"
 
+    @property
+    def step(self) -> str:
+        """``contract`` when its header says ``-- step: contract``, else ``expand``."""
+        return CONTRACT if is_contract_step(self.text) else EXPAND
+
     def render(self, schema: str, vector_dimension: int) -> str:
         return self.text.replace("{schema}", quote_schema(schema)).replace(
             "{vector_dimension}", str(int(vector_dimension))
         )
+
+
+def is_contract_step(sql: str) -> bool:
+    """Whether the header (the comment lines before the first statement) declares a
+    contract step."""
+    header = []
+    for line in sql.splitlines():
+        if line.strip() and not line.lstrip().startswith("--"):
+            break
+        header.append(line.strip())
+    return bool(_CONTRACT_MARKER.search("\n".join(header)))
 
 
 @attrs.frozen
@@ -91,6 +119,8 @@ class AppliedMigration:
     name: str
     checksum: str
     applied_at: datetime
+    #: ``expand`` or ``contract``; None when a release that did not record steps applied it
+    step: str | None = None
 
 
 @attrs.frozen
@@ -117,8 +147,10 @@ class MigrationState:
 
     ``state`` is ``applied`` (recorded with the file's checksum), ``superseded``
     (recorded with an earlier text listed in :data:`SUPERSEDED`), ``changed``
-    (recorded with a checksum the file no longer has), ``missing`` (recorded, but no
-    such file: the code is older than the database) or ``pending`` (not applied yet).
+    (recorded with a checksum the file no longer has), ``newer`` (recorded, no such
+    file, numbered above every file, and an expand step: a later release's, which this
+    code runs on), ``missing`` (recorded, but no such file, and not ``newer``: the code
+    is older than the database) or ``pending`` (not applied yet).
     """
 
     filename: str
@@ -129,7 +161,7 @@ class MigrationState:
 
     @property
     def in_order(self) -> bool:
-        return self.state in ("applied", "superseded")
+        return self.state in ("applied", "superseded", "newer")
 
 
 def compare(applied: Sequence[AppliedMigration], files: Sequence[Migration]
@@ -142,7 +174,8 @@ def compare(applied: Sequence[AppliedMigration], files: Sequence[Migration]
         record, migration = records.get(version), by_version.get(version)
         if migration is None:
             assert record is not None
-            states.append(MigrationState(f"{version:04d}_{record.name}.sql", "missing", None,
+            state = "newer" if is_newer_expand(record, files) else "missing"
+            states.append(MigrationState(f"{version:04d}_{record.name}.sql", state, None,
                                          record.checksum, record.applied_at))
             continue
         if record is None:
@@ -158,6 +191,13 @@ def compare(applied: Sequence[AppliedMigration], files: Sequence[Migration]
             record.checksum if record else None, record.applied_at if record else None,
         ))
     return states
+
+
+def is_newer_expand(record: AppliedMigration, files: Sequence[Migration]) -> bool:
+    """Whether a recorded migration with no file here is a later release's expand step:
+    numbered above every file, and recorded as ``expand``."""
+    newest = max((m.version for m in files), default=0)
+    return record.version > newest and record.step == EXPAND
 
 
 def migrations_source() -> Traversable:
@@ -222,12 +262,14 @@ async def applied_migrations(conn: asyncpg.Connection, schema: str) -> list[Appl
     """What the schema's record says was applied (empty if the schema is new)."""
     if not await _record_exists(conn, schema):
         return []
+    # ``step`` through to_jsonb: a record written by a release before steps has no column.
     rows = await conn.fetch(
-        f"SELECT version, name, checksum, applied_at FROM {quote_schema(schema)}."
-        "schema_migrations ORDER BY version"
+        f"SELECT version, name, checksum, applied_at, to_jsonb(m) ->> 'step' AS step "
+        f"FROM {quote_schema(schema)}.schema_migrations m ORDER BY version"
     )
     return [
-        AppliedMigration(r["version"], r["name"], r["checksum"].strip(), r["applied_at"])
+        AppliedMigration(r["version"], r["name"], r["checksum"].strip(), r["applied_at"],
+                         r["step"])
         for r in rows
     ]
 
@@ -286,6 +328,17 @@ async def migrate(
             "version integer PRIMARY KEY, name text NOT NULL, checksum char(64) NOT NULL, "
             "applied_at timestamptz NOT NULL DEFAULT now())"
         )
+        if not await _has_step_column(conn, schema):  # a record kept by an earlier release
+            await conn.execute(
+                f"ALTER TABLE {quoted}.schema_migrations ADD COLUMN step text "
+                f"CHECK (step IN ('{EXPAND}', '{CONTRACT}'))"
+            )
+        # Records from releases before steps were kept: their step, from the files.
+        await conn.executemany(
+            f"UPDATE {quoted}.schema_migrations SET step = $2 "
+            "WHERE version = $1 AND step IS NULL",
+            [(m.version, m.step) for m in migrations],
+        )
     done = []
     for migration in migrations:
         async with conn.transaction():
@@ -299,9 +352,9 @@ async def migrate(
             )
             await conn.execute(migration.render(schema, vector_dimension))
             await conn.execute(
-                f"INSERT INTO {quoted}.schema_migrations (version, name, checksum) "
-                "VALUES ($1, $2, $3)",
-                migration.version, migration.name, migration.checksum,
+                f"INSERT INTO {quoted}.schema_migrations (version, name, checksum, step) "
+                "VALUES ($1, $2, $3, $4)",
+                migration.version, migration.name, migration.checksum, migration.step,
             )
         done.append(migration.filename)
     await _check_dimension(conn, schema, vector_dimension)
@@ -348,9 +401,11 @@ def _check_history(applied: dict[int, AppliedMigration], files: list[Migration])
         migration = by_version.get(version)
         recorded = f"{version:04d}_{record.name}.sql"
         if migration is None:
+            if is_newer_expand(record, files):
+                continue  # a later release's expand step: nothing this code uses is gone
             raise MigrationError(
                 f"migration {recorded} was applied to this schema but is missing from "
-                "the migrations package: this code is older than the database"
+                f"the migrations package: {_why_missing(record, files)}"
             )
         if not accepts(migration, record.checksum):
             raise MigrationError(
@@ -358,6 +413,15 @@ def _check_history(applied: dict[int, AppliedMigration], files: list[Migration])
                 f"(checksum {record.checksum[:12]}… recorded, {migration.checksum[:12]}… on "
                 "disk): restore the file and put the change in a new migration"
             )
+
+
+def _why_missing(record: AppliedMigration, files: Sequence[Migration]) -> str:
+    if record.version < max((m.version for m in files), default=0):
+        return ("it is numbered among this code's own migrations, so the package lost it: "
+                "restore the file (applied migrations are never deleted)")
+    why = ("a contract step: it removed something this code may use" if record.step == CONTRACT
+           else "recorded before migrations recorded their step, so it may be a contract step")
+    return f"this code is older than the database ({why}); deploy the release that added it"
 
 
 async def _check_dimension(conn: asyncpg.Connection, schema: str, wanted: int) -> None:
@@ -368,6 +432,18 @@ async def _check_dimension(conn: asyncpg.Connection, schema: str, wanted: int) -
             f"RAG_VECTOR_DIMENSION is {wanted}: use a new schema, or re-embed with a "
             "migration that changes the column"
         )
+
+
+async def _has_step_column(conn: asyncpg.Connection, schema: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+            "AND c.relname = 'schema_migrations' AND a.attname = 'step' "
+            "AND NOT a.attisdropped",
+            schema,
+        )
+    )
 
 
 async def _record_exists(conn: asyncpg.Connection, schema: str) -> bool:

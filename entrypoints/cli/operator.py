@@ -80,7 +80,7 @@ def render_migrations(status: SchemaStatus) -> str:
         if m.state in ("changed", "superseded") and m.recorded_checksum:
             lines.append(f"  {'':<10}  {'recorded as':>{width}}  {m.recorded_checksum}")
     counts = {state: sum(m.state == state for m in status.migrations)
-              for state in ("applied", "superseded", "pending", "changed", "missing")}
+              for state in ("applied", "superseded", "newer", "pending", "changed", "missing")}
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items() if n or
                            state in ("applied", "pending")))
     if status.pending:
@@ -89,9 +89,13 @@ def render_migrations(status: SchemaStatus) -> str:
         lines.append("changed migrations: `navigator migrate` refuses to run; restore the "
                      "files as this schema recorded them and put changes in new migrations "
                      "(docs/OPERATIONS.md)")
+    if counts["newer"]:
+        lines.append("newer migrations: expand steps of a later release; this code runs on "
+                     "them (as after a rollback) and `navigator migrate` leaves them be")
     if counts["missing"]:
-        lines.append("missing migrations: this code is older than the database; deploy the "
-                     "release that added them")
+        lines.append("missing migrations: this code is older than the database and one of "
+                     "them is a gap, a contract step or of unknown step; deploy the release "
+                     "that added them")
     return "\n".join(lines)
 
 

@@ -92,3 +92,23 @@ async def test_a_recorded_migration_this_code_lacks_shows_as_missing_and_exits_1
     assert line.split()[:3] == ["missing", "9999_from_a_newer_release.sql", "f" * 64]
     assert "1 missing" in result.out
     assert "this code is older than the database" in result.out
+
+
+@pytest.mark.parametrize(("step", "state", "code"), [("expand", "newer", 0),
+                                                     ("contract", "missing", 1)])
+async def test_a_later_release_s_migration_is_newer_when_it_only_expanded(
+    db_cli: Cli, conn: asyncpg.Connection, pg_schema: str, step: str, state: str, code: int,
+) -> None:
+    await conn.execute(
+        f'INSERT INTO "{pg_schema}".schema_migrations (version, name, checksum, step) '
+        "VALUES (9999, 'from_a_newer_release', $1, $2)", "f" * 64, step)
+
+    result = await db_cli.run_async("migrate", "--status")
+
+    assert result.code == code, result.out
+    [line] = [ln for ln in result.out.splitlines() if "9999_" in ln]
+    assert line.split()[:2] == [state, "9999_from_a_newer_release.sql"]
+    assert f"1 {state}" in result.out
+    explained = ("this code runs on them" if state == "newer"
+                 else "this code is older than the database")
+    assert explained in result.out

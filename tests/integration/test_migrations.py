@@ -24,6 +24,7 @@ from adapters.postgres.migrations import (
     run_migrations,
     schema_status,
 )
+from adapters.postgres.probe import PostgresDatabaseProbe
 from domain.hybrid import SearchMode
 from domain.status import CLAIMABLE, WORKING, JobStatus
 from tests.contract.builders import LEASE, MARIA, run_to, submit
@@ -253,6 +254,92 @@ async def test_a_schema_that_was_never_migrated_reports_every_file_pending(
     assert not status.exists
     assert not status.up_to_date
     assert status.pending == tuple(m.filename for m in load_migrations())
+
+
+# -- an older release on a newer schema (a rollback) -----------------------------------------
+
+
+NEWER_EXPAND = "-- A later release's table.\nCREATE TABLE {schema}.member_notes (note text);\n"
+NEWER_CONTRACT = ("-- step: contract\n-- A later release stops keeping the notes.\n"
+                  "ALTER TABLE {schema}.member_notes DROP COLUMN note;\n")
+
+
+async def test_each_migration_is_recorded_with_the_step_its_header_declares(
+    conn: asyncpg.Connection, blank_schema: str
+) -> None:
+    await migrate(conn, blank_schema, 8)
+
+    steps = dict(await conn.fetch(
+        f'SELECT version, step FROM "{blank_schema}".schema_migrations'))
+    assert steps == {m.version: m.step for m in load_migrations()}
+    assert steps[CONTRACT_THE_CHUNKS] == "contract"
+    assert steps[CONTRACT_THE_CHUNKS + 1] == "expand"
+
+
+async def test_records_kept_before_steps_existed_get_their_steps_from_the_files(
+    conn: asyncpg.Connection, blank_schema: str
+) -> None:
+    await migrate(conn, blank_schema, 8)
+    await conn.execute(f'ALTER TABLE "{blank_schema}".schema_migrations DROP COLUMN step')
+    assert all(a.step is None for a in (await schema_status(conn, blank_schema)).applied)
+
+    assert await migrate(conn, blank_schema, 8) == []
+
+    applied = (await schema_status(conn, blank_schema)).applied
+    assert [a.step for a in applied] == [m.step for m in load_migrations()]
+
+
+async def test_an_older_release_runs_on_a_schema_a_later_one_only_expanded(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+) -> None:
+    (migrations_copy / "9000_member_notes.sql").write_text(NEWER_EXPAND)
+    await migrate(conn, blank_schema, 8, migrations_copy)  # the later release deploys
+
+    assert await migrate(conn, blank_schema, 8) == []  # the older one's pre-deploy migrate
+    status = await schema_status(conn, blank_schema)
+    assert status.up_to_date
+    assert [(m.filename, m.state) for m in status.migrations][-1] == (
+        "9000_member_notes.sql", "newer")
+
+
+async def test_the_older_release_s_health_probe_calls_the_expanded_schema_ready(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path, postgres_dsn: str,
+) -> None:
+    (migrations_copy / "9000_member_notes.sql").write_text(NEWER_EXPAND)
+    await migrate(conn, blank_schema, 8, migrations_copy)
+    pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=1)
+    try:
+        report = await PostgresDatabaseProbe(pool, blank_schema, postgres_dsn).check()
+    finally:
+        await pool.close()
+
+    assert report.ready, report
+    assert report.migration_version == 9000
+
+
+async def test_an_older_release_refuses_a_schema_a_later_one_contracted(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+) -> None:
+    (migrations_copy / "9000_member_notes.sql").write_text(NEWER_EXPAND)
+    (migrations_copy / "9001_member_notes_shrink.sql").write_text(NEWER_CONTRACT)
+    await migrate(conn, blank_schema, 8, migrations_copy)
+
+    refused = r"9001_member_notes_shrink\.sql .*older than the database \(a contract step"
+    with pytest.raises(MigrationError, match=refused):
+        await migrate(conn, blank_schema, 8)
+    status = await schema_status(conn, blank_schema)
+    assert not status.up_to_date
+    assert status.changed == ("9001_member_notes_shrink.sql",)
+
+
+async def test_a_recorded_migration_missing_below_the_newest_file_is_still_refused(
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+) -> None:
+    await migrate(conn, blank_schema, 8, migrations_copy)
+    (migrations_copy / "0002_working_status_needs_a_holder.sql").unlink()
+
+    with pytest.raises(MigrationError, match=r"0002_.*the package lost it: restore the file"):
+        await migrate(conn, blank_schema, 8, migrations_copy)
 
 
 # -- where the files come from ---------------------------------------------------------------

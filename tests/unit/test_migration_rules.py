@@ -12,9 +12,7 @@ import re
 
 import pytest
 
-from adapters.postgres.migrations import Migration, load_migrations
-
-CONTRACT_MARKER = re.compile(r"^--\s*step:\s*contract\s*$", re.IGNORECASE | re.MULTILINE)
+from adapters.postgres.migrations import Migration, is_contract_step, load_migrations
 
 #: Released before the rule existed; their text is pinned by the checksums deployed
 #: databases recorded, so they cannot gain a header. Each entry says what it removed.
@@ -35,16 +33,6 @@ _DESTRUCTIVE = (
         rf"\balter\s+column\s+({_IDENT})\s+(?:set\s+data\s+)?type\b")),
 )
 _ADDED_COLUMN = re.compile(rf"\badd\s+column\s+(?:if\s+not\s+exists\s+)?({_IDENT})")
-
-
-def is_contract_step(sql: str) -> bool:
-    """Whether the header (the comment lines before the first statement) declares it."""
-    header = []
-    for line in sql.splitlines():
-        if line.strip() and not line.lstrip().startswith("--"):
-            break
-        header.append(line.strip())
-    return bool(CONTRACT_MARKER.search("\n".join(header)))
 
 
 def _code_only(sql: str) -> str:
