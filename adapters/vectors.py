@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
-
-#: The largest magnitude a 4-byte float (pgvector's element type) holds.
-FLOAT4_MAX = 3.4028234663852886e38
 
 
 def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]:
@@ -19,7 +17,14 @@ def check_vector(vector: Sequence[float], dimensions: int | None) -> list[float]
 def refuse_unstorable(values: Sequence[float], dimensions: int | None) -> None:
     """Refuse a vector that must never be stored: wrong size, NaN or infinity, all
     zeros (it would match nothing, or everything, in a cosine search), or a value a
-    4-byte float cannot hold. Reads ``values`` without copying them."""
+    4-byte float cannot hold (one that rounds to a 4-byte float's largest is held)."""
+    refuse_unusable(values, dimensions)
+    packed_floats(values)
+
+
+def refuse_unusable(values: Sequence[float], dimensions: int | None) -> None:
+    """:func:`refuse_unstorable` but for the 4-byte range, which :func:`packed_floats`
+    checks as it packs (a writer that packs anyway pays for one pass, not two)."""
     if dimensions is not None and len(values) != dimensions:
         raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
     # A finite sum proves every value finite in one C loop (a worker checks ~300 vectors
@@ -28,8 +33,18 @@ def refuse_unstorable(values: Sequence[float], dimensions: int | None) -> None:
         raise ValueError("vector contains NaN or infinity")
     if not any(values):
         raise ValueError("vector is all zeros")
-    if max(map(abs, values)) > FLOAT4_MAX:
-        raise ValueError("vector has a value that does not fit 4-byte floats")
+
+
+def packed_floats(values: Sequence[float], byte_order: str = "<") -> bytes:
+    """The values as 4-byte floats (pgvector's element type), refusing one that no
+    4-byte float holds: the packing checks the range in C, where a ``max`` of the
+    magnitudes in Python cost four times the packing itself."""
+    try:
+        return struct.pack(f"{byte_order}{len(values)}f", *values)
+    except OverflowError:
+        raise ValueError("vector has a value that does not fit 4-byte floats") from None
+    except struct.error as exc:  # a value that is not a number
+        raise ValueError(f"vector holds a value that is not a number: {exc}") from None
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from pgvector import Vector
 
-from adapters.vectors import refuse_unstorable
+from adapters.vectors import packed_floats, refuse_unusable
 
 _HEADER = struct.Struct(">HH")  # dimensions, unused
 
@@ -35,11 +35,7 @@ class PackedVector(Vector):
 
 def packed_vector(vector: Sequence[float], dimensions: int | None) -> PackedVector:
     """``vector`` checked by the rules every store applies
-    (``adapters.vectors.refuse_unstorable``) and packed for the driver."""
-    refuse_unstorable(vector, dimensions)
-    count = len(vector)
-    try:
-        values = struct.pack(f">{count}f", *vector)
-    except struct.error as exc:  # a value that is not a number
-        raise ValueError(f"vector holds a value that is not a number: {exc}") from exc
-    return PackedVector(_HEADER.pack(count, 0) + values)
+    (``adapters.vectors.refuse_unstorable``: the 4-byte range as it is packed) and
+    packed for the driver."""
+    refuse_unusable(vector, dimensions)
+    return PackedVector(_HEADER.pack(len(vector), 0) + packed_floats(vector, ">"))

@@ -8,6 +8,7 @@ import pytest
 from pgvector import Vector
 
 from adapters.postgres.vector_binary import packed_vector
+from adapters.vectors import refuse_unstorable
 
 
 def test_a_packed_vector_reads_back_as_the_same_four_byte_floats() -> None:
@@ -34,3 +35,22 @@ def test_a_vector_that_must_never_be_stored_is_refused(values: list[float], reas
 def test_huge_but_finite_values_are_judged_one_by_one_not_by_their_sum() -> None:
     with pytest.raises(ValueError, match="4-byte floats"):  # the sum overflows, no value is NaN
         packed_vector([1.0e308, 1.0e308, 1.0, 1.0], 4)
+
+
+@pytest.mark.parametrize(("value", "stored"), [
+    (3.4028234663852886e38, True),  # the largest 4-byte float
+    (3.4028235e38, True),  # above it, but rounds to it
+    (3.4028236e38, False),  # past half a step above it: no 4-byte float holds it
+    (-3.4028236e38, False),
+])
+def test_the_writer_and_every_store_agree_on_the_4_byte_range(value: float, stored: bool) -> None:
+    values = [value, 0.0, 0.0, 1.0]
+    outcomes = []
+    for check in (lambda: packed_vector(values, 4), lambda: refuse_unstorable(values, 4)):
+        try:
+            check()
+            outcomes.append(True)
+        except ValueError as exc:
+            assert "4-byte floats" in str(exc)
+            outcomes.append(False)
+    assert outcomes == [stored, stored]
