@@ -74,29 +74,24 @@ import numpy as np
 from pgvector import Vector
 from pgvector.asyncpg import register_vector
 
-from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool, vector_schema
 from adapters.postgres.documents import PostgresDocumentRepository
-from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.migrations import migrate, migrations_source
 from bench._chunk_profile import profile_chunk_insert
-from bench._cpu import run_seconds
 from bench._db import database, drop_schema
+from bench._ingestion import (
+    DEFAULT_WRITERS,
+    add_writers_argument,
+    close_writers,
+    ingest,
+    open_writers,
+    print_ingestion,
+    target_line,
+)
+from bench._supplied_tsvector import compare_supplied_tsvector, supplied_lines
 from bench._texts import CorpusTexts, SyntheticTexts, texts_of
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
 from domain.hybrid import SearchMode
-from domain.model import (
-    Chunk,
-    ChunkVector,
-    Document,
-    Job,
-    Lease,
-    MediaType,
-    ParsedDocument,
-    ParsedPage,
-    StepOutput,
-)
-from domain.status import JobStatus
 from domain.uploads import blob_key_for
 
 MODEL = "text-embedding-3-small"
@@ -105,9 +100,7 @@ LIMIT = 10
 LEASE = timedelta(seconds=60)
 VECTORS_TABLE_MIGRATION = 6  # the migration --migration times
 Texts = CorpusTexts | SyntheticTexts
-# the targets of issue 19, parts 2 and 3
-INGEST_TARGET = 4_000  # vectors/s, chunk and embed steps together
-COPY_TARGET = 3.0  # at most this many times the time of a COPY of the same rows
+# the targets of issue 19, part 2 (part 3's: bench/_ingestion.py)
 HYBRID_TYPICAL_TARGET = 15.0  # ms, p95
 HYBRID_HEAVY_TARGET = 50.0  # ms, p95, a member of 10,000 chunks
 
@@ -133,6 +126,10 @@ class Options:
     #: Words of the chunks' vocabulary each question's expansion adds (the lay-terms
     #: glossary's booklet words: a question in a member's own words gets ~5-10).
     booklet_words: int = 0
+    #: Documents written at once by the ingestion (the worker's jobs at once).
+    writers: int = DEFAULT_WRITERS
+    #: "supplied": also the upper bound of the writer supplying the tsvector.
+    tsvector: str = "generated"
 
 
 @attrs.define
@@ -239,181 +236,6 @@ def plan_members(options: Options) -> list[Member]:
     return members
 
 
-# -- ingestion --------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Ingestion:
-    table_rows: int
-    vectors: int
-    embed_seconds: float
-    chunk_seconds: float
-    copy_vectors_seconds: float
-    copy_chunks_seconds: float
-    copy_chunks_tsvector_seconds: float  # the same rows into a table computing the tsvector
-    # the same, as the database backends' CPU seconds (waiting for a core not counted)
-    chunk_cpu: float = 0.0
-    embed_cpu: float = 0.0
-    copy_vectors_cpu: float = 0.0
-    copy_chunks_cpu: float = 0.0
-    copy_chunks_tsvector_cpu: float = 0.0
-
-    @property
-    def both(self) -> float:
-        """Vectors/s of the chunk and embed steps together."""
-        return self.vectors / (self.embed_seconds + self.chunk_seconds)
-
-    @property
-    def copy_ratio(self) -> float:
-        """The steps' time over a COPY of their rows into tables with no index, key,
-        check or generated column (the COPY parses no text)."""
-        return (self.embed_seconds + self.chunk_seconds) / (
-            self.copy_vectors_seconds + self.copy_chunks_seconds)
-
-    @property
-    def copy_tsvector_ratio(self) -> float:
-        """The same, against a COPY into tables that compute the chunks' tsvector."""
-        return (self.embed_seconds + self.chunk_seconds) / (
-            self.copy_vectors_seconds + self.copy_chunks_tsvector_seconds)
-
-
-async def ingest(pool: asyncpg.Pool, conn: asyncpg.Connection, schema: str,
-                 space: EmbeddingSpace, texts: Texts, count: int, dimensions: int,
-                 member: int, table_rows: int) -> Ingestion:
-    """``count`` vectors through the worker's write path, then the same rows by COPY."""
-    clock = SystemClock()
-    queue = PostgresJobQueue(pool, clock, schema, vector_dimension=dimensions)
-    user = f"ingest-{member:06d}"
-    embed = chunk = 0.0
-    copy_vectors = copy_chunks = copy_tsvector = 0.0
-    cpu = {"chunk": 0.0, "embed": 0.0, "vectors": 0.0, "chunks": 0.0, "tsvector": 0.0}
-    step_backend = await pool.fetchval("SELECT pg_backend_pid()")  # the pool's one
-    copy_backend = await conn.fetchval("SELECT pg_backend_pid()")
-    plain_vectors = await _plain_table(conn, schema, "chunk_embeddings")
-    plain_chunks = await _plain_table(conn, schema, "document_chunks")
-    tsvector_chunks = await _plain_table(conn, schema, "document_chunks", tsvector=True)
-    for number, vectors in enumerate(space.documents(member, count)):
-        document_id = uuid.uuid4()
-        sha = hashlib.sha256(document_id.bytes).hexdigest()
-        document = Document(document_id, user, "policy.pdf", MediaType.PDF, 1000, sha,
-                            blob_key_for(user, document_id), clock.now())
-        await queue.submit(document, Job.new(uuid.uuid4(), document_id, user, clock.now()))
-        [lease] = await queue.claim("bench-ingest", 1, LEASE)
-        written = texts.document(member * 1000 + number, len(vectors))
-        chunks = tuple(
-            Chunk(uuid.uuid5(document_id, str(i)), document_id, user, i, text, tokens,
-                  ("Benefits",), 1 + i, 0, len(text), "bench")
-            for i, (text, tokens) in enumerate(written)
-        )
-        current: Lease | None = lease
-        while current is not None:
-            status = current.job.status
-            output = StepOutput()
-            if status is JobStatus.PARSING:
-                output = StepOutput(parsed=ParsedDocument([ParsedPage(1, "# Policy")], "bench"))
-            elif status is JobStatus.CHUNKING:
-                output = StepOutput(chunks=chunks)
-            elif status is JobStatus.EMBEDDING_IN_PROGRESS:
-                output = StepOutput(vectors=tuple(
-                    ChunkVector(c.chunk_id, v.tolist(), MODEL) for c, v in zip(chunks, vectors,
-                                                                              strict=True)
-                ), embedding_tokens=sum(c.token_count for c in chunks))
-            began, began_cpu = time.perf_counter(), run_seconds(step_backend)
-            current = await queue.finish_step(current, output, LEASE)
-            took, took_cpu = time.perf_counter() - began, run_seconds(step_backend) - began_cpu
-            if status is JobStatus.CHUNKING:
-                chunk += took
-                cpu["chunk"] += took_cpu
-            elif status is JobStatus.EMBEDDING_IN_PROGRESS:
-                embed += took
-                cpu["embed"] += took_cpu
-        # each document's rows are COPYed right after its steps, so both see the same load
-        began_cpu = run_seconds(copy_backend)
-        copy_vectors += await _copy(conn, schema, plain_vectors, [
-            (c.chunk_id, document_id, user, MODEL, v)
-            for c, v in zip(chunks, vectors, strict=True)
-        ], ["chunk_id", "document_id", "user_id", "model", "embedding"])
-        cpu["vectors"] += run_seconds(copy_backend) - began_cpu
-        rows: list[tuple[object, ...]] = [
-            (c.chunk_id, document_id, user, c.ordinal, c.text, c.token_count) for c in chunks]
-        columns = ["chunk_id", "document_id", "user_id", "ordinal", "text", "token_count"]
-        began_cpu = run_seconds(copy_backend)
-        copy_chunks += await _copy(conn, schema, plain_chunks, rows, columns)
-        cpu["chunks"] += run_seconds(copy_backend) - began_cpu
-        began_cpu = run_seconds(copy_backend)
-        copy_tsvector += await _copy(conn, schema, tsvector_chunks, rows, columns)
-        cpu["tsvector"] += run_seconds(copy_backend) - began_cpu
-    for table in (plain_vectors, plain_chunks, tsvector_chunks):
-        await conn.execute(f'DROP TABLE "{schema}".{table}')
-    return Ingestion(table_rows, count, embed, chunk, copy_vectors, copy_chunks, copy_tsvector,
-                     cpu["chunk"], cpu["embed"], cpu["vectors"], cpu["chunks"], cpu["tsvector"])
-
-
-async def _plain_table(conn: asyncpg.Connection, schema: str, like: str,
-                       tsvector: bool = False) -> str:
-    """A table with ``like``'s columns and storage but no index, key, check or generated
-    column: the floor the worker's write of the same rows is measured against. With
-    ``tsvector``, its generated columns are kept (computed as the rows are COPYed)."""
-    table = f"plain_{like}" + ("_tsvector" if tsvector else "")
-    await conn.execute(f'DROP TABLE IF EXISTS "{schema}".{table}')
-    await conn.execute(
-        f'CREATE TABLE "{schema}".{table} (LIKE "{schema}".{like} '
-        "INCLUDING DEFAULTS INCLUDING STORAGE"
-        + (" INCLUDING GENERATED)" if tsvector else ")")
-    )
-    if tsvector:
-        return table
-    generated = await conn.fetch(
-        "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-        "AND attgenerated <> '' AND NOT attisdropped", f'"{schema}".{like}')
-    for row in generated:  # LIKE without INCLUDING GENERATED: a plain column; not written
-        await conn.execute(f'ALTER TABLE "{schema}".{table} DROP COLUMN {row["attname"]}')
-    return table
-
-
-async def _copy(conn: asyncpg.Connection, schema: str, table: str,
-                rows: list[tuple[object, ...]], columns: list[str]) -> float:
-    """Seconds to COPY one document's rows (one COPY, as a step writes them at once)."""
-    began = time.perf_counter()
-    await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=columns)
-    return time.perf_counter() - began
-
-
-def print_ingestion(result: Ingestion) -> None:
-    embed = result.vectors / result.embed_seconds
-    chunk = result.vectors / result.chunk_seconds
-    copy_vectors = result.vectors / result.copy_vectors_seconds
-    copy_both = result.vectors / (result.copy_vectors_seconds + result.copy_chunks_seconds)
-    copy_tsvector = result.vectors / (result.copy_vectors_seconds
-                                      + result.copy_chunks_tsvector_seconds)
-    print(f"  table {result.table_rows:>9,} chunks: chunk step {chunk:7,.0f} vectors/s, "
-          f"embed step {embed:7,.0f} /s (COPY of its rows {copy_vectors:7,.0f} /s, "
-          f"{copy_vectors / embed:4.2f}x); chunk+embed steps {result.both:7,.0f} /s, "
-          f"COPY of their rows {copy_both:7,.0f} /s ({result.copy_ratio:4.2f}x), "
-          f"with the tsvector computed {copy_tsvector:7,.0f} /s "
-          f"({result.copy_tsvector_ratio:4.2f}x)", flush=True)
-    per = 1000 / (result.vectors / 285)  # ms per document of 285 chunks
-    steps = result.chunk_cpu + result.embed_cpu
-    print(f"    database CPU per document: chunk step {result.chunk_cpu * per:6.1f} ms, "
-          f"embed step {result.embed_cpu * per:6.1f} ms; COPY of the vectors "
-          f"{result.copy_vectors_cpu * per:5.1f} ms, of the chunks "
-          f"{result.copy_chunks_cpu * per:5.1f} ms, computing the tsvector "
-          f"{result.copy_chunks_tsvector_cpu * per:5.1f} ms; steps / COPY "
-          f"{steps / (result.copy_vectors_cpu + result.copy_chunks_cpu):4.2f}x, with the "
-          f"tsvector {steps / (result.copy_vectors_cpu + result.copy_chunks_tsvector_cpu):4.2f}x",
-          flush=True)
-
-
-def print_ingestion_targets(result: Ingestion) -> None:
-    """Issue 19 part 3, from the figures of the last (largest) table size."""
-    print(f"  target at {result.table_rows:,} chunks: chunk+embed {result.both:,.0f} vectors/s "
-          f"(target >= {INGEST_TARGET:,}: {verdict(result.both >= INGEST_TARGET)}); "
-          f"{result.copy_ratio:.2f}x a COPY without the tsvector "
-          f"(target <= {COPY_TARGET:g}x: {verdict(result.copy_ratio <= COPY_TARGET)}), "
-          f"{result.copy_tsvector_ratio:.2f}x a COPY computing it "
-          f"({verdict(result.copy_tsvector_ratio <= COPY_TARGET)})", flush=True)
-
-
 # -- search -----------------------------------------------------------------------------
 
 
@@ -498,23 +320,37 @@ async def run(options: Options, dsn: str) -> None:
     try:
         await _register(conn)
         filler = Filler(conn, schema, space, texts)
-        print(f"ingestion (one worker, 285 chunks per statement, as the worker writes them; "
-              f"{texts.kind} text):")
-        r = await ingest(pool, conn, schema, space, texts, options.ingest, options.dimensions,
-                         900_000, 0)
-        print_ingestion(r)
-        batches = np.array_split(np.arange(len(members)), options.steps)
-        for step, batch in enumerate(batches):
-            began = time.perf_counter()
-            await filler.add([members[i] for i in batch], keep)
-            took = time.perf_counter() - began
-            for table in ("document_chunks", "chunk_embeddings"):
-                await conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
-            print(f"  (filled to {filler.rows:,} chunks by COPY in {took:.0f} s)", flush=True)
-            r = await ingest(pool, conn, schema, space, texts, options.ingest,
-                             options.dimensions, 900_001 + step, filler.rows)
+        writers = await open_writers(dsn, schema, options.writers, options.dimensions,
+                                     _register)
+        print(f"ingestion ({options.writers} writer{'s' if options.writers > 1 else ''} at "
+              "once, each one document after another, 285 chunks per statement, as the "
+              f"worker writes them; {texts.kind} text):")
+        try:
+            r = await ingest(writers, conn, schema, space.documents(900_000, options.ingest),
+                             texts, 900_000, 0)
             print_ingestion(r)
-        print_ingestion_targets(r)
+            batches = np.array_split(np.arange(len(members)), options.steps)
+            for step, batch in enumerate(batches):
+                began = time.perf_counter()
+                await filler.add([members[i] for i in batch], keep)
+                took = time.perf_counter() - began
+                for table in ("document_chunks", "chunk_embeddings"):
+                    await conn.execute(f'VACUUM ANALYZE "{schema}".{table}')
+                print(f"  (filled to {filler.rows:,} chunks by COPY in {took:.0f} s)",
+                      flush=True)
+                r = await ingest(writers, conn, schema,
+                                 space.documents(900_001 + step, options.ingest), texts,
+                                 900_001 + step, filler.rows)
+                print_ingestion(r)
+        finally:
+            await close_writers(writers)
+        print(target_line(r), flush=True)
+        if options.tsvector == "supplied":
+            per = 1000 * 285 / r.vectors  # ms of CPU per document of 285 chunks
+            supplied = await compare_supplied_tsvector(conn, schema, texts,
+                                                       max(1, options.ingest // 285), 950_000)
+            for line in supplied_lines(supplied, r.chunk_cpu * per, r.embed_cpu * per, r.both):
+                print(line, flush=True)
         if options.profile:
             await profile_chunk_insert(conn, schema, texts.document(1, 285),
                                        sampled[-1].user_id, texts.question(0))
@@ -670,12 +506,18 @@ def parse_args(argv: list[str] | None = None) -> Options:
                              "'fastupdate = off' or 'gin_pending_list_limit = 16384'")
     parser.add_argument("--booklet-words", type=int, default=0,
                         help="words each question's lay-terms expansion adds (default 0)")
+    add_writers_argument(parser)
+    parser.add_argument("--tsvector", choices=("generated", "supplied"), default="generated",
+                        help="supplied: after ingestion, the chunk INSERT with the tsvector "
+                             "supplied by the writer against generated by PostgreSQL, an "
+                             "upper bound (bench/_supplied_tsvector.py)")
     parser.add_argument("--dsn", default=None)
     a = parser.parse_args(argv)
     modes = tuple(SearchMode(m.strip()) for m in a.modes.split(",") if m.strip())
     return Options(a.chunks, a.steps, a.heavy, a.mid, a.typical, a.queries, a.ingest,
                    a.dimensions, a.migration, a.explain, a.dsn, modes, a.text, a.profile,
-                   a.until, a.gin, a.booklet_words)
+                   a.until, a.gin, a.booklet_words, a.writers, a.tsvector)
+
 
 
 def main(argv: list[str] | None = None) -> None:
