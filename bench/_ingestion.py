@@ -349,10 +349,11 @@ def ingestion_lines(result: Ingestion) -> list[str]:
     ]
     if result.job_seconds:
         lines.append(
-            f"    {result.writers} writer{'s' if result.writers > 1 else ''}, "
-            f"{result.documents} documents: the whole jobs (submit, claim, every step; "
-            f"the COPYs left out) {result.vectors / result.job_seconds:7,.0f} vectors/s "
-            f"wall; database cores busy in the chunk steps "
+            f"    overall, {result.writers} writer{'s' if result.writers > 1 else ''} "
+            f"at once, {result.documents} documents: {result.vectors / result.job_seconds:7,.0f}"
+            f" vectors/s (all vectors / wall time of the whole ingestion: submits, claims, "
+            f"every step; the COPYs of the comparison left out); database cores busy in "
+            f"the chunk steps "
             f"{result.chunk_cpu / result.chunk_seconds:4.2f}, in the embed steps "
             f"{result.embed_cpu / result.embed_seconds:4.2f}")
     return lines
