@@ -53,12 +53,14 @@ class Supplied:
     supplied_cpu: list[float]
     differing: int  # rows whose supplied tsvector differs from the generated one
     compared: int
+    indexes: int  # each twin's, as document_chunks has them
 
     def rate(self, seconds: list[float]) -> float:
         return self.documents * CHUNKS_PER_DOCUMENT / sum(seconds)
 
 
-async def _twin(conn: asyncpg.Connection, schema: str, name: str, generated: bool) -> None:
+async def _twin(conn: asyncpg.Connection, schema: str, name: str, generated: bool) -> int:
+    """The twin, filled and indexed; returns how many indexes it has."""
     s = f'"{schema}"'
     await conn.execute(f"DROP TABLE IF EXISTS {s}.{name}")
     await conn.execute(
@@ -79,6 +81,9 @@ async def _twin(conn: asyncpg.Connection, schema: str, name: str, generated: boo
         definition = definition.replace(".document_chunks USING", f".{name} USING", 1)
         await conn.execute(definition)
     await conn.execute(f"VACUUM ANALYZE {s}.{name}")  # also empties its GIN pending list
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
+        schema, name))
 
 
 async def compare_supplied_tsvector(conn: asyncpg.Connection, schema: str, texts: Texts,
@@ -86,8 +91,10 @@ async def compare_supplied_tsvector(conn: asyncpg.Connection, schema: str, texts
     """``documents`` documents' chunk INSERTs into each twin; the twins dropped after."""
     s = f'"{schema}"'
     twins = {"generated": "twin_generated", "supplied": "twin_supplied"}
-    await _twin(conn, schema, twins["generated"], generated=True)
-    await _twin(conn, schema, twins["supplied"], generated=False)
+    indexes = {await _twin(conn, schema, twins["generated"], generated=True),
+               await _twin(conn, schema, twins["supplied"], generated=False)}
+    if len(indexes) != 1:
+        raise RuntimeError(f"the twins were given different indexes: {indexes}")
     inserts = {
         "generated": f"INSERT INTO {s}.{twins['generated']} ({_COLUMNS}) "
                      + _ROWS.format(extra="", arrays="", names=""),
@@ -124,7 +131,8 @@ async def compare_supplied_tsvector(conn: asyncpg.Connection, schema: str, texts
         for table in twins.values():
             await conn.execute(f"DROP TABLE IF EXISTS {s}.{table}")
     return Supplied(documents, seconds["generated"], seconds["supplied"], cpu["generated"],
-                    cpu["supplied"], compared["differing"], compared["compared"])
+                    cpu["supplied"], compared["differing"], compared["compared"],
+                    indexes.pop())
 
 
 def supplied_lines(result: Supplied, chunk_step_cpu_ms: float, embed_step_cpu_ms: float,
@@ -142,7 +150,8 @@ def supplied_lines(result: Supplied, chunk_step_cpu_ms: float, embed_step_cpu_ms
              f"DIFFERENT from the generated ones in {result.differing:,} rows: void")
     return [
         f"  the tsvector supplied by the writer (an upper bound; {result.documents} "
-        f"documents of {CHUNKS_PER_DOCUMENT} chunks, each into both twins, alternating):",
+        f"documents of {CHUNKS_PER_DOCUMENT} chunks, each into both twins of the table, "
+        f"{result.indexes} indexes each, alternating):",
         f"    chunk INSERT, database CPU per document (median): generated {generated:6.1f} "
         f"ms, supplied {supplied:6.1f} ms (saves {saved:5.1f} ms, "
         f"{saved / generated:4.0%}); wall: generated {result.rate(result.generated_seconds):7,.0f}"

@@ -90,6 +90,10 @@ async def test_the_supplied_tsvectors_equal_the_generated_ones(
     result = await compare_supplied_tsvector(conn, pg_schema, Texts(), 2, 0)
 
     assert (result.compared, result.differing) == (2 * 285, 0)
+    # the keys and the member GIN index of document_chunks, in each twin
+    assert result.indexes == await conn.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 "
+        "AND tablename = 'document_chunks'", pg_schema) == 3
     assert len(result.generated_cpu) == len(result.supplied_cpu) == 2
     assert await conn.fetchval(
         "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'twin_%'",
