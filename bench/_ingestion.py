@@ -117,6 +117,10 @@ class Ingestion:
     #: chunk and embed steps), the COPYs left out
     job_seconds: float = 0.0
     documents: int = 0
+    #: the benchmark process's CPU seconds in the chunk and the embed steps (the
+    #: worker's side of the statements; it shares the machine's cores with PostgreSQL)
+    chunk_client_cpu: float = 0.0
+    embed_client_cpu: float = 0.0
 
     @property
     def both(self) -> float:
@@ -180,18 +184,22 @@ async def close_writers(writers: Sequence[Writer]) -> None:
 
 @attrs.define
 class _Timed:
-    """Wall seconds and database CPU seconds of one kind of work, summed over rounds."""
+    """Wall seconds, database CPU seconds and the benchmark process's own CPU seconds
+    (the worker's side: building and encoding the statements) of one kind of work,
+    summed over rounds."""
 
     seconds: float = 0.0
     cpu: float = 0.0
+    client: float = 0.0
 
     async def run(self, backends: Sequence[int], work: Sequence[Awaitable[object]]
                   ) -> list[object]:
         """``work`` all at once; its wall time, and the CPU of ``backends``."""
         before = [run_seconds(pid) for pid in backends]
-        began = time.perf_counter()
+        began, began_client = time.perf_counter(), time.process_time()
         results = await asyncio.gather(*work)
         self.seconds += time.perf_counter() - began
+        self.client += time.process_time() - began_client
         self.cpu += sum(run_seconds(pid) - b for pid, b in zip(backends, before, strict=True))
         return list(results)
 
@@ -292,7 +300,8 @@ async def ingest(writers: Sequence[Writer], conn: asyncpg.Connection, schema: st
         copies["vectors"].seconds, copies["chunks"].seconds, copies["tsvector"].seconds,
         chunk.cpu, embed.cpu, copies["vectors"].cpu, copies["chunks"].cpu,
         copies["tsvector"].cpu, writers=len(writers), job_seconds=jobs,
-        documents=len(documents))
+        documents=len(documents), chunk_client_cpu=chunk.client,
+        embed_client_cpu=embed.client)
 
 
 async def plain_table(conn: asyncpg.Connection, schema: str, like: str,
@@ -355,7 +364,10 @@ def ingestion_lines(result: Ingestion) -> list[str]:
             f"every step; the COPYs of the comparison left out); database cores busy in "
             f"the chunk steps "
             f"{result.chunk_cpu / result.chunk_seconds:4.2f}, in the embed steps "
-            f"{result.embed_cpu / result.embed_seconds:4.2f}")
+            f"{result.embed_cpu / result.embed_seconds:4.2f}; the benchmark's own CPU "
+            f"(the worker's side) per document: chunk step "
+            f"{result.chunk_client_cpu * per:5.1f} ms, embed step "
+            f"{result.embed_client_cpu * per:5.1f} ms")
     return lines
 
 
