@@ -26,7 +26,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -71,8 +71,12 @@ class Texts(Protocol):
     def document(self, number: int, chunks: int) -> list[tuple[str, int]]: ...
 
 
-#: One document's vectors: a matrix of 285 rows (numpy's, from bench/_vectors.py).
-Vectors = Sequence[Any]
+class Vectors(Protocol):
+    """One document's vectors, a row per chunk (a numpy matrix, from bench/_vectors.py)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 def writers_argument(value: str) -> int:
