@@ -41,6 +41,11 @@ _WORD = re.compile(r"[a-z]{4,}")
 _MEMBER = UUID(int=0)
 
 
+def synthetic_chunk(rng: np.random.Generator) -> str:
+    """380 invented words (~1,900 characters)."""
+    return " ".join(rng.choice(_WORDS, 380))
+
+
 class SyntheticTexts:
     """380 invented words per chunk; 480 tokens each."""
 
@@ -48,7 +53,7 @@ class SyntheticTexts:
 
     def document(self, number: int, chunks: int) -> list[tuple[str, int]]:
         rng = np.random.default_rng((number, 7))
-        return [(" ".join(rng.choice(_WORDS, 380)), 480) for _ in range(chunks)]
+        return [(synthetic_chunk(rng), 480) for _ in range(chunks)]
 
     def question(self, n: int, words: int = 3) -> str:
         return " ".join(np.random.default_rng(n).choice(_WORDS, words))

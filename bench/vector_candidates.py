@@ -41,8 +41,9 @@ from pgvector import HalfVector, Vector
 
 from adapters.postgres.connection import connect
 from bench._db import database
+from bench._texts import synthetic_chunk
 from bench._vectors import EmbeddingSpace, Matrix, exact_top
-from bench.search import _register, _text, percentile
+from bench.search import _register, percentile
 
 THRESHOLD = 0.3
 LIMIT = 10
@@ -126,11 +127,11 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
     rng = np.random.default_rng(3)
     documents: list[list[tuple[Any, ...]]] = []
     for start in range(0, len(heavy), 285):
-        documents.append([(heavy_ids[i], USER, "m", _text(rng), heavy[i])
+        documents.append([(heavy_ids[i], USER, "m", synthetic_chunk(rng), heavy[i])
                           for i in range(start, min(start + 285, len(heavy)))])
     for member in range(1, args.others // 330 + 1):
         for vectors in space.documents(member, 330):
-            documents.append([(uuid.uuid4(), f"member-{member}", "m", _text(rng), v)
+            documents.append([(uuid.uuid4(), f"member-{member}", "m", synthetic_chunk(rng), v)
                               for v in vectors])
     rows = [row for i in rng.permutation(len(documents)) for row in documents[i]]
     queries = space.queries(0, heavy, args.queries, seed=4)
