@@ -9,8 +9,12 @@ phone question by one with no number. The rules, in order (the first that fits):
   ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
   contact";
-- **hours**: "what hours", "is it open", "what time", "when can I call";
+- **hours**: "what hours", "is it open", "what time", "when can I call" (or reach
+  someone: "reach you", "reach Member Services"; not "reach the next stage");
 - **procedure**: "how do I", "how can I", "what should I do", "where do I send";
+- what the question opens with, before the words of its topic: "how much" an
+  **amount**, "how many" / "how often" a **count**, "how long" / "how quickly" a
+  **time** ("How long do I have to ask to be paid back?" asks for a time);
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
@@ -49,6 +53,12 @@ def _words(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
 
 
+# Whom a member reaches by telephone ("when can I reach you", "... reach Member
+# Services"), not what ("when do I reach the catastrophic stage").
+_SOMEONE = (r"(?:you|them|someone|somebody|anyone|a person|a human|(?:the |a |an |your |our )?"
+            r"[\w ]{0,30}?(?:services|line|office|desk|center|team|support|plan|nurse|agent|"
+            r"representative))\b")
+
 _ASKS = (
     (Wants.PHONE, _words(r"phone", r"telephone", r"tty", r"fax", r"hotline",
                          r"(?:what|which) number", r"number (?:to|do I|should I) call",
@@ -57,10 +67,15 @@ _ASKS = (
     (Wants.HOURS, _words(r"what hours", r"hours of", r"(?:is|are) (?:it|they|\w+ services?) open",
                          r"open(?:ing)? hours", r"what time", r"closed?", r"business hours",
                          r"when (?:are|is) (?:they|it|\w+ services?) open",
-                         r"when (?:can|do) (?:i|we) (?:call|reach)")),
+                         r"when (?:can|do) (?:i|we) (?:call|reach " + _SOMEONE + r")")),
     (Wants.PROCEDURE, _words(r"how (?:do|can|should) (?:i|we)", r"what should (?:i|we) do",
                              r"where (?:do|can|should) (?:i|we) (?:send|mail|write|go|file)",
                              r"what steps", r"how to")),
+    # What a question opens with says what it asks, before the words of its topic:
+    # "How long do I have to ask to be paid back?" asks for a time, not an amount.
+    (Wants.AMOUNT, _words(r"how much")),
+    (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
+    (Wants.TIME, _words(r"how long", r"how quickly", r"how fast", r"how soon")),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
@@ -76,12 +91,15 @@ _COVERED = re.compile(r"^\s*(?:will|does|do|would|can|is|are)\b[^?]{0,40}\b(?:pa
                       re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
-_QUESTION_SENTENCE = re.compile(r"[^.?!;]*\?")
+# A sentence ends at ".", "!", "?" or ";" followed by a space and a capital (or ";"
+# anywhere): the full stops of "U.S." or "a.m." inside a question do not end it.
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"\u201c(])|(?<=;)\s*")
 
 
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end in a question mark), or all of it."""
-    return " ".join(_QUESTION_SENTENCE.findall(question)) or question
+    asked = [s for s in _SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]
+    return " ".join(asked) or question
 
 
 def wants(question: str) -> Wants:

@@ -36,8 +36,33 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
              "there?")
 
     assert wants(story) is Wants.AMOUNT
-    assert asking("I called on a Saturday. When are they open?") == " When are they open?"
+    assert asking("I called on a Saturday. When are they open?") == "When are they open?"
     assert asking("no question mark here") == "no question mark here"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How long do I have to ask to be paid back for a bill?", Wants.TIME),
+    ("How soon must I pay the penalty?", Wants.TIME),
+    ("How much does a filling cost?", Wants.AMOUNT),
+    ("How often will the plan pay for new glasses?", Wants.COUNT),
+])
+def test_what_a_question_opens_with_says_what_it_asks_before_its_topic(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_reaching_someone_asks_for_hours_and_reaching_a_stage_for_a_time() -> None:
+    assert wants("When can I reach the nurse line?") is Wants.HOURS
+    assert wants("When do I reach you?") is Wants.HOURS
+    assert wants("When do I reach the second payment stage?") is Wants.TIME
+
+
+def test_an_abbreviation_inside_a_question_does_not_end_it() -> None:
+    assert asking("Is a ride back to the U.S. from abroad covered?") == \
+        "Is a ride back to the U.S. from abroad covered?"
+    assert wants("Is a ride back to the U.S. from abroad covered?") is Wants.YES_NO
+    assert asking("We leave at 9 a.m. tomorrow. Is the trip covered?") == \
+        "Is the trip covered?"
 
 
 @pytest.mark.parametrize(("kind", "holding", "not_holding"), [
