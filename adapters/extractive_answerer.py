@@ -15,8 +15,10 @@ answer is extracted, not generated.
   one-way trip."), a contact table's row under its table's title ("Appeals For
   Medical Care - Contact Information", then "FAX 1-562-989-0958").
 - **Close together.** A sentence's score counts the question's key words it holds,
-  plus, worth less, those close to it: for a chart cell, the rest of its row and its
-  table's header, and nothing of the rows around it; otherwise the few sentences just
+  plus, worth less, those close to it: for a chart cell, the service it is quoted
+  under and its table's header (worth as much as its own: the value belongs to them),
+  the rest of its row (a long description names many things in passing: worth less),
+  and nothing of the rows around it; otherwise the few sentences just
   before it (a service name above its cost) and just after it. When the key words
   come from a sentence before, that sentence is quoted first, so the member sees
   what the value belongs to. A value in one clause with a key word scores more.
@@ -96,8 +98,11 @@ SHORT_VALUE = 160
 OWN_WORDS, OWN_WORDS_FROM = 1, 3
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
-#: What a key word in the service of a chart row's cell is worth (the same row).
-ROW_WEIGHT = 0.9
+#: What a key word in the rest of a chart row's cells is worth (the same row).
+ROW_WEIGHT = 0.6
+#: What a key word in the service a chart row's cell is quoted under is worth ("Emergency
+#: care" for "$90 copayment for each visit"): the value belongs to it.
+SERVICE_WEIGHT = 1.0
 #: What a key word in the heading a sentence stands under is worth.
 HEADING_WEIGHT = 0.5
 #: What holding a value of the kind asked for is worth.
@@ -357,8 +362,9 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             # A chart row's cell: what is close to it is its row, nothing else.
             before: list[int] = []
             row = [j for j in _row(units, i) if j != i]
+            named = english.lexemes(unit.label or "") & key - held[i]
             nearby = set().union(*(held[j] for j in row)) - held[i]
-            near = ROW_WEIGHT * weight(nearby)
+            near = SERVICE_WEIGHT * weight(named) + ROW_WEIGHT * weight(nearby - named)
         elif unit.row is not None:
             before, nearby, near = [], set(), 0.0  # a whole row holds its own context
         else:
@@ -378,7 +384,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                & asked) < needed:
             continue
         if unit.row is not None:
-            near += ROW_WEIGHT * weight(heading)  # a table's header names its rows
+            near += SERVICE_WEIGHT * weight(heading)  # a table's header names its rows
             nearby |= heading
             heading = frozenset()
         unit_words = english.lexemes(unit.text)

@@ -499,3 +499,25 @@ async def test_the_time_limit_of_the_party_asked_about_is_quoted_first() -> None
 
     assert "within 14 calendar days" in plan.splitlines()[1]
     assert "within 65 calendar days" in member.splitlines()[1]
+
+
+# Two long chart rows: the first service's description names the question's words in
+# passing; the second service is the one asked about.
+SAUNA_CHART = (
+    "Physical therapy Covered therapy includes stretching, strength work, balance "
+    "training and, when your therapist orders it for stiff joints, a sauna visit after "
+    "the exercise. Your therapist writes a plan of care and checks your progress every "
+    "few weeks.\t$30 copayment per day for days 1-10. Prior approval is needed after the "
+    "tenth day of therapy in a calendar year.\n"
+    "Sauna visits Covered when your doctor orders heat treatment for a skin condition "
+    "that has not improved with creams or ointments, at a clinic that works with the "
+    "plan and keeps a record of each treatment for your doctor. A visit lasts up to "
+    "twenty minutes and a nurse stays close by.\t$15 copayment. Your doctor must renew "
+    "the order every six months, and the clinic sends the plan a short report.\n")
+
+
+async def test_the_service_a_chart_value_stands_under_counts_more_than_its_rows_other_words(
+) -> None:
+    text = await answer("What do I pay for a sauna visit?", passage(1, SAUNA_CHART))
+
+    assert text.splitlines()[1] == "- Sauna visits \u2014 $15 copayment. [1]"
