@@ -4,7 +4,8 @@ Small, separate tests the extractive answerer (``adapters.extractive_answerer``)
 weighs: a verdict for a yes/no question, a sentence that only sends the reader
 elsewhere, the network side a question names, a value standing in one clause
 with the question's words, and whose time limit a question asks about and a
-sentence gives (the member's, the plan's).
+sentence gives (the member's, the plan's), and what a "how many" question counts
+("how many days": "100 days", not "days 1-20").
 """
 
 from __future__ import annotations
@@ -124,3 +125,27 @@ def duty_of(whose: str | None, sentence: str) -> int:
     mine = member if whose == "member" else plan
     theirs = plan or others if whose == "member" else member or others
     return 1 if mine else -1 if theirs else 0
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+([\w'\u2019-]+)", re.IGNORECASE)
+# A number that counts (not an amount, "$75", nor a share, "20%"), and the few words
+# after it, up to a punctuation mark: what it counts.
+_COUNTED = re.compile(r"(?<![$\d.,])\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|"
+                      r"ten|eleven|twelve|fifteen|twenty|thirty)\b(?![%.,]?\d|\s?%)"
+                      r"((?:[\s\-]+[A-Za-z'\u2019]+){1,3})")
+
+
+def counted(question: str) -> str | None:
+    """What a "how many" question counts, as a lexeme ("how many days of care": day)."""
+    match = _HOW_MANY.search(question)
+    found = english.lexemes(match.group(1)) if match is not None else frozenset()
+    return next(iter(found), None)
+
+
+def counts(noun: str | None, sentence: str) -> bool:
+    """``sentence`` gives a number of ``noun``, the number first ("100 days", "24
+    one-way rides", "a 90-day supply"); "days 1-20" numbers the days, not counts them."""
+    if noun is None:
+        return False
+    return any(noun in english.lexemes(match.group(1))
+               for match in _COUNTED.finditer(sentence))

@@ -30,6 +30,9 @@ answer is extracted, not generated.
   ("There is no deductible", "is not covered", "requires prior authorization") more;
   when the question says in- or out-of-network, a sentence (or a chart column) on
   that side more, and one only on the other side less.
+- **What it counts.** "How many days of care" asks for a number of days: a sentence
+  giving one ("covered for 100 days") scores more than one numbering them ("for days
+  1-20").
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
@@ -67,6 +70,8 @@ import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    counted,
+    counts,
     duty_of,
     network_side,
     on_side,
@@ -131,6 +136,9 @@ CLAUSE_WEIGHT = 1.0
 #: What a time limit of the party the question asks about (the member's to appeal, the
 #: plan's to answer) gains, and one only of another party's loses.
 DUTY_WEIGHT = 1.5
+#: What a sentence giving a number of what a "how many" question counts is worth ("how
+#: many days": "100 days per benefit period", not "$0 per day for days 1-20").
+COUNTED_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -309,7 +317,7 @@ class ExtractiveAnswerer:
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, network_side(question),
-                                      whose_time(asking(question)))
+                                      whose_time(asking(question)), counted(asking(question)))
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -346,7 +354,7 @@ class ExtractiveAnswerer:
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
-                whose: str | None) -> list[_Candidate]:
+                whose: str | None, noun: str | None) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
@@ -398,6 +406,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
+                 + COUNTED_WEIGHT * counts(noun, unit.text)
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
                  + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
         lead = unit.table  # whose number a contact table's row is

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from adapters.answer_signals import counted, counts
 from adapters.answer_units import sentences, service, units
 from adapters.extractive_answerer import (
     HEADER,
@@ -521,3 +522,25 @@ async def test_the_service_a_chart_value_stands_under_counts_more_than_its_rows_
     text = await answer("What do I pay for a sauna visit?", passage(1, SAUNA_CHART))
 
     assert text.splitlines()[1] == "- Sauna visits \u2014 $15 copayment. [1]"
+
+
+async def test_a_how_many_question_is_answered_by_the_number_of_what_it_counts() -> None:
+    text = await answer(
+        "How many nights at a respite house are covered?",
+        passage(1, "Respite house nights: $5 per night for nights 1-3.\n"
+                   "The plan covers your stay at a respite house for up to 14 nights."))
+
+    # "nights 1-3" numbers the nights; "14 nights" counts them
+    assert text.splitlines()[1] == \
+        "- The plan covers your stay at a respite house for up to 14 nights. [1]"
+
+
+def test_what_a_how_many_question_counts_and_which_numbers_count_it() -> None:
+    assert counted("How many visits to a chiropractor can I get?") == "visit"
+    assert counted("How many days' supply can I get?") == "day"
+    assert counted("What does a visit cost?") is None
+    assert counts("visit", "Up to 8 visits in 60 days.")
+    assert counts("ride", "12 one-way rides per year")
+    assert counts("day", "a 30-day supply")
+    assert not counts("day", "$20 copayment per day for days 1-5.")
+    assert not counts("day", "You pay 20% each day.")
