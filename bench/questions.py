@@ -24,6 +24,10 @@ in all but the first, ``"voice"``):
   search any of these questions; committed before the one run that reported its
   figures, and never changed after seeing a result. Never tune on it. Asked on its
   own (``--set fresh``), not part of ``all``.
+- ``bench/tuning2_questions.json``: 50 more, all tuning, on the EOC across its twelve
+  chapters (43 answerable, 7 the booklet is silent on; 30 in a member's own words),
+  written blind from the booklet's parsed text to give the answerer a larger, more
+  varied tuning set. Asked on its own (``--set tuning2``), not part of ``all``.
 
 ``document`` is a file name of the corpus; ``phrase`` words of it that answer the
 question (matched ignoring case and runs of white space). ``half`` is ``tuning`` or
@@ -47,11 +51,12 @@ THE_46 = BENCH / "retrieval_questions.json"
 ADDED = BENCH / "answer_questions.json"
 BLIND = BENCH / "blind_questions.json"
 FRESH = BENCH / "fresh_questions.json"
+TUNING2 = BENCH / "tuning2_questions.json"
 HALVES = ("tuning", "held-out")
 VOICES = ("booklet", "member")
 #: ``--set`` choices: the file(s) each one reads.
 SETS = {"46": (THE_46,), "added": (ADDED,), "all": (THE_46, ADDED), "blind": (BLIND,),
-        "fresh": (FRESH,)}
+        "fresh": (FRESH,), "tuning2": (TUNING2,)}
 
 
 @attrs.frozen
