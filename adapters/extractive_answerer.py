@@ -33,6 +33,9 @@ answer is extracted, not generated.
 - **What it counts.** "How many days of care" asks for a number of days: a sentence
   giving one ("covered for 100 days") scores more than one numbering them ("for days
   1-20").
+- **Named as asked.** A value in a sentence that also says the question's word for it
+  ("When is the penalty due?": "is due by the 1st of each month"; "the deadline",
+  "hours", "copayment") scores more.
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
@@ -139,6 +142,9 @@ DUTY_WEIGHT = 1.5
 #: What a sentence giving a number of what a "how many" question counts is worth ("how
 #: many days": "100 days per benefit period", not "$0 per day for days 1-20").
 COUNTED_WEIGHT = 1.0
+#: What a sentence holding a value of the kind asked for gains when it also says the
+#: word the question names that value by ("deadline", "due", "hours", "copayment").
+NAMING_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -155,6 +161,12 @@ fast soon time times way also would could us one kind sort much amount insurance
 documents say says deadline due hours open
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
+# Of those, the words that name the value asked for: a sentence that says the same word
+# ("When is the penalty due?": "is due by the 1st of each month"; "Is there a deadline
+# to complain?": "The deadline for making a complaint is 60 calendar days") says what
+# its value is.
+_NAMING = english.lexemes("deadline due hours open copay copayment coinsurance price fee "
+                          "number phone")
 
 
 def key_terms(question: str) -> frozenset[str]:
@@ -313,11 +325,13 @@ class ExtractiveAnswerer:
         held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])
         weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
+        naming = english.lexemes(asking(question)) & _NAMING
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, network_side(question),
-                                      whose_time(asking(question)), counted(asking(question)))
+                                      whose_time(asking(question)), counted(asking(question)),
+                                      naming)
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -354,7 +368,8 @@ class ExtractiveAnswerer:
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
-                whose: str | None, noun: str | None) -> list[_Candidate]:
+                whose: str | None, noun: str | None, naming: frozenset[str]
+                ) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
@@ -396,6 +411,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             nearby |= heading
             heading = frozenset()
         unit_words = english.lexemes(unit.text)
+        names = needs_value(kind) and has_value and bool(naming & unit_words)
         score = (weight(held[i]) + near
                  + HEADING_WEIGHT * weight(heading)
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
@@ -407,6 +423,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
                  + COUNTED_WEIGHT * counts(noun, unit.text)
+                 + NAMING_WEIGHT * names
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
                  + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
         lead = unit.table  # whose number a contact table's row is

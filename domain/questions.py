@@ -5,6 +5,7 @@ coverage, or how to do something. An answer of the right kind holds a value of t
 kind: an amount question is never answered by a sentence that names no amount, a
 phone question by one with no number. The rules, in order (the first that fits):
 
+- **time**, for "is there a deadline (time limit) to ...": it asks for the deadline;
 - **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
   ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
@@ -14,7 +15,8 @@ phone question by one with no number. The rules, in order (the first that fits):
 - **procedure**: "how do I", "how can I", "what should I do", "where do I send";
 - what the question opens with, before the words of its topic: "how much" an
   **amount**, "how many" / "how often" a **count**, "how long" / "how quickly" a
-  **time** ("How long do I have to ask to be paid back?" asks for a time);
+  **time**, and so does "when" opening it ("How long do I have to ask to be paid
+  back?", "When is the fee due?" ask for a time);
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
@@ -75,7 +77,8 @@ _ASKS = (
     # "How long do I have to ask to be paid back?" asks for a time, not an amount.
     (Wants.AMOUNT, _words(r"how much")),
     (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
-    (Wants.TIME, _words(r"how long", r"how quickly", r"how fast", r"how soon")),
+    (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon)\b|"
+                            r"(?:^|[.?!;]\s)\s*when\b", re.IGNORECASE)),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
@@ -89,6 +92,9 @@ _ASKS = (
 # "Will the plan pay for ...?" asks whether something is covered, not how much.
 _COVERED = re.compile(r"^\s*(?:will|does|do|would|can|is|are)\b[^?]{0,40}\b(?:pay for|cover)",
                       re.IGNORECASE)
+# "Is there a deadline to complain?" asks for the deadline, not for yes or no.
+_IS_THERE_A_DEADLINE = re.compile(r"^\s*(?:is|are) there (?:a|any)\s+(?:\w+\s+)?"
+                                  r"(?:deadline|time limit|due date)", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
 # A sentence ends at ".", "!", "?" or ";" followed by a space and a capital (or ";"
@@ -108,6 +114,8 @@ def wants(question: str) -> Wants:
     asking sentences, the ones that end in a question mark."""
     asked = asking(question)
     parts = re.split(r"[.?!;,]\s*", asked)
+    if any(_IS_THERE_A_DEADLINE.match(part) for part in parts):
+        return Wants.TIME
     if any(_COVERED.match(part) or _YES_NO.match(part) for part in parts):
         return Wants.YES_NO
     for kind, pattern in _ASKS:

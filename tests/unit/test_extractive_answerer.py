@@ -544,3 +544,12 @@ def test_what_a_how_many_question_counts_and_which_numbers_count_it() -> None:
     assert counts("day", "a 30-day supply")
     assert not counts("day", "$20 copayment per day for days 1-5.")
     assert not counts("day", "You pay 20% each day.")
+
+
+async def test_a_value_named_by_the_questions_word_for_it_wins() -> None:
+    text = await answer("When is the locker rent due?",
+                        passage(1, "Locker rent went up on March 1.\nEach month, the rent for "
+                                   "your locker at the club is due by the 5th."))
+
+    assert text.splitlines()[1] == \
+        "- Each month, the rent for your locker at the club is due by the 5th. [1]"

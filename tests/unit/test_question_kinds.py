@@ -45,10 +45,19 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
     ("How soon must I pay the penalty?", Wants.TIME),
     ("How much does a filling cost?", Wants.AMOUNT),
     ("How often will the plan pay for new glasses?", Wants.COUNT),
+    ("When is the locker fee due?", Wants.TIME),
+    ("I moved last week. When do I send the new address?", Wants.TIME),
+    ("What do I pay when I see a nurse?", Wants.AMOUNT),
 ])
 def test_what_a_question_opens_with_says_what_it_asks_before_its_topic(
         question: str, kind: Wants) -> None:
     assert wants(question) is kind
+
+
+def test_is_there_a_deadline_asks_for_the_deadline_not_yes_or_no() -> None:
+    assert wants("The clerk was rude. Is there a deadline to complain?") is Wants.TIME
+    assert wants("Is there a time limit for sending a bill?") is Wants.TIME
+    assert wants("Is there a fee for a new card?") is Wants.YES_NO
 
 
 def test_reaching_someone_asks_for_hours_and_reaching_a_stage_for_a_time() -> None:
