@@ -27,7 +27,7 @@ A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
 copayment", "no deductible"), phone numbers ("1-800-633-4227", "1-800-MEDICARE",
 "711"), opening hours ("8 a.m. to 8 p.m.", "7 days a week", "Monday"), counts
 ("24", "one", "once", "every 12 months"), times ("8 a.m. to 8 p.m.",
-"72 hours", "October 15", "the 1st of each month", "midnight"), the words of a
+"72 hours", "a 30-day window", "October 15", "the 1st of each month", "midnight"), the words of a
 coverage statement ("covered", "not covered", "no", "required", "can", "cannot"),
 and the words of a step ("call", "send", "ask", "fill out", "P.O. Box").
 """
@@ -146,7 +146,7 @@ _VALUES = {
         r"\b\d+\b|\b(?:" + _NUMBER_WORDS + r")\b", re.IGNORECASE),
     Wants.TIME: re.compile(
         r"\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|\bmidnight\b|\bnoon\b|\b(?:" + _MONTHS + r")\b|"
-        r"\b(?:" + _DAYS + r")\b|\b\d+\s*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
+        r"\b(?:" + _DAYS + r")\b|\b\d+[\s-]*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
         r"months?|years?)\b|\b(?:" + _NUMBER_WORDS + r")\s+(?:calendar\s+|business\s+)?"
         r"(?:days?|hours?|weeks?|months?|years?)\b|\bby the \d|"
         r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b",

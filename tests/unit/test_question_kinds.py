@@ -84,6 +84,8 @@ def test_an_abbreviation_inside_a_question_does_not_end_it() -> None:
     (Wants.COUNT, "24 one-way rides per year", "Rides are covered."),
     (Wants.TIME, "within 12 months of the date of service", "You may ask us at any time."),
     (Wants.TIME, "from October 15 to December 7", "You may ask us."),
+    (Wants.TIME, "Return the form within a 30-day window.", "Return the form soon."),
+    (Wants.TIME, "within 45- days of joining", "within days 1-3 of the stay"),
 ])
 def test_a_sentence_holds_a_value_of_the_kind_or_not(kind: Wants, holding: str,
                                                      not_holding: str) -> None:
