@@ -51,9 +51,10 @@ answer is extracted, not generated.
   not the booklet's); who asks ("TTY users") and what they do ("have to meet") are
   not what it is about. "Parking at the hospital" is not answered by passages on
   hospitals that never say "parking". And when no sentence holds the value (where one
-  is required) and at least half the question's key words, the answer is the "not
-  covered" marker the grounding rules understand. A passage's text is only ever
-  quoted, never obeyed.
+  is required) and at least half the key words of the question's asking sentence (a
+  third of its story's, when that sentence names nothing: "Does the plan cover it?"),
+  the answer is the "not covered" marker the grounding rules understand. A passage's
+  text is only ever quoted, never obeyed.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to and its cell's next value come with it, never cut by the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
@@ -104,6 +105,10 @@ SHORT_VALUE = 160
 #: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
 #: of them may use that no passage does: a member's own word for the booklet's thing.
 OWN_WORDS, OWN_WORDS_FROM = 1, 3
+#: A question whose asking sentence names nothing ("My doctor suggested medical
+#: marijuana for my back pain. Does the plan cover it?") needs one in this many of its
+#: story's key words held (half, when its asking sentence names them).
+STORY = 3
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
 #: What a key word in the rest of a chart row's cells is worth (the same row).
@@ -308,8 +313,11 @@ class ExtractiveAnswerer:
         key = key_terms(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.
-        asked = key_terms(asking(question)) & key or key
-        needed = max(1, math.ceil(len(asked) / 2))
+        asked = key_terms(asking(question)) & key
+        # One that asks with a pronoun ("Does the plan cover it?") asks about the story's
+        # thing, told among its circumstances: a third of the story's words will do.
+        needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
+        asked = asked or key
         booklet = booklet_terms(question, self.lay_terms) - key  # break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]

@@ -553,3 +553,14 @@ async def test_a_value_named_by_the_questions_word_for_it_wins() -> None:
 
     assert text.splitlines()[1] == \
         "- Each month, the rent for your locker at the club is due by the 5th. [1]"
+
+
+async def test_a_question_asking_with_a_pronoun_is_about_its_storys_thing() -> None:
+    # "What should I do?" names nothing: the badge is in the story, among what happened
+    text = await answer("I left my badge on a train. What should I do?",
+                        passage(1, "Lockers are on the left of the entrance.\nIf your badge "
+                                   "is lost, call the front desk and we will mail you a new "
+                                   "one."))
+
+    assert text.splitlines()[1:] == [
+        "- If your badge is lost, call the front desk and we will mail you a new one. [1]"]
