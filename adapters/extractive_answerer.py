@@ -157,13 +157,15 @@ REFERS_PENALTY = 1.0
 NETWORK_WEIGHT = 1.0
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
-# it: not key words (stop words are not words at all).
+# it, and the pieces a contraction leaves ("I'd", "we're"): not key words (stop words
+# are not words at all).
 _GENERIC = """
 plan plans cover covered coverage covers pay paid pays payment cost costs much many copay
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
 call reach contact get gets got need needs want know tell please often long quick quickly
 fast soon time times way also would could us one kind sort much amount insurance document
-documents say says deadline due hours open
+documents say says deadline due hours open like
+d ll m re s t ve
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 # Of those, the words that name the value asked for: a sentence that says the same word

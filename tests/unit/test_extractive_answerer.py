@@ -564,3 +564,10 @@ async def test_a_question_asking_with_a_pronoun_is_about_its_storys_thing() -> N
 
     assert text.splitlines()[1:] == [
         "- If your badge is lost, call the front desk and we will mail you a new one. [1]"]
+
+
+def test_the_pieces_a_contraction_leaves_are_not_what_a_question_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("I'd like a ride. We're late and I've no car; they'll wait?") == {
+        "ride", "late", "car", "wait"}
