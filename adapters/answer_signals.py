@@ -4,7 +4,8 @@ Small, separate tests the extractive answerer (``adapters.extractive_answerer``)
 weighs: a verdict for a yes/no question, a sentence that only sends the reader
 elsewhere, the network side a question names, a value standing in one clause
 with the question's words, and whose time limit a question asks about and a
-sentence gives (the member's, the plan's), and what a "how many" question counts
+sentence gives (the member's, the plan's), a step told to the member ("simply
+contact your PCP"), and what a "how many" question counts
 ("how many days": "100 days", not "days 1-20").
 """
 
@@ -149,3 +150,18 @@ def counts(noun: str | None, sentence: str) -> bool:
         return False
     return any(noun in english.lexemes(match.group(1))
                for match in _COUNTED.finditer(sentence))
+
+
+# A step told to the member: a step's verb opening the sentence or a clause, or after
+# "please", "simply", "just" ("If you wish to ..., simply contact your PCP"; "Send us a
+# written request"; "To choose this option, please contact Member Services").
+_INSTRUCTION = re.compile(
+    r"(?:^|[,;:\u2014\u2013]\s*|\b(?:please|simply|just|then|first)\s+)(?:call|contact|send|"
+    r"mail|write|ask|submit|fill out|complete|go to|visit|sign|bring|tell|use|choose|"
+    r"select|request|file)\b", re.IGNORECASE)
+
+
+def instructs(sentence: str) -> bool:
+    """``sentence`` tells the member a step to take ("simply contact your PCP", "Send us
+    a written request"), not only what happens ("The group will review your request")."""
+    return _INSTRUCTION.search(sentence.lstrip("\u2022-* ")) is not None

@@ -36,6 +36,9 @@ answer is extracted, not generated.
 - **Named as asked.** A value in a sentence that also says the question's word for it
   ("When is the penalty due?": "is due by the 1st of each month"; "the deadline",
   "hours", "copayment") scores more.
+- **A step to take.** For "how do I ...", a sentence telling the member a step ("If
+  you wish to ask for a second opinion, simply contact your PCP") scores more than one
+  telling what happens ("The group will review your request").
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
@@ -77,6 +80,7 @@ from adapters.answer_signals import (
     counted,
     counts,
     duty_of,
+    instructs,
     network_side,
     on_side,
     refers_elsewhere,
@@ -150,6 +154,9 @@ COUNTED_WEIGHT = 1.0
 #: What a sentence holding a value of the kind asked for gains when it also says the
 #: word the question names that value by ("deadline", "due", "hours", "copayment").
 NAMING_WEIGHT = 1.0
+#: What a sentence telling the member a step ("simply contact your PCP") is worth to a
+#: "how do I" question.
+STEP_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
@@ -434,6 +441,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  - FRAGMENT_PENALTY * _fragment(unit.text)
                  + COUNTED_WEIGHT * counts(noun, unit.text)
                  + NAMING_WEIGHT * names
+                 + STEP_WEIGHT * (kind is Wants.PROCEDURE and instructs(unit.text))
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
                  + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
         lead = unit.table  # whose number a contact table's row is

@@ -571,3 +571,22 @@ def test_the_pieces_a_contraction_leaves_are_not_what_a_question_is_about() -> N
 
     assert key_terms("I'd like a ride. We're late and I've no car; they'll wait?") == {
         "ride", "late", "car", "wait"}
+
+
+async def test_a_how_do_i_question_prefers_the_step_told_to_the_member() -> None:
+    text = await answer("How do I order a new badge?",
+                        passage(1, "The front desk will send your new badge order to the "
+                                   "printer.\nIf you want a new badge, simply ask at the "
+                                   "front desk."))
+
+    assert text.splitlines()[1] == \
+        "- If you want a new badge, simply ask at the front desk. [1]"
+
+
+def test_a_step_told_to_the_member_or_only_what_happens() -> None:
+    from adapters.answer_signals import instructs
+
+    assert instructs("Send us a written request.")
+    assert instructs("To change your address, please call the front desk.")
+    assert instructs("\u2022 Fill out the form on our website.")
+    assert not instructs("The front desk will review your request.")
