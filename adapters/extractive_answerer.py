@@ -169,8 +169,8 @@ NETWORK_WEIGHT = 1.0
 _GENERIC = """
 plan plans cover covered coverage covers pay paid pays payment cost costs much many copay
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
-call reach contact get gets got need needs want know tell please often long quick quickly
-fast soon time times way also would could us one kind sort much amount insurance document
+call reach contact get gets got need needs want know tell please time times way also would
+could us one kind sort amount insurance document
 documents say says deadline due hours open like
 d ll m re s t ve
 """
@@ -186,7 +186,14 @@ _NAMING = english.lexemes("deadline due hours open copay copayment coinsurance p
 def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
-    return (every - _GENERIC_LEXEMES) or every
+    about = english.lexemes(_INTERROGATIVE.sub(" ", question))
+    return (about - _GENERIC_LEXEMES) or every
+
+
+# The words that ask how much, how many, how long or how fast: what kind of answer, said
+# by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
+_INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
+                            r"\bwhat\s+time\b", re.IGNORECASE)
 
 
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:

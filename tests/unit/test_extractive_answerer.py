@@ -590,3 +590,11 @@ def test_a_step_told_to_the_member_or_only_what_happens() -> None:
     assert instructs("To change your address, please call the front desk.")
     assert instructs("\u2022 Fill out the form on our website.")
     assert not instructs("The front desk will review your request.")
+
+
+async def test_how_fast_asks_for_a_time_and_a_fast_thing_is_what_it_asks_about() -> None:
+    text = await answer("How fast is a fast refund paid?",
+                        passage(1, "A standard refund is paid within 30 days.\nA fast refund "
+                                   "is paid within 3 days."))
+
+    assert text.splitlines()[1] == "- A fast refund is paid within 3 days. [1]"
