@@ -24,7 +24,8 @@ answer is extracted, not generated.
   what the value belongs to. A value in one clause with a key word scores more.
 - **What it stands under.** The heading a sentence stands under is evidence of what
   it is about: its key words count (for less) and help a sentence hold enough of
-  them. A heading is not an answer of its own.
+  them. A heading is not an answer of its own, nor is a question the passage asks
+  ("How do you ask for reimbursement?").
 - **One that answers.** A sentence that only sends the reader elsewhere ("see
   Chapter 4, Section 2") scores less; for a yes/no question, one that gives a verdict
   ("There is no deductible", "is not covered", "requires prior authorization") more;
@@ -403,7 +404,8 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
     for i, unit in enumerate(units):
         has_value = holds_value(kind, unit.text)
         # A heading names what the sentences under it are about; they answer.
-        if unit.is_heading or (needs_value(kind) and not has_value):
+        if unit.is_heading or (needs_value(kind) and not has_value) \
+                or _asks(unit.text):
             continue
         if unit.cell is not None:
             # A chart row's cell: what is close to it is its row, nothing else.
@@ -482,6 +484,12 @@ def _row(units: Sequence[Unit], i: int) -> range:
     while end + 1 < len(units) and units[end + 1].row == units[i].row:
         end += 1
     return range(start, end + 1)
+
+
+def _asks(sentence: str) -> bool:
+    """A question (a booklet's heading put as one: "How do you ask for reimbursement?")
+    is what a passage is about, never an answer."""
+    return sentence.rstrip("\"'\u201d\u2019) ").endswith("?")
 
 
 def _opening(sentence: str) -> str:

@@ -598,3 +598,12 @@ async def test_how_fast_asks_for_a_time_and_a_fast_thing_is_what_it_asks_about()
                                    "is paid within 3 days."))
 
     assert text.splitlines()[1] == "- A fast refund is paid within 3 days. [1]"
+
+
+async def test_a_question_in_the_passage_is_what_it_is_about_never_the_answer() -> None:
+    text = await answer("How do I get a new gym badge?",
+                        passage(1, "How do you get a new gym badge?\nAsk the front desk; "
+                                   "a new badge costs nothing."))
+
+    assert "How do you get" not in text
+    assert text.splitlines()[1] == "- Ask the front desk; a new badge costs nothing. [1]"
