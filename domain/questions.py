@@ -78,7 +78,9 @@ _ASKS = (
     (Wants.AMOUNT, _words(r"how much")),
     (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
     (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon)\b|"
-                            r"(?:^|[.?!;]\s)\s*when\b", re.IGNORECASE)),
+                            r"(?:^|[.?!;]\s)\s*when\s+(?:is|are|was|were|do|does|did|can|"
+                            r"could|will|would|must|should|may|am|has|have)\b",
+                            re.IGNORECASE)),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",

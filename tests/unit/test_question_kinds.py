@@ -48,6 +48,7 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
     ("When is the locker fee due?", Wants.TIME),
     ("I moved last week. When do I send the new address?", Wants.TIME),
     ("What do I pay when I see a nurse?", Wants.AMOUNT),
+    ("When I see a nurse, what do I pay?", Wants.AMOUNT),
 ])
 def test_what_a_question_opens_with_says_what_it_asks_before_its_topic(
         question: str, kind: Wants) -> None:
