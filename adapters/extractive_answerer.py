@@ -104,8 +104,9 @@ HEADER = "Extracted from your documents (quoted, not generated):"
 LONG_SENTENCE = 400
 #: How many sentences before (and after) a sentence count as close to it.
 BEFORE, AFTER = 8, 1
-#: A value sentence this short right after the one quoted is quoted too (a chart cell's
-#: next tier: "$0 copayment per day for days 1-20." then "$75 ... for days 21-100.").
+#: A value sentence this short right after the one quoted in the same chart cell is quoted
+#: too (the cell's next tier: "$0 copayment per day for days 1-20." then "$75 ... for days
+#: 21-100."); in prose the next sentence is another fact, and earns its place by its score.
 SHORT_VALUE = 160
 #: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
 #: of them may use that no passage does: a member's own word for the booklet's thing.
@@ -469,7 +470,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             after_unit = units[i + 1]
             if len(after_unit.text) <= SHORT_VALUE and holds_value(kind, after_unit.text) \
                     and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
-                    and (unit.cell is not None or unit.row is None):
+                    and unit.cell is not None:
                 following = after_unit.text
         found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
                                 _flat(unit.text)))

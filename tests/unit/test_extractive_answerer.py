@@ -607,3 +607,26 @@ async def test_a_question_in_the_passage_is_what_it_is_about_never_the_answer() 
 
     assert "How do you get" not in text
     assert text.splitlines()[1] == "- Ask the front desk; a new badge costs nothing. [1]"
+
+
+async def test_the_next_sentence_of_prose_earns_its_place_only_a_cells_next_tier_comes_along(
+) -> None:
+    answerer = ExtractiveAnswerer(max_sentences=2)
+    lines = answerer.choose(
+        "How fast is a fast refund paid?",
+        [passage(1, "A fast refund is paid within 3 days.\nThe office closes for 2 weeks "
+                    "in August.\nA fast refund by check is paid within 5 days.")])
+
+    assert lines == ["A fast refund is paid within 3 days. [1]",
+                     "A fast refund by check is paid within 5 days. [1]"]
+    tiers = answerer.choose(
+        "What do I pay per night at a respite house?",
+        [passage(1, "Respite house Stays at a respite house give a carer a rest for a few "
+                    "nights while a trained nurse looks after you, in a house that works "
+                    "with the plan; ask your doctor for a referral first, and bring your "
+                    "medicine list with you. The house has single rooms, a garden and a "
+                    "kitchen where meals are cooked each day.\t$5 per night for nights 1-3. "
+                    "$9 per night for nights 4-14.")])
+
+    assert tiers == ["Respite house \u2014 $5 per night for nights 1-3. [1]",
+                     "$9 per night for nights 4-14. [1]"]
