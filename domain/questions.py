@@ -26,9 +26,9 @@ phone question by one with no number. The rules, in order (the first that fits):
 A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
 copayment", "no deductible"), phone numbers ("1-800-633-4227", "1-800-MEDICARE",
 "711"), opening hours ("8 a.m. to 8 p.m.", "7 days a week", "Monday"), counts
-("24", "one", "once", "every 12 months"), times ("8 a.m. to 8 p.m.",
-"72 hours", "a 30-day window", "October 15", "the 1st of each month", "midnight"), the words of a
-coverage statement ("covered", "not covered", "no", "required", "can", "cannot"),
+("24", "one", "once", "every 12 months"), times ("8 a.m. to 8 p.m.", "72 hours",
+"a 30-day window", "October 15", "the 1st of each month", "midnight"), the words of
+a coverage statement ("covered", "not covered", "no", "required", "can", "cannot"),
 and the words of a step ("call", "send", "ask", "fill out", "P.O. Box").
 """
 
