@@ -128,7 +128,12 @@ def duty_of(whose: str | None, sentence: str) -> int:
     return 1 if mine else -1 if theirs else 0
 
 
-_HOW_MANY = re.compile(r"\bhow many\s+([\w'\u2019-]+)", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'\u2019-]+\s*){1,4})", re.IGNORECASE)
+# Where the counted noun's phrase ends ("how many one-way rides | to ...").
+_PHRASE_ENDS = frozenset([
+    "of", "to", "for", "in", "on", "at", "per", "do", "does", "did", "can", "could", "will",
+    "would", "should", "must", "may", "might", "are", "is", "was", "were", "have", "has",
+    "had", "i", "we", "you", "my", "our", "a", "an", "the", "each", "every"])
 # A number that counts (not an amount, "$75", nor a share, "20%"), and the few words
 # after it, up to a punctuation mark: what it counts.
 _COUNTED = re.compile(r"(?<![$\d.,])\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|"
@@ -139,8 +144,16 @@ _COUNTED = re.compile(r"(?<![$\d.,])\b(?:\d+|one|two|three|four|five|six|seven|e
 def counted(question: str) -> str | None:
     """What a "how many" question counts, as a lexeme ("how many days of care": day)."""
     match = _HOW_MANY.search(question)
-    found = english.lexemes(match.group(1)) if match is not None else frozenset()
-    return next(iter(found), None)
+    if match is None:
+        return None
+    noun = None
+    for word in match.group(1).split():
+        if word.lower() in _PHRASE_ENDS:
+            break
+        noun = word
+        if word.endswith(("'", "\u2019")):  # "how many days' supply": days
+            break
+    return None if noun is None else english.lexeme(noun.strip("'\u2019").split("-")[-1])
 
 
 def counts(noun: str | None, sentence: str) -> bool:

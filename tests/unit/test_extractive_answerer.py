@@ -538,6 +538,8 @@ async def test_a_how_many_question_is_answered_by_the_number_of_what_it_counts()
 def test_what_a_how_many_question_counts_and_which_numbers_count_it() -> None:
     assert counted("How many visits to a chiropractor can I get?") == "visit"
     assert counted("How many days' supply can I get?") == "day"
+    assert counted("How many one-way rides to the clinic do I get?") == "ride"
+    assert counted("How many home-made meals are covered?") == "meal"
     assert counted("What does a visit cost?") is None
     assert counts("visit", "Up to 8 visits in 60 days.")
     assert counts("ride", "12 one-way rides per year")
