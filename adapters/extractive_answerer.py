@@ -60,7 +60,9 @@ answer is extracted, not generated.
   the answer is the "not covered" marker the grounding rules understand. A passage's
   text is only ever quoted, never obeyed.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
-  belongs to and its cell's next value come with it, never cut by the cap.
+  belongs to, its cell's next value, and a short sentence going on from it with the
+  value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
+  the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
   or the overlap of two chunks) is quoted once, citing the better-ranked passage;
   when another document holds it too, the line says which copy it quotes and that
@@ -106,7 +108,8 @@ LONG_SENTENCE = 400
 BEFORE, AFTER = 8, 1
 #: A value sentence this short right after the one quoted in the same chart cell is quoted
 #: too (the cell's next tier: "$0 copayment per day for days 1-20." then "$75 ... for days
-#: 21-100."); in prose the next sentence is another fact, and earns its place by its score.
+#: 21-100."); in prose the next sentence is another fact, and earns its place by its score,
+#: unless it goes on from the one quoted with the value ("this amount is $1,500").
 SHORT_VALUE = 160
 #: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
 #: of them may use that no passage does: a member's own word for the booklet's thing.
@@ -164,6 +167,14 @@ REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
 #: and one only on the other side loses.
 NETWORK_WEIGHT = 1.0
+
+# A sentence that goes on from the one before ("This is covered once every 12 months";
+# "For calendar year 2025 this amount is $1,500").
+_GOES_ON = re.compile(r"^(?:this|that|these|those|it|such)\b|"
+                      r"^.{0,40}\b(?:this|that) (?:amount|limit|period|benefit|cost)\b",
+                      re.IGNORECASE)
+#: The kinds of value that complete what the sentence before said.
+_COMPLETING = (Wants.AMOUNT, Wants.TIME, Wants.PHONE)
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
 # it, and the pieces a contraction leaves ("I'd", "we're"): not key words (stop words
@@ -471,6 +482,15 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             if len(after_unit.text) <= SHORT_VALUE and holds_value(kind, after_unit.text) \
                     and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
                     and unit.cell is not None:
+                following = after_unit.text
+        if following is None and i + 1 < len(units):
+            # A short sentence going on from this one with its value ("there is a limit
+            # on the total amount ..." then "For calendar year 2025 this amount is
+            # $1,500.") completes the fact, whatever the question's kind.
+            after_unit = units[i + 1]
+            if len(after_unit.text) <= SHORT_VALUE and _GOES_ON.search(after_unit.text) \
+                    and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
+                    and any(holds_value(k, after_unit.text) for k in _COMPLETING):
                 following = after_unit.text
         found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
                                 _flat(unit.text)))

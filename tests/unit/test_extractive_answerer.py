@@ -632,3 +632,14 @@ async def test_the_next_sentence_of_prose_earns_its_place_only_a_cells_next_tier
 
     assert tiers == ["Respite house \u2014 $5 per night for nights 1-3. [1]",
                      "$9 per night for nights 4-14. [1]"]
+
+
+async def test_a_short_sentence_going_on_with_the_value_comes_with_the_one_quoted() -> None:
+    text = await answer("Is there a cap on what I pay for gym visits?",
+                        passage(1, "There is a limit on what you pay for gym visits in a "
+                                   "year.\nFor the year 2025 this amount is $300.\nGym visits "
+                                   "need a badge from the front desk."))
+
+    assert text.splitlines()[1:3] == [
+        "- There is a limit on what you pay for gym visits in a year. [1]",
+        "- For the year 2025 this amount is $300. [1]"]
