@@ -14,9 +14,9 @@ phone question by one with no number. The rules, in order (the first that fits):
   someone: "reach you", "reach Member Services"; not "reach the next stage");
 - **procedure**: "how do I", "how can I", "what should I do", "where do I send";
 - what the question opens with, before the words of its topic: "how much" an
-  **amount**, "how many" / "how often" a **count**, "how long" / "how quickly" a
-  **time**, and so does "when" opening it ("How long do I have to ask to be paid
-  back?", "When is the fee due?" ask for a time);
+  **amount** ("how much time" a time), "how many" / "how often" a **count**, "how
+  long" / "how quickly" a **time**, and so does "when" opening it ("How long do I
+  have to ask to be paid back?", "When is the fee due?" ask for a time);
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
@@ -75,6 +75,7 @@ _ASKS = (
                              r"what steps", r"how to")),
     # What a question opens with says what it asks, before the words of its topic:
     # "How long do I have to ask to be paid back?" asks for a time, not an amount.
+    (Wants.TIME, _words(r"how much time")),
     (Wants.AMOUNT, _words(r"how much")),
     (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
     (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon)\b|"

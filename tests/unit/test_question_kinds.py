@@ -44,6 +44,7 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
     ("How long do I have to ask to be paid back for a bill?", Wants.TIME),
     ("How soon must I pay the penalty?", Wants.TIME),
     ("How much does a filling cost?", Wants.AMOUNT),
+    ("How much time do I have to send the form?", Wants.TIME),
     ("How often will the plan pay for new glasses?", Wants.COUNT),
     ("When is the locker fee due?", Wants.TIME),
     ("I moved last week. When do I send the new address?", Wants.TIME),
