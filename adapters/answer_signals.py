@@ -4,7 +4,9 @@ Small, separate tests the extractive answerer (``adapters.extractive_answerer``)
 weighs: a verdict for a yes/no question, a sentence that only sends the reader
 elsewhere, the network side a question names, a value standing in one clause
 with the question's words, and whose time limit a question asks about and a
-sentence gives (the member's, the plan's).
+sentence gives (the member's, the plan's), a step told to the member ("simply
+contact your PCP"), and what a "how many" question counts
+("how many days": "100 days", not "days 1-20").
 """
 
 from __future__ import annotations
@@ -124,3 +126,55 @@ def duty_of(whose: str | None, sentence: str) -> int:
     mine = member if whose == "member" else plan
     theirs = plan or others if whose == "member" else member or others
     return 1 if mine else -1 if theirs else 0
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'\u2019-]+\s*){1,4})", re.IGNORECASE)
+# Where the counted noun's phrase ends ("how many one-way rides | to ...").
+_PHRASE_ENDS = frozenset([
+    "of", "to", "for", "in", "on", "at", "per", "do", "does", "did", "can", "could", "will",
+    "would", "should", "must", "may", "might", "are", "is", "was", "were", "have", "has",
+    "had", "i", "we", "you", "my", "our", "a", "an", "the", "each", "every"])
+# A number that counts (not an amount, "$75", nor a share, "20%"), and the few words
+# after it, up to a punctuation mark: what it counts.
+_COUNTED = re.compile(r"(?<![$\d.,])\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|"
+                      r"ten|eleven|twelve|fifteen|twenty|thirty)\b(?![%.,]?\d|\s?%)"
+                      r"((?:[\s\-]+[A-Za-z'\u2019]+){1,3})")
+
+
+def counted(question: str) -> str | None:
+    """What a "how many" question counts, as a lexeme ("how many days of care": day)."""
+    match = _HOW_MANY.search(question)
+    if match is None:
+        return None
+    noun = None
+    for word in match.group(1).split():
+        if word.lower() in _PHRASE_ENDS:
+            break
+        noun = word
+        if word.endswith(("'", "\u2019")):  # "how many days' supply": days
+            break
+    return None if noun is None else english.lexeme(noun.strip("'\u2019").split("-")[-1])
+
+
+def counts(noun: str | None, sentence: str) -> bool:
+    """``sentence`` gives a number of ``noun``, the number first ("100 days", "24
+    one-way rides", "a 90-day supply"); "days 1-20" numbers the days, not counts them."""
+    if noun is None:
+        return False
+    return any(noun in english.lexemes(match.group(1))
+               for match in _COUNTED.finditer(sentence))
+
+
+# A step told to the member: a step's verb opening the sentence or a clause, or after
+# "please", "simply", "just" ("If you wish to ..., simply contact your PCP"; "Send us a
+# written request"; "To choose this option, please contact Member Services").
+_INSTRUCTION = re.compile(
+    r"(?:^|[,;:\u2014\u2013]\s*|\b(?:please|simply|just|then|first)\s+)(?:call|contact|send|"
+    r"mail|write|ask|submit|fill out|complete|go to|visit|sign|bring|tell|use|choose|"
+    r"select|request|file)\b", re.IGNORECASE)
+
+
+def instructs(sentence: str) -> bool:
+    """``sentence`` tells the member a step to take ("simply contact your PCP", "Send us
+    a written request"), not only what happens ("The group will review your request")."""
+    return _INSTRUCTION.search(sentence.lstrip("\u2022-* ")) is not None

@@ -15,19 +15,31 @@ answer is extracted, not generated.
   one-way trip."), a contact table's row under its table's title ("Appeals For
   Medical Care - Contact Information", then "FAX 1-562-989-0958").
 - **Close together.** A sentence's score counts the question's key words it holds,
-  plus, worth less, those close to it: for a chart cell, the rest of its row and its
-  table's header, and nothing of the rows around it; otherwise the few sentences just
+  plus, worth less, those close to it: for a chart cell, the service it is quoted
+  under and its table's header (worth as much as its own: the value belongs to them),
+  the rest of its row (a long description names many things in passing: worth less),
+  and nothing of the rows around it; otherwise the few sentences just
   before it (a service name above its cost) and just after it. When the key words
   come from a sentence before, that sentence is quoted first, so the member sees
   what the value belongs to. A value in one clause with a key word scores more.
 - **What it stands under.** The heading a sentence stands under is evidence of what
   it is about: its key words count (for less) and help a sentence hold enough of
-  them. A heading is not an answer of its own.
+  them. A heading is not an answer of its own, nor is a question the passage asks
+  ("How do you ask for reimbursement?").
 - **One that answers.** A sentence that only sends the reader elsewhere ("see
   Chapter 4, Section 2") scores less; for a yes/no question, one that gives a verdict
   ("There is no deductible", "is not covered", "requires prior authorization") more;
   when the question says in- or out-of-network, a sentence (or a chart column) on
   that side more, and one only on the other side less.
+- **What it counts.** "How many days of care" asks for a number of days: a sentence
+  giving one ("covered for 100 days") scores more than one numbering them ("for days
+  1-20").
+- **Named as asked.** A value in a sentence that also says the question's word for it
+  ("When is the penalty due?": "is due by the 1st of each month"; "the deadline",
+  "hours", "copayment") scores more.
+- **A step to take.** For "how do I ...", a sentence telling the member a step ("If
+  you wish to ask for a second opinion, simply contact your PCP") scores more than one
+  telling what happens ("The group will review your request").
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
@@ -43,11 +55,14 @@ answer is extracted, not generated.
   not the booklet's); who asks ("TTY users") and what they do ("have to meet") are
   not what it is about. "Parking at the hospital" is not answered by passages on
   hospitals that never say "parking". And when no sentence holds the value (where one
-  is required) and at least half the question's key words, the answer is the "not
-  covered" marker the grounding rules understand. A passage's text is only ever
-  quoted, never obeyed.
+  is required) and at least half the key words of the question's asking sentence (a
+  third of its story's, when that sentence names nothing: "Does the plan cover it?"),
+  the answer is the "not covered" marker the grounding rules understand. A passage's
+  text is only ever quoted, never obeyed.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
-  belongs to and its cell's next value come with it, never cut by the cap.
+  belongs to, its cell's next value, and a short sentence going on from it with the
+  value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
+  the cap.
 - **Each fact once.** The same sentence in two passages (two copies of a document,
   or the overlap of two chunks) is quoted once, citing the better-ranked passage;
   when another document holds it too, the line says which copy it quotes and that
@@ -65,7 +80,10 @@ import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    counted,
+    counts,
     duty_of,
+    instructs,
     network_side,
     on_side,
     refers_elsewhere,
@@ -88,16 +106,25 @@ HEADER = "Extracted from your documents (quoted, not generated):"
 LONG_SENTENCE = 400
 #: How many sentences before (and after) a sentence count as close to it.
 BEFORE, AFTER = 8, 1
-#: A value sentence this short right after the one quoted is quoted too (a chart cell's
-#: next tier: "$0 copayment per day for days 1-20." then "$75 ... for days 21-100.").
+#: A value sentence this short right after the one quoted in the same chart cell is quoted
+#: too (the cell's next tier: "$0 copayment per day for days 1-20." then "$75 ... for days
+#: 21-100."); in prose the next sentence is another fact, and earns its place by its score,
+#: unless it goes on from the one quoted with the value ("this amount is $1,500").
 SHORT_VALUE = 160
 #: How many of its key words (or "or" groups) a question of at least ``OWN_WORDS_FROM``
 #: of them may use that no passage does: a member's own word for the booklet's thing.
 OWN_WORDS, OWN_WORDS_FROM = 1, 3
+#: A question whose asking sentence names nothing ("My doctor suggested medical
+#: marijuana for my back pain. Does the plan cover it?") needs one in this many of its
+#: story's key words held (half, when its asking sentence names them).
+STORY = 3
 #: What a key word in a sentence close by is worth, against one in the sentence.
 NEARBY_WEIGHT = 0.6
-#: What a key word in the service of a chart row's cell is worth (the same row).
-ROW_WEIGHT = 0.9
+#: What a key word in the rest of a chart row's cells is worth (the same row).
+ROW_WEIGHT = 0.6
+#: What a key word in the service a chart row's cell is quoted under is worth ("Emergency
+#: care" for "$90 copayment for each visit"): the value belongs to it.
+SERVICE_WEIGHT = 1.0
 #: What a key word in the heading a sentence stands under is worth.
 HEADING_WEIGHT = 0.5
 #: What holding a value of the kind asked for is worth.
@@ -126,28 +153,60 @@ CLAUSE_WEIGHT = 1.0
 #: What a time limit of the party the question asks about (the member's to appeal, the
 #: plan's to answer) gains, and one only of another party's loses.
 DUTY_WEIGHT = 1.5
+#: What a sentence giving a number of what a "how many" question counts is worth ("how
+#: many days": "100 days per benefit period", not "$0 per day for days 1-20").
+COUNTED_WEIGHT = 1.0
+#: What a sentence holding a value of the kind asked for gains when it also says the
+#: word the question names that value by ("deadline", "due", "hours", "copayment").
+NAMING_WEIGHT = 1.0
+#: What a sentence telling the member a step ("simply contact your PCP") is worth to a
+#: "how do I" question.
+STEP_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
 #: and one only on the other side loses.
 NETWORK_WEIGHT = 1.0
 
+# A sentence that goes on from the one before ("This is covered once every 12 months";
+# "For calendar year 2025 this amount is $1,500").
+_GOES_ON = re.compile(r"^(?:this|that|these|those|it|such)\b|"
+                      r"^.{0,40}\b(?:this|that) (?:amount|limit|period|benefit|cost)\b",
+                      re.IGNORECASE)
+#: The kinds of value that complete what the sentence before said.
+_COMPLETING = (Wants.AMOUNT, Wants.TIME, Wants.PHONE)
+
 # Words that say what kind of answer is wanted, or nothing about which passage holds
-# it: not key words (stop words are not words at all).
+# it, and the pieces a contraction leaves ("I'd", "we're"): not key words (stop words
+# are not words at all).
 _GENERIC = """
 plan plans cover covered coverage covers pay paid pays payment cost costs much many copay
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
-call reach contact get gets got need needs want know tell please often long quick quickly
-fast soon time times way also would could us one kind sort much amount insurance document
-documents say says deadline due hours open
+call reach contact get gets got need needs want know tell please time times way also would
+could us one kind sort amount insurance document
+documents say says deadline due hours open like
+d ll m re s t ve
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
+# Of those, the words that name the value asked for: a sentence that says the same word
+# ("When is the penalty due?": "is due by the 1st of each month"; "Is there a deadline
+# to complain?": "The deadline for making a complaint is 60 calendar days") says what
+# its value is.
+_NAMING = english.lexemes("deadline due hours open copay copayment coinsurance price fee "
+                          "number phone")
 
 
 def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
-    return (every - _GENERIC_LEXEMES) or every
+    about = english.lexemes(_INTERROGATIVE.sub(" ", question))
+    return (about - _GENERIC_LEXEMES) or every
+
+
+# The words that ask how much, how many, how long or how fast: what kind of answer, said
+# by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
+_INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
+                            r"\bwhat\s+time\b", re.IGNORECASE)
 
 
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
@@ -283,8 +342,11 @@ class ExtractiveAnswerer:
         key = key_terms(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.
-        asked = key_terms(asking(question)) & key or key
-        needed = max(1, math.ceil(len(asked) / 2))
+        asked = key_terms(asking(question)) & key
+        # One that asks with a pronoun ("Does the plan cover it?") asks about the story's
+        # thing, told among its circumstances: a third of the story's words will do.
+        needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
+        asked = asked or key
         booklet = booklet_terms(question, self.lay_terms) - key  # break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]
@@ -300,11 +362,13 @@ class ExtractiveAnswerer:
         held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])
         weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
+        naming = english.lexemes(asking(question)) & _NAMING
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, network_side(question),
-                                      whose_time(asking(question)))
+                                      whose_time(asking(question)), counted(asking(question)),
+                                      naming)
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -341,7 +405,8 @@ class ExtractiveAnswerer:
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
-                whose: str | None) -> list[_Candidate]:
+                whose: str | None, noun: str | None, naming: frozenset[str]
+                ) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         return sum(weights[t] for t in terms)
 
@@ -351,14 +416,16 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
     for i, unit in enumerate(units):
         has_value = holds_value(kind, unit.text)
         # A heading names what the sentences under it are about; they answer.
-        if unit.is_heading or (needs_value(kind) and not has_value):
+        if unit.is_heading or (needs_value(kind) and not has_value) \
+                or _asks(unit.text):
             continue
         if unit.cell is not None:
             # A chart row's cell: what is close to it is its row, nothing else.
             before: list[int] = []
             row = [j for j in _row(units, i) if j != i]
+            named = english.lexemes(unit.label or "") & key - held[i]
             nearby = set().union(*(held[j] for j in row)) - held[i]
-            near = ROW_WEIGHT * weight(nearby)
+            near = SERVICE_WEIGHT * weight(named) + ROW_WEIGHT * weight(nearby - named)
         elif unit.row is not None:
             before, nearby, near = [], set(), 0.0  # a whole row holds its own context
         else:
@@ -378,10 +445,11 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                & asked) < needed:
             continue
         if unit.row is not None:
-            near += ROW_WEIGHT * weight(heading)  # a table's header names its rows
+            near += SERVICE_WEIGHT * weight(heading)  # a table's header names its rows
             nearby |= heading
             heading = frozenset()
         unit_words = english.lexemes(unit.text)
+        names = needs_value(kind) and has_value and bool(naming & unit_words)
         score = (weight(held[i]) + near
                  + HEADING_WEIGHT * weight(heading)
                  + PASSAGE_WEIGHT * weight(everywhere - held[i] - nearby - heading)
@@ -392,6 +460,9 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
+                 + COUNTED_WEIGHT * counts(noun, unit.text)
+                 + NAMING_WEIGHT * names
+                 + STEP_WEIGHT * (kind is Wants.PROCEDURE and instructs(unit.text))
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
                  + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
         lead = unit.table  # whose number a contact table's row is
@@ -410,7 +481,16 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             after_unit = units[i + 1]
             if len(after_unit.text) <= SHORT_VALUE and holds_value(kind, after_unit.text) \
                     and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
-                    and (unit.cell is not None or unit.row is None):
+                    and unit.cell is not None:
+                following = after_unit.text
+        if following is None and i + 1 < len(units):
+            # A short sentence going on from this one with its value ("there is a limit
+            # on the total amount ..." then "For calendar year 2025 this amount is
+            # $1,500.") completes the fact, whatever the question's kind.
+            after_unit = units[i + 1]
+            if len(after_unit.text) <= SHORT_VALUE and _GOES_ON.search(after_unit.text) \
+                    and (after_unit.row, after_unit.cell) == (unit.row, unit.cell) \
+                    and any(holds_value(k, after_unit.text) for k in _COMPLETING):
                 following = after_unit.text
         found.append(_Candidate(score, rank, i, unit.quoted, passage, lead, following,
                                 _flat(unit.text)))
@@ -425,6 +505,12 @@ def _row(units: Sequence[Unit], i: int) -> range:
     while end + 1 < len(units) and units[end + 1].row == units[i].row:
         end += 1
     return range(start, end + 1)
+
+
+def _asks(sentence: str) -> bool:
+    """A question (a booklet's heading put as one: "How do you ask for reimbursement?")
+    is what a passage is about, never an answer."""
+    return sentence.rstrip("\"'\u201d\u2019) ").endswith("?")
 
 
 def _opening(sentence: str) -> str:

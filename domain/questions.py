@@ -5,12 +5,18 @@ coverage, or how to do something. An answer of the right kind holds a value of t
 kind: an amount question is never answered by a sentence that names no amount, a
 phone question by one with no number. The rules, in order (the first that fits):
 
+- **time**, for "is there a deadline (time limit) to ...": it asks for the deadline;
 - **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
   ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
   contact";
-- **hours**: "what hours", "is it open", "what time", "when can I call";
+- **hours**: "what hours", "is it open", "what time", "when can I call" (or reach
+  someone: "reach you", "reach Member Services"; not "reach the next stage");
 - **procedure**: "how do I", "how can I", "what should I do", "where do I send";
+- what the question opens with, before the words of its topic: "how much" an
+  **amount** ("how much time" a time), "how many" / "how often" a **count**, "how
+  long" / "how quickly" a **time**, and so does "when" opening it ("How long do I
+  have to ask to be paid back?", "When is the fee due?" ask for a time);
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently";
@@ -20,9 +26,9 @@ phone question by one with no number. The rules, in order (the first that fits):
 A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
 copayment", "no deductible"), phone numbers ("1-800-633-4227", "1-800-MEDICARE",
 "711"), opening hours ("8 a.m. to 8 p.m.", "7 days a week", "Monday"), counts
-("24", "one", "once", "every 12 months"), times ("8 a.m. to 8 p.m.",
-"72 hours", "October 15", "the 1st of each month", "midnight"), the words of a
-coverage statement ("covered", "not covered", "no", "required", "can", "cannot"),
+("24", "one", "once", "every 12 months"), times ("8 a.m. to 8 p.m.", "72 hours",
+"a 30-day window", "October 15", "the 1st of each month", "midnight"), the words of
+a coverage statement ("covered", "not covered", "no", "required", "can", "cannot"),
 and the words of a step ("call", "send", "ask", "fill out", "P.O. Box").
 """
 
@@ -49,6 +55,12 @@ def _words(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
 
 
+# Whom a member reaches by telephone ("when can I reach you", "... reach Member
+# Services"), not what ("when do I reach the catastrophic stage").
+_SOMEONE = (r"(?:you|them|someone|somebody|anyone|a person|a human|(?:the |a |an |your |our )?"
+            r"[\w ]{0,30}?(?:services|line|office|desk|center|team|support|plan|nurse|agent|"
+            r"representative))\b")
+
 _ASKS = (
     (Wants.PHONE, _words(r"phone", r"telephone", r"tty", r"fax", r"hotline",
                          r"(?:what|which) number", r"number (?:to|do I|should I) call",
@@ -57,10 +69,19 @@ _ASKS = (
     (Wants.HOURS, _words(r"what hours", r"hours of", r"(?:is|are) (?:it|they|\w+ services?) open",
                          r"open(?:ing)? hours", r"what time", r"closed?", r"business hours",
                          r"when (?:are|is) (?:they|it|\w+ services?) open",
-                         r"when (?:can|do) (?:i|we) (?:call|reach)")),
+                         r"when (?:can|do) (?:i|we) (?:call|reach " + _SOMEONE + r")")),
     (Wants.PROCEDURE, _words(r"how (?:do|can|should) (?:i|we)", r"what should (?:i|we) do",
                              r"where (?:do|can|should) (?:i|we) (?:send|mail|write|go|file)",
                              r"what steps", r"how to")),
+    # What a question opens with says what it asks, before the words of its topic:
+    # "How long do I have to ask to be paid back?" asks for a time, not an amount.
+    (Wants.TIME, _words(r"how much time")),
+    (Wants.AMOUNT, _words(r"how much")),
+    (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
+    (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon)\b|"
+                            r"(?:^|[.?!;]\s)\s*when\s+(?:is|are|was|were|do|does|did|can|"
+                            r"could|will|would|must|should|may|am|has|have)\b",
+                            re.IGNORECASE)),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
@@ -74,14 +95,20 @@ _ASKS = (
 # "Will the plan pay for ...?" asks whether something is covered, not how much.
 _COVERED = re.compile(r"^\s*(?:will|does|do|would|can|is|are)\b[^?]{0,40}\b(?:pay for|cover)",
                       re.IGNORECASE)
+# "Is there a deadline to complain?" asks for the deadline, not for yes or no.
+_IS_THERE_A_DEADLINE = re.compile(r"^\s*(?:is|are) there (?:a|any)\s+(?:\w+\s+)?"
+                                  r"(?:deadline|time limit|due date)", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
-_QUESTION_SENTENCE = re.compile(r"[^.?!;]*\?")
+# A sentence ends at ".", "!", "?" or ";" followed by a space and a capital (or ";"
+# anywhere): the full stops of "U.S." or "a.m." inside a question do not end it.
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"\u201c(])|(?<=;)\s*")
 
 
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end in a question mark), or all of it."""
-    return " ".join(_QUESTION_SENTENCE.findall(question)) or question
+    asked = [s for s in _SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]
+    return " ".join(asked) or question
 
 
 def wants(question: str) -> Wants:
@@ -90,6 +117,8 @@ def wants(question: str) -> Wants:
     asking sentences, the ones that end in a question mark."""
     asked = asking(question)
     parts = re.split(r"[.?!;,]\s*", asked)
+    if any(_IS_THERE_A_DEADLINE.match(part) for part in parts):
+        return Wants.TIME
     if any(_COVERED.match(part) or _YES_NO.match(part) for part in parts):
         return Wants.YES_NO
     for kind, pattern in _ASKS:
@@ -120,7 +149,7 @@ _VALUES = {
         r"\b\d+\b|\b(?:" + _NUMBER_WORDS + r")\b", re.IGNORECASE),
     Wants.TIME: re.compile(
         r"\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|\bmidnight\b|\bnoon\b|\b(?:" + _MONTHS + r")\b|"
-        r"\b(?:" + _DAYS + r")\b|\b\d+\s*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
+        r"\b(?:" + _DAYS + r")\b|\b\d+[\s-]*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
         r"months?|years?)\b|\b(?:" + _NUMBER_WORDS + r")\s+(?:calendar\s+|business\s+)?"
         r"(?:days?|hours?|weeks?|months?|years?)\b|\bby the \d|"
         r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b",

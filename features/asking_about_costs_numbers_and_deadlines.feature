@@ -29,10 +29,13 @@ Feature: Asking about costs, phone numbers, limits and deadlines
     Examples: a count or a limit
       | question                                            | fact                                  |
       | How many one-way rides do I get per year?           | 24 one-way rides per year             |
+      | My neighbour drives me to my doctor. How many one-way rides will the plan pay for each year? | 24 one-way rides per year |
 
     Examples: a time or a deadline
       | question                                            | fact                                  |
       | How long do I have to submit a claim?               | within 12 months                      |
+      | Is there a deadline to send in a claim?             | within 12 months                      |
+      | When is my claim due?                               | within 12 months                      |
 
     Examples: yes or no
       | question                                            | fact                                  |

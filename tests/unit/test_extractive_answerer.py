@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from adapters.answer_signals import counted, counts
 from adapters.answer_units import sentences, service, units
 from adapters.extractive_answerer import (
     HEADER,
@@ -499,3 +500,146 @@ async def test_the_time_limit_of_the_party_asked_about_is_quoted_first() -> None
 
     assert "within 14 calendar days" in plan.splitlines()[1]
     assert "within 65 calendar days" in member.splitlines()[1]
+
+
+# Two long chart rows: the first service's description names the question's words in
+# passing; the second service is the one asked about.
+SAUNA_CHART = (
+    "Physical therapy Covered therapy includes stretching, strength work, balance "
+    "training and, when your therapist orders it for stiff joints, a sauna visit after "
+    "the exercise. Your therapist writes a plan of care and checks your progress every "
+    "few weeks.\t$30 copayment per day for days 1-10. Prior approval is needed after the "
+    "tenth day of therapy in a calendar year.\n"
+    "Sauna visits Covered when your doctor orders heat treatment for a skin condition "
+    "that has not improved with creams or ointments, at a clinic that works with the "
+    "plan and keeps a record of each treatment for your doctor. A visit lasts up to "
+    "twenty minutes and a nurse stays close by.\t$15 copayment. Your doctor must renew "
+    "the order every six months, and the clinic sends the plan a short report.\n")
+
+
+async def test_the_service_a_chart_value_stands_under_counts_more_than_its_rows_other_words(
+) -> None:
+    text = await answer("What do I pay for a sauna visit?", passage(1, SAUNA_CHART))
+
+    assert text.splitlines()[1] == "- Sauna visits \u2014 $15 copayment. [1]"
+
+
+async def test_a_how_many_question_is_answered_by_the_number_of_what_it_counts() -> None:
+    text = await answer(
+        "How many nights at a respite house are covered?",
+        passage(1, "Respite house nights: $5 per night for nights 1-3.\n"
+                   "The plan covers your stay at a respite house for up to 14 nights."))
+
+    # "nights 1-3" numbers the nights; "14 nights" counts them
+    assert text.splitlines()[1] == \
+        "- The plan covers your stay at a respite house for up to 14 nights. [1]"
+
+
+def test_what_a_how_many_question_counts_and_which_numbers_count_it() -> None:
+    assert counted("How many visits to a chiropractor can I get?") == "visit"
+    assert counted("How many days' supply can I get?") == "day"
+    assert counted("How many one-way rides to the clinic do I get?") == "ride"
+    assert counted("How many home-made meals are covered?") == "meal"
+    assert counted("What does a visit cost?") is None
+    assert counts("visit", "Up to 8 visits in 60 days.")
+    assert counts("ride", "12 one-way rides per year")
+    assert counts("day", "a 30-day supply")
+    assert not counts("day", "$20 copayment per day for days 1-5.")
+    assert not counts("day", "You pay 20% each day.")
+
+
+async def test_a_value_named_by_the_questions_word_for_it_wins() -> None:
+    text = await answer("When is the locker rent due?",
+                        passage(1, "Locker rent went up on March 1.\nEach month, the rent for "
+                                   "your locker at the club is due by the 5th."))
+
+    assert text.splitlines()[1] == \
+        "- Each month, the rent for your locker at the club is due by the 5th. [1]"
+
+
+async def test_a_question_asking_with_a_pronoun_is_about_its_storys_thing() -> None:
+    # "What should I do?" names nothing: the badge is in the story, among what happened
+    text = await answer("I left my badge on a train. What should I do?",
+                        passage(1, "Lockers are on the left of the entrance.\nIf your badge "
+                                   "is lost, call the front desk and we will mail you a new "
+                                   "one."))
+
+    assert text.splitlines()[1:] == [
+        "- If your badge is lost, call the front desk and we will mail you a new one. [1]"]
+
+
+def test_the_pieces_a_contraction_leaves_are_not_what_a_question_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("I'd like a ride. We're late and I've no car; they'll wait?") == {
+        "ride", "late", "car", "wait"}
+
+
+async def test_a_how_do_i_question_prefers_the_step_told_to_the_member() -> None:
+    text = await answer("How do I order a new badge?",
+                        passage(1, "The front desk will send your new badge order to the "
+                                   "printer.\nIf you want a new badge, simply ask at the "
+                                   "front desk."))
+
+    assert text.splitlines()[1] == \
+        "- If you want a new badge, simply ask at the front desk. [1]"
+
+
+def test_a_step_told_to_the_member_or_only_what_happens() -> None:
+    from adapters.answer_signals import instructs
+
+    assert instructs("Send us a written request.")
+    assert instructs("To change your address, please call the front desk.")
+    assert instructs("\u2022 Fill out the form on our website.")
+    assert not instructs("The front desk will review your request.")
+
+
+async def test_how_fast_asks_for_a_time_and_a_fast_thing_is_what_it_asks_about() -> None:
+    text = await answer("How fast is a fast refund paid?",
+                        passage(1, "A standard refund is paid within 30 days.\nA fast refund "
+                                   "is paid within 3 days."))
+
+    assert text.splitlines()[1] == "- A fast refund is paid within 3 days. [1]"
+
+
+async def test_a_question_in_the_passage_is_what_it_is_about_never_the_answer() -> None:
+    text = await answer("How do I get a new gym badge?",
+                        passage(1, "How do you get a new gym badge?\nAsk the front desk; "
+                                   "a new badge costs nothing."))
+
+    assert "How do you get" not in text
+    assert text.splitlines()[1] == "- Ask the front desk; a new badge costs nothing. [1]"
+
+
+async def test_the_next_sentence_of_prose_earns_its_place_only_a_cells_next_tier_comes_along(
+) -> None:
+    answerer = ExtractiveAnswerer(max_sentences=2)
+    lines = answerer.choose(
+        "How fast is a fast refund paid?",
+        [passage(1, "A fast refund is paid within 3 days.\nThe office closes for 2 weeks "
+                    "in August.\nA fast refund by check is paid within 5 days.")])
+
+    assert lines == ["A fast refund is paid within 3 days. [1]",
+                     "A fast refund by check is paid within 5 days. [1]"]
+    tiers = answerer.choose(
+        "What do I pay per night at a respite house?",
+        [passage(1, "Respite house Stays at a respite house give a carer a rest for a few "
+                    "nights while a trained nurse looks after you, in a house that works "
+                    "with the plan; ask your doctor for a referral first, and bring your "
+                    "medicine list with you. The house has single rooms, a garden and a "
+                    "kitchen where meals are cooked each day.\t$5 per night for nights 1-3. "
+                    "$9 per night for nights 4-14.")])
+
+    assert tiers == ["Respite house \u2014 $5 per night for nights 1-3. [1]",
+                     "$9 per night for nights 4-14. [1]"]
+
+
+async def test_a_short_sentence_going_on_with_the_value_comes_with_the_one_quoted() -> None:
+    text = await answer("Is there a cap on what I pay for gym visits?",
+                        passage(1, "There is a limit on what you pay for gym visits in a "
+                                   "year.\nFor the year 2025 this amount is $300.\nGym visits "
+                                   "need a badge from the front desk."))
+
+    assert text.splitlines()[1:3] == [
+        "- There is a limit on what you pay for gym visits in a year. [1]",
+        "- For the year 2025 this amount is $300. [1]"]

@@ -36,8 +36,44 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
              "there?")
 
     assert wants(story) is Wants.AMOUNT
-    assert asking("I called on a Saturday. When are they open?") == " When are they open?"
+    assert asking("I called on a Saturday. When are they open?") == "When are they open?"
     assert asking("no question mark here") == "no question mark here"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How long do I have to ask to be paid back for a bill?", Wants.TIME),
+    ("How soon must I pay the penalty?", Wants.TIME),
+    ("How much does a filling cost?", Wants.AMOUNT),
+    ("How much time do I have to send the form?", Wants.TIME),
+    ("How often will the plan pay for new glasses?", Wants.COUNT),
+    ("When is the locker fee due?", Wants.TIME),
+    ("I moved last week. When do I send the new address?", Wants.TIME),
+    ("What do I pay when I see a nurse?", Wants.AMOUNT),
+    ("When I see a nurse, what do I pay?", Wants.AMOUNT),
+])
+def test_what_a_question_opens_with_says_what_it_asks_before_its_topic(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_is_there_a_deadline_asks_for_the_deadline_not_yes_or_no() -> None:
+    assert wants("The clerk was rude. Is there a deadline to complain?") is Wants.TIME
+    assert wants("Is there a time limit for sending a bill?") is Wants.TIME
+    assert wants("Is there a fee for a new card?") is Wants.YES_NO
+
+
+def test_reaching_someone_asks_for_hours_and_reaching_a_stage_for_a_time() -> None:
+    assert wants("When can I reach the nurse line?") is Wants.HOURS
+    assert wants("When do I reach you?") is Wants.HOURS
+    assert wants("When do I reach the second payment stage?") is Wants.TIME
+
+
+def test_an_abbreviation_inside_a_question_does_not_end_it() -> None:
+    assert asking("Is a ride back to the U.S. from abroad covered?") == \
+        "Is a ride back to the U.S. from abroad covered?"
+    assert wants("Is a ride back to the U.S. from abroad covered?") is Wants.YES_NO
+    assert asking("We leave at 9 a.m. tomorrow. Is the trip covered?") == \
+        "Is the trip covered?"
 
 
 @pytest.mark.parametrize(("kind", "holding", "not_holding"), [
@@ -50,6 +86,8 @@ def test_a_question_told_as_a_story_is_read_by_what_it_asks() -> None:
     (Wants.COUNT, "24 one-way rides per year", "Rides are covered."),
     (Wants.TIME, "within 12 months of the date of service", "You may ask us at any time."),
     (Wants.TIME, "from October 15 to December 7", "You may ask us."),
+    (Wants.TIME, "Return the form within a 30-day window.", "Return the form soon."),
+    (Wants.TIME, "within 45- days of joining", "within days 1-3 of the stay"),
 ])
 def test_a_sentence_holds_a_value_of_the_kind_or_not(kind: Wants, holding: str,
                                                      not_holding: str) -> None:
