@@ -9,7 +9,7 @@ schema on the test run's embedded server (``pg_schema``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import attrs
@@ -18,7 +18,7 @@ import pytest
 from entrypoints.cli.main import main
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
-from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.conftest import TEST_VECTOR_DIMENSION, logging_put_back
 
 SECRET = "cli-test-secret-" + "ab12" * 12
 ISOLATED = (
@@ -71,13 +71,18 @@ class Cli:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-        ) -> Cli:
-    """``navigator`` with no database configured (commands that need none)."""
+        ) -> Iterator[Cli]:
+    """``navigator`` with no database configured (commands that need none).
+
+    A service command run here configures logging onto the stream ``capsys`` holds:
+    put back before that stream closes (this fixture ends before ``capsys`` does).
+    """
     for name in ISOLATED:
         monkeypatch.delenv(name, raising=False)
     tool = Cli(monkeypatch, capsys, {})
     tool.set(NAVIGATOR_HOME=str(tmp_path / "home"), SUPABASE_JWT_SECRET=SECRET)
-    return tool
+    with logging_put_back():
+        yield tool
 
 
 @pytest.fixture
