@@ -23,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.embedded import EmbeddedPostgres
@@ -33,6 +34,14 @@ from tests.pooler import Poolers
 
 #: The vector size of test schemas: small, so test vectors can be written by hand.
 TEST_VECTOR_DIMENSION = 8
+
+# Hypothesis times each example (200 ms by default) and the generation of its data: on
+# a loaded CI machine one example the scheduler put aside fails the test as "deadline
+# exceeded" or "unreliable test timings", though no property was broken. Tests that
+# set their own settings keep them; these are the defaults for the rest.
+settings.register_profile("navigator", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("navigator")
 
 
 @contextlib.contextmanager
