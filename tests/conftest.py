@@ -64,9 +64,12 @@ def logging_put_back() -> Iterator[None]:
         yield
     finally:
         root.handlers[:] = handlers
-        root.setLevel(level)
+        if root.level != level:
+            root.setLevel(level)
         for name, saved in levels.items():
-            logging.getLogger(name).setLevel(saved)
+            logger = logging.getLogger(name)
+            if logger.level != saved:  # setLevel clears every logger's cache: only if needed
+                logger.setLevel(saved)
 
 
 @pytest.fixture(autouse=True)
