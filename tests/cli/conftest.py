@@ -9,6 +9,7 @@ schema on the test run's embedded server (``pg_schema``).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     A service command run here configures logging onto the stream ``capsys`` holds:
     put back before that stream closes (this fixture ends before ``capsys`` does).
     """
-    for name in ISOLATED:
+    # OTEL_*: a service command run here with an endpoint in the environment would set
+    # the process's one global tracer provider for every test after it.
+    for name in (*ISOLATED, *(n for n in os.environ if n.startswith("OTEL_"))):
         monkeypatch.delenv(name, raising=False)
     tool = Cli(monkeypatch, capsys, {})
     tool.set(NAVIGATOR_HOME=str(tmp_path / "home"), SUPABASE_JWT_SECRET=SECRET)
