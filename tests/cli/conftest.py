@@ -9,7 +9,8 @@ schema on the test run's embedded server (``pg_schema``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import attrs
@@ -18,7 +19,7 @@ import pytest
 from entrypoints.cli.main import main
 from entrypoints.container import Container, build_container, running
 from entrypoints.settings import load_settings
-from tests.conftest import TEST_VECTOR_DIMENSION
+from tests.conftest import TEST_VECTOR_DIMENSION, logging_put_back
 
 SECRET = "cli-test-secret-" + "ab12" * 12
 ISOLATED = (
@@ -71,13 +72,20 @@ class Cli:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-        ) -> Cli:
-    """``navigator`` with no database configured (commands that need none)."""
-    for name in ISOLATED:
+        ) -> Iterator[Cli]:
+    """``navigator`` with no database configured (commands that need none).
+
+    A service command run here configures logging onto the stream ``capsys`` holds:
+    put back before that stream closes (this fixture ends before ``capsys`` does).
+    """
+    # OTEL_*: a service command run here with an endpoint in the environment would set
+    # the process's one global tracer provider for every test after it.
+    for name in (*ISOLATED, *(n for n in os.environ if n.startswith("OTEL_"))):
         monkeypatch.delenv(name, raising=False)
     tool = Cli(monkeypatch, capsys, {})
     tool.set(NAVIGATOR_HOME=str(tmp_path / "home"), SUPABASE_JWT_SECRET=SECRET)
-    return tool
+    with logging_put_back():
+        yield tool
 
 
 @pytest.fixture

@@ -37,6 +37,10 @@ T = TypeVar("T")
 
 SECRET = "e2e-test-secret-" + "9f3a" * 12
 MEMBER = "member-e2e"
+#: A bound on a service's start (it takes 2-4 s on a loaded 2-core machine). The waits
+#: give it three times this, as tests/e2e/test_poolers.py does: they sit in
+#: module-scoped fixtures, where one miss errors every test of the module, and a bound
+#: costs nothing when the service is up sooner.
 START_TIMEOUT = 30.0
 FAST_WORKER = {
     "WORKER_CONCURRENCY": "2",
@@ -165,14 +169,14 @@ class Deployment:
     def start_api(self) -> Service:
         api = self.start("api", "api")
         wait_for(lambda: self._answers() or not api.alive(), "the API to answer",
-                 START_TIMEOUT, logs=api.tail)
+                 3 * START_TIMEOUT, logs=api.tail)
         assert api.alive(), api.tail()
         return api
 
     def start_worker(self) -> Service:
         worker = self.start("worker", "worker")
         wait_for(lambda: self._worker_registered(worker) or not worker.alive(),
-                 "the worker to register", START_TIMEOUT, logs=worker.tail)
+                 "the worker to register", 3 * START_TIMEOUT, logs=worker.tail)
         assert worker.alive(), worker.tail()
         return worker
 

@@ -102,17 +102,19 @@ def test_the_workers_steps_join_the_trace_of_the_request_that_uploaded_the_docum
                                headers={"X-Request-ID": "e2e-upload-1"})
         job = traced.wait_until_done(member, uploaded.json()["job"]["id"])
 
-    def steps_exported() -> list[Span] | None:
+    def exported() -> tuple[list[Span], list[Span]] | None:
+        # Each process exports on its own schedule: the API's request span may arrive
+        # after the worker's steps (an API starved of CPU for a moment), so wait for both.
         with _Collector.lock:
             steps = sorted((s for s in _Collector.spans if s.name.startswith("step ")),
                            key=lambda s: s.started)
-        return steps if len(steps) >= len(STEPS) else None
+            requests = [s for s in _Collector.spans
+                        if s.attributes.get("navigator.request_id") == "e2e-upload-1"]
+        return (steps, requests) if len(steps) >= len(STEPS) and requests else None
 
-    steps = wait_for(steps_exported, "the worker's step spans", 30.0, interval=0.1,
-                     logs=traced.logs)
-    with _Collector.lock:
-        [request] = [s for s in _Collector.spans
-                     if s.attributes.get("navigator.request_id") == "e2e-upload-1"]
+    steps, requests = wait_for(exported, "the API's request span and the worker's step spans",
+                               30.0, interval=0.1, logs=traced.logs)
+    [request] = requests
 
     api_lines = [json.loads(line) for line in traced.services[0].log.read_text().splitlines()
                  if line.startswith("{")]

@@ -3,7 +3,6 @@ schema first on the search path, and a mode for transaction poolers."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -17,14 +16,15 @@ from adapters.postgres.job_queue import PostgresJobQueue
 from domain.status import JobStatus
 from tests.contract.builders import LEASE, MARIA, submit
 from tests.fakes.clock import FakeClock
+from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    # Not bind(0)-and-close: that port is ephemeral, free for the kernel to hand to the
+    # next listener or outgoing connection before the test connects to it.
+    return free_port()
 
 
 async def test_an_unreachable_database_is_named_without_its_password() -> None:

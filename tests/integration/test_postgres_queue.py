@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -35,6 +34,7 @@ from tests.contract.builders import LEASE, MARIA, parsed, run_to, submit, unit, 
 from tests.corpus import REPO_DIR
 from tests.fakes.clock import FakeClock
 from tests.faults import ScriptedParser
+from tests.ports import free_port
 from tests.round_trips import RoundTrips
 
 pytestmark = pytest.mark.postgres
@@ -349,9 +349,8 @@ async def test_a_write_the_database_cannot_take_says_the_store_is_unavailable(
 ) -> None:
     await submit(queue, MARIA, b"maria's policy", clock.now())
     [lease] = await queue.claim("worker-1", 1, LEASE)
-    with socket.socket() as closed:  # a port nothing listens on: the server is gone
-        closed.bind(("127.0.0.1", 0))
-        gone = f"postgresql://navigator@127.0.0.1:{closed.getsockname()[1]}/navigator"
+    # a port nothing listens on: the server is gone
+    gone = f"postgresql://navigator@127.0.0.1:{free_port()}/navigator"
     pool = await asyncpg.create_pool(gone, min_size=0, max_size=1)
     try:
         with pytest.raises(StoreUnavailable, match="unreachable"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from domain.retry import RetryPolicy
 from domain.status import JobStatus
 from tests.contract.builders import MARIA, upload
 from tests.fakes.clock import FakeClock
+from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -182,10 +182,7 @@ async def lost_pool(request: pytest.FixtureRequest, postgres_dsn: str
     """A pool whose database went away: nothing listens where it connects, or its live
     connection (and any new one) is cut at the next statement."""
     if request.param == "server gone":
-        with socket.socket() as closed:
-            closed.bind(("127.0.0.1", 0))
-            gone = (f"postgresql://navigator:{PASSWORD}@127.0.0.1:"
-                    f"{closed.getsockname()[1]}/navigator")
+        gone = f"postgresql://navigator:{PASSWORD}@127.0.0.1:{free_port()}/navigator"
         pool = await asyncpg.create_pool(gone, min_size=0, max_size=1)
         try:
             yield pool

@@ -3,7 +3,6 @@ the fake providers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from adapters.hosted_key_checks import (
 from tests.fakes.anthropic_models_server import FakeAnthropicModels
 from tests.fakes.llamaparse_server import FakeLlamaParse
 from tests.fakes.openai_server import FakeOpenAI
+from tests.ports import free_port
 
 WRONG_KEY = "sk-wrong-key-that-must-never-be-shown-1234"
 
@@ -27,9 +27,7 @@ def anthropic_server() -> Iterator[FakeAnthropicModels]:
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there, nor will
 
 
 async def test_an_accepted_openai_key_is_reported_with_the_embedding_model_it_may_use(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -23,6 +22,7 @@ from tests.fakes.llamaparse_server import (
     Slow,
     Succeeds,
 )
+from tests.ports import free_port
 
 POLICY = b"# Summary of Benefits\n\nDeductible: $500\fEmergency room: $250 copay\fPharmacy"
 
@@ -266,9 +266,7 @@ async def test_an_upload_slower_than_the_http_timeout_is_transient(llamaparse_se
 
 
 async def test_an_unreachable_service_is_transient():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again before the parser connects
+    port = free_port()  # nothing listens there, nor will
     parser = LlamaParseParser("llx-anything", base_url=f"http://127.0.0.1:{port}")
 
     with pytest.raises(TransientError, match="connection"):

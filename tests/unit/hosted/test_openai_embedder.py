@@ -6,7 +6,6 @@ import asyncio
 import logging
 import math
 import random
-import socket
 import traceback
 from collections.abc import AsyncIterator
 
@@ -28,6 +27,7 @@ from tests.fakes.openai_server import (
     ServerError,
     Slow,
 )
+from tests.ports import free_port
 
 TOKENIZER = TiktokenTokenizer()
 CLAUSES = [
@@ -234,9 +234,7 @@ async def test_a_response_slower_than_the_timeout_is_transient(openai_server):
 
 
 async def test_an_unreachable_api_is_transient():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again before the embedder connects
+    port = free_port()  # nothing listens there, nor will
     embedder = OpenAIEmbedder("sk-anything", tokenizer=TOKENIZER,
                               base_url=f"http://127.0.0.1:{port}/v1")
 
