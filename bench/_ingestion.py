@@ -234,20 +234,31 @@ def _output(status: JobStatus, chunks: tuple[Chunk, ...], vectors: Vectors) -> S
     return StepOutput()
 
 
+#: How often a writer claims again when its claim found nothing (see ``_start``).
+CLAIM_ATTEMPTS = 100
+
+
 async def _start(writer: Writer, user: str) -> Lease:
     """Submit a document and claim a job: with writers claiming at once, it may be
-    another writer's document (every writer submits before it claims, so there is one
-    for each); its steps are written for whichever was claimed."""
+    another writer's document; its steps are written for whichever was claimed.
+
+    There is a job for every writer, but one claim can still find none: a claim sees
+    only jobs available at its own ``now``, so while another writer's claim holds this
+    writer's job (``SKIP LOCKED``), a job submitted after this claim's ``now`` is not
+    yet visible to it. Claiming again, with a new ``now``, finds the one left."""
     clock = SystemClock()
     document_id = uuid.uuid4()
     sha = hashlib.sha256(document_id.bytes).hexdigest()
     document = Document(document_id, user, "policy.pdf", MediaType.PDF, 1000, sha,
                         blob_key_for(user, document_id), clock.now())
     await writer.queue.submit(document, Job.new(uuid.uuid4(), document_id, user, clock.now()))
-    leases = await writer.queue.claim("bench-ingest", 1, LEASE)
-    if not leases:
-        raise RuntimeError("a writer claimed no job although it had just submitted one")
-    return leases[0]
+    for _ in range(CLAIM_ATTEMPTS):
+        leases = await writer.queue.claim("bench-ingest", 1, LEASE)
+        if leases:
+            return leases[0]
+        await asyncio.sleep(0.001)
+    raise RuntimeError(f"a writer claimed no job in {CLAIM_ATTEMPTS} attempts although "
+                       "every writer had submitted one")
 
 
 async def ingest(writers: Sequence[Writer], conn: asyncpg.Connection, schema: str,
