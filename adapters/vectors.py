@@ -29,7 +29,11 @@ def refuse_unusable(values: Sequence[float], dimensions: int | None) -> None:
         raise ValueError(f"vector has {len(values)} dimensions, expected {dimensions}")
     # A finite sum proves every value finite in one C loop (a worker checks ~300 vectors
     # of 1,536 per step); only a sum that overflowed or met NaN/inf needs the full check.
-    if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
+    try:
+        finite = math.isfinite(sum(values)) or all(map(math.isfinite, values))
+    except TypeError:  # a value that is not a number (a string, None)
+        raise ValueError("vector holds a value that is not a number") from None
+    if not finite:
         raise ValueError("vector contains NaN or infinity")
     if not any(values):
         raise ValueError("vector is all zeros")
@@ -39,12 +43,20 @@ def packed_floats(values: Sequence[float], byte_order: str = "<") -> bytes:
     """The values as 4-byte floats (pgvector's element type), refusing one that no
     4-byte float holds: the packing checks the range in C, where a ``max`` of the
     magnitudes in Python cost four times the packing itself."""
+    count = len(values)
     try:
-        return struct.pack(f"{byte_order}{len(values)}f", *values)
+        packed = struct.pack(f"{byte_order}{count}f", *values)
     except OverflowError:
         raise ValueError("vector has a value that does not fit 4-byte floats") from None
     except struct.error as exc:  # a value that is not a number
         raise ValueError(f"vector holds a value that is not a number: {exc}") from None
+    # Values too small for a 4-byte float pack as zeros: a vector of them is all zeros
+    # as stored. Each zero is at least three zero bytes, so most vectors skip the check.
+    if packed.count(0) >= 3 * count and not any(struct.unpack(f"{byte_order}{count}f",
+                                                               packed)):
+        raise ValueError("vector is all zeros once stored: its values are too small for "
+                         "4-byte floats")
+    return packed
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

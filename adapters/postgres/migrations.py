@@ -71,6 +71,8 @@ MIGRATIONS_PACKAGE = "migrations"
 SUPERSEDED: Mapping[int, frozenset[str]] = {
     6: frozenset({"d04ad2fa8d77bdef2a06e1d1d90782afb6bec3eaf741d135099232642b833da0"}),
 }
+#: Steps of migrations released before headers said them: 0005 dropped two indexes.
+STEPS_BEFORE_HEADERS: Mapping[int, str] = {5: "contract"}
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 _CONTRACT_MARKER = re.compile(r"^--\s*step:\s*contract\s*$", re.IGNORECASE | re.MULTILINE)
 EXPAND, CONTRACT = "expand", "contract"
@@ -93,7 +95,10 @@ class Migration:
 
     @property
     def step(self) -> str:
-        """``contract`` when its header says ``-- step: contract``, else ``expand``."""
+        """``contract`` when its header says ``-- step: contract`` (or it is listed in
+        :data:`STEPS_BEFORE_HEADERS`), else ``expand``."""
+        if self.version in STEPS_BEFORE_HEADERS:
+            return STEPS_BEFORE_HEADERS[self.version]
         return CONTRACT if is_contract_step(self.text) else EXPAND
 
     def render(self, schema: str, vector_dimension: int) -> str:
@@ -329,15 +334,13 @@ async def migrate(
             "applied_at timestamptz NOT NULL DEFAULT now())"
         )
         if not await _has_step_column(conn, schema):  # a record kept by an earlier release
-            await conn.execute(
-                f"ALTER TABLE {quoted}.schema_migrations ADD COLUMN step text "
-                f"CHECK (step IN ('{EXPAND}', '{CONTRACT}'))"
-            )
-        # Records from releases before steps were kept: their step, from the files.
+            await _add_step_column(conn, quoted)
+        # Records from releases before steps were kept: the step of the text they applied
+        # (a superseded or changed text's step is not known: it stays empty).
         await conn.executemany(
             f"UPDATE {quoted}.schema_migrations SET step = $2 "
-            "WHERE version = $1 AND step IS NULL",
-            [(m.version, m.step) for m in migrations],
+            "WHERE version = $1 AND checksum = $3 AND step IS NULL",
+            [(m.version, m.step, m.checksum) for m in migrations],
         )
     done = []
     for migration in migrations:
@@ -419,8 +422,12 @@ def _why_missing(record: AppliedMigration, files: Sequence[Migration]) -> str:
     if record.version < max((m.version for m in files), default=0):
         return ("it is numbered among this code's own migrations, so the package lost it: "
                 "restore the file (applied migrations are never deleted)")
-    why = ("a contract step: it removed something this code may use" if record.step == CONTRACT
-           else "recorded before migrations recorded their step, so it may be a contract step")
+    if record.step == CONTRACT:
+        why = "a contract step: it removed something this code may use"
+    elif record.step is None:
+        why = "recorded before migrations recorded their step, so it may be a contract step"
+    else:
+        why = f"recorded as step {record.step!r}, which this code does not know"
     return f"this code is older than the database ({why}); deploy the release that added it"
 
 
@@ -432,6 +439,23 @@ async def _check_dimension(conn: asyncpg.Connection, schema: str, wanted: int) -
             f"RAG_VECTOR_DIMENSION is {wanted}: use a new schema, or re-embed with a "
             "migration that changes the column"
         )
+
+
+async def _add_step_column(conn: asyncpg.Connection, quoted: str) -> None:
+    """Once per schema. It locks the record a moment, and every health check reads it:
+    it must not queue behind a long transaction (and the checks behind it)."""
+    await conn.execute("SET LOCAL lock_timeout = '5s'")
+    try:
+        await conn.execute(
+            f"ALTER TABLE {quoted}.schema_migrations ADD COLUMN step text "
+            f"CHECK (step IN ('{EXPAND}', '{CONTRACT}'))"
+        )
+    except asyncpg.LockNotAvailableError:
+        raise MigrationError(
+            "schema_migrations stayed locked for 5 s (a long transaction holds it): "
+            "run `navigator migrate` again once it has finished"
+        ) from None
+    await conn.execute("SET LOCAL lock_timeout = DEFAULT")
 
 
 async def _has_step_column(conn: asyncpg.Connection, schema: str) -> bool:

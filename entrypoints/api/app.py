@@ -13,6 +13,8 @@ so tokens stay out of the logs; settings are never logged (secrets hide in their
 from __future__ import annotations
 
 import gc
+import logging
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -69,11 +71,14 @@ TAGS = [
                                           "(`METRICS_TOKEN`)."},
 ]
 
+log = logging.getLogger(__name__)
+
 
 def create_app(container: Container) -> FastAPI:
     """The API around ``container``; its resources open and close with the app."""
     settings = container.settings()
     container.token_verifier()  # no way to check tokens in production stops start-up here
+    temporary_folder()  # found now, while there is room: a full disk later is a 503
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +115,23 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(RequestIds)  # the outermost of ours: every answer gets its id
     tracing.instrument_app(app)  # when this process traces: a span per request
     return app
+
+
+def temporary_folder() -> str | None:
+    """The folder uploads spool into (``TMPDIR``, else the platform's), found at start-up.
+
+    Python finds it on first use by writing a probe file into each candidate and
+    passes over one that refuses: found during an upload on a full disk, it would fall
+    back to another folder for the rest of the process. Found here, while there is
+    room, it stays the one. When there is none now (the disk is full as the API
+    starts), the API starts anyway, says so, and answers uploads "no room" (503) until
+    a folder has room again."""
+    try:
+        return tempfile.gettempdir()
+    except FileNotFoundError as exc:
+        log.error("no temporary folder to receive uploads in (TMPDIR): %s; uploads "
+                  "answer 503 until one has room", exc.strerror)
+        return None
 
 
 @contextmanager

@@ -109,7 +109,9 @@ class _Reader:
         try:
             self.spool.write(memoryview(data)[start:end])
         except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            # ENOENT: no temporary folder could be found (Python's search for one writes a
+            # probe file into each candidate, and a full disk refuses it), or it is gone.
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.ENOENT):
                 raise
             # The operator's problem, not the member's: said in the log, and the member
             # is told to come back (nothing was stored; the spool is closed by discard).

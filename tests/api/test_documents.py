@@ -212,6 +212,30 @@ async def test_a_full_temporary_folder_is_a_503_to_come_back_and_stores_nothing(
     assert again.status_code == 202
 
 
+async def test_an_api_started_on_a_full_disk_answers_uploads_503_until_there_is_room(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import os
+    import tempfile
+
+    def disk_full(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    large = POLICY + b"\n" + b"Covered in full. " * 4_500
+    monkeypatch.setattr(tempfile, "tempdir", None)  # a process just started: none found yet
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "write", disk_full)  # Python's search for the folder writes
+        api = await make_api(UPLOAD_MAX_BYTES=str(1024 * 1024))
+        refused = await api.upload("benefits.md", large)
+
+    body = is_problem(refused, 503)
+    assert "no room to receive files" in str(body["detail"])
+    assert "no temporary folder to receive uploads in" in caplog.text
+    assert api.memory.store.jobs == {}
+    again = await api.upload("benefits.md", large)  # room again: the folder is found now
+    assert again.status_code == 202
+
+
 # -- list, show, delete -----------------------------------------------------------------
 
 

@@ -289,6 +289,22 @@ async def test_records_kept_before_steps_existed_get_their_steps_from_the_files(
     assert [a.step for a in applied] == [m.step for m in load_migrations()]
 
 
+async def test_a_record_of_a_superseded_text_keeps_no_step_since_its_step_is_not_known(
+    conn: asyncpg.Connection, blank_schema: str
+) -> None:
+    await migrate(conn, blank_schema, 8)
+    await conn.execute(f'ALTER TABLE "{blank_schema}".schema_migrations DROP COLUMN step')
+    [old] = SUPERSEDED[6]
+    await _record_checksum(conn, blank_schema, 6, old)
+
+    await migrate(conn, blank_schema, 8)
+
+    steps = {a.version: a.step for a in (await schema_status(conn, blank_schema)).applied}
+    assert steps[6] is None
+    assert steps[5] == "contract" and steps[CONTRACT_THE_CHUNKS] == "contract"
+    assert steps[7] == "expand"
+
+
 async def test_an_older_release_runs_on_a_schema_a_later_one_only_expanded(
     conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
 ) -> None:

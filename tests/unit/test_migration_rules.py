@@ -12,7 +12,12 @@ import re
 
 import pytest
 
-from adapters.postgres.migrations import Migration, is_contract_step, load_migrations
+from adapters.postgres.migrations import (
+    STEPS_BEFORE_HEADERS,
+    Migration,
+    is_contract_step,
+    load_migrations,
+)
 
 #: Released before the rule existed; their text is pinned by the checksums deployed
 #: databases recorded, so they cannot gain a header. Each entry says what it removed.
@@ -147,3 +152,9 @@ def test_additions_and_words_in_comments_or_strings_are_not_destructive() -> Non
         "CREATE INDEX documents_pages ON {schema}.documents (pages);\n"
     )
     assert destructive_statements(text) == []
+
+
+def test_the_runner_records_the_migrations_exempt_from_the_rule_as_contract_steps() -> None:
+    assert dict(STEPS_BEFORE_HEADERS) == dict.fromkeys(BEFORE_THE_RULE, "contract")
+    steps = {m.version: m.step for m in load_migrations()}
+    assert all(steps[version] == "contract" for version in BEFORE_THE_RULE)

@@ -26,6 +26,9 @@ def test_a_packed_vector_reads_back_as_the_same_four_byte_floats() -> None:
     ([1.0, -math.inf, 0.0, 1.0], "NaN or infinity"),
     ([0.0, 0.0, 0.0, 0.0], "all zeros"),
     ([1.0e39, 0.0, 0.0, 1.0], "4-byte floats"),
+    ([1.0e-50, -1.0e-50, 0.0, 1.0e-46], "all zeros once stored"),
+    (["0.5", 1.0, 1.0, 1.0], "not a number"),
+    ([None, 1.0, 1.0, 1.0], "not a number"),
 ])
 def test_a_vector_that_must_never_be_stored_is_refused(values: list[float], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
