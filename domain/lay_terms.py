@@ -70,7 +70,8 @@ limited income => Extra Help; Medicaid; Low Income Subsidy; financial assistance
 drug costs; drug cost; pill cost; pay pills; pay meds => drug payment stage; \
 Initial Coverage Stage; Catastrophic Coverage Stage; cost sharing
 donut hole; doughnut hole => coverage gap; Catastrophic Coverage Stage
-allowance card; spending card; ot c; otc; over counter; drugstore items => \
+allowance card; spending card; ot c; otc; over counter; drugstore items; drugstore things; \
+drugstore stuff; cough syrup; cold medicine; pain relievers; bandages; band aids => \
 over-the-counter; OTC allowance
 going rate; negotiated price; most they allow => allowed amount; plan's contracted rate
 
@@ -102,6 +103,8 @@ addiction; addicted; drinking problem; alcohol; alcoholic; drugs problem; sober;
 => substance use disorder; opioid treatment program
 doc; family doctor; regular doctor; main doctor; usual doctor; own doctor; gp => \
 primary care provider; PCP; primary care physician
+pick doctor; picked doctor; picks doctor; picking doctor; chose doctor => select a PCP; \
+choose a PCP; assign a PCP
 heart doctor; skin doctor; foot doctor; bone doctor; eye surgeon; cancer doctor => \
 specialist; cardiologist; dermatologist; podiatrist; oncologist
 checkup; check up; yearly physical; yearly exam; annual exam; yearly visit; once year exam; \
@@ -123,6 +126,8 @@ eye doctor; eye exam; eyes checked; eye test; eye check => vision care; routine 
 optometrist; ophthalmologist
 dentist; teeth; tooth; teeth cleaned; cleaning teeth; filling; crown; dentures; root canal; \
 false teeth; gums => dental services; preventive dental; comprehensive dental; dental plan
+braces teeth; straighten teeth; straightening teeth; straightened teeth; crooked teeth => \
+orthodontics; orthodontic
 ears; deaf; hard hearing; hearing checked; ears checked; hear better; ear test => \
 hearing exam; hearing aids; hearing services; audiologist
 shot; shots; jab; flu jab; vaccination; needle flu => vaccine; immunization; flu shot
@@ -173,6 +178,9 @@ abroad; overseas; foreign; foreign country; another country; other country; \
 outside country; out country; outside us; outside u s; mexico; canada; europe; asia; \
 vacation; holiday; travel; traveling; travelling; cruise => outside the United States; \
 worldwide; foreign travel; world-wide emergency coverage
+fly home; fly back; flown home; flown back; flight home; flight back; bring me home; \
+get me home; medevac; medical evacuation => transportation back to the U.S.; \
+from another country
 out state; another state; other state; away home; out town; visiting family; \
 visit family; visiting daughter; visiting son; snowbird; winter => outside the service area; \
 urgently needed services; away from the service area
