@@ -95,7 +95,7 @@ from adapters.answer_units import ENDED, Unit, sentences, units
 from adapters.text_search import EnglishWords
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
 from domain.lay_terms import LayTerms
-from domain.questions import Wants, asking, holds_value, needs_value, wants
+from domain.questions import Wants, asking, holds_value, needs_value, points_back, wants
 
 __all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
            "says_yes_or_no", "sentences"]
@@ -347,6 +347,12 @@ class ExtractiveAnswerer:
         # thing, told among its circumstances: a third of the story's words will do.
         needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
         asked = asked or key
+        # One whose asking sentence points back at its story ("what do we pay at the
+        # hospital there?") asks about the story's things too: their words may be the
+        # ones held, as many as its asking sentence's own would be needed.
+        own = asked
+        if points_back(question):
+            asked = key
         booklet = booklet_terms(question, self.lay_terms) - key  # break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]
@@ -357,7 +363,7 @@ class ExtractiveAnswerer:
         said = [[(w := english.lexemes(unit.text))
                  | _bridged(links, w | english.lexemes(unit.heading)) for unit in found]
                 for found in split]
-        if not _spoken_of(question, asked, frozenset().union(*(w for p in said for w in p))):
+        if not _spoken_of(question, own, frozenset().union(*(w for p in said for w in p))):
             return []
         held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])

@@ -111,6 +111,18 @@ def asking(question: str) -> str:
     return " ".join(asked) or question
 
 
+# "... what do we pay at the hospital there?", "Will the plan pay for them?": the asking
+# sentence ends on a word standing for something its story told.
+_POINTS_BACK = re.compile(r"\b(?:it|them|there)\s*\?", re.IGNORECASE)
+
+
+def points_back(question: str) -> bool:
+    """``question`` is told as a story and its asking sentence ends by pointing back at
+    it ("My husband broke his arm in Mexico; what do we pay at the hospital there?")."""
+    asked = asking(question)
+    return asked != question.strip() and bool(_POINTS_BACK.search(asked))
+
+
 def wants(question: str) -> Wants:
     """The kind of answer ``question`` asks for (the rules above, in order). A question
     told as a story ("My husband broke his arm... what do we pay?") is read by its

@@ -643,3 +643,14 @@ async def test_a_short_sentence_going_on_with_the_value_comes_with_the_one_quote
     assert text.splitlines()[1:3] == [
         "- There is a limit on what you pay for gym visits in a year. [1]",
         "- For the year 2025 this amount is $300. [1]"]
+
+
+async def test_a_question_pointing_back_at_its_story_is_answered_by_the_storys_things(
+) -> None:
+    # "there" is Norway: the clinic's price at home is not what was asked
+    text = await answer("My sister hurt her knee skiing in Norway. What do we pay at the "
+                        "clinic there?",
+                        passage(1, "Clinic visits near home: $20 copayment per visit.\n"
+                                   "Skiing injuries in Norway: $60 copayment per visit."))
+
+    assert text.splitlines()[1] == "- Skiing injuries in Norway: $60 copayment per visit. [1]"
