@@ -277,6 +277,23 @@ def bridged(question: str, said: frozenset[str], glossary: LayTerms | None = Non
     return _bridged(_links(question, glossary or _glossary()), said)
 
 
+_COMPOUND = re.compile(r"[^\W_]+(?:[-\u2010\u2011][^\W_]+)+")
+
+
+def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
+    """The lexemes of ``text``, but of a hyphenated compound only its head (its last
+    word not a stop word) unless ``asked`` (the question's lexemes) holds that head
+    too: "life-saving" is about saving, not about life insurance; "out-of-pocket" is
+    about the pocket, and "Medicare-covered" about Medicare only where coverage is
+    asked about."""
+    found = set(english.lexemes(_COMPOUND.sub(" ", text)))
+    for match in _COMPOUND.finditer(text):
+        parts = [lexeme for _, _, lexeme in english.words(match.group())]
+        if parts:
+            found.update(parts if parts[-1] in asked else parts[-1:])
+    return frozenset(found)
+
+
 def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
     """The passages (``said``: the words of their sentences, headings and rows) speak of
     what the question asks about: each of its key words (or one of each "or" group) is
@@ -360,7 +377,8 @@ class ExtractiveAnswerer:
         # the heading it stands under ("cap on what I spend": "maximum out-of-pocket
         # amount"), for what must be held too.
         links = _links(question, self.lay_terms)
-        said = [[(w := english.lexemes(unit.text))
+        heads = english.lexemes(question)
+        said = [[(w := _lexemes(unit.text, heads))
                  | _bridged(links, w | english.lexemes(unit.heading)) for unit in found]
                 for found in split]
         if not _spoken_of(question, own, frozenset().union(*(w for p in said for w in p))):

@@ -197,6 +197,8 @@ Open Enrollment Period; Special Enrollment Period
 who can join; qualify; can get plan; who can get => eligibility; eligible; \
 eligibility requirements
 turning 65; turn 65; retire from work => Initial Enrollment Period; Medicare eligibility
+keep plan; keep my plan; stay on plan; stay with plan; still be plan; still on plan => \
+remain a member; stay a member; continue your membership
 
 # complaints and disputes
 complain; unhappy; upset; bad service; rude; poor care; unhappy care => grievance; complaint

@@ -654,3 +654,13 @@ async def test_a_question_pointing_back_at_its_story_is_answered_by_the_storys_t
                                    "Skiing injuries in Norway: $60 copayment per visit."))
 
     assert text.splitlines()[1] == "- Skiing injuries in Norway: $60 copayment per visit. [1]"
+
+
+async def test_a_hyphenated_compounds_first_word_is_not_what_it_is_about() -> None:
+    # "pet-friendly" speaks of friendliness, not of pets: pet insurance is not covered
+    rooms = passage(1, "Members get insurance cards and pet-friendly waiting rooms.")
+
+    assert await answer("Do you sell pet insurance?", rooms) == NOT_COVERED_MARKER
+    # asked about what the compound is about, its first word counts too
+    assert (await answer("Are the waiting rooms pet friendly?", rooms)).splitlines()[1] == \
+        "- Members get insurance cards and pet-friendly waiting rooms. [1]"
