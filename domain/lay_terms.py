@@ -128,7 +128,7 @@ dentist; teeth; tooth; teeth cleaned; cleaning teeth; filling; crown; dentures; 
 false teeth; gums => dental services; preventive dental; comprehensive dental; dental plan
 braces teeth; straighten teeth; straightening teeth; straightened teeth; crooked teeth => \
 orthodontics; orthodontic
-ears; deaf; hard hearing; hearing checked; ears checked; hear better; ear test => \
+deaf; hard hearing; hearing checked; ears checked; hear better; ear test => \
 hearing exam; hearing aids; hearing services; audiologist
 shot; shots; jab; flu jab; vaccination; needle flu => vaccine; immunization; flu shot
 pills; pill; meds; medicine; medicines; rx; refill; refills; scripts => \
@@ -153,6 +153,9 @@ feet; toenails; toe nails; corns; bunions => podiatry services; routine foot car
 breast xray; breast scan; breast exam => screening mammography; mammogram
 colon check; colon scope; bowel screening; scope => colorectal cancer screening; colonoscopy
 operation; operated => surgery; surgical services
+chemo; chemo treatment => chemotherapy; cancer treatment
+hair loss; lost hair; losing hair; lost my hair; hair fell out; bald => wigs; \
+cranial prosthesis
 pregnant; pregnancy; baby; having baby; maternity => maternity care; prenatal; newborn
 quit smoking; stop smoking; smoking; tobacco; vape => tobacco cessation; smoking cessation
 bladder; leaking; incontinence pads => incontinence supplies
