@@ -209,6 +209,22 @@ _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|
                             r"\bwhat\s+time\b", re.IGNORECASE)
 
 
+_WEEKS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
+                    r"[\s-]+weeks?\b", re.IGNORECASE)
+_NUMBERS = {word: n for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve"))}
+
+
+def in_days(question: str) -> str:
+    """``question`` with a count of weeks said in days, as booklets count a stay ("after
+    the first three weeks": "after the first 21 days")."""
+    def days(match: re.Match[str]) -> str:
+        count = match.group(1).lower()
+        return f"{7 * (_NUMBERS[count] if count in _NUMBERS else int(count))} days"
+    return _WEEKS.sub(days, question)
+
+
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
     """The booklet's words for the question's phrases ("cap on what I spend": "maximum
     out-of-pocket amount"; ``domain/lay_terms.py``), by ``glossary`` (the default
@@ -277,7 +293,7 @@ def bridged(question: str, said: frozenset[str], glossary: LayTerms | None = Non
     return _bridged(_links(question, glossary or _glossary()), said)
 
 
-_COMPOUND = re.compile(r"[^\W_]+(?:[-\u2010\u2011][^\W_]+)+")
+_COMPOUND = re.compile(r"[^\W\d_]+(?:[-\u2010\u2011][^\W\d_]+)+\b(?!-)")
 
 
 def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
@@ -355,6 +371,7 @@ class ExtractiveAnswerer:
     def choose(self, question: str, passages: Sequence[Passage]) -> list[str]:
         """The answer's lines, best first, each ending in its citation; empty when no
         passage answers."""
+        question = in_days(question)
         kind = wants(question)
         key = key_terms(question)
         # A question told as a story is answered by what it asks: half the words of

@@ -12,8 +12,9 @@ readers speak, not from any one booklet's questions.
 :class:`~domain.ports.Words` port: lowercased, stemmed), so "spending" meets
 "spend" and "glasses" meets "glass". A member's phrase matches when each of its
 words is in the question and they stand close together (within :data:`SLACK`
-other words of the phrase's own length), in any order: "a cap on what I spend"
-and "spending cap" both match ``cap spend``. Stop words count as words here (the
+other words of the phrase's own length), in any order, in one sentence: "a cap on
+what I spend" and "spending cap" both match ``cap spend``; "She may stay a month. What
+will she pay each day?" does not match ``pay month``. Stop words count as words here (the
 glossary's "most pay" must not match a question with "pay" alone).
 
 **The data.** One entry a line, ``member phrase; member phrase => booklet term;
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from domain.ports.search import Words
+from domain.questions import sentences
 
 #: How many other words may stand among a member phrase's words.
 SLACK = 5
@@ -40,6 +42,8 @@ SLACK = 5
 #: a passage holding the member's words is not outranked by one holding as many of
 #: the glossary's.
 BOOKLET_WEIGHT = 0.5
+#: How far apart two sentences' words stand: farther than any member phrase reaches.
+_APART = 1000
 
 GLOSSARY = """
 # money: what a member spends
@@ -276,10 +280,7 @@ class LayTerms:
     def booklet_terms(self, question: str) -> tuple[str, ...]:
         """The booklet's terms for the member's phrases ``question`` holds, each once,
         in glossary order; empty when it holds none."""
-        said = self.words.stems(question)
-        places: dict[str, list[int]] = {}
-        for position, stem in enumerate(said):
-            places.setdefault(stem, []).append(position)
+        places = self._places(question)
         found: dict[str, None] = {}
         for entry in self.entries:
             if any(_holds(places, phrase) for phrase in entry.member):
@@ -290,13 +291,22 @@ class LayTerms:
         """For each member's phrase ``question`` holds: the stems of its words, and the
         booklet's terms it stands for ("cap on what I spend": {cap, spend} and
         "maximum out-of-pocket amount"), in glossary order."""
-        said = self.words.stems(question)
-        places: dict[str, list[int]] = {}
-        for position, stem in enumerate(said):
-            places.setdefault(stem, []).append(position)
+        places = self._places(question)
         return tuple((frozenset(phrase), entry.booklet)
                      for entry in self.entries for phrase in entry.member
                      if _holds(places, phrase))
+
+    def _places(self, question: str) -> dict[str, list[int]]:
+        """Where each stem of ``question`` stands; a sentence starts farther from the
+        one before than any phrase reaches."""
+        places: dict[str, list[int]] = {}
+        start = 0
+        for sentence in sentences(question):
+            said = self.words.stems(sentence)
+            for position, stem in enumerate(said, start=start):
+                places.setdefault(stem, []).append(position)
+            start += len(said) + _APART
+        return places
 
     def expansion(self, question: str) -> str:
         """The booklet's terms for ``question``, as one text ("" for none)."""

@@ -105,6 +105,11 @@ _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|mus
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"\u201c(])|(?<=;)\s*")
 
 
+def sentences(question: str) -> list[str]:
+    """The sentences of ``question`` (a "U.S." or "a.m." inside one does not end it)."""
+    return [s for s in _SENTENCE_END.split(question.strip()) if s.strip()]
+
+
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end in a question mark), or all of it."""
     asked = [s for s in _SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]

@@ -664,3 +664,16 @@ async def test_a_hyphenated_compounds_first_word_is_not_what_it_is_about() -> No
     # asked about what the compound is about, its first word counts too
     assert (await answer("Are the waiting rooms pet friendly?", rooms)).splitlines()[1] == \
         "- Members get insurance cards and pet-friendly waiting rooms. [1]"
+    # a range of numbers is no compound: "days 8-30" counts from day 8
+    stays = passage(1, "Stays: $5 a day for days 1-7.\nStays: $9 a day for days 8-30.")
+    assert (await answer("What do I pay a day from day 8 of a stay?", stays)).splitlines()[1] \
+        == "- Stays: $9 a day for days 8-30. [1]"
+
+
+async def test_a_count_of_weeks_is_the_booklets_count_of_days() -> None:
+    # "two weeks" is 14 days: the row from day 14 on
+    text = await answer("What does a stay cost a day after two weeks?",
+                        passage(1, "Stays: $5 a day for days 1-13.\nStays: $9 a day for "
+                                   "days 14-30."))
+
+    assert text.splitlines()[1] == "- Stays: $9 a day for days 14-30. [1]"
