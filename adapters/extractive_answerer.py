@@ -184,7 +184,7 @@ plan plans cover covered coverage covers pay paid pays payment cost costs much m
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
-documents say says deadline due hours open like
+documents say says deadline due hours open like something anything
 d ll m re s t ve
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)

@@ -677,3 +677,11 @@ async def test_a_count_of_weeks_is_the_booklets_count_of_days() -> None:
                                    "days 14-30."))
 
     assert text.splitlines()[1] == "- Stays: $9 a day for days 14-30. [1]"
+
+
+async def test_something_and_anything_name_nothing_a_passage_could_be_about() -> None:
+    text = await answer("My piano is out of tune. Is that something the plan covers?",
+                        passage(1, "If something is missing from your order, call the "
+                                   "front desk."))
+
+    assert text == NOT_COVERED_MARKER
