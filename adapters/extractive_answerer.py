@@ -59,6 +59,12 @@ answer is extracted, not generated.
   third of its story's, when that sentence names nothing: "Does the plan cover it?"),
   the answer is the "not covered" marker the grounding rules understand. A passage's
   text is only ever quoted, never obeyed.
+- **In the member's words.** A story's asking sentence that points back at it ("...
+  what do we pay at the hospital there?") may be answered by a sentence holding the
+  story's words. A hyphenated compound speaks of its last word ("life-saving" is not
+  about life insurance) unless the question says that word too. "Something" and
+  "anything" name nothing. A count of weeks is the booklet's count of days ("after
+  the first three weeks": 21 days).
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
