@@ -59,6 +59,12 @@ answer is extracted, not generated.
   third of its story's, when that sentence names nothing: "Does the plan cover it?"),
   the answer is the "not covered" marker the grounding rules understand. A passage's
   text is only ever quoted, never obeyed.
+- **In the member's words.** A story's asking sentence that points back at it ("...
+  what do we pay at the hospital there?") may be answered by a sentence holding the
+  story's words. A hyphenated compound speaks of its last word ("life-saving" is not
+  about life insurance) unless the question says that word too. "Something" and
+  "anything" name nothing. A count of weeks is the booklet's count of days ("after
+  the first three weeks": 21 days).
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
@@ -95,7 +101,7 @@ from adapters.answer_units import ENDED, Unit, sentences, units
 from adapters.text_search import EnglishWords
 from domain.grounding import NOT_COVERED_MARKER, AnswerKind, GroundedPrompt, Passage, Usage
 from domain.lay_terms import LayTerms
-from domain.questions import Wants, asking, holds_value, needs_value, wants
+from domain.questions import Wants, asking, holds_value, needs_value, points_back, wants
 
 __all__ = ["HEADER", "ExtractiveAnswerer", "key_terms", "network_side", "refers_elsewhere",
            "says_yes_or_no", "sentences"]
@@ -184,7 +190,7 @@ plan plans cover covered coverage covers pay paid pays payment cost costs much m
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
-documents say says deadline due hours open like
+documents say says deadline due hours open like something anything
 d ll m re s t ve
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
@@ -207,6 +213,22 @@ def key_terms(question: str) -> frozenset[str]:
 # by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
 _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
                             r"\bwhat\s+time\b", re.IGNORECASE)
+
+
+_WEEKS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
+                    r"[\s-]+weeks?\b", re.IGNORECASE)
+_NUMBERS = {word: n for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve"))}
+
+
+def in_days(question: str) -> str:
+    """``question`` with a count of weeks said in days, as booklets count a stay ("after
+    the first three weeks": "after the first 21 days")."""
+    def days(match: re.Match[str]) -> str:
+        count = match.group(1).lower()
+        return f"{7 * (_NUMBERS[count] if count in _NUMBERS else int(count))} days"
+    return _WEEKS.sub(days, question)
 
 
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
@@ -277,6 +299,23 @@ def bridged(question: str, said: frozenset[str], glossary: LayTerms | None = Non
     return _bridged(_links(question, glossary or _glossary()), said)
 
 
+_COMPOUND = re.compile(r"[^\W\d_]+(?:[-\u2010\u2011][^\W\d_]+)+\b(?!-)")
+
+
+def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
+    """The lexemes of ``text``, but of a hyphenated compound only its head (its last
+    word not a stop word) unless ``asked`` (the question's lexemes) holds that head
+    too: "life-saving" is about saving, not about life insurance; "out-of-pocket" is
+    about the pocket, and "Medicare-covered" about Medicare only where coverage is
+    asked about."""
+    found = set(english.lexemes(_COMPOUND.sub(" ", text)))
+    for match in _COMPOUND.finditer(text):
+        parts = [lexeme for _, _, lexeme in english.words(match.group())]
+        if parts:
+            found.update(parts if parts[-1] in asked else parts[-1:])
+    return frozenset(found)
+
+
 def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
     """The passages (``said``: the words of their sentences, headings and rows) speak of
     what the question asks about: each of its key words (or one of each "or" group) is
@@ -338,6 +377,7 @@ class ExtractiveAnswerer:
     def choose(self, question: str, passages: Sequence[Passage]) -> list[str]:
         """The answer's lines, best first, each ending in its citation; empty when no
         passage answers."""
+        question = in_days(question)
         kind = wants(question)
         key = key_terms(question)
         # A question told as a story is answered by what it asks: half the words of
@@ -347,6 +387,12 @@ class ExtractiveAnswerer:
         # thing, told among its circumstances: a third of the story's words will do.
         needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
         asked = asked or key
+        # One whose asking sentence points back at its story ("what do we pay at the
+        # hospital there?") asks about the story's things too: their words may be the
+        # ones held, as many as its asking sentence's own would be needed.
+        own = asked
+        if points_back(question):
+            asked = key
         booklet = booklet_terms(question, self.lay_terms) - key  # break ties; never needed
         key |= booklet
         split = [units(p.text) for p in passages]
@@ -354,10 +400,11 @@ class ExtractiveAnswerer:
         # the heading it stands under ("cap on what I spend": "maximum out-of-pocket
         # amount"), for what must be held too.
         links = _links(question, self.lay_terms)
-        said = [[(w := english.lexemes(unit.text))
+        heads = english.lexemes(question)
+        said = [[(w := _lexemes(unit.text, heads))
                  | _bridged(links, w | english.lexemes(unit.heading)) for unit in found]
                 for found in split]
-        if not _spoken_of(question, asked, frozenset().union(*(w for p in said for w in p))):
+        if not _spoken_of(question, own, frozenset().union(*(w for p in said for w in p))):
             return []
         held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])

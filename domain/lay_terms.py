@@ -12,8 +12,9 @@ readers speak, not from any one booklet's questions.
 :class:`~domain.ports.Words` port: lowercased, stemmed), so "spending" meets
 "spend" and "glasses" meets "glass". A member's phrase matches when each of its
 words is in the question and they stand close together (within :data:`SLACK`
-other words of the phrase's own length), in any order: "a cap on what I spend"
-and "spending cap" both match ``cap spend``. Stop words count as words here (the
+other words of the phrase's own length), in any order, in one sentence: "a cap on
+what I spend" and "spending cap" both match ``cap spend``; "She may stay a month. What
+will she pay each day?" does not match ``pay month``. Stop words count as words here (the
 glossary's "most pay" must not match a question with "pay" alone).
 
 **The data.** One entry a line, ``member phrase; member phrase => booklet term;
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from domain.ports.search import Words
+from domain.questions import sentences
 
 #: How many other words may stand among a member phrase's words.
 SLACK = 5
@@ -40,6 +42,8 @@ SLACK = 5
 #: a passage holding the member's words is not outranked by one holding as many of
 #: the glossary's.
 BOOKLET_WEIGHT = 0.5
+#: How far apart two sentences' words stand: farther than any member phrase reaches.
+_APART = 1000
 
 GLOSSARY = """
 # money: what a member spends
@@ -70,7 +74,8 @@ limited income => Extra Help; Medicaid; Low Income Subsidy; financial assistance
 drug costs; drug cost; pill cost; pay pills; pay meds => drug payment stage; \
 Initial Coverage Stage; Catastrophic Coverage Stage; cost sharing
 donut hole; doughnut hole => coverage gap; Catastrophic Coverage Stage
-allowance card; spending card; ot c; otc; over counter; drugstore items => \
+allowance card; spending card; ot c; otc; over counter; drugstore items; drugstore things; \
+drugstore stuff; cough syrup; cold medicine; pain relievers; bandages; band aids => \
 over-the-counter; OTC allowance
 going rate; negotiated price; most they allow => allowed amount; plan's contracted rate
 
@@ -102,6 +107,8 @@ addiction; addicted; drinking problem; alcohol; alcoholic; drugs problem; sober;
 => substance use disorder; opioid treatment program
 doc; family doctor; regular doctor; main doctor; usual doctor; own doctor; gp => \
 primary care provider; PCP; primary care physician
+pick doctor; picked doctor; picks doctor; picking doctor; chose doctor => select a PCP; \
+choose a PCP; assign a PCP
 heart doctor; skin doctor; foot doctor; bone doctor; eye surgeon; cancer doctor => \
 specialist; cardiologist; dermatologist; podiatrist; oncologist
 checkup; check up; yearly physical; yearly exam; annual exam; yearly visit; once year exam; \
@@ -123,7 +130,9 @@ eye doctor; eye exam; eyes checked; eye test; eye check => vision care; routine 
 optometrist; ophthalmologist
 dentist; teeth; tooth; teeth cleaned; cleaning teeth; filling; crown; dentures; root canal; \
 false teeth; gums => dental services; preventive dental; comprehensive dental; dental plan
-ears; deaf; hard hearing; hearing checked; ears checked; hear better; ear test => \
+braces teeth; straighten teeth; straightening teeth; straightened teeth; crooked teeth => \
+orthodontics; orthodontic
+deaf; hard hearing; hearing checked; ears checked; hear better; ear test => \
 hearing exam; hearing aids; hearing services; audiologist
 shot; shots; jab; flu jab; vaccination; needle flu => vaccine; immunization; flu shot
 pills; pill; meds; medicine; medicines; rx; refill; refills; scripts => \
@@ -148,6 +157,9 @@ feet; toenails; toe nails; corns; bunions => podiatry services; routine foot car
 breast xray; breast scan; breast exam => screening mammography; mammogram
 colon check; colon scope; bowel screening; scope => colorectal cancer screening; colonoscopy
 operation; operated => surgery; surgical services
+chemo; chemo treatment => chemotherapy; cancer treatment
+hair loss; lost hair; losing hair; lost my hair; hair fell out; bald => wigs; \
+cranial prosthesis
 pregnant; pregnancy; baby; having baby; maternity => maternity care; prenatal; newborn
 quit smoking; stop smoking; smoking; tobacco; vape => tobacco cessation; smoking cessation
 bladder; leaking; incontinence pads => incontinence supplies
@@ -173,6 +185,9 @@ abroad; overseas; foreign; foreign country; another country; other country; \
 outside country; out country; outside us; outside u s; mexico; canada; europe; asia; \
 vacation; holiday; travel; traveling; travelling; cruise => outside the United States; \
 worldwide; foreign travel; world-wide emergency coverage
+fly home; fly back; flown home; flown back; flight home; flight back; bring me home; \
+get me home; medevac; medical evacuation => transportation back to the U.S.; \
+from another country
 out state; another state; other state; away home; out town; visiting family; \
 visit family; visiting daughter; visiting son; snowbird; winter => outside the service area; \
 urgently needed services; away from the service area
@@ -189,6 +204,8 @@ Open Enrollment Period; Special Enrollment Period
 who can join; qualify; can get plan; who can get => eligibility; eligible; \
 eligibility requirements
 turning 65; turn 65; retire from work => Initial Enrollment Period; Medicare eligibility
+keep plan; keep my plan; stay on plan; stay with plan; still be plan; still on plan => \
+remain a member; stay a member; continue your membership
 
 # complaints and disputes
 complain; unhappy; upset; bad service; rude; poor care; unhappy care => grievance; complaint
@@ -263,10 +280,7 @@ class LayTerms:
     def booklet_terms(self, question: str) -> tuple[str, ...]:
         """The booklet's terms for the member's phrases ``question`` holds, each once,
         in glossary order; empty when it holds none."""
-        said = self.words.stems(question)
-        places: dict[str, list[int]] = {}
-        for position, stem in enumerate(said):
-            places.setdefault(stem, []).append(position)
+        places = self._places(question)
         found: dict[str, None] = {}
         for entry in self.entries:
             if any(_holds(places, phrase) for phrase in entry.member):
@@ -277,13 +291,22 @@ class LayTerms:
         """For each member's phrase ``question`` holds: the stems of its words, and the
         booklet's terms it stands for ("cap on what I spend": {cap, spend} and
         "maximum out-of-pocket amount"), in glossary order."""
-        said = self.words.stems(question)
-        places: dict[str, list[int]] = {}
-        for position, stem in enumerate(said):
-            places.setdefault(stem, []).append(position)
+        places = self._places(question)
         return tuple((frozenset(phrase), entry.booklet)
                      for entry in self.entries for phrase in entry.member
                      if _holds(places, phrase))
+
+    def _places(self, question: str) -> dict[str, list[int]]:
+        """Where each stem of ``question`` stands; a sentence starts farther from the
+        one before than any phrase reaches."""
+        places: dict[str, list[int]] = {}
+        start = 0
+        for sentence in sentences(question):
+            said = self.words.stems(sentence)
+            for position, stem in enumerate(said, start=start):
+                places.setdefault(stem, []).append(position)
+            start += len(said) + _APART
+        return places
 
     def expansion(self, question: str) -> str:
         """The booklet's terms for ``question``, as one text ("" for none)."""

@@ -105,10 +105,27 @@ _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|mus
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"\u201c(])|(?<=;)\s*")
 
 
+def sentences(question: str) -> list[str]:
+    """The sentences of ``question`` (a "U.S." or "a.m." inside one does not end it)."""
+    return [s for s in _SENTENCE_END.split(question.strip()) if s.strip()]
+
+
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end in a question mark), or all of it."""
     asked = [s for s in _SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]
     return " ".join(asked) or question
+
+
+# "... what do we pay at the hospital there?", "Will the plan pay for them?": the asking
+# sentence ends on a word standing for something its story told.
+_POINTS_BACK = re.compile(r"\b(?:it|them|there)\s*\?", re.IGNORECASE)
+
+
+def points_back(question: str) -> bool:
+    """``question`` is told as a story and its asking sentence ends by pointing back at
+    it ("My husband broke his arm in Mexico; what do we pay at the hospital there?")."""
+    asked = asking(question)
+    return asked != question.strip() and bool(_POINTS_BACK.search(asked))
 
 
 def wants(question: str) -> Wants:

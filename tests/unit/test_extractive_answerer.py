@@ -643,3 +643,45 @@ async def test_a_short_sentence_going_on_with_the_value_comes_with_the_one_quote
     assert text.splitlines()[1:3] == [
         "- There is a limit on what you pay for gym visits in a year. [1]",
         "- For the year 2025 this amount is $300. [1]"]
+
+
+async def test_a_question_pointing_back_at_its_story_is_answered_by_the_storys_things(
+) -> None:
+    # "there" is Norway: the clinic's price at home is not what was asked
+    text = await answer("My sister hurt her knee skiing in Norway. What do we pay at the "
+                        "clinic there?",
+                        passage(1, "Clinic visits near home: $20 copayment per visit.\n"
+                                   "Skiing injuries in Norway: $60 copayment per visit."))
+
+    assert text.splitlines()[1] == "- Skiing injuries in Norway: $60 copayment per visit. [1]"
+
+
+async def test_a_hyphenated_compounds_first_word_is_not_what_it_is_about() -> None:
+    # "pet-friendly" speaks of friendliness, not of pets: pet insurance is not covered
+    rooms = passage(1, "Members get insurance cards and pet-friendly waiting rooms.")
+
+    assert await answer("Do you sell pet insurance?", rooms) == NOT_COVERED_MARKER
+    # asked about what the compound is about, its first word counts too
+    assert (await answer("Are the waiting rooms pet friendly?", rooms)).splitlines()[1] == \
+        "- Members get insurance cards and pet-friendly waiting rooms. [1]"
+    # a range of numbers is no compound: "days 8-30" counts from day 8
+    stays = passage(1, "Stays: $5 a day for days 1-7.\nStays: $9 a day for days 8-30.")
+    assert (await answer("What do I pay a day from day 8 of a stay?", stays)).splitlines()[1] \
+        == "- Stays: $9 a day for days 8-30. [1]"
+
+
+async def test_a_count_of_weeks_is_the_booklets_count_of_days() -> None:
+    # "two weeks" is 14 days: the row from day 14 on
+    text = await answer("What does a stay cost a day after two weeks?",
+                        passage(1, "Stays: $5 a day for days 1-13.\nStays: $9 a day for "
+                                   "days 14-30."))
+
+    assert text.splitlines()[1] == "- Stays: $9 a day for days 14-30. [1]"
+
+
+async def test_something_and_anything_name_nothing_a_passage_could_be_about() -> None:
+    text = await answer("My piano is out of tune. Is that something the plan covers?",
+                        passage(1, "If something is missing from your order, call the "
+                                   "front desk."))
+
+    assert text == NOT_COVERED_MARKER

@@ -50,6 +50,16 @@ def test_a_phrases_words_far_apart_do_not_match() -> None:
         "before I must spend money?")
 
 
+def test_a_phrase_does_not_match_across_two_sentences() -> None:
+    glossary = LayTerms.of(EnglishWords(), "coin spend => numismatics")
+
+    assert glossary.booklet_terms("Where can I spend a coin?") == ("numismatics",)
+    assert glossary.booklet_terms("I found a coin. Where can I spend it?") == ()
+    # a full stop inside a sentence ("U.S.") does not end it
+    assert glossary.booklet_terms("Can I spend a U.S. coin?") == ("numismatics",)
+    assert glossary.bridges("I found a coin. Where can I spend it?") == ()
+
+
 def test_words_the_glossary_does_not_know_find_nothing() -> None:
     assert booklet("Are xylophone lessons reimbursed?") == ()
     assert booklet("Who is the Quality Improvement Organization in California?") == ()

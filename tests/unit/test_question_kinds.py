@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.questions import Wants, asking, holds_value, needs_value, wants
+from domain.questions import Wants, asking, holds_value, needs_value, points_back, wants
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -99,3 +99,11 @@ def test_amounts_phone_numbers_hours_counts_and_times_must_be_held_in_the_answer
     assert {k for k in Wants if needs_value(k)} == {
         Wants.AMOUNT, Wants.PHONE, Wants.HOURS, Wants.COUNT, Wants.TIME}
     assert holds_value(Wants.ANY, "anything at all")
+
+
+def test_an_asking_sentence_ending_on_it_them_or_there_points_back_at_its_story() -> None:
+    assert points_back("We hiked in Peru. What do we pay at the hospital there?")
+    assert points_back("My dentist suggests a retainer. Will the plan pay for it?")
+    assert not points_back("Will the plan pay for it?")  # no story to point back at
+    assert not points_back("We hiked in Peru. Is there a deadline to claim?")
+    assert not points_back("We hiked in Peru. What do we pay at the hospital?")
