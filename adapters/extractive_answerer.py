@@ -455,7 +455,9 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 whose: str | None, noun: str | None, naming: frozenset[str]
                 ) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
-        return sum(weights[t] for t in terms)
+        # fsum: the same total in any order (a set's order changes with the hash seed,
+        # and a tie between two sentences must break the same way in every process).
+        return math.fsum(weights[t] for t in terms)
 
     everywhere = frozenset().union(*held) if held else frozenset()
     key = frozenset(weights)

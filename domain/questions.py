@@ -57,9 +57,9 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 
 # Whom a member reaches by telephone ("when can I reach you", "... reach Member
 # Services"), not what ("when do I reach the catastrophic stage").
-_SOMEONE = (r"(?:you|them|someone|somebody|anyone|a person|a human|(?:the |a |an |your |our )?"
-            r"[\w ]{0,30}?(?:services|line|office|desk|center|team|support|plan|nurse|agent|"
-            r"representative))\b")
+_SOMEONE = (r"(?:you|them|someone|somebody|anyone|a person|a human|"
+            r"(?:the |a |an |your |our |my )?(?:[\w-]+ ){0,2}(?:services|line|office|desk|"
+            r"center|team|support|nurse|agent|representative))\b")
 
 _ASKS = (
     (Wants.PHONE, _words(r"phone", r"telephone", r"tty", r"fax", r"hotline",
@@ -100,19 +100,30 @@ _IS_THERE_A_DEADLINE = re.compile(r"^\s*(?:is|are) there (?:a|any)\s+(?:\w+\s+)?
                                   r"(?:deadline|time limit|due date)", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
-# A sentence ends at ".", "!", "?" or ";" followed by a space and a capital (or ";"
-# anywhere): the full stops of "U.S." or "a.m." inside a question do not end it.
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"\u201c(])|(?<=;)\s*")
+# A sentence ends at "?" or "!" and a space, at ";", or at "." and a space unless the
+# full stop ends an abbreviation ("U.S.", "a.m.", "etc."); what follows may be lower
+# case, as members type on phones ("... for my mom. how much is a hearing aid?").
+_SENTENCE_END = re.compile(r"[.?!]\s+|;\s*")
+_ABBREVIATION = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:etc|vs|e\.g|i\.e|dr|mr|mrs|ms|st|"
+                           r"jr|sr)\.)$", re.IGNORECASE)
 
 
 def sentences(question: str) -> list[str]:
     """The sentences of ``question`` (a "U.S." or "a.m." inside one does not end it)."""
-    return [s for s in _SENTENCE_END.split(question.strip()) if s.strip()]
+    text, found, start = question.strip(), [], 0
+    for end in _SENTENCE_END.finditer(text):
+        stop = end.start() + 1  # the mark stays with its sentence
+        if text[end.start()] == "." and _ABBREVIATION.search(text[start:stop]):
+            continue
+        found.append(text[start:stop])
+        start = end.end()
+    found.append(text[start:])
+    return [s.strip() for s in found if s.strip()]
 
 
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end in a question mark), or all of it."""
-    asked = [s for s in _SENTENCE_END.split(question.strip()) if s.rstrip().endswith("?")]
+    asked = [s for s in sentences(question) if s.endswith("?")]
     return " ".join(asked) or question
 
 

@@ -66,6 +66,7 @@ def test_reaching_someone_asks_for_hours_and_reaching_a_stage_for_a_time() -> No
     assert wants("When can I reach the nurse line?") is Wants.HOURS
     assert wants("When do I reach you?") is Wants.HOURS
     assert wants("When do I reach the second payment stage?") is Wants.TIME
+    assert wants("When do I reach the maximum for my plan?") is not Wants.HOURS
 
 
 def test_an_abbreviation_inside_a_question_does_not_end_it() -> None:
@@ -74,6 +75,15 @@ def test_an_abbreviation_inside_a_question_does_not_end_it() -> None:
     assert wants("Is a ride back to the U.S. from abroad covered?") is Wants.YES_NO
     assert asking("We leave at 9 a.m. tomorrow. Is the trip covered?") == \
         "Is the trip covered?"
+
+
+def test_a_question_typed_in_lower_case_is_still_told_from_its_story() -> None:
+    story = "i need a new phone number for my mom. how much is a hearing aid?"
+    assert asking(story) == "how much is a hearing aid?"
+    assert wants(story) is Wants.AMOUNT
+    assert asking("we leave at 9 a.m. tomorrow. is the trip covered?") == \
+        "is the trip covered?"
+    assert points_back("i left my badge on a train! what do i do with it?")
 
 
 @pytest.mark.parametrize(("kind", "holding", "not_holding"), [
