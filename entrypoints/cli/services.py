@@ -66,13 +66,8 @@ def serve_worker_metrics(container: Container, settings: Settings) -> None:
                       token=token.get_secret_value() if token else None,
                       open_without_token=settings.is_development)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CommandFailed(
-                f"port {port} on {host} is already in use (another worker on this machine?): "
-                "stop it, or set WORKER_METRICS_PORT to a free port"
-            ) from None
-        raise CommandFailed(f"cannot serve the worker's metrics on {host}:{port}: "
-                            f"{exc.strerror}") from None
+        raise cannot_listen(exc, host, port, "WORKER_METRICS_PORT",
+                            "another worker on this machine?") from None
     log.info("worker metrics served", extra={"port": settings.worker_metrics_port})
 
 
@@ -96,14 +91,19 @@ def bind(host: str, port: int) -> socket.socket:
     except socket.gaierror:
         raise CommandFailed(f"SERVICE_HOST {host!r} is not an address of this machine") from None
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CommandFailed(
-                f"port {port} on {host} is already in use (another `navigator up` or "
-                "`navigator api`?): stop it, or set SERVICE_PORT to a free port"
-            ) from None
-        raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise cannot_listen(exc, host, port, "SERVICE_PORT",
+                            "another `navigator up` or `navigator api`?") from None
     sock.setblocking(False)
     return sock
+
+
+def cannot_listen(exc: OSError, host: str, port: int, variable: str, who: str
+                  ) -> CommandFailed:
+    """Why a port could not be listened on, saying which variable to change when busy."""
+    if exc.errno == errno.EADDRINUSE:
+        return CommandFailed(f"port {port} on {host} is already in use ({who}): stop it, or "
+                             f"set {variable} to a free port")
+    return CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror}")
 
 
 def api_server(container: Container, settings: Settings, *, access_log: bool) -> _Uvicorn:
