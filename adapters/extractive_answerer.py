@@ -316,13 +316,13 @@ def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _spoken_of(question: str, asked: frozenset[str], said: frozenset[str]) -> bool:
+def _spoken_of(asking_text: str, asked: frozenset[str], said: frozenset[str]) -> bool:
     """The passages (``said``: the words of their sentences, headings and rows) speak of
-    what the question asks about: each of its key words (or one of each "or" group) is
-    in them, but for ``OWN_WORDS`` in a long question; words that say who asks or what
-    they do ("to meet") need not be."""
-    about = asked - _WHO - _doings(asking(question))
-    groups = alternatives(asking(question), about or asked)
+    what the question asks about (``asking_text``, its asking sentences): each of its key
+    words (or one of each "or" group) is in them, but for ``OWN_WORDS`` in a long
+    question; words that say who asks or what they do ("to meet") need not be."""
+    about = asked - _WHO - _doings(asking_text)
+    groups = alternatives(asking_text, about or asked)
     unsaid = sum(not group & said for group in groups)
     return unsaid <= (OWN_WORDS if len(groups) >= OWN_WORDS_FROM else 0)
 
@@ -380,9 +380,10 @@ class ExtractiveAnswerer:
         question = in_days(question)
         kind = wants(question)
         key = key_terms(question)
+        asking_text = asking(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.
-        asked = key_terms(asking(question)) & key
+        asked = key_terms(asking_text) & key
         # One that asks with a pronoun ("Does the plan cover it?") asks about the story's
         # thing, told among its circumstances: a third of the story's words will do.
         needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
@@ -404,18 +405,18 @@ class ExtractiveAnswerer:
         said = [[(w := _lexemes(unit.text, heads))
                  | _bridged(links, w | english.lexemes(unit.heading)) for unit in found]
                 for found in split]
-        if not _spoken_of(question, own, frozenset().union(*(w for p in said for w in p))):
+        if not _spoken_of(asking_text, own, frozenset().union(*(w for p in said for w in p))):
             return []
         held = [[key & words for words in found] for found in said]
         weights = _weights(key, [h for passage in held for h in passage])
         weights.update({term: weights[term] * BOOKLET_TIE for term in booklet})
-        naming = english.lexemes(asking(question)) & _NAMING
+        naming = english.lexemes(asking_text) & _NAMING
+        side, whose, count = (network_side(question), whose_time(asking_text),
+                              counted(asking_text))
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights, network_side(question),
-                                      whose_time(asking(question)), counted(asking(question)),
-                                      naming)
+                                      needed, weights, side, whose, count, naming)
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
