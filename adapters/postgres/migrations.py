@@ -164,10 +164,6 @@ class MigrationState:
     recorded_checksum: str | None
     applied_at: datetime | None
 
-    @property
-    def in_order(self) -> bool:
-        return self.state in ("applied", "superseded", "newer")
-
 
 def compare(applied: Sequence[AppliedMigration], files: Sequence[Migration]
             ) -> list[MigrationState]:
