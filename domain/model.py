@@ -526,6 +526,10 @@ class DatabaseReport:
     migration_version: int | None = None
     pending_migrations: tuple[str, ...] = ()
     error: str | None = None
+    #: Recorded migrations this code refuses to run with: a file changed since it was
+    #: applied, or a later release's migration it cannot run on (``navigator migrate
+    #: --status`` says which); ``navigator migrate`` does not mend them.
+    refused_migrations: tuple[str, ...] = ()
     #: Where the database lives (``host:port/database``, never a password): for
     #: operators only, never shown to anonymous callers.
     where: str = ""
@@ -533,7 +537,8 @@ class DatabaseReport:
     @property
     def ready(self) -> bool:
         """Reachable, with the schema migrated to what this code expects."""
-        return self.reachable and self.schema_present and not self.pending_migrations
+        return (self.reachable and self.schema_present and not self.pending_migrations
+                and not self.refused_migrations)
 
 
 def _every_status(counts: Mapping[JobStatus, int]) -> dict[JobStatus, int]:

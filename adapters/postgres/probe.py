@@ -46,5 +46,6 @@ class PostgresDatabaseProbe:
         return DatabaseReport(
             reachable=True, schema=self._schema, schema_present=status.exists,
             migration_version=version,
-            pending_migrations=status.pending + status.changed, where=self._where,
+            pending_migrations=status.pending, refused_migrations=status.changed,
+            where=self._where,
         )

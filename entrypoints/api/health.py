@@ -94,6 +94,11 @@ def _not_ready_reason(report: DatabaseReport) -> str | None:
     if not report.schema_present:
         return (f"the schema {report.schema!r} does not exist: run `navigator migrate` "
                 "(the blueprint's preDeployCommand)")
+    if report.refused_migrations:
+        return (f"the schema holds {len(report.refused_migrations)} migration(s) this code "
+                "cannot run with (changed since applied, or a later release's step that "
+                "removed something): `navigator migrate --status` says which; deploy the "
+                "release that added them, or restore the changed files")
     if report.pending_migrations:
         return (f"{len(report.pending_migrations)} migration(s) this code needs are not "
                 "applied: run `navigator migrate`")
@@ -205,7 +210,8 @@ async def get_health(
         database=DatabaseHealth(
             reachable=report.reachable, schema_name=report.schema,
             schema_present=report.schema_present, migration_version=report.migration_version,
-            pending_migrations=list(report.pending_migrations), error=report.error,
+            pending_migrations=list(report.pending_migrations),
+            refused_migrations=list(report.refused_migrations), error=report.error,
             where=(report.where or None) if operator else None,
         ),
         workers=WorkersHealth(

@@ -13,7 +13,8 @@ from entrypoints.api.schemas import WHEN
 HEALTH_EXAMPLE: dict[str, Any] = {
     "status": "ok",
     "database": {"reachable": True, "schema": "upload_pipeline", "schema_present": True,
-                 "migration_version": 3, "pending_migrations": [], "error": None},
+                 "migration_version": 3, "pending_migrations": [], "refused_migrations": [],
+                 "error": None},
     "workers": {"live": 1, "window_seconds": 60.0},
     "parser": "local", "embedder": {"model": "text-embedding-3-small", "dimensions": 1536},
     "environment": "production", "checked_at": WHEN,
@@ -28,6 +29,11 @@ class DatabaseHealth(BaseModel):
     schema_present: bool
     migration_version: int | None
     pending_migrations: list[str]
+    refused_migrations: list[str] = Field(
+        default_factory=list,
+        description="recorded migrations this code refuses to run with (changed since "
+                    "applied, or a later release's contract step): `navigator migrate` "
+                    "does not mend them")
     error: str | None = None
     where: str | None = Field(default=None, description="host:port/database; "
                               + _OPERATORS_ONLY)

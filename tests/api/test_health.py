@@ -111,6 +111,11 @@ class SwitchableDatabase:
                                      migration_version=5,
                                      pending_migrations=("0006_vectors.sql",))
 
+    def newer_than_the_code(self) -> None:
+        self.report = DatabaseReport(True, "upload_pipeline", schema_present=True,
+                                     migration_version=9000,
+                                     refused_migrations=("9000_later.sql",))
+
     def up(self) -> None:
         self.__init__()  # type: ignore[misc]
 
@@ -142,6 +147,9 @@ async def test_readiness_follows_the_database_and_the_migrations(make_api: MakeA
     down = await api.client.get("/health/ready")
     database.unmigrated()
     unmigrated = await api.client.get("/health/ready")
+    database.newer_than_the_code()
+    refused = await api.client.get("/health/ready")
+    full = await api.client.get("/health")
     database.up()
     back = await api.client.get("/health/ready")
 
@@ -149,7 +157,11 @@ async def test_readiness_follows_the_database_and_the_migrations(make_api: MakeA
     assert "CannotConnectNowError" in down.json()["reason"]
     assert down.headers["retry-after"] == "5"
     assert unmigrated.status_code == 503
-    assert "navigator migrate" in unmigrated.json()["reason"]
+    assert "run `navigator migrate`" in unmigrated.json()["reason"]
+    assert refused.status_code == 503
+    assert "`navigator migrate --status` says which" in refused.json()["reason"]
+    assert "run `navigator migrate`" not in refused.json()["reason"]
+    assert full.json()["database"]["refused_migrations"] == ["9000_later.sql"]
     assert back.status_code == 200
 
 

@@ -334,7 +334,7 @@ async def test_the_older_release_s_health_probe_calls_the_expanded_schema_ready(
 
 
 async def test_an_older_release_refuses_a_schema_a_later_one_contracted(
-    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path
+    conn: asyncpg.Connection, blank_schema: str, migrations_copy: Path, postgres_dsn: str,
 ) -> None:
     (migrations_copy / "9000_member_notes.sql").write_text(NEWER_EXPAND)
     (migrations_copy / "9001_member_notes_shrink.sql").write_text(NEWER_CONTRACT)
@@ -346,6 +346,14 @@ async def test_an_older_release_refuses_a_schema_a_later_one_contracted(
     status = await schema_status(conn, blank_schema)
     assert not status.up_to_date
     assert status.changed == ("9001_member_notes_shrink.sql",)
+    pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=1)
+    try:
+        report = await PostgresDatabaseProbe(pool, blank_schema, postgres_dsn).check()
+    finally:
+        await pool.close()
+    assert not report.ready
+    assert (report.pending_migrations, report.refused_migrations) == (
+        (), ("9001_member_notes_shrink.sql",))
 
 
 async def test_a_recorded_migration_missing_below_the_newest_file_is_still_refused(

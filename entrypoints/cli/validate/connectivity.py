@@ -170,6 +170,11 @@ def api_health_check(health: Health, settings: Settings, api: str) -> Check:
         return Check("connectivity", what, False,
                      f"the API uses schema {health.schema}, this check "
                      f"{settings.database_schema}: give both the same DATABASE_SCHEMA")
+    if database.get("refused_migrations"):
+        return Check("connectivity", what, False,
+                     f"the API's schema {health.schema} holds migrations this code cannot "
+                     f"run with ({', '.join(database['refused_migrations'])}): "
+                     "`navigator migrate --status` says why")
     if not database.get("schema_present") or database.get("pending_migrations"):
         return Check("connectivity", what, False,
                      f"the API's schema {health.schema} is missing or not migrated: run "
