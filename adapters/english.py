@@ -64,6 +64,13 @@ def stem(word: str) -> str:
     lower = word.lower()
     if not lower.isalpha():
         return lower
+    return stem_token(lower)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem_token(lower: str) -> str:
+    """PostgreSQL's ``english_stem`` of a lowercased token that is not a stop word,
+    letters only or not (``to_tsvector`` stems a hyphenated word whole, hyphens in)."""
     if lower.endswith(("ogist", "ogists")):
         return lower.removesuffix("s")  # no older rule touches "-ogist"
     for prefix, stand_in in _NEWER_PREFIXES.items():

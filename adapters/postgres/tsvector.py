@@ -1,0 +1,203 @@
+"""``to_tsvector('english', text)`` computed in the worker, exactly, or not at all.
+
+The chunk step writes each chunk with its tsvector. PostgreSQL computing it in the
+INSERT is most of that statement's database CPU, so the worker computes it instead
+and passes it as a literal; where this module cannot be sure of the result it returns
+None and the database computes it (the column's trigger fills a NULL). A wrong
+tsvector would silently lose a search match, so the rule is **exact or None**.
+
+How, in PostgreSQL's own terms:
+
+- **Parser**: :mod:`adapters.postgres.ts_parser`, a port of the default parser's state
+  machine. A text is cut at whitespace (which ends every token but a tag's, and tags
+  are declined), each distinct run is parsed once and cached, so a booklet's common
+  words cost one dictionary lookup each.
+- **Dictionaries** (the ``english`` configuration's mapping): ``asciiword``,
+  ``asciihword`` and ``hword_asciipart`` go to ``english_stem`` (lowercased; a stop
+  word gives nothing but takes its position; else the Snowball stem, as
+  :mod:`adapters.english` computes it); numbers, hosts, URLs, paths, files, emails,
+  versions and ``numword``/``numhword``/``hword_numpart`` to ``simple`` (lowercased);
+  ``blank``, ``tag``, ``entity`` and ``protocol`` to nothing (no position).
+- **Positions** as ``parsetext()`` gives them: one per token a dictionary is mapped
+  for, stop words included; a hyphenated word takes one for the whole and one for each
+  part.
+
+Declined (None), each counted by :func:`decline_reason` for the benchmark:
+
+- ``letters``: a character that is not ASCII and not one of the punctuation marks
+  listed in :data:`BLANKS` (accented letters, other scripts, other symbols). Their
+  classes come from the database's locale; ASCII's do not.
+- ``control``: an ASCII control character other than tab, newline, carriage return.
+- ``tag``: ``<`` followed by what could start a tag or comment (``<b``, ``</``,
+  ``<!``, ``<?``), whose ``<script>``/``<style>`` mode this port does not follow.
+- ``long``: a token of 256 characters or more (PostgreSQL skips words of 2 KB and
+  more and does not stem those over 1,000 bytes; none of that is reproduced).
+- ``size``: more than 4,000 tokens (PostgreSQL caps positions at 16,383 and keeps 255
+  per lexeme; short of that neither applies).
+
+:data:`BLANKS` holds the non-ASCII punctuation a booklet is full of (curly quotes,
+bullets, dashes, a few signs). PostgreSQL reads them as blanks in a UTF-8 database
+whose ``LC_CTYPE`` classifies Unicode (``C.UTF-8``, ``en_US.UTF-8``); in a ``C``-locale
+database it reads every non-ASCII character as a letter. :data:`CALIBRATION` holds all
+of them: a start-up check that compares ``english_tsvector(CALIBRATION)`` with the
+database's ``to_tsvector('english', CALIBRATION)`` finds a database that reads them
+otherwise (or stems otherwise) before any chunk is written.
+
+No text is ever logged or put in an error by this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from adapters import english
+from adapters.postgres import ts_parser as tp
+
+#: Non-ASCII characters PostgreSQL reads as blanks (in a Unicode-aware UTF-8 locale):
+#: punctuation and symbols that are neither letters, digits nor spaces. Each is
+#: replaced by ``^`` before parsing, an ASCII character the parser treats the same
+#: way everywhere (a blank, never part of a URL, never a space).
+BLANKS: Final = (
+    "\u2018\u2019\u201c\u201d"  # ‘ ’ “ ”
+    "\u2013\u2014"  # – —
+    "\u2022\u25e6\u25aa\u25cf\u25a0\u25a1\u25cb\u25ba"  # • ◦ ▪ ● ■ □ ○ ►
+    "\u2026"  # …
+    "\u00a7\u00b6\u00ae\u00a9\u2122\u00b0"  # § ¶ ® © ™ °
+    "\u2020\u2021"  # † ‡
+    "\u00ab\u00bb"  # « »
+    "\u00a2\u00a3\u20ac\u00b1\u00d7\u00f7"  # ¢ £ € ± × ÷
+    "\u2032\u2033"  # ′ ″
+    "\u2713\u2714"  # ✓ ✔
+)
+_TO_ASCII: Final = str.maketrans(dict.fromkeys(BLANKS, "^"))
+
+#: Anything that makes this module decline: not ASCII (after BLANKS), an ASCII
+#: control character, or the start of a possible tag.
+_DECLINE: Final = re.compile(
+    r"(?P<letters>[^\x00-\x7f])|(?P<control>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
+    r"|(?P<tag><[A-Za-z!?/:_])")
+
+_LONG: Final = 256
+_MAX_TOKENS: Final = 4000
+
+_STEMMED: Final = frozenset({tp.ASCIIWORD, tp.ASCIIHWORD, tp.ASCIIPARTHWORD})
+_SIMPLE: Final = frozenset({
+    tp.NUMWORD, tp.EMAIL, tp.URL, tp.HOST, tp.SCIENTIFIC, tp.VERSIONNUMBER,
+    tp.NUMPARTHWORD, tp.NUMHWORD, tp.URLPATH, tp.FILEPATH, tp.DECIMAL, tp.SIGNEDINT,
+    tp.UNSIGNEDINT})
+_UNINDEXED: Final = frozenset({tp.SPACE, tp.TAG, tp.PROTOCOL, tp.XMLENTITY})
+# Tokens this module does not map (word, hword, hword_part need non-ASCII letters,
+# which are declined before parsing): meeting one is a bug, and declines.
+
+_Run = tuple[str, ...] | str  # the run's lexemes ("" for a stop word), or a reason
+
+_CACHE: dict[str, _Run] = {}
+_FIRST: Final = "\x00"  # marks a text's first run in the cache (no text holds NUL)
+_CACHE_LIMIT: Final = 200_000
+
+
+def english_tsvector(text: str) -> str | None:
+    """A tsvector literal equal (as a tsvector, after PostgreSQL parses it) to
+    to_tsvector('english', text), or None where this module cannot be sure."""
+    found = _lexemes(text)
+    return None if isinstance(found, str) else _literal(found)
+
+
+def decline_reason(text: str) -> str | None:
+    """Why :func:`english_tsvector` returns None for ``text`` (one of ``letters``,
+    ``control``, ``tag``, ``long``, ``size``, ``token``), or None when it does not."""
+    found = _lexemes(text)
+    return found if isinstance(found, str) else None
+
+
+def _lexemes(text: str) -> dict[str, list[int]] | str:
+    """Each lexeme with its positions, or the reason to decline."""
+    ascii_text = text.translate(_TO_ASCII)
+    bad = _DECLINE.search(ascii_text)
+    if bad is not None:
+        return str(bad.lastgroup)
+    positions: dict[str, list[int]] = {}
+    position = 0
+    cache = _CACHE
+    runs = ascii_text.split()
+    if runs and not ascii_text[0].isspace():
+        # The text's first run is read from the parser's start state, not after a
+        # blank ("~x" or "..": a file there, a blank and a word or nothing after one).
+        runs[0] = _FIRST + runs[0]
+    for run in runs:
+        found = cache.get(run)
+        if found is None:
+            found = _parse_run(run)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[run] = found
+        if isinstance(found, str):
+            return found
+        for lexeme in found:
+            position += 1
+            if lexeme:
+                at = positions.get(lexeme)
+                if at is None:
+                    positions[lexeme] = [position]
+                else:
+                    at.append(position)
+    if position > _MAX_TOKENS:
+        return "size"
+    return positions
+
+
+def _parse_run(run: str) -> _Run:
+    """The lexemes of one whitespace-free run, parsed as PostgreSQL parses it after a
+    blank (a leading space: a run starting with ``.`` or ``~`` is read after one)."""
+    out: list[str] = []
+    text = run[1:] if run.startswith(_FIRST) else " " + run
+    for kind, token in tp.tokens(text):
+        if kind in _UNINDEXED:
+            if kind == tp.TAG:
+                return "tag"
+            continue
+        if len(token) >= _LONG:
+            return "long"
+        lower = token.lower()
+        if kind in _STEMMED:
+            out.append("" if lower in english.STOP_WORDS else english.stem_token(lower))
+        elif kind in _SIMPLE:
+            out.append(lower)
+        else:
+            return "token"
+    return tuple(out)
+
+
+def _literal(positions: dict[str, list[int]]) -> str:
+    return " ".join(f"'{_quote(lexeme)}':{','.join(map(str, at))}"
+                    for lexeme, at in positions.items())
+
+
+def _quote(lexeme: str) -> str:
+    if "'" in lexeme or "\\" in lexeme:
+        return lexeme.replace("\\", "\\\\").replace("'", "''")
+    return lexeme
+
+
+def _calibration(parts: Iterable[str]) -> str:
+    return "\n".join(parts)
+
+
+#: A text of our own (no member data) exercising every token kind the function
+#: handles and the stems where Snowball versions differ, for a start-up check
+#: against the database it writes to.
+CALIBRATION: Final = _calibration([
+    "Calibration of the worker's tsvector: the members' out-of-pocket costs, "
+    "co-payments and cost-sharing for 2 emergencies at an organization's hospitals.",
+    "Call 1-800-633-4227 (TTY 711), 8 a.m. to 8:00 p.m., e.g. on Mondays; "
+    "$7,000.50 or 20% and/or 3.5 units; version 1.2.3, -4.5e-3, +12, 1e5 and 0.5e+2.",
+    "Write to help@example.org or visit www.example.gov/help/claims-form.pdf, "
+    "https://example.com:8080/a/b?c=d&e=f, Example.com and ftp://files.example.net.",
+    "Files ../notes, ~/plan/summary.txt, /usr/local and C19-covid-19 tier-2 drugs, "
+    "COVID-19, 90-day supply, H5425-075 plan, 2nd floor, Y0057_SCAN_2025 &amp; 1 < 2.",
+    "Cardiologists, internal universal lateral interring pasted generously dying "
+    "skies news sky ski's ... the end.",
+    "Punctuation read as blanks: " + " x".join(BLANKS) + " x.",
+])
