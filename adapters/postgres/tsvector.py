@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 from typing import Final
 
 from adapters import english
@@ -71,13 +72,13 @@ BLANKS: Final = (
     "\u2032\u2033"  # ′ ″
     "\u2713\u2714"  # ✓ ✔
 )
-_TO_ASCII: Final = str.maketrans(dict.fromkeys(BLANKS, "^"))
+_BLANK: Final = re.compile(f"[{BLANKS}]")
 
-#: Anything that makes this module decline: not ASCII (after BLANKS), an ASCII
-#: control character, or the start of a possible tag.
-_DECLINE: Final = re.compile(
-    r"(?P<letters>[^\x00-\x7f])|(?P<control>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
-    r"|(?P<tag><[A-Za-z!?/:_])")
+#: What makes this module decline, found in two steps (one character class scans
+#: fastest): anything but printable ASCII, tab, newline and carriage return (after
+#: BLANKS), then, if the text holds a "<", the start of a possible tag.
+_NOT_ALLOWED: Final = re.compile(r"[^\t\n\r -~]")
+_TAG: Final = re.compile(r"<[A-Za-z!?/:_]")
 
 _LONG: Final = 256
 _MAX_TOKENS: Final = 4000
@@ -91,18 +92,31 @@ _UNINDEXED: Final = frozenset({tp.SPACE, tp.TAG, tp.PROTOCOL, tp.XMLENTITY})
 # Tokens this module does not map (word, hword, hword_part need non-ASCII letters,
 # which are declined before parsing): meeting one is a bug, and declines.
 
-_Run = tuple[str, ...] | str  # the run's lexemes ("" for a stop word), or a reason
+#: A run that is one word or one number with only plain punctuation around it (the
+#: common case), which the parser reads as that token and blanks: no parse needed. Its
+#: leading marks are read as a blank whatever follows; its trailing ones end the token
+#: and are read as a blank (a "." is followed by neither "." nor "/", which would
+#: make a file, and no mark starts a URL, email, host or hyphenated word).
+#: ``test_simple_runs_parse_as_the_port_parses_them`` holds this to the port.
+_SIMPLE_RUN: Final = re.compile(
+    r"[(\[\"'^$#*]*([A-Za-z]+|[0-9]+)(?:[)\]\"',;:!?%*^]|\.(?![./]))*")
 
-_CACHE: dict[str, _Run] = {}
+# A run's lexemes in order, each as its literal's head ("'lexeme':"), "" for a stop
+# word (it takes a position all the same).
+_Keys = tuple[str, ...]
+_CACHE: dict[str, _Keys] = {}
+_CACHE_LIMIT: Final = 100_000
 _FIRST: Final = "\x00"  # marks a text's first run in the cache (no text holds NUL)
-_CACHE_LIMIT: Final = 200_000
+_POSITIONS: Final = tuple(str(n) for n in range(_MAX_TOKENS + 1))
 
 
 def english_tsvector(text: str) -> str | None:
     """A tsvector literal equal (as a tsvector, after PostgreSQL parses it) to
     to_tsvector('english', text), or None where this module cannot be sure."""
     found = _lexemes(text)
-    return None if isinstance(found, str) else _literal(found)
+    if isinstance(found, str):
+        return None
+    return " ".join([key + ",".join(at) for key, at in found.items()])
 
 
 def decline_reason(text: str) -> str | None:
@@ -112,48 +126,63 @@ def decline_reason(text: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _lexemes(text: str) -> dict[str, list[int]] | str:
-    """Each lexeme with its positions, or the reason to decline."""
-    ascii_text = text.translate(_TO_ASCII)
-    bad = _DECLINE.search(ascii_text)
+def _lexemes(text: str) -> dict[str, list[str]] | str:
+    """Each lexeme's literal head with its positions, or the reason to decline."""
+    ascii_text = text if text.isascii() else _BLANK.sub("^", text)
+    bad = _NOT_ALLOWED.search(ascii_text)
     if bad is not None:
-        return str(bad.lastgroup)
-    positions: dict[str, list[int]] = {}
-    position = 0
-    cache = _CACHE
+        return "letters" if bad.group() > "\x7f" else "control"
+    if "<" in ascii_text and _TAG.search(ascii_text) is not None:
+        return "tag"
     runs = ascii_text.split()
     if runs and not ascii_text[0].isspace():
         # The text's first run is read from the parser's start state, not after a
         # blank ("~x" or "..": a file there, a blank and a word or nothing after one).
         runs[0] = _FIRST + runs[0]
-    for run in runs:
-        found = cache.get(run)
-        if found is None:
-            found = _parse_run(run)
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[run] = found
-        if isinstance(found, str):
-            return found
-        for lexeme in found:
-            position += 1
-            if lexeme:
-                at = positions.get(lexeme)
-                if at is None:
-                    positions[lexeme] = [position]
-                else:
-                    at.append(position)
-    if position > _MAX_TOKENS:
+    cache = _CACHE
+    found = list(map(cache.get, runs))
+    if None in found:
+        for index, keys in enumerate(found):
+            if keys is None:
+                parsed = _parse_run(runs[index])
+                if isinstance(parsed, str):
+                    return parsed
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[runs[index]] = found[index] = parsed
+    flat = list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None left
+    if len(flat) > _MAX_TOKENS:
         return "size"
+    positions: dict[str, list[str]] = {}
+    numbers = _POSITIONS
+    for position, key in enumerate(flat, 1):
+        if key:
+            at = positions.get(key)
+            if at is None:
+                positions[key] = [numbers[position]]
+            else:
+                at.append(numbers[position])
     return positions
 
 
-def _parse_run(run: str) -> _Run:
+def _parse_run(run: str) -> _Keys | str:
     """The lexemes of one whitespace-free run, parsed as PostgreSQL parses it after a
-    blank (a leading space: a run starting with ``.`` or ``~`` is read after one)."""
+    blank (or, marked ``_FIRST``, at the start of the text), or the reason to
+    decline."""
+    first = run.startswith(_FIRST)
+    if first:
+        run = run[1:]
+    simple = _SIMPLE_RUN.fullmatch(run)
+    if simple is not None:
+        token = simple.group(1)
+        kind = tp.UNSIGNEDINT if token[0].isdigit() else tp.ASCIIWORD
+        return _keys([(kind, token)])
+    return _keys(tp.tokens(run if first else " " + run))
+
+
+def _keys(tokens: Iterable[tuple[int, str]]) -> _Keys | str:
     out: list[str] = []
-    text = run[1:] if run.startswith(_FIRST) else " " + run
-    for kind, token in tp.tokens(text):
+    for kind, token in tokens:
         if kind in _UNINDEXED:
             if kind == tp.TAG:
                 return "tag"
@@ -162,17 +191,13 @@ def _parse_run(run: str) -> _Run:
             return "long"
         lower = token.lower()
         if kind in _STEMMED:
-            out.append("" if lower in english.STOP_WORDS else english.stem_token(lower))
+            out.append("" if lower in english.STOP_WORDS
+                       else f"'{_quote(english.stem_token(lower))}':")
         elif kind in _SIMPLE:
-            out.append(lower)
+            out.append(f"'{_quote(lower)}':")
         else:
             return "token"
     return tuple(out)
-
-
-def _literal(positions: dict[str, list[int]]) -> str:
-    return " ".join(f"'{_quote(lexeme)}':{','.join(map(str, at))}"
-                    for lexeme, at in positions.items())
 
 
 def _quote(lexeme: str) -> str:
