@@ -83,7 +83,7 @@ A_CLRALL = 0x0040
 class _Position:
     """One entry of the parser's state stack (TParserPosition)."""
 
-    __slots__ = ("pos", "charlen", "length", "state", "pushed_at")
+    __slots__ = ("charlen", "length", "pos", "pushed_at", "state")
 
     def __init__(self, state: int, pos: int = 0) -> None:
         self.pos = pos
@@ -102,7 +102,7 @@ class _Position:
 class _Parser:
     """TParser: a text, a stack of positions (the last is the current one)."""
 
-    __slots__ = ("text", "end", "stack", "wanthost", "c", "length", "type", "start")
+    __slots__ = ("c", "end", "length", "stack", "start", "text", "type", "wanthost")
 
     def __init__(self, text: str, start: int = 0) -> None:
         self.text = text

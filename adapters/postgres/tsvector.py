@@ -61,16 +61,16 @@ from adapters.postgres import ts_parser as tp
 #: replaced by ``^`` before parsing, an ASCII character the parser treats the same
 #: way everywhere (a blank, never part of a URL, never a space).
 BLANKS: Final = (
-    "\u2018\u2019\u201c\u201d"  # ‘ ’ “ ”
-    "\u2013\u2014"  # – —
-    "\u2022\u25e6\u25aa\u25cf\u25a0\u25a1\u25cb\u25ba"  # • ◦ ▪ ● ■ □ ○ ►
-    "\u2026"  # …
-    "\u00a7\u00b6\u00ae\u00a9\u2122\u00b0"  # § ¶ ® © ™ °
-    "\u2020\u2021"  # † ‡
-    "\u00ab\u00bb"  # « »
-    "\u00a2\u00a3\u20ac\u00b1\u00d7\u00f7"  # ¢ £ € ± × ÷
-    "\u2032\u2033"  # ′ ″
-    "\u2713\u2714"  # ✓ ✔
+    "\u2018\u2019\u201c\u201d"  # curly single and double quotes
+    "\u2013\u2014"  # en and em dash
+    "\u2022\u25e6\u25aa\u25cf\u25a0\u25a1\u25cb\u25ba"  # bullets, squares, circles
+    "\u2026"  # ellipsis
+    "\u00a7\u00b6\u00ae\u00a9\u2122\u00b0"  # section, pilcrow, (R), (C), TM, degree
+    "\u2020\u2021"  # daggers
+    "\u00ab\u00bb"  # guillemets
+    "\u00a2\u00a3\u20ac\u00b1\u00d7\u00f7"  # cent, pound, euro, plus-minus, times, divide
+    "\u2032\u2033"  # primes
+    "\u2713\u2714"  # check marks
 )
 _BLANK: Final = re.compile(f"[{BLANKS}]")
 
