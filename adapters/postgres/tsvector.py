@@ -32,8 +32,9 @@ Declined (None), each counted by :func:`decline_reason` for the benchmark:
   ``<!``, ``<?``), whose ``<script>``/``<style>`` mode this port does not follow.
 - ``long``: a token of 256 characters or more (PostgreSQL skips words of 2 KB and
   more and does not stem those over 1,000 bytes; none of that is reproduced).
-- ``size``: more than 4,000 tokens (PostgreSQL caps positions at 16,383 and keeps 255
-  per lexeme; short of that neither applies).
+- ``size``: more than 4,000 tokens, or a lexeme at more than 255 positions
+  (PostgreSQL caps positions at 16,383 and keeps a lexeme's first 255; neither is
+  reproduced).
 
 :data:`BLANKS` holds the non-ASCII punctuation a booklet is full of (curly quotes,
 bullets, dashes, a few signs). PostgreSQL reads them as blanks in a UTF-8 database
@@ -82,6 +83,7 @@ _TAG: Final = re.compile(r"<[A-Za-z!?/:_]")
 
 _LONG: Final = 256
 _MAX_TOKENS: Final = 4000
+_MAX_POSITIONS: Final = 255  # PostgreSQL keeps a lexeme's first 255 positions
 
 _STEMMED: Final = frozenset({tp.ASCIIWORD, tp.ASCIIHWORD, tp.ASCIIPARTHWORD})
 _SIMPLE: Final = frozenset({
@@ -162,6 +164,8 @@ def _lexemes(text: str) -> dict[str, list[str]] | str:
                 positions[key] = [numbers[position]]
             else:
                 at.append(numbers[position])
+    if len(flat) > _MAX_POSITIONS and max(map(len, positions.values())) > _MAX_POSITIONS:
+        return "size"
     return positions
 
 

@@ -126,6 +126,13 @@ async def test_the_calibration_text_is_supplied_and_is_what_this_database_comput
         "SELECT $1::tsvector = to_tsvector('english'::regconfig, $2)", supplied, CALIBRATION)
 
 
+async def test_a_lexeme_at_255_positions_is_supplied_and_at_256_declined(
+    conn: asyncpg.Connection,
+) -> None:
+    assert await _differing(conn, ["plan " * 255, "the plan " * 255]) == []
+    assert english_tsvector("plan " * 256) is None
+
+
 async def test_each_blank_is_a_blank_to_this_database(conn: asyncpg.Connection) -> None:
     """Every non-ASCII mark the module reads as a blank separates two words and takes
     no position, between letters, after a number and before a hyphen."""
