@@ -99,13 +99,16 @@ _UNINDEXED: Final = frozenset({tp.SPACE, tp.TAG, tp.PROTOCOL, tp.XMLENTITY})
 #: leading marks are read as a blank whatever follows; its trailing ones end the token
 #: and are read as a blank (a "." is followed by neither "." nor "/", which would
 #: make a file, and no mark starts a URL, email, host or hyphenated word).
-#: ``test_simple_runs_parse_as_the_port_parses_them`` holds this to the port.
+#: ``test_plain_runs_skip_the_parser_and_get_what_the_parser_gives`` holds this to the
+#: port.
 _SIMPLE_RUN: Final = re.compile(
     r"[(\[\"'^$#*]*([A-Za-z]+|[0-9]+)(?:[)\]\"',;:!?%*^]|\.(?![./]))*")
 
 # A run's lexemes in order, each as its literal's head ("'lexeme':"), "" for a stop
 # word (it takes a position all the same).
 _Keys = tuple[str, ...]
+# Shared by the process's threads: a dict's get and set are atomic, and a race on the
+# clear at the limit only costs a parse again.
 _CACHE: dict[str, _Keys] = {}
 _CACHE_LIMIT: Final = 100_000
 _FIRST: Final = "\x00"  # marks a text's first run in the cache (no text holds NUL)
@@ -210,14 +213,10 @@ def _quote(lexeme: str) -> str:
     return lexeme
 
 
-def _calibration(parts: Iterable[str]) -> str:
-    return "\n".join(parts)
-
-
 #: A text of our own (no member data) exercising every token kind the function
 #: handles and the stems where Snowball versions differ, for a start-up check
 #: against the database it writes to.
-CALIBRATION: Final = _calibration([
+CALIBRATION: Final = "\n".join([
     "Calibration of the worker's tsvector: the members' out-of-pocket costs, "
     "co-payments and cost-sharing for 2 emergencies at an organization's hospitals.",
     "Call 1-800-633-4227 (TTY 711), 8 a.m. to 8:00 p.m., e.g. on Mondays; "
