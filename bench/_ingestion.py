@@ -11,8 +11,12 @@ chunk step inserts a document's 285 chunks in one statement, the embed step its 
 vectors in one statement), then each COPYs its document's rows (from a connection of its
 own, all at once, into shared tables with the columns and storage of
 ``chunk_embeddings`` and ``document_chunks`` but no index, key, check or trigger: once
-without the generated tsvector, once computing it), so that the steps and the COPYs see
-the same load. A step's time is the wall time from the moment all writers start it until
+without a tsvector (the COPY parses no text), once with the tsvector a worker computes
+(migration 0014: what the chunk step now writes, parsed as a tsvector literal), once
+computing it in the database (a generated column, as the chunks had before 0014)), so
+that the steps and the COPYs see the same load. ``keyword_index``: ``worker`` (the
+default, as a worker with ``WORKER_INDEXES_KEYWORDS=true``) or ``database``. A step's
+time is the wall time from the moment all writers start it until
 the last one has finished: the writers wait for each other at every step (the worker's
 jobs do not), which costs the steps a little idle time when one writer straggles, and
 lines up every chunk step at once (the worker's jobs would mix chunk and embed steps).
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import hashlib
+import io
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -36,6 +42,7 @@ import attrs
 from adapters.clock import SystemClock
 from adapters.postgres.connection import connect, create_pool
 from adapters.postgres.job_queue import PostgresJobQueue
+from adapters.postgres.tsvector import english_tsvector
 from bench._cpu import run_seconds
 from domain.model import (
     Chunk,
@@ -109,6 +116,8 @@ class Ingestion:
     copy_vectors_seconds: float
     copy_chunks_seconds: float
     copy_chunks_tsvector_seconds: float  # the same rows into a table computing the tsvector
+    #: the same rows with the tsvectors a worker computes (what the chunk step writes)
+    copy_chunks_supplied_seconds: float = 0.0
     # the same, as the database backends' CPU seconds (waiting for a core not counted),
     # summed over the writers' backends
     chunk_cpu: float = 0.0
@@ -116,6 +125,7 @@ class Ingestion:
     copy_vectors_cpu: float = 0.0
     copy_chunks_cpu: float = 0.0
     copy_chunks_tsvector_cpu: float = 0.0
+    copy_chunks_supplied_cpu: float = 0.0
     writers: int = 1
     #: wall time of every round's submits, claims and steps (all of them, not only the
     #: chunk and embed steps), the COPYs left out
@@ -139,6 +149,13 @@ class Ingestion:
             self.copy_vectors_seconds + self.copy_chunks_seconds)
 
     @property
+    def copy_supplied_ratio(self) -> float:
+        """The same, against a COPY of the same rows with the worker's tsvectors: the
+        rows the steps write."""
+        return (self.embed_seconds + self.chunk_seconds) / (
+            self.copy_vectors_seconds + self.copy_chunks_supplied_seconds)
+
+    @property
     def copy_tsvector_ratio(self) -> float:
         """The same, against a COPY into tables that compute the chunks' tsvector."""
         return (self.embed_seconds + self.chunk_seconds) / (
@@ -158,10 +175,11 @@ class Writer:
 
 
 async def open_writers(dsn: str, schema: str, count: int, dimensions: int,
-                       register: Callable[[asyncpg.Connection], Awaitable[None]]
-                       ) -> list[Writer]:
+                       register: Callable[[asyncpg.Connection], Awaitable[None]],
+                       keyword_index: str = "worker") -> list[Writer]:
     """``count`` writers; ``register`` readies a plain connection for binary COPY of
-    vectors."""
+    vectors; ``keyword_index``: who computes the chunks' tsvectors, ``worker`` or
+    ``database``."""
     if count < 1:
         raise ValueError(f"writers must be at least 1, got {count}")
     writers: list[Writer] = []
@@ -170,7 +188,8 @@ async def open_writers(dsn: str, schema: str, count: int, dimensions: int,
             pool = await create_pool(dsn, schema, min_size=1, max_size=1)
             copy = await connect(dsn)
             writers.append(Writer(
-                PostgresJobQueue(pool, SystemClock(), schema, vector_dimension=dimensions),
+                PostgresJobQueue(pool, SystemClock(), schema, vector_dimension=dimensions,
+                                 worker_indexes_keywords=keyword_index == "worker"),
                 pool, await pool.fetchval("SELECT pg_backend_pid()"), copy,
                 await copy.fetchval("SELECT pg_backend_pid()")))
             await register(copy)
@@ -269,10 +288,12 @@ async def ingest(writers: Sequence[Writer], conn: asyncpg.Connection, schema: st
     user = f"ingest-{member:06d}"
     chunk, embed, other = _Timed(), _Timed(), _Timed()
     jobs = 0.0  # wall seconds of the rounds' submits, claims and steps
-    copies = {"vectors": _Timed(), "chunks": _Timed(), "tsvector": _Timed()}
+    copies = {"vectors": _Timed(), "chunks": _Timed(), "tsvector": _Timed(),
+              "supplied": _Timed()}
     plain = {"vectors": await plain_table(conn, schema, "chunk_embeddings"),
              "chunks": await plain_table(conn, schema, "document_chunks"),
-             "tsvector": await plain_table(conn, schema, "document_chunks", tsvector=True)}
+             "tsvector": await plain_table(conn, schema, "document_chunks", tsvector=True),
+             "supplied": await plain_table(conn, schema, "document_chunks", suffix="supplied")}
     for first in range(0, len(documents), len(writers)):
         batch = documents[first:first + len(writers)]
         active = writers[:len(batch)]
@@ -308,30 +329,40 @@ async def ingest(writers: Sequence[Writer], conn: asyncpg.Connection, schema: st
                     (c.chunk_id, c.document_id, c.user_id, c.ordinal, c.text, c.token_count)
                     for c in cs], CHUNK_COLUMNS)
                 for w, cs in zip(active, chunks, strict=True)])
+        # the worker's tsvectors, computed before the COPY's time starts; as CSV, which
+        # asyncpg's binary COPY has no tsvector encoder for
+        await copies["supplied"].run(backends, [
+            _copy_csv(w.copy, schema, plain["supplied"], _csv([
+                (c.chunk_id, c.document_id, c.user_id, c.ordinal, c.text, c.token_count,
+                 english_tsvector(c.text)) for c in cs]), [*CHUNK_COLUMNS, "text_search"])
+            for w, cs in zip(active, chunks, strict=True)])
     for table in plain.values():
         await conn.execute(f'DROP TABLE "{schema}".{table}')
     return Ingestion(
         table_rows, sum(len(v) for v in documents), embed.seconds, chunk.seconds,
         copies["vectors"].seconds, copies["chunks"].seconds, copies["tsvector"].seconds,
+        copies["supplied"].seconds,
         chunk.cpu, embed.cpu, copies["vectors"].cpu, copies["chunks"].cpu,
-        copies["tsvector"].cpu, writers=len(writers), job_seconds=jobs,
+        copies["tsvector"].cpu, copies["supplied"].cpu, writers=len(writers), job_seconds=jobs,
         documents=len(documents), chunk_client_cpu=chunk.client,
         embed_client_cpu=embed.client)
 
 
 async def plain_table(conn: asyncpg.Connection, schema: str, like: str,
-                      tsvector: bool = False) -> str:
-    """A table with ``like``'s columns and storage but no index, key, check or generated
-    column: the floor the worker's write of the same rows is measured against. With
-    ``tsvector``, its generated columns are kept (computed as the rows are COPYed)."""
-    table = f"plain_{like}" + ("_tsvector" if tsvector else "")
+                      tsvector: bool = False, suffix: str = "") -> str:
+    """A table with ``like``'s columns and storage but no index, key, check, trigger or
+    generated column: the floor the worker's write of the same rows is measured against.
+    With ``tsvector`` (``document_chunks`` only), ``text_search`` is generated from the
+    text, as before migration 0014 (computed as the rows are COPYed)."""
+    table = f"plain_{like}" + ("_tsvector" if tsvector else "") + (f"_{suffix}" if suffix else "")
     await conn.execute(f'DROP TABLE IF EXISTS "{schema}".{table}')
     await conn.execute(
         f'CREATE TABLE "{schema}".{table} (LIKE "{schema}".{like} '
-        "INCLUDING DEFAULTS INCLUDING STORAGE"
-        + (" INCLUDING GENERATED)" if tsvector else ")")
-    )
+        "INCLUDING DEFAULTS INCLUDING STORAGE)")
     if tsvector:
+        await conn.execute(
+            f'ALTER TABLE "{schema}".{table} DROP COLUMN text_search, ADD COLUMN text_search '
+            "tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED")
         return table
     generated = await conn.fetch(
         "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
@@ -347,11 +378,27 @@ async def _copy(conn: asyncpg.Connection, schema: str, table: str,
     await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=columns)
 
 
+def _csv(rows: list[tuple[object, ...]]) -> bytes:
+    """Rows as CSV (None is NULL), made before the COPY's time starts."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+async def _copy_csv(conn: asyncpg.Connection, schema: str, table: str, data: bytes,
+                    columns: list[str]) -> None:
+    """One document's rows in one COPY of CSV."""
+    await conn.copy_to_table(table, schema_name=schema, source=io.BytesIO(data),
+                             columns=columns, format="csv")
+
+
 def ingestion_lines(result: Ingestion) -> list[str]:
     embed = result.vectors / result.embed_seconds
     chunk = result.vectors / result.chunk_seconds
     copy_vectors = result.vectors / result.copy_vectors_seconds
     copy_both = result.vectors / (result.copy_vectors_seconds + result.copy_chunks_seconds)
+    copy_supplied = result.vectors / (result.copy_vectors_seconds
+                                      + result.copy_chunks_supplied_seconds)
     copy_tsvector = result.vectors / (result.copy_vectors_seconds
                                       + result.copy_chunks_tsvector_seconds)
     per = 1000 / (result.vectors / CHUNKS_PER_DOCUMENT)  # ms per document of 285 chunks
@@ -361,12 +408,15 @@ def ingestion_lines(result: Ingestion) -> list[str]:
         f"embed step {embed:7,.0f} /s (COPY of its rows {copy_vectors:7,.0f} /s, "
         f"{copy_vectors / embed:4.2f}x); chunk+embed steps {result.both:7,.0f} /s, "
         f"COPY of their rows {copy_both:7,.0f} /s ({result.copy_ratio:4.2f}x), "
+        f"with the worker's tsvector {copy_supplied:7,.0f} /s "
+        f"({result.copy_supplied_ratio:4.2f}x), "
         f"with the tsvector computed {copy_tsvector:7,.0f} /s "
         f"({result.copy_tsvector_ratio:4.2f}x)",
         f"    database CPU per document: chunk step {result.chunk_cpu * per:6.1f} ms, "
         f"embed step {result.embed_cpu * per:6.1f} ms; COPY of the vectors "
         f"{result.copy_vectors_cpu * per:5.1f} ms, of the chunks "
-        f"{result.copy_chunks_cpu * per:5.1f} ms, computing the tsvector "
+        f"{result.copy_chunks_cpu * per:5.1f} ms, with the worker's tsvector "
+        f"{result.copy_chunks_supplied_cpu * per:5.1f} ms, computing the tsvector "
         f"{result.copy_chunks_tsvector_cpu * per:5.1f} ms; steps / COPY "
         f"{steps / (result.copy_vectors_cpu + result.copy_chunks_cpu):4.2f}x, with the "
         f"tsvector {steps / (result.copy_vectors_cpu + result.copy_chunks_tsvector_cpu):4.2f}x",
@@ -402,6 +452,8 @@ def target_line(result: Ingestion) -> str:
             f"vectors/s (target >= {INGEST_TARGET:,}: {verdict(result.both >= INGEST_TARGET)}); "
             f"{result.copy_ratio:.2f}x a COPY without the tsvector "
             f"(target <= {COPY_TARGET:g}x: {verdict(result.copy_ratio <= COPY_TARGET)}), "
+            f"{result.copy_supplied_ratio:.2f}x a COPY with the worker's tsvector "
+            f"({verdict(result.copy_supplied_ratio <= COPY_TARGET)}), "
             f"{result.copy_tsvector_ratio:.2f}x a COPY computing it "
             f"({verdict(result.copy_tsvector_ratio <= COPY_TARGET)}), "
             f"{result.writers} COPY{'s' if result.writers > 1 else ''} at once")

@@ -31,6 +31,7 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel
 from adapters.postgres.errors import commit, translates_outages
 from adapters.postgres.files import write_parts
+from adapters.postgres.keyword_index import KeywordIndexer
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.vector_binary import packed_vector
@@ -62,7 +63,9 @@ def _move_arguments(current: Job, moved: Moved) -> list[Any]:
 @translates_outages
 class PostgresJobQueue(QueueRules):
     """``JobQueue`` on PostgreSQL: the domain's ``QueueRules`` decide the writes, this
-    class stores them (``JobMoves``). ``pool`` comes from :func:`create_pool`."""
+    class stores them (``JobMoves``). ``pool`` comes from :func:`create_pool`.
+    ``worker_indexes_keywords``: the chunk step's writes carry each chunk's tsvector,
+    computed here where it can be exactly the database's (:class:`KeywordIndexer`)."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class PostgresJobQueue(QueueRules):
         schema: str = DEFAULT_SCHEMA,
         *,
         vector_dimension: int | None = None,
+        worker_indexes_keywords: bool = True,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -79,6 +83,7 @@ class PostgresJobQueue(QueueRules):
         self._channel = jobs_channel(schema)
         self._member_lock = f"navigator.member-uploads.{schema}"
         self._vector_dimension = vector_dimension
+        self._keyword_index = KeywordIndexer(pool, enabled=worker_indexes_keywords)
 
     @property
     def channel(self) -> str:
@@ -272,7 +277,8 @@ class PostgresJobQueue(QueueRules):
         if output.parsed is not None:
             return "finish_with_parsed", [parsed_to_json(output.parsed)]
         if output.chunks is not None:
-            return "finish_with_chunks", chunks_to_columns(output.chunks)
+            return "finish_with_chunks", [*chunks_to_columns(output.chunks),
+                                          await self._keyword_index.column(output.chunks)]
         if output.vectors:
             if self._vector_dimension is None:
                 async with self._pool.acquire() as conn:

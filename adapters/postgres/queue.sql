@@ -132,8 +132,9 @@ WHERE NOT EXISTS (SELECT FROM fenced);
 -- name: finish_with_chunks
 -- A worker finishes the chunk step: the move, and the document's chunks, one array per
 -- column ($33 chunk_id, $34 ordinal, $35 text, $36 token_count, $37 heading_path as
--- JSON text, $38 page, $39 char_start, $40 char_end, $41 chunker). Chunks past the new
--- last ordinal go. A chunk whose content is unchanged is left alone (its vector still
+-- JSON text, $38 page, $39 char_start, $40 char_end, $41 chunker, $42 text_search as
+-- tsvector text, NULL where the worker leaves it to the database's trigger, migration
+-- 0014). Chunks past the new last ordinal go. A chunk whose content is unchanged is left alone (its vector still
 -- fits it); a changed one is rewritten, and its vector goes, as does a removed
 -- chunk's: the vector table's key refuses to outlive the chunk it was made for.
 WITH found AS (
@@ -165,20 +166,21 @@ WITH found AS (
 ), chunks AS (
     INSERT INTO {schema}.document_chunks AS c
         (document_id, user_id, chunk_id, ordinal, text, token_count, heading_path, page,
-         char_start, char_end, chunker)
+         char_start, char_end, chunker, text_search)
     SELECT f.document_id, f.user_id, u.chunk_id, u.ordinal, u.text, u.token_count,
            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.page,
-           u.char_start, u.char_end, u.chunker
+           u.char_start, u.char_end, u.chunker, u.text_search::tsvector
     FROM fenced f CROSS JOIN unnest($33::uuid[], $34::int[], $35::text[], $36::int[],
                                     $37::text[], $38::int[], $39::int[], $40::int[],
-                                    $41::text[])
+                                    $41::text[], $42::text[])
         AS u(chunk_id, ordinal, text, token_count, heading_path, page, char_start,
-             char_end, chunker)
+             char_end, chunker, text_search)
     ON CONFLICT (document_id, ordinal) DO UPDATE
     SET chunk_id = EXCLUDED.chunk_id, text = EXCLUDED.text,
         token_count = EXCLUDED.token_count, heading_path = EXCLUDED.heading_path,
         page = EXCLUDED.page, char_start = EXCLUDED.char_start,
-        char_end = EXCLUDED.char_end, chunker = EXCLUDED.chunker
+        char_end = EXCLUDED.char_end, chunker = EXCLUDED.chunker,
+        text_search = EXCLUDED.text_search
     WHERE NOT (c.chunk_id IS NOT DISTINCT FROM EXCLUDED.chunk_id
                AND c.text IS NOT DISTINCT FROM EXCLUDED.text
                AND c.token_count IS NOT DISTINCT FROM EXCLUDED.token_count

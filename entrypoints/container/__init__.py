@@ -129,6 +129,7 @@ class Container(containers.DeclarativeContainer):
     job_queue = providers.Singleton(
         PostgresJobQueue, pool, clock, schema=settings.provided.database_schema,
         vector_dimension=settings.provided.rag_vector_dimension,
+        worker_indexes_keywords=settings.provided.worker_indexes_keywords,
     )
     documents = providers.Singleton(
         PostgresDocumentRepository, pool, schema=settings.provided.database_schema

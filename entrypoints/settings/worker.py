@@ -30,6 +30,10 @@ class WorkerSettings(BaseModel):
     worker_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     #: A step still running after this long is stopped and retried (a passing failure).
     worker_step_timeout_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900.0
+    #: The worker computes each chunk's keyword index (its tsvector) itself, once its
+    #: first chunk write has checked that the database's ``english`` configuration
+    #: agrees; false leaves every chunk to the database (migration 0014's trigger).
+    worker_indexes_keywords: bool = True
 
     @field_validator("worker_log_level", mode="before")
     @classmethod

@@ -430,8 +430,8 @@ async def test_a_schema_that_applied_the_first_text_of_0006_is_accepted(
     [old] = SUPERSEDED[6]
     await _record_checksum(conn, blank_schema, 6, old)
 
-    assert [name[:4] for name in await migrate(conn, blank_schema, 8)] == [
-        f"{CONTRACT_THE_CHUNKS:04d}", f"{CONTRACT_THE_CHUNKS + 1:04d}"]
+    assert [name[:4] for name in await migrate(conn, blank_schema, 8)] == _numbers_from(
+        CONTRACT_THE_CHUNKS)
     status = await schema_status(conn, blank_schema)
     assert status.up_to_date
     assert status.changed == ()
@@ -477,6 +477,11 @@ def _migrations_before(tmp_path: Path, version: int) -> Path:
     return target
 
 
+def _numbers_from(version: int) -> list[str]:
+    """The numbers of the migration files from ``version`` on, as migrate names them."""
+    return [f"{m.version:04d}" for m in load_migrations() if m.version >= version]
+
+
 async def _chunks_table(conn: asyncpg.Connection, schema: str) -> dict[str, list[str]]:
     """The columns, indexes and triggers of ``document_chunks``."""
     table = f'"{schema}".document_chunks'
@@ -507,7 +512,9 @@ async def test_the_chunks_table_keeps_only_what_this_and_the_previous_release_us
                     "document_chunks_pkey"],
         "triggers": ["document_chunk_totals_after_delete",
                      "document_chunk_totals_after_insert",
-                     "document_chunk_totals_after_update"],
+                     "document_chunk_totals_after_update",
+                     "document_chunks_text_search_on_insert",
+                     "document_chunks_text_search_on_update"],
     }
     assert not await conn.fetchval(
         "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
@@ -518,18 +525,28 @@ async def test_the_contract_step_on_a_populated_schema_keeps_every_chunk_vector_
     postgres_dsn: str, conn: asyncpg.Connection, blank_schema: str, tmp_path: Path
 ) -> None:
     """Documents completed on the schema before 0012 keep their chunks, vectors, totals
-    and keyword matches through the contract step and 0013, and the worker completes new
-    documents after them. (The queue's statements, `queue.sql`, are the previous
-    release's unchanged, so this is also its chunk and embed steps on both schemas.)"""
+    and keyword matches through the contract step, 0013 and 0014, and the worker
+    completes new documents after them. The first document's chunks and vector are
+    written as the release that shipped 0011 wrote them (no tsvector named: the
+    generated column computed it); this release's chunk statement names the column, so
+    it runs on the migrated schema only, as a deploy runs it."""
     await migrate(conn, blank_schema, 8, _migrations_before(tmp_path, CONTRACT_THE_CHUNKS))
     pool = await create_pool(postgres_dsn, blank_schema, min_size=1, max_size=2)
     try:
         queue = PostgresJobQueue(pool, FakeClock(), blank_schema, vector_dimension=8)
-        await submit(queue, MARIA, b"maria's policy", FakeClock().now())
-        [lease] = await queue.claim("worker-1", 1, LEASE)
+        first = await submit(queue, MARIA, b"maria's policy", FakeClock().now())
         texts = ["Orthodontia is covered at 50%", "Copay is $20 per visit"]
-        assert await run_to(queue, lease, JobStatus.COMPLETE, 8, texts) is None
         s = f'"{blank_schema}"'
+        await conn.execute(
+            f"INSERT INTO {s}.document_chunks (document_id, user_id, chunk_id, ordinal, "
+            "text, token_count, chunker) SELECT $1, $2, gen_random_uuid(), n::int - 1, t, 6, "
+            "'before' FROM unnest($3::text[]) WITH ORDINALITY AS u(t, n)",
+            first.document.document_id, MARIA, texts)
+        await conn.execute(
+            f"INSERT INTO {s}.chunk_embeddings (chunk_id, document_id, user_id, model, "
+            f"embedding) SELECT chunk_id, document_id, user_id, 'text-embedding-3-small', "
+            f"'[1,0,0,0,0,0,0,0]' FROM {s}.document_chunks")
+        await conn.execute(f"UPDATE {s}.upload_jobs SET status = 'complete'")
         counts = (f"SELECT (SELECT count(*) FROM {s}.document_chunks), "
                   f"(SELECT count(*) FROM {s}.chunk_embeddings), "
                   f"(SELECT sum(chunks) FROM {s}.document_chunk_totals)")
@@ -538,10 +555,9 @@ async def test_the_contract_step_on_a_populated_schema_keeps_every_chunk_vector_
 
         applied = await migrate(conn, blank_schema, 8)
 
-        # the contract step, then the expand step that recounts totals from a document's
-        # own chunks
-        assert [name[:4] for name in applied] == [f"{CONTRACT_THE_CHUNKS:04d}",
-                                                  f"{CONTRACT_THE_CHUNKS + 1:04d}"]
+        # the contract step, then the expand steps after it (0013 recounts totals from a
+        # document's own chunks, 0014 lets the writer supply the tsvector)
+        assert [name[:4] for name in applied] == _numbers_from(CONTRACT_THE_CHUNKS)
         assert tuple(await conn.fetchrow(counts)) == before
         table = await _chunks_table(conn, blank_schema)
         assert not [c for c in table["columns"] if c.startswith("embedding")]

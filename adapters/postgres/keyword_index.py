@@ -1,0 +1,70 @@
+"""Who computes a chunk's keyword index (its ``text_search`` tsvector): the worker,
+where it can be sure to compute what the database would, else the database.
+
+The database's trigger (migration 0014) indexes every chunk written without one, as
+the generated column did before. A worker that computes them itself takes ~70 % of
+the chunk step's database CPU off the one machine all workers share; it may only if
+its tokens, stop words and stems are the database's. So before its first chunk write
+it indexes :data:`~adapters.postgres.tsvector.CALIBRATION` (a text of our own, with
+every kind of token the worker handles and the words whose stems differ between
+Snowball versions) both ways; the worker supplies tsvectors only if the two agree,
+and otherwise says so once and leaves every chunk to the database. A chunk whose text
+the worker cannot be sure of (:func:`~adapters.postgres.tsvector.english_tsvector`
+answers None) is left to the database either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import asyncpg
+
+from adapters.postgres.tsvector import CALIBRATION, english_tsvector
+from domain.model import Chunk
+
+log = logging.getLogger("navigator.worker")
+
+_AGREES = "SELECT to_tsvector('english'::regconfig, $1) = $2::tsvector"
+
+
+async def database_agrees(conn: asyncpg.Connection) -> bool:
+    """Whether the database indexes :data:`CALIBRATION` exactly as this worker does."""
+    ours = english_tsvector(CALIBRATION)
+    return ours is not None and bool(await conn.fetchval(_AGREES, CALIBRATION, ours))
+
+
+def _tsvectors(texts: list[str]) -> list[str | None]:
+    return [english_tsvector(text) for text in texts]
+
+
+class KeywordIndexer:
+    """The ``text_search`` column of a chunk write: each chunk's tsvector as text, or
+    None where the database's trigger is to compute it."""
+
+    def __init__(self, pool: asyncpg.Pool, *, enabled: bool = True) -> None:
+        self._pool = pool
+        self._by_worker: bool | None = None if enabled else False
+
+    async def column(self, chunks: Sequence[Chunk]) -> list[str | None]:
+        if self._by_worker is None:
+            async with self._pool.acquire() as conn:
+                self._by_worker = await database_agrees(conn)
+            if not self._by_worker:
+                log.warning(
+                    "the database's 'english' text search configuration indexes words "
+                    "differently from this worker (another PostgreSQL version or a "
+                    "changed configuration): the database indexes every chunk itself, "
+                    "at about twice the chunk step's database CPU")
+        if not self._by_worker:
+            return [None] * len(chunks)
+        # ~0.1 ms of CPU per chunk (a first document's new words: several times that),
+        # off the event loop that keeps the worker's leases alive
+        return await asyncio.to_thread(_tsvectors, [chunk.text for chunk in chunks])
+
+    @property
+    def by_worker(self) -> bool | None:
+        """True once the worker supplies tsvectors, False if it leaves them to the
+        database, None before its first chunk write."""
+        return self._by_worker
