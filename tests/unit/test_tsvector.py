@@ -22,9 +22,12 @@ _ENTRY = re.compile(r"'((?:[^']|'')*)':([0-9,]+)")
 
 
 def parsed(literal: str) -> dict[str, set[int]]:
-    """A tsvector literal as PostgreSQL reads it: lexeme -> positions (order free)."""
-    found = {m.group(1).replace("''", "'"): {int(p) for p in m.group(2).split(",")}
-             for m in _ENTRY.finditer(literal)}
+    """A tsvector literal as PostgreSQL reads it: lexeme -> positions (order free, a
+    lexeme's entries merged)."""
+    found: dict[str, set[int]] = {}
+    for m in _ENTRY.finditer(literal):
+        found.setdefault(m.group(1).replace("''", "'"), set()).update(
+            int(p) for p in m.group(2).split(","))
     assert " ".join(m.group() for m in _ENTRY.finditer(literal)) == literal.strip()
     return found
 
