@@ -10,12 +10,13 @@ to each of them as it does to ``to_tsvector('english', ...)`` on the database:
 - it is lowercased; one of PostgreSQL's ``english.stop`` words (:data:`STOP_WORDS`)
   is no word at all;
 - a word of letters only is stemmed by Snowball's English stemmer (the
-  ``snowballstemmer`` package: the same algorithm, from the same project, that
-  PostgreSQL's ``english_stem`` dictionary compiles in); a word holding a digit is
-  kept as it is (PostgreSQL's ``simple`` dictionary for numbers and mixed words).
+  ``snowballstemmer`` package, pinned: the same algorithm, from the same project, that
+  PostgreSQL's ``english_stem`` dictionary compiles in, less what the package's 3.x
+  changed since, undone below); a word holding a digit is kept as it is
+  (PostgreSQL's ``simple`` dictionary for numbers and mixed words).
 
 ``tests/integration/test_english_words.py`` holds this to ``to_tsvector`` on every
-word of the corpus's 232-page booklet.
+word of the corpus's 232-page booklet and of an English dictionary (234,000 words).
 """
 
 from __future__ import annotations
@@ -52,9 +53,16 @@ _STEMMER_LOCK = threading.Lock()
 #   PostgreSQL has "emerg"). A word starting with one is stemmed with its first letter
 #   swapped for another of the same kind (vowel for vowel, consonant for consonant),
 #   which the rules treat alike, and the letter put back;
-# - "-ogist" becomes "-og" ("cardiologists": "cardiolog", PostgreSQL "cardiologist").
+# - "-ogist" becomes "-og" ("cardiologists": "cardiolog", PostgreSQL "cardiologist");
+# - "evening" is kept whole (PostgreSQL: "even");
+# - a consonant and "ying" becomes the consonant and "ie" ("vying": "vie", PostgreSQL
+#   "vy"), where PostgreSQL knows only "dying", "lying" and "tying".
+# An English dictionary's 234,000 words agree with PostgreSQL 18 with these four.
 _NEWER_PREFIXES = {"emerg": "a", "inter": "a", "later": "b", "organ": "a", "past": "b",
                    "univers": "a"}
+_OLDER_WHOLE = {"evening": "even", "evenings": "even"}
+_CONSONANT_YING = re.compile(r"[^aeiouy]ying")
+_YING_KNOWN = frozenset({"dying", "lying", "tying"})
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -71,6 +79,10 @@ def stem(word: str) -> str:
 def stem_token(lower: str) -> str:
     """PostgreSQL's ``english_stem`` of a lowercased token that is not a stop word,
     letters only or not (``to_tsvector`` stems a hyphenated word whole, hyphens in)."""
+    if lower in _OLDER_WHOLE:
+        return _OLDER_WHOLE[lower]
+    if _CONSONANT_YING.fullmatch(lower) and lower not in _YING_KNOWN:
+        return lower[0] + "y"
     if lower.endswith(("ogist", "ogists")):
         return lower.removesuffix("s")  # no older rule touches "-ogist"
     for prefix, stand_in in _NEWER_PREFIXES.items():
