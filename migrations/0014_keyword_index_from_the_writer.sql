@@ -18,10 +18,12 @@
 
 SET LOCAL lock_timeout = '5s';
 
+-- pg_catalog's `english`, whatever a session's search_path holds: the generated column
+-- kept the configuration it was created with, by its identifier, and so does this.
 CREATE OR REPLACE FUNCTION {schema}.document_chunks_text_search() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    NEW.text_search := to_tsvector('english'::regconfig, NEW.text);
+    NEW.text_search := to_tsvector('pg_catalog.english'::regconfig, NEW.text);
     RETURN NEW;
 END $$;
 

@@ -31,7 +31,7 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel
 from adapters.postgres.errors import commit, translates_outages
 from adapters.postgres.files import write_parts
-from adapters.postgres.keyword_index import KeywordIndexer
+from adapters.postgres.keyword_index import REFUSED_LITERAL, KeywordIndexer
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.vector_binary import packed_vector
@@ -262,12 +262,32 @@ class PostgresJobQueue(QueueRules):
             arguments.append(self._channel)
         else:
             name = "rescue"
-        row = await self._pool.fetchrow(self._sql[name], *arguments)
-        assert row is not None
+        row = await self._fetch_move(name, arguments)
         if row["written"]:
             return Stored(job=job_from_row(row))
         return Stored(found=None if row["job_id"] is None else job_from_row(row),
                       unknown_chunks=bool(row["unknown_chunks"]))
+
+    async def _fetch_move(self, name: str, arguments: list[Any]) -> asyncpg.Record:
+        """The move statement's one row. Should the database refuse a tsvector this
+        worker wrote (a bug: they are checked to be PostgreSQL's own), the chunks are
+        written again for the database to index, as it does from then on; its error,
+        which quotes the chunk's words, goes nowhere."""
+        supplied = name == "finish_with_chunks" and any(
+            t is not None for t in arguments[-1])
+        try:
+            row = await self._pool.fetchrow(self._sql[name], *arguments)
+        except REFUSED_LITERAL:
+            if not supplied:
+                raise
+            row = None  # retried below, outside this block: no error to chain to
+        if row is None and supplied:
+            self._keyword_index.leave_to_database(
+                "the database refused a tsvector this worker computed")
+            arguments[-1] = [None] * len(arguments[-1])
+            row = await self._pool.fetchrow(self._sql[name], *arguments)
+        assert row is not None
+        return row
 
     async def _artefacts(self, output: StepOutput | None) -> tuple[str, list[Any]]:
         """The statement that stores a worker's move, and the arguments the step's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 
@@ -26,7 +27,11 @@ from domain.model import Chunk
 
 log = logging.getLogger("navigator.worker")
 
-_AGREES = "SELECT to_tsvector('english'::regconfig, $1) = $2::tsvector"
+_AGREES = "SELECT to_tsvector('pg_catalog.english'::regconfig, $1) = $2::tsvector"
+
+#: What PostgreSQL raises for a tsvector literal it cannot read (a syntax error, a word
+#: or a vector too long); its message quotes the literal, a chunk's words.
+REFUSED_LITERAL = (asyncpg.PostgresSyntaxError, asyncpg.ProgramLimitExceededError)
 
 
 async def database_agrees(conn: asyncpg.Connection) -> bool:
@@ -46,22 +51,38 @@ class KeywordIndexer:
     def __init__(self, pool: asyncpg.Pool, *, enabled: bool = True) -> None:
         self._pool = pool
         self._by_worker: bool | None = None if enabled else False
+        self._checking = asyncio.Lock()  # one check, however many first writes at once
+        # A thread of its own: the default executor may be busy with local parses, and
+        # a chunk step's write should not wait behind them while its lease runs.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="keyword-index")
 
     async def column(self, chunks: Sequence[Chunk]) -> list[str | None]:
         if self._by_worker is None:
-            async with self._pool.acquire() as conn:
-                self._by_worker = await database_agrees(conn)
-            if not self._by_worker:
-                log.warning(
-                    "the database's 'english' text search configuration indexes words "
-                    "differently from this worker (another PostgreSQL version or a "
-                    "changed configuration): the database indexes every chunk itself, "
-                    "at about twice the chunk step's database CPU")
+            async with self._checking:
+                if self._by_worker is None:
+                    async with self._pool.acquire() as conn:
+                        agrees = await database_agrees(conn)
+                    if not agrees:
+                        self.leave_to_database(
+                            "the database's 'english' text search configuration indexes "
+                            "words differently from this worker (another PostgreSQL "
+                            "version or a changed configuration)")
+                    else:
+                        self._by_worker = True
         if not self._by_worker:
             return [None] * len(chunks)
         # ~0.1 ms of CPU per chunk (a first document's new words: several times that),
         # off the event loop that keeps the worker's leases alive
-        return await asyncio.to_thread(_tsvectors, [chunk.text for chunk in chunks])
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, _tsvectors, [chunk.text for chunk in chunks])
+
+    def leave_to_database(self, why: str) -> None:
+        """From now on the database indexes every chunk this process writes; says why
+        (never a chunk's text), once."""
+        if self._by_worker is not False:
+            self._by_worker = False
+            log.warning("%s: the database indexes every chunk itself from now on, at "
+                        "about twice the chunk step's database CPU", why)
 
     @property
     def by_worker(self) -> bool | None:

@@ -134,9 +134,11 @@ WHERE NOT EXISTS (SELECT FROM fenced);
 -- column ($33 chunk_id, $34 ordinal, $35 text, $36 token_count, $37 heading_path as
 -- JSON text, $38 page, $39 char_start, $40 char_end, $41 chunker, $42 text_search as
 -- tsvector text, NULL where the worker leaves it to the database's trigger, migration
--- 0014). Chunks past the new last ordinal go. A chunk whose content is unchanged is left alone (its vector still
--- fits it); a changed one is rewritten, and its vector goes, as does a removed
--- chunk's: the vector table's key refuses to outlive the chunk it was made for.
+-- 0014). Chunks past the new last ordinal go. A chunk whose content is unchanged is
+-- left alone (its vector still fits it); a changed one is rewritten, and its vector
+-- goes, as does a removed chunk's: the vector table's key refuses to outlive the chunk
+-- it was made for. A stored tsvector that differs from the one written now counts as
+-- a change, so writing a document's chunks again repairs one.
 WITH found AS (
     SELECT * FROM {schema}.upload_jobs WHERE job_id = $1
 ), fenced AS (
@@ -188,7 +190,8 @@ WITH found AS (
                AND c.page IS NOT DISTINCT FROM EXCLUDED.page
                AND c.char_start IS NOT DISTINCT FROM EXCLUDED.char_start
                AND c.char_end IS NOT DISTINCT FROM EXCLUDED.char_end
-               AND c.chunker IS NOT DISTINCT FROM EXCLUDED.chunker)
+               AND c.chunker IS NOT DISTINCT FROM EXCLUDED.chunker
+               AND c.text_search IS NOT DISTINCT FROM EXCLUDED.text_search)
     RETURNING c.chunk_id
 ), stale_vectors AS (
     -- the chunks as they were before this statement, found by the document's key

@@ -226,6 +226,6 @@ CALIBRATION: Final = "\n".join([
     "Files ../notes, ~/plan/summary.txt, /usr/local and C19-covid-19 tier-2 drugs, "
     "COVID-19, 90-day supply, H5425-075 plan, 2nd floor, Y0057_SCAN_2025 &amp; 1 < 2.",
     "Cardiologists, internal universal lateral interring pasted generously dying "
-    "vying on evenings, skies news sky ski's ... the end.",
+    "vying on evenings, skies news sky ski's, added egging erring offing ... the end.",
     "Punctuation read as blanks: " + " x".join(BLANKS) + " x.",
 ])

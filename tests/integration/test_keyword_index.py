@@ -8,17 +8,16 @@ one: the previous release's statements, and this release's chunks the worker dec
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
+from adapters.postgres import keyword_index
 from adapters.postgres.job_queue import PostgresJobQueue
 from adapters.postgres.keyword_index import KeywordIndexer
-from adapters.postgres.tsvector import english_tsvector
-from domain.model import Chunk
+from adapters.postgres.tsvector import CALIBRATION, english_tsvector
+from domain.model import Chunk, StepOutput
 from domain.status import JobStatus
 from tests.conftest import TEST_VECTOR_DIMENSION
 from tests.contract.builders import LEASE, MARIA, chunks_for, run_to, submit, upload
@@ -71,27 +70,106 @@ async def test_the_worker_supplies_tsvectors_only_after_the_database_agrees(
 
 
 async def test_a_database_that_indexes_differently_indexes_every_chunk_itself(
-    postgres_dsn: str, pg_schema: str, caplog: pytest.LogCaptureFixture
+    pg_pool: asyncpg.Pool, pg_schema: str, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A database whose ``english`` configuration is not the one the worker knows (here:
-    the schema's own, first on the search path, indexing words unstemmed): the worker
-    says so once and leaves every chunk to the database."""
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        await conn.execute(f'CREATE TEXT SEARCH CONFIGURATION "{pg_schema}".english '
-                           "(COPY = pg_catalog.simple)")
-        await conn.execute(f'SET search_path TO "{pg_schema}", pg_catalog')
-        indexer = KeywordIndexer(_OneConnection(conn))  # type: ignore[arg-type]
-        chunks = _chunks()
-        with caplog.at_level(logging.WARNING, logger="navigator.worker"):
-            assert await indexer.column(chunks) == [None] * 4
-            assert await indexer.column(chunks) == [None] * 4
-    finally:
-        await conn.close()
-    assert indexer.by_worker is False
+    """A database whose ``english`` is not the one this worker knows (here: a worker
+    whose stems differ, as another PostgreSQL's would): the worker says so once and
+    leaves every chunk to the database, which indexes them all."""
+    monkeypatch.setattr(keyword_index, "english_tsvector",
+                        lambda text: _unstemmed(text) if text == CALIBRATION else "'x':1")
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    with caplog.at_level(logging.WARNING, logger="navigator.worker"):
+        for content in (b"first", b"second"):
+            await submit(queue, MARIA, content, FakeClock().now())
+            [lease] = await queue.claim("worker-1", 1, LEASE)
+            assert await run_to(queue, lease, JobStatus.COMPLETE, TEST_VECTOR_DIMENSION,
+                                TEXTS) is None
+
+    assert await _differing(pg_pool, pg_schema) == 0
     warnings = [r.getMessage() for r in caplog.records if r.name == "navigator.worker"]
     assert len(warnings) == 1 and "indexes words differently" in warnings[0]
     assert not any(t[:20] in warnings[0] for t in TEXTS)
+
+
+def _unstemmed(text: str) -> str:
+    return " ".join(f"'{w.lower()}':{n}" for n, w in enumerate(text.split()[:50], 1)
+                    if w.isalpha())
+
+
+async def test_the_workers_tsvectors_are_stored_as_written_and_declined_ones_computed(
+    pg_pool: asyncpg.Pool, pg_schema: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the worker supplies is what is stored (the database computes nothing for
+    it), and a chunk it declines is indexed by the database: a worker whose every
+    tsvector reads 'sentinel' leaves exactly that, and PostgreSQL's own for the one
+    it declines."""
+    real = keyword_index.english_tsvector
+    monkeypatch.setattr(
+        keyword_index, "english_tsvector",
+        lambda text: real(text) if text == CALIBRATION or real(text) is None
+        else "'sentinel':1")
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    assert await run_to(queue, lease, JobStatus.COMPLETE, TEST_VECTOR_DIMENSION, TEXTS) is None
+
+    stored = await pg_pool.fetch(
+        f'SELECT text_search::text AS t, text_search = to_tsvector(\'english\', text) AS own '
+        f'FROM "{pg_schema}".document_chunks ORDER BY ordinal')
+    assert [r["t"] for r in stored[:3]] == ["'sentinel':1"] * 3
+    assert stored[3]["own"] and stored[3]["t"] != "'sentinel':1"
+
+
+async def test_writing_a_documents_chunks_again_keeps_every_tsvector_postgresqls(
+    pg_pool: asyncpg.Pool, pg_schema: str,
+) -> None:
+    """The chunk statement's update path: an unchanged chunk is left as it was, a
+    changed one (English, then one the worker declines) is indexed anew."""
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    held = await run_to(queue, lease, JobStatus.EMBEDDINGS_STORED, TEST_VECTOR_DIMENSION,
+                        TEXTS[:3])
+    assert held is not None
+    rows = f'SELECT ordinal, xmin::text AS x FROM "{pg_schema}".document_chunks ORDER BY ordinal'
+    before = [r["x"] for r in await pg_pool.fetch(rows)]
+
+    await queue.finish_step(held, StepOutput(chunks=chunks_for(
+        held.job, [TEXTS[0], "Vision: one exam every 12 months at $0.", TEXTS[3]])), LEASE)
+
+    after = [r["x"] for r in await pg_pool.fetch(rows)]
+    assert after[0] == before[0] and after[1] != before[1] and after[2] != before[2]
+    assert await _differing(pg_pool, pg_schema) == 0
+
+
+async def test_a_tsvector_the_database_refuses_leaves_the_chunks_to_it_and_quotes_nothing(
+    pg_pool: asyncpg.Pool, pg_schema: str, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Should a worker ever write a tsvector PostgreSQL cannot read (its error quotes
+    the literal: the chunk's words), the chunk step still completes, the database
+    indexes the chunks, and neither the log nor the job holds the words."""
+    real = keyword_index.english_tsvector
+    monkeypatch.setattr(
+        keyword_index, "english_tsvector",
+        lambda text: real(text) if text == CALIBRATION else f"'{text}")  # unterminated
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    submission = await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+    with caplog.at_level(logging.DEBUG):
+        assert await run_to(queue, lease, JobStatus.COMPLETE, TEST_VECTOR_DIMENSION,
+                            TEXTS) is None
+
+    assert await _differing(pg_pool, pg_schema) == 0
+    job = await queue.job_for_document(submission.document.document_id)
+    logged = " ".join(r.getMessage() for r in caplog.records) + str(job.last_error)
+    assert "refused a tsvector" in logged
+    assert not any(word in logged for word in ("out-of-pocket", "Specialist", "7,000"))
 
 
 async def test_worker_indexes_keywords_off_leaves_every_chunk_to_the_database(
@@ -134,14 +212,3 @@ async def test_the_previous_releases_chunk_writes_are_indexed_by_the_database(
 def _chunks() -> tuple[Chunk, ...]:
     _, job = upload(MARIA, b"maria's policy", FakeClock().now())
     return chunks_for(job, TEXTS)
-
-
-class _OneConnection:
-    """A pool of one given connection (its session settings kept)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        yield self._conn
