@@ -47,12 +47,6 @@ SIGNEDINT: Final = 21
 UNSIGNEDINT: Final = 22
 XMLENTITY: Final = 23
 
-#: PostgreSQL's alias of each token type (ts_debug's ``alias`` column).
-ALIAS: Final = ("", "asciiword", "word", "numword", "email", "url", "host", "sfloat",
-                "version", "hword_numpart", "hword_part", "hword_asciipart", "blank",
-                "tag", "protocol", "numhword", "asciihword", "hword", "url_path", "file",
-                "float", "int", "uint", "entity")
-
 # Action flags.
 A_NEXT = 0x0000
 A_BINGO = 0x0001

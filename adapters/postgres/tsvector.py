@@ -84,6 +84,9 @@ _NOT_ALLOWED: Final = re.compile(r"[^\t\n\r -~]")
 _TAG: Final = re.compile(r"<[A-Za-z!?/:_]")
 
 _LONG: Final = 256
+#: A run without whitespace longer than this is declined unparsed (the port is pure
+#: Python: a long blob would hold the worker's thread for long).
+_LONG_RUN: Final = 1024
 _MAX_TOKENS: Final = 4000
 _MAX_POSITIONS: Final = 255  # PostgreSQL keeps a lexeme's first 255 positions
 
@@ -179,6 +182,8 @@ def _parse_run(run: str) -> _Keys | str:
     first = run.startswith(_FIRST)
     if first:
         run = run[1:]
+    if len(run) > _LONG_RUN:
+        return "long"  # some token of it is long, or it is thousands of them: not parsed
     simple = _SIMPLE_RUN.fullmatch(run)
     if simple is not None:
         token = simple.group(1)
