@@ -19,11 +19,13 @@
 SET LOCAL lock_timeout = '5s';
 
 -- pg_catalog's `english`, whatever a session's search_path holds: the generated column
--- kept the configuration it was created with, by its identifier, and so does this.
+-- kept the configuration it was created with, by its identifier, and so does this
+-- (qualified names rather than a SET clause, which would cost every row a GUC change).
 CREATE OR REPLACE FUNCTION {schema}.document_chunks_text_search() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.text_search := to_tsvector('pg_catalog.english'::regconfig, NEW.text);
+    NEW.text_search := pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig,
+                                              NEW.text);
     RETURN NEW;
 END $$;
 

@@ -31,7 +31,7 @@ from adapters.postgres._rows import (
 from adapters.postgres.connection import DEFAULT_SCHEMA, jobs_channel
 from adapters.postgres.errors import commit, translates_outages
 from adapters.postgres.files import write_parts
-from adapters.postgres.keyword_index import REFUSED_LITERAL, KeywordIndexer
+from adapters.postgres.keyword_index import KeywordIndexer, refused_literal
 from adapters.postgres.migrations import stored_vector_dimension
 from adapters.postgres.named_sql import queue_statements
 from adapters.postgres.vector_binary import packed_vector
@@ -272,16 +272,18 @@ class PostgresJobQueue(QueueRules):
         """The move statement's one row. Should the database refuse a tsvector this
         worker wrote (a bug: they are checked to be PostgreSQL's own), the chunks are
         written again for the database to index, as it does from then on; its error,
-        which quotes the chunk's words, goes nowhere."""
+        which quotes the chunk's words, is not kept or chained (PostgreSQL's own log
+        has it: docs/OPERATIONS.md)."""
         supplied = name == "finish_with_chunks" and any(
             t is not None for t in arguments[-1])
+        refused = False
         try:
             row = await self._pool.fetchrow(self._sql[name], *arguments)
-        except REFUSED_LITERAL:
-            if not supplied:
+        except Exception as exc:
+            if not (supplied and refused_literal(exc)):
                 raise
-            row = None  # retried below, outside this block: no error to chain to
-        if row is None and supplied:
+            refused = True  # written again below, outside this block: nothing to chain to
+        if refused:
             self._keyword_index.leave_to_database(
                 "the database refused a tsvector this worker computed")
             arguments[-1] = [None] * len(arguments[-1])

@@ -2,8 +2,9 @@
 where it can be sure to compute what the database would, else the database.
 
 The database's trigger (migration 0014) indexes every chunk written without one, as
-the generated column did before. A worker that computes them itself takes ~70 % of
-the chunk step's database CPU off the one machine all workers share; it may only if
+the generated column did before. A worker that computes them itself takes about half
+of the chunk step's database CPU (measured: docs/BENCHMARKS.md, "The keyword index
+computed by the worker") off the one machine all workers share; it may only if
 its tokens, stop words and stems are the database's. So before its first chunk write
 it indexes :data:`~adapters.postgres.tsvector.CALIBRATION` (a text of our own, with
 every kind of token the worker handles and the words whose stems differ between
@@ -30,8 +31,27 @@ log = logging.getLogger("navigator.worker")
 _AGREES = "SELECT to_tsvector('pg_catalog.english'::regconfig, $1) = $2::tsvector"
 
 #: What PostgreSQL raises for a tsvector literal it cannot read (a syntax error, a word
-#: or a vector too long); its message quotes the literal, a chunk's words.
-REFUSED_LITERAL = (asyncpg.PostgresSyntaxError, asyncpg.ProgramLimitExceededError)
+#: or a vector too long), told from the same errors elsewhere in the statement by the
+#: source file that raised it; its message quotes the literal, a chunk's words.
+_REFUSALS = (asyncpg.PostgresSyntaxError, asyncpg.ProgramLimitExceededError)
+_TSVECTOR_INPUT = frozenset({"tsvector.c", "tsvector_parser.c"})
+
+
+def refused_literal(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a tsvector literal."""
+    return isinstance(exc, _REFUSALS) and \
+        getattr(exc, "server_source_filename", None) in _TSVECTOR_INPUT
+
+#: One thread for the process's tsvectors (the cache of words is the process's too): the
+#: default executor may be busy with local parses, and a chunk step's write should not
+#: wait behind them while its lease runs. Made on first use.
+_THREAD: list[ThreadPoolExecutor] = []
+
+
+def _thread() -> ThreadPoolExecutor:
+    if not _THREAD:
+        _THREAD.append(ThreadPoolExecutor(1, thread_name_prefix="keyword-index"))
+    return _THREAD[0]
 
 
 async def database_agrees(conn: asyncpg.Connection) -> bool:
@@ -52,9 +72,6 @@ class KeywordIndexer:
         self._pool = pool
         self._by_worker: bool | None = None if enabled else False
         self._checking = asyncio.Lock()  # one check, however many first writes at once
-        # A thread of its own: the default executor may be busy with local parses, and
-        # a chunk step's write should not wait behind them while its lease runs.
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="keyword-index")
 
     async def column(self, chunks: Sequence[Chunk]) -> list[str | None]:
         if self._by_worker is None:
@@ -74,7 +91,7 @@ class KeywordIndexer:
         # ~0.1 ms of CPU per chunk (a first document's new words: several times that),
         # off the event loop that keeps the worker's leases alive
         return await asyncio.get_running_loop().run_in_executor(
-            self._thread, _tsvectors, [chunk.text for chunk in chunks])
+            _thread(), _tsvectors, [chunk.text for chunk in chunks])
 
     def leave_to_database(self, why: str) -> None:
         """From now on the database indexes every chunk this process writes; says why

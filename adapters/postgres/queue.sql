@@ -137,8 +137,8 @@ WHERE NOT EXISTS (SELECT FROM fenced);
 -- 0014). Chunks past the new last ordinal go. A chunk whose content is unchanged is
 -- left alone (its vector still fits it); a changed one is rewritten, and its vector
 -- goes, as does a removed chunk's: the vector table's key refuses to outlive the chunk
--- it was made for. A stored tsvector that differs from the one written now counts as
--- a change, so writing a document's chunks again repairs one.
+-- it was made for (its tsvector too: docs/OPERATIONS.md has the query that re-indexes
+-- one that differs from PostgreSQL's).
 WITH found AS (
     SELECT * FROM {schema}.upload_jobs WHERE job_id = $1
 ), fenced AS (
@@ -190,8 +190,7 @@ WITH found AS (
                AND c.page IS NOT DISTINCT FROM EXCLUDED.page
                AND c.char_start IS NOT DISTINCT FROM EXCLUDED.char_start
                AND c.char_end IS NOT DISTINCT FROM EXCLUDED.char_end
-               AND c.chunker IS NOT DISTINCT FROM EXCLUDED.chunker
-               AND c.text_search IS NOT DISTINCT FROM EXCLUDED.text_search)
+               AND c.chunker IS NOT DISTINCT FROM EXCLUDED.chunker)
     RETURNING c.chunk_id
 ), stale_vectors AS (
     -- the chunks as they were before this statement, found by the document's key

@@ -32,7 +32,8 @@ Declined (None), each counted by :func:`decline_reason` for the benchmark:
 - ``tag``: ``<`` followed by what could start a tag or comment (``<b``, ``</``,
   ``<!``, ``<?``), whose ``<script>``/``<style>`` mode this port does not follow.
 - ``long``: a token of 256 characters or more (PostgreSQL skips words of 2 KB and
-  more and does not stem those over 1,000 bytes; none of that is reproduced).
+  more and does not stem those over 1,000 bytes; none of that is reproduced), or a run
+  without whitespace of more than 1,024 characters, declined before it is parsed.
 - ``size``: more than 4,000 tokens, or a lexeme at more than 255 positions
   (PostgreSQL caps positions at 16,383 and keeps a lexeme's first 255; neither is
   reproduced).

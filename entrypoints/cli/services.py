@@ -214,7 +214,13 @@ def command_worker(args: argparse.Namespace, settings: Settings) -> int:
 async def _worker(settings: Settings) -> int:
     async with database(settings) as dsn:
         with database_errors():
-            await require_migrated(dsn, settings)
+            status = await require_migrated(dsn, settings)
+        if status.pending:
+            # its statements name what those migrations add: every step would fail
+            raise CommandFailed(
+                f"{len(status.pending)} migration(s) this worker needs are not applied to "
+                f"schema {settings.database_schema} ({', '.join(status.pending)}): run "
+                "`navigator migrate` first")
         container = build_container(settings, dsn)
         with database_errors():
             await start(container)

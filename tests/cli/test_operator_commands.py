@@ -209,6 +209,27 @@ async def test_the_worker_health_check_fails_on_a_schema_without_tables(db_cli: 
     assert "navigator migrate" in result.out
 
 
+async def test_a_worker_refuses_to_start_before_the_migrations_it_needs(
+    db_cli: Cli, postgres_dsn: str, pg_schema: str,
+) -> None:
+    """A release's worker started before `navigator migrate` ran (the blueprint's
+    pre-deploy command runs it first) would fail every chunk step: it says so instead."""
+    last = sorted(migrations_source().glob("*.sql"))[-1].name
+    conn = await connect(postgres_dsn)
+    try:
+        await conn.execute(f'DELETE FROM "{pg_schema}".schema_migrations '
+                           "WHERE version = $1", int(last[:4]))
+    finally:
+        await conn.close()
+
+    result = await db_cli.run_async("worker")
+
+    assert result.code == 1
+    assert f"1 migration(s) this worker needs are not applied to schema {pg_schema} " \
+        f"({last}): run `navigator migrate` first" in result.err
+    assert "Traceback" not in result.err
+
+
 async def test_a_worker_whose_metrics_port_is_taken_says_which_variable_to_change(
     db_cli: Cli,
 ) -> None:

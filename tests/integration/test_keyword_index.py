@@ -8,7 +8,10 @@ one: the previous release's statements, and this release's chunks the worker dec
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import traceback
+from typing import Any
 
 import asyncpg
 import pytest
@@ -173,15 +176,16 @@ async def test_a_tsvector_the_database_refuses_leaves_the_chunks_to_it_and_quote
 
 
 async def test_worker_indexes_keywords_off_leaves_every_chunk_to_the_database(
-    pg_pool: asyncpg.Pool, pg_schema: str
+    pg_pool: asyncpg.Pool, pg_schema: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(keyword_index, "english_tsvector", lambda text: "'sentinel':1")
     queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
                              vector_dimension=TEST_VECTOR_DIMENSION,
                              worker_indexes_keywords=False)
     await submit(queue, MARIA, b"maria's policy", FakeClock().now())
     [lease] = await queue.claim("worker-1", 1, LEASE)
     assert await run_to(queue, lease, JobStatus.COMPLETE, TEST_VECTOR_DIMENSION, TEXTS) is None
-    assert await _differing(pg_pool, pg_schema) == 0
+    assert await _differing(pg_pool, pg_schema) == 0  # none is the sentinel
 
 
 async def test_the_previous_releases_chunk_writes_are_indexed_by_the_database(
@@ -212,3 +216,89 @@ async def test_the_previous_releases_chunk_writes_are_indexed_by_the_database(
 def _chunks() -> tuple[Chunk, ...]:
     _, job = upload(MARIA, b"maria's policy", FakeClock().now())
     return chunks_for(job, TEXTS)
+
+
+async def test_first_chunk_writes_at_once_check_the_database_once(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    pool = _Counting(pg_pool)
+    indexer = KeywordIndexer(pool)  # type: ignore[arg-type]
+
+    first, second = await asyncio.gather(indexer.column(_chunks()), indexer.column(_chunks()))
+
+    assert pool.acquired == 1
+    assert first == second and None not in first[:3]
+
+
+async def test_a_refused_tsvector_whose_second_write_fails_carries_no_words_in_its_error(
+    pg_pool: asyncpg.Pool, pg_schema: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refused literal's error (it quotes the chunk's words) is not the cause or the
+    context of whatever the write again raises."""
+    real = keyword_index.english_tsvector
+    monkeypatch.setattr(
+        keyword_index, "english_tsvector",
+        lambda text: real(text) if text == CALIBRATION else f"'{text}")  # unterminated
+    pool = _Counting(pg_pool, fail_chunk_write=2)
+    queue = PostgresJobQueue(pool, FakeClock(), pg_schema,  # type: ignore[arg-type]
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    await submit(queue, MARIA, b"maria's policy", FakeClock().now())
+    [lease] = await queue.claim("worker-1", 1, LEASE)
+
+    with pytest.raises(Exception) as raised:
+        await run_to(queue, lease, JobStatus.COMPLETE, TEST_VECTOR_DIMENSION, TEXTS)
+
+    told = "".join(traceback.format_exception(raised.value))
+    assert "connection was closed" in told
+    assert not any(word in told for word in ("out-of-pocket", "Specialist", "7,000"))
+
+
+async def test_the_databases_trigger_indexes_with_pg_catalogs_english_whatever_the_path(
+    postgres_dsn: str, pg_pool: asyncpg.Pool, pg_schema: str,
+) -> None:
+    """A session whose search path finds another ``english`` first (the schema's own,
+    indexing words unstemmed) still stores PostgreSQL's own: the generated column kept
+    its configuration by identifier, and the trigger names it."""
+    queue = PostgresJobQueue(pg_pool, FakeClock(), pg_schema,
+                             vector_dimension=TEST_VECTOR_DIMENSION)
+    job = (await submit(queue, MARIA, b"maria's policy", FakeClock().now())).job
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(f'CREATE TEXT SEARCH CONFIGURATION "{pg_schema}".english '
+                           "(COPY = pg_catalog.simple)")
+        await conn.execute(f'SET search_path TO "{pg_schema}", pg_catalog')
+        assert await conn.fetchval("SELECT to_tsvector('english', 'hearing aids')::text") \
+            == "'aids':2 'hearing':1"  # the path's own, unstemmed
+        await conn.execute(
+            "INSERT INTO document_chunks (document_id, user_id, chunk_id, ordinal, text, "
+            "token_count, chunker) VALUES ($1, $2, gen_random_uuid(), 0, 'Hearing aids', "
+            "2, 'before')", job.document_id, job.user_id)
+    finally:
+        await conn.close()
+    assert await pg_pool.fetchval(
+        f'SELECT text_search::text FROM "{pg_schema}".document_chunks') == "'aid':2 'hear':1"
+
+
+class _Counting:
+    """A pool that counts its connections handed out, and can fail its ``n``-th chunk
+    write as a dropped connection would."""
+
+    def __init__(self, pool: asyncpg.Pool, fail_chunk_write: int = 0) -> None:
+        self._pool = pool
+        self._fail_at = fail_chunk_write
+        self._chunk_writes = 0
+        self.acquired = 0
+
+    def acquire(self) -> Any:
+        self.acquired += 1
+        return self._pool.acquire()
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        if "INSERT INTO" in sql and "document_chunks AS c" in sql:
+            self._chunk_writes += 1
+            if self._chunk_writes == self._fail_at:
+                raise asyncpg.ConnectionDoesNotExistError("connection was closed")
+        return await self._pool.fetchrow(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)

@@ -1,9 +1,11 @@
 """Expand/contract (docs/OPERATIONS.md, "Migrations: expand, then contract"): during a
 rolling deploy the previous release runs against the new schema, so a migration may
 only add to it. A statement that takes away or reshapes what exists (DROP, RENAME,
-SET NOT NULL on an existing column, a type change, TRUNCATE) belongs in a contract
-step: a migration whose header says ``-- step: contract``, shipped a release after
-the code stopped using what it removes.
+SET NOT NULL on an existing column, a type change, DROP EXPRESSION, TRUNCATE) belongs
+in a contract step: a migration whose header says ``-- step: contract``, shipped a
+release after the code stopped using what it removes. Two lists name the exceptions,
+each with its reason: ``BEFORE_THE_RULE`` and ``KEPT_WORKING`` (an expand step that
+keeps the previous release working by other means).
 """
 
 from __future__ import annotations
