@@ -11,8 +11,8 @@ does not count), median of ``runs``; triggers' times are EXPLAIN's own (wall):
 - the same with each index but the primary key and the (document, ordinal) key dropped
   in the savepoint: the difference is that index's maintenance;
 - each trigger's own time, as EXPLAIN reports it;
-- ``to_tsvector('english', …)`` of the same texts alone (what the generated column
-  computes);
+- ``to_tsvector('english', …)`` of the same texts alone (what migration 0014's trigger
+  computes for the rows here, written without a tsvector);
 - the same rows into a table with the chunks' columns and nothing else (the heap and
   the TOAST of the texts alone);
 - after the full INSERT, ``gin_clean_pending_list`` of the member GIN index: what

@@ -17,6 +17,7 @@ answers None) is left to the database either way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,16 +43,14 @@ def refused_literal(exc: BaseException) -> bool:
     return isinstance(exc, _REFUSALS) and \
         getattr(exc, "server_source_filename", None) in _TSVECTOR_INPUT
 
-#: One thread for the process's tsvectors (the cache of words is the process's too): the
-#: default executor may be busy with local parses, and a chunk step's write should not
-#: wait behind them while its lease runs. Made on first use.
-_THREAD: list[ThreadPoolExecutor] = []
 
 
+@functools.cache
 def _thread() -> ThreadPoolExecutor:
-    if not _THREAD:
-        _THREAD.append(ThreadPoolExecutor(1, thread_name_prefix="keyword-index"))
-    return _THREAD[0]
+    """One thread for the process's tsvectors (the cache of words is the process's
+    too), made on first use: the default executor may be busy with local parses, and a
+    chunk step's write should not wait behind them while its lease runs."""
+    return ThreadPoolExecutor(1, thread_name_prefix="keyword-index")
 
 
 async def database_agrees(conn: asyncpg.Connection) -> bool:
@@ -94,7 +93,7 @@ class KeywordIndexer:
             _thread(), _tsvectors, [chunk.text for chunk in chunks])
 
     def leave_to_database(self, why: str) -> None:
-        """From now on the database indexes every chunk this process writes; says why
+        """From now on the database indexes every chunk this queue writes; says why
         (never a chunk's text), once."""
         if self._by_worker is not False:
             self._by_worker = False
