@@ -14,6 +14,7 @@ from bench.questions import (
     ADDED,
     BLIND,
     FRESH,
+    FRESH2,
     THE_46,
     TUNING2,
     Question,
@@ -24,7 +25,7 @@ from bench.questions import (
 from domain.model import MediaType
 from tests.corpus import corpus_bytes
 
-FILES = (THE_46, ADDED, BLIND, FRESH, TUNING2)
+FILES = (THE_46, ADDED, BLIND, FRESH, TUNING2, FRESH2)
 
 
 def test_the_46_stay_the_retrieval_set_and_every_set_is_split_in_halves() -> None:
@@ -74,6 +75,25 @@ def test_the_fresh_set_is_held_out_apart_from_all_and_mostly_in_members_words() 
                                            "simulated_insurance_document.pdf"}
     assert not set(fresh) & set(load_set("all"))
     assert load_set("fresh", "tuning") == []
+
+
+def test_the_second_fresh_set_is_held_out_apart_from_all_and_every_other_set() -> None:
+    fresh2 = load_set("fresh2")
+
+    assert len(fresh2) >= 60
+    assert all(q.half == "held-out" for q in fresh2)
+    assert load_set("fresh2", "tuning") == []
+    assert 2 * sum(q.voice == "member" for q in fresh2) >= len(fresh2)
+    assert 4 <= sum(not q.answerable for q in fresh2) <= 6
+    assert {q.document for q in fresh2} == {"scan_classic_hmo.pdf",
+                                            "simulated_insurance_document.pdf"}
+    assert sum(q.document == "scan_classic_hmo.pdf" for q in fresh2) >= 0.9 * len(fresh2)
+    assert not set(fresh2) & set(load_set("all"))
+    # Held out means new facts too: no expected phrase of another set is asked again.
+    asked_before = {_normal(q.phrase) for path in FILES if path != FRESH2
+                    for q in load_questions(path) if q.phrase is not None}
+    assert [q.phrase for q in fresh2
+            if q.phrase is not None and _normal(q.phrase) in asked_before] == []
 
 
 def test_the_second_tuning_set_is_all_tuning_on_the_eoc_apart_from_all() -> None:
