@@ -92,6 +92,8 @@ from bench._ingestion import (
     DEFAULT_WRITERS,
     add_writers_argument,
     close_writers,
+    free_running,
+    free_running_line,
     ingest,
     open_writers,
     print_ingestion,
@@ -351,6 +353,10 @@ async def run(options: Options, dsn: str) -> None:
                                  space.documents(900_001 + step, options.ingest), texts,
                                  900_001 + step, filler.rows)
                 print_ingestion(r)
+                free = await free_running(writers, space.documents(900_101 + step,
+                                                                    options.ingest),
+                                          texts, 900_101 + step)
+                print(free_running_line(free), flush=True)
         finally:
             await close_writers(writers)
         print(target_line(r), flush=True)
