@@ -40,7 +40,11 @@ parameters set on the member GIN index of keyword search):
    ``database``. Prints vectors/s of the chunk step, of the embed step against the COPY
    of its rows, and of both steps against the COPY of both, with the ratios, the
    database CPU per document (summed over the writers' backends) and the overall rate
-   (all vectors over the wall time of the whole ingestion); then the issue's targets at
+   (all vectors over the wall time of the whole ingestion). Then as many vectors again
+   with **each writer on its own** (``free_running``): a writer takes the next document
+   and runs all its steps without waiting for the others, as a worker's concurrent jobs
+   do; its rate covers everything (submits, claims, all six steps), with the database's
+   and the benchmark's own CPU per document. Then the issue's targets at
    the final size (>= 4,000 vectors/s for both steps, within 3x of the COPY) with met or
    not met, and the writers they were measured with. ``--profile``: one document's chunk
    INSERT broken down on the final table (bench/_chunk_profile.py).
