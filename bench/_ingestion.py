@@ -348,6 +348,63 @@ async def ingest(writers: Sequence[Writer], conn: asyncpg.Connection, schema: st
         embed_client_cpu=embed.client)
 
 
+@attrs.frozen
+class FreeRun:
+    """The write path with each writer on its own (:func:`free_running`)."""
+
+    writers: int
+    documents: int
+    vectors: int
+    seconds: float  # wall, from the first submit to the last document complete
+    database_cpu: float  # the writers' backends
+    client_cpu: float  # the benchmark process (the worker's side)
+
+    @property
+    def rate(self) -> float:
+        return self.vectors / self.seconds
+
+
+async def free_running(writers: Sequence[Writer], documents: Sequence[Vectors],
+                       texts: Texts, member: int) -> FreeRun:
+    """``documents`` through the worker's write path, each writer on its own: it takes
+    the next document, submits it, claims a job and runs every step of it, then takes
+    the next, without waiting for the others, as a worker's ``WORKER_CONCURRENCY`` jobs
+    do (so one writer's chunk step meets another's embed step or its tsvectors being
+    computed). Its wall time covers everything: submits, claims and all six steps."""
+    user = f"ingest-{member:06d}"
+    pending = iter(enumerate(documents))
+
+    async def write(writer: Writer) -> None:
+        for number, vectors in pending:  # shared: each document is taken once
+            lease: Lease | None = await _start(writer, user)
+            assert lease is not None
+            chunks = _chunks_for(lease, texts.document(member * 1000 + number, len(vectors)))
+            while lease is not None:
+                moved = await writer.queue.finish_step(
+                    lease, _output(lease.job.status, chunks, vectors), LEASE)
+                lease = moved if isinstance(moved, Lease) else None
+
+    backends = [w.step_backend for w in writers]
+    before = [run_seconds(pid) for pid in backends]
+    began, began_client = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(write(w) for w in writers))
+    seconds = time.perf_counter() - began
+    client = time.process_time() - began_client
+    cpu = sum(run_seconds(pid) - b for pid, b in zip(backends, before, strict=True))
+    return FreeRun(len(writers), len(documents), sum(len(v) for v in documents), seconds,
+                   cpu, client)
+
+
+def free_running_line(run: FreeRun) -> str:
+    per = 1000 / (run.vectors / CHUNKS_PER_DOCUMENT)  # ms per document of 285 chunks
+    return (f"    each writer on its own ({run.writers} at once, {run.documents} documents): "
+            f"{run.rate:7,.0f} vectors/s (all vectors / wall time of everything: submits, "
+            f"claims, every step); per document: database CPU {run.database_cpu * per:5.1f} "
+            f"ms, the benchmark's own CPU {run.client_cpu * per:5.1f} ms; cores busy "
+            f"{(run.database_cpu + run.client_cpu) / run.seconds:4.2f} "
+            f"(target >= {INGEST_TARGET:,}: {verdict(run.rate >= INGEST_TARGET)})")
+
+
 async def plain_table(conn: asyncpg.Connection, schema: str, like: str,
                       tsvector: bool = False, suffix: str = "") -> str:
     """A table with ``like``'s columns and storage but no index, key, check, trigger or

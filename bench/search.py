@@ -40,7 +40,11 @@ parameters set on the member GIN index of keyword search):
    ``database``. Prints vectors/s of the chunk step, of the embed step against the COPY
    of its rows, and of both steps against the COPY of both, with the ratios, the
    database CPU per document (summed over the writers' backends) and the overall rate
-   (all vectors over the wall time of the whole ingestion); then the issue's targets at
+   (all vectors over the wall time of the whole ingestion). Then as many vectors again
+   with **each writer on its own** (``free_running``): a writer takes the next document
+   and runs all its steps without waiting for the others, as a worker's concurrent jobs
+   do; its rate covers everything (submits, claims, all six steps), with the database's
+   and the benchmark's own CPU per document. Then the issue's targets at
    the final size (>= 4,000 vectors/s for both steps, within 3x of the COPY) with met or
    not met, and the writers they were measured with. ``--profile``: one document's chunk
    INSERT broken down on the final table (bench/_chunk_profile.py).
@@ -92,6 +96,8 @@ from bench._ingestion import (
     DEFAULT_WRITERS,
     add_writers_argument,
     close_writers,
+    free_running,
+    free_running_line,
     ingest,
     open_writers,
     print_ingestion,
@@ -351,6 +357,10 @@ async def run(options: Options, dsn: str) -> None:
                                  space.documents(900_001 + step, options.ingest), texts,
                                  900_001 + step, filler.rows)
                 print_ingestion(r)
+                free = await free_running(writers, space.documents(900_101 + step,
+                                                                    options.ingest),
+                                          texts, 900_101 + step)
+                print(free_running_line(free), flush=True)
         finally:
             await close_writers(writers)
         print(target_line(r), flush=True)

@@ -21,7 +21,13 @@ Printed:
 - **agreement** (unless ``--no-db``): on the embedded PostgreSQL (or ``--dsn``),
   ``$1::tsvector = to_tsvector('english', $2)`` for every supplied literal of the
   corpus's chunks and the documents' in one statement over arrays: the count that
-  differ (must be 0), and the calibration text's check.
+  differ (must be 0), and the calibration text's check;
+- **database input** (unless ``--no-db``): the database backend's CPU to read one
+  document's 285 literals as tsvectors (what the chunk statement's ``$42::tsvector``
+  costs), median over the documents, for the literal as the module writes it (one entry
+  per lexeme, ``'plan':3,9``), for the same with one entry per occurrence
+  (``'plan':3 'plan':9``, the form before; PostgreSQL's input merges them), and for
+  ``to_tsvector('english', ...)`` of the texts (what the database's trigger computes).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import time
 import uuid
@@ -112,15 +119,56 @@ async def disagreements(dsn: str, texts: list[str]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-async def _agreement(args: argparse.Namespace, texts: list[str]) -> None:
+def per_occurrence(literal: str) -> str:
+    """``literal`` with one entry per occurrence (``'plan':3 'plan':9``): the same
+    tsvector once PostgreSQL has read it."""
+    return " ".join(f"{m.group(1)}:{position}" for m in _ENTRY.finditer(literal)
+                    for position in m.group(2).split(","))
+
+
+_ENTRY = re.compile(r"('(?:[^']|'')*'):([0-9,]+)")
+_READ = "SELECT count(*) FROM unnest($1::text[]) AS u(l) WHERE l::tsvector <> ''::tsvector"
+_COMPUTE = ("SELECT count(*) FROM unnest($1::text[]) AS u(t) "
+            "WHERE to_tsvector('english'::regconfig, t) <> ''::tsvector")
+
+
+async def input_cpu(dsn: str, docs: list[list[str]]) -> dict[str, float]:
+    """The backend's CPU milliseconds per document (median) to read the documents'
+    literals, in each form, and to compute them (see the module's docstring)."""
+    from bench._cpu import run_seconds
+
+    forms: dict[str, list[float]] = {"as written": [], "one entry per occurrence": [],
+                                     "to_tsvector": []}
+    conn = await connect(dsn)
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        for chunks in docs:
+            literals = [lit for lit in map(tsvector.english_tsvector, chunks) if lit]
+            for form, sql, values in (
+                    ("as written", _READ, literals),
+                    ("one entry per occurrence", _READ, list(map(per_occurrence, literals))),
+                    ("to_tsvector", _COMPUTE, chunks)):
+                before = run_seconds(backend)
+                await conn.fetchval(sql, values)
+                forms[form].append((run_seconds(backend) - before) * 1e3)
+    finally:
+        await conn.close()
+    return {form: statistics.median(ms) for form, ms in forms.items()}
+
+
+async def _agreement(args: argparse.Namespace, texts: list[str],
+                     docs: list[list[str]]) -> None:
     from bench._db import database  # the embedded server only when asked for
 
     with database(args.dsn) as dsn:
         differing, compared = await disagreements(dsn, texts)
         calibration, _ = await disagreements(dsn, [tsvector.CALIBRATION])
+        cpu = await input_cpu(dsn, docs)
     print(f"agreement: {differing} of {compared} supplied literals differ from "
           f"PostgreSQL's to_tsvector('english', ...) (must be 0); calibration text "
           f"{'differs' if calibration else 'agrees'}")
+    print("database input, CPU per document of 285 chunks (median): "
+          + "; ".join(f"{form} {ms:.1f} ms" for form, ms in cpu.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({declined / len(texts):.1%}); reasons: {detail}")
     if not args.no_db:
         texts = [text for texts in corpus.values() for text in texts]
-        asyncio.run(_agreement(args, texts + [t for chunks in docs for t in chunks]))
+        asyncio.run(_agreement(args, texts + [t for chunks in docs for t in chunks], docs))
     return 0
 
 

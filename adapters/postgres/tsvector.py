@@ -20,8 +20,9 @@ How, in PostgreSQL's own terms:
   ``blank``, ``tag``, ``entity`` and ``protocol`` to nothing (no position).
 - **Positions** as ``parsetext()`` gives them: one per token a dictionary is mapped
   for, stop words included; a hyphenated word takes one for the whole and one for each
-  part. The literal has one entry per occurrence (``'plan':3 'plan':9``), which
-  PostgreSQL's tsvector input merges.
+  part. The literal has one entry per lexeme with its positions in order
+  (``'plan':3,9``), in the order the lexemes first occur: PostgreSQL's tsvector input
+  sorts the entries (in C), and it parses a lexeme once however often it occurs.
 
 Declined (None), each counted by :func:`decline_reason` for the benchmark:
 
@@ -52,9 +53,8 @@ No text is ever logged or put in an error by this module.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
-from itertools import chain, compress
+from itertools import chain
 from typing import Final
 
 from adapters import english
@@ -125,9 +125,11 @@ def english_tsvector(text: str) -> str | None:
     """A tsvector literal equal (as a tsvector, after PostgreSQL parses it) to
     to_tsvector('english', text), or None where this module cannot be sure.
 
-    Each occurrence is its own entry (``'plan':3 'plan':9``): PostgreSQL's input
-    sorts the entries and merges a lexeme's positions, which costs it less than
-    grouping them costs here, one Python step per word."""
+    Each lexeme is one entry with its positions (``'plan':3,9``), unsorted: grouping
+    the positions costs this module about what writing an entry per occurrence did,
+    and saves PostgreSQL's input parsing each occurrence and merging them (about a
+    third of its CPU for the literals, measured: docs/BENCHMARKS.md); sorting the
+    entries is left to that input, in C."""
     found = _lexemes(text)
     return None if found in _REASONS else found
 
@@ -169,11 +171,17 @@ def _lexemes(text: str) -> str:
     flat = list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None left
     if len(flat) > _MAX_TOKENS:
         return "size"
-    words = list(filter(None, flat))  # a stop word ("") takes a position, gives no entry
-    if len(words) > _MAX_POSITIONS and \
-            Counter(words).most_common(1)[0][1] > _MAX_POSITIONS:
+    entries: dict[str, list[str]] = {}
+    for position, key in zip(_POSITIONS[1:len(flat) + 1], flat, strict=True):
+        if key:  # a stop word ("") takes a position, gives no entry
+            at = entries.get(key)
+            if at is None:
+                entries[key] = [position]
+            else:
+                at.append(position)
+    if len(flat) > _MAX_POSITIONS and max(map(len, entries.values()), default=0) > _MAX_POSITIONS:
         return "size"
-    return " ".join(map(str.__add__, words, compress(_POSITIONS[1:], flat)))
+    return " ".join([key + ",".join(at) for key, at in entries.items()])
 
 
 def _parse_run(run: str) -> _Keys | str:

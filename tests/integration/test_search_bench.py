@@ -12,7 +12,7 @@ import pytest
 from pgvector.asyncpg import register_vector
 
 from adapters.postgres.connection import vector_schema
-from bench._ingestion import close_writers, ingest, open_writers
+from bench._ingestion import close_writers, free_running, ingest, open_writers
 
 pytestmark = pytest.mark.postgres
 
@@ -97,6 +97,26 @@ async def test_two_writers_write_every_document_once(
         "to_tsvector('english'::regconfig, text)") == 0
     assert result.chunk_cpu > 0 and result.copy_chunks_tsvector_cpu > 0
     assert result.copy_chunks_supplied_cpu > 0
+
+
+async def test_writers_each_on_their_own_complete_every_document_once(
+    postgres_dsn: str, pg_schema: str, pg_vector_dimension: int, conn: asyncpg.Connection,
+) -> None:
+    s = f'"{pg_schema}"'
+    writers = await open_writers(postgres_dsn, pg_schema, 2, pg_vector_dimension, _register)
+    try:
+        run = await free_running(writers, _documents(pg_vector_dimension), Texts(), MEMBER)
+    finally:
+        await close_writers(writers)
+
+    assert (run.writers, run.documents, run.vectors) == (2, 3, VECTORS)
+    assert run.database_cpu > 0 and run.seconds > 0
+    rows = await conn.fetch(
+        f"SELECT j.status, count(c.chunk_id) AS chunks, count(e.chunk_id) AS vectors "
+        f"FROM {s}.upload_jobs j LEFT JOIN {s}.document_chunks c USING (document_id) "
+        f"LEFT JOIN {s}.chunk_embeddings e USING (chunk_id) GROUP BY j.job_id, j.status")
+    assert sorted((r["status"], r["chunks"], r["vectors"]) for r in rows) == [
+        ("complete", 40, 40), ("complete", 285, 285), ("complete", 285, 285)]
 
 
 async def test_a_writer_count_below_one_is_refused(postgres_dsn: str, pg_schema: str) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from adapters.postgres.connection import connect
 from adapters.postgres.tsvector import CALIBRATION, decline_reason, english_tsvector
-from bench.tsvector import BOOKLET, corpus_chunks
+from bench.tsvector import BOOKLET, corpus_chunks, per_occurrence
 from tests.corpus import CORPUS_DIR
 
 pytestmark = pytest.mark.postgres
@@ -142,3 +142,17 @@ async def test_each_blank_is_a_blank_to_this_database(conn: asyncpg.Connection) 
              for form in ("word{}word", "12{}34", "x{}-5", "www.example.com{}/path")]
 
     assert await _differing(conn, texts) == []
+
+
+async def test_the_benchmarks_entry_per_occurrence_form_is_the_same_tsvector(
+    conn: asyncpg.Connection,
+) -> None:
+    # bench.tsvector times PostgreSQL reading both forms: they must be one tsvector
+    texts = ["The plan pays; the plan's plan pays again at www.medicare.gov/it's x y x",
+             *corpus_chunks(CORPUS_DIR)[BOOKLET][:40]]
+    literals = [lit for lit in map(english_tsvector, texts) if lit]
+    expanded = list(map(per_occurrence, literals))
+    assert expanded[0].count("'plan':") == 3 and literals[0].count("'plan':") == 1
+    assert await conn.fetchval(
+        "SELECT bool_and(a::tsvector = b::tsvector) FROM unnest($1::text[], $2::text[]) "
+        "AS u(a, b)", literals, expanded)

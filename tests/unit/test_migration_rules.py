@@ -3,9 +3,12 @@ rolling deploy the previous release runs against the new schema, so a migration 
 only add to it. A statement that takes away or reshapes what exists (DROP, RENAME,
 SET NOT NULL on an existing column, a type change, DROP EXPRESSION, TRUNCATE) belongs
 in a contract step: a migration whose header says ``-- step: contract``, shipped a
-release after the code stopped using what it removes. Two lists name the exceptions,
-each with its reason: ``BEFORE_THE_RULE`` and ``KEPT_WORKING`` (an expand step that
-keeps the previous release working by other means).
+release after the code stopped using what it removes. So does an addition the previous
+release's writes can trip on: a column NOT NULL without a default (its INSERTs do not
+name it), a new CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY or EXCLUDE constraint or a
+unique index on a table that already exists. Two lists name the exceptions, each with
+its reason: ``BEFORE_THE_RULE`` and ``KEPT_WORKING`` (an expand step that keeps the
+previous release working by other means).
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ BEFORE_THE_RULE = {
 #: Expand steps holding a statement the rule flags, which keep every previous release
 #: working by other means: what they reshape, and how the release still works.
 KEPT_WORKING = {
-    14: ("DROP EXPRESSION", "document_chunks.text_search stops being generated; the "
+    2: (("new constraint", "new constraint"),
+        "upload_jobs gains two CHECKs that the release before already met: its claim "
+        "gave every job it moved to a working status a lease, and it failed a job only "
+        "at one of the pipeline's steps"),
+    14: (("DROP EXPRESSION",), "document_chunks.text_search stops being generated; the "
          "triggers the same step creates fill it whenever a writer leaves it out, as "
          "every release before it does"),
 }
@@ -49,6 +56,17 @@ _DESTRUCTIVE = (
     ("DROP EXPRESSION", re.compile(rf"\balter\s+column\s+({_IDENT})\s+drop\s+expression\b")),
 )
 _ADDED_COLUMN = re.compile(rf"\badd\s+column\s+(?:if\s+not\s+exists\s+)?({_IDENT})")
+_TABLE = rf"(?:\{{schema\}}\.)?({_IDENT})"
+_CREATED_TABLE = re.compile(
+    rf"\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?{_TABLE}")
+_ALTERED_TABLE = re.compile(
+    rf"\balter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?{_TABLE}")
+_NEW_CONSTRAINT = re.compile(
+    rf"\badd\s+(?:constraint\s+{_IDENT}\s+)?"
+    r"(?:check|unique|primary\s+key|foreign\s+key|exclude)\b")
+_UNIQUE_INDEX = re.compile(
+    rf"\bcreate\s+unique\s+index\b[^;]*?\bon\s+(?:only\s+)?{_TABLE}")
+_SET_DEFAULT = re.compile(rf"\balter\s+column\s+({_IDENT})\s+set\s+default\b")
 
 
 def _code_only(sql: str) -> str:
@@ -59,22 +77,74 @@ def _code_only(sql: str) -> str:
     return sql.lower()
 
 
-def destructive_statements(sql: str) -> list[str]:
-    """What in ``sql`` takes away or reshapes existing schema, one line per finding.
+def _name(identifier: str) -> str:
+    return identifier.strip('"')
 
-    SET NOT NULL and type changes are allowed on a column the same migration adds:
-    nothing running can use it yet. Everything else is flagged wherever it appears,
-    function bodies included (a DO block runs them)."""
+
+def _statement(code: str, match: re.Match[str]) -> str:
+    """The statement ``match`` is in, up to the match's end, on one line."""
+    return " ".join(code[code.rfind(";", 0, match.start()) + 1:match.end()].split())
+
+
+def _column_clause(code: str, start: int) -> str:
+    """An ``ADD COLUMN`` clause from ``start`` to the comma or semicolon that ends it
+    (commas inside parentheses, as in ``numeric(10, 2)``, do not)."""
+    depth = 0
+    for at in range(start, len(code)):
+        char = code[at]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == ";" or (char == "," and depth == 0):
+            return code[start:at]
+    return code[start:]
+
+
+def _added_columns(code: str) -> dict[str, bool]:
+    """The columns ``code`` adds, each with whether it has a value for rows and writes
+    that do not name it (a default, or generated)."""
+    added = {}
+    for match in _ADDED_COLUMN.finditer(code):
+        clause = _column_clause(code, match.start())
+        added[_name(match.group(1))] = re.search(r"\b(?:default|generated)\b", clause) \
+            is not None
+    for match in _SET_DEFAULT.finditer(code):
+        if _name(match.group(1)) in added:
+            added[_name(match.group(1))] = True
+    return added
+
+
+def destructive_statements(sql: str) -> list[str]:
+    """What in ``sql`` takes away or reshapes existing schema, or adds what the previous
+    release's writes can trip on, one line per finding.
+
+    A type change is allowed on a column the same migration adds, and SET NOT NULL on
+    one it adds with a default: nothing running writes it yet. A new constraint or
+    unique index is allowed on a table the same migration creates. Everything else is
+    flagged wherever it appears, function bodies included (a DO block runs them)."""
     code = _code_only(sql)
-    added = {name.strip('"') for name in _ADDED_COLUMN.findall(code)}
+    added = _added_columns(code)
+    created = {_name(name) for name in _CREATED_TABLE.findall(code)}
     found = []
     for kind, pattern in _DESTRUCTIVE:
         for match in pattern.finditer(code):
-            column = match.group(1).strip('"') if match.groups() else None
-            if column is not None and column in added:
+            column = _name(match.group(1)) if match.groups() else None
+            if column in added and (kind != "SET NOT NULL" or added[column]):
                 continue
-            statement = code[code.rfind(";", 0, match.start()) + 1:match.end()]
-            found.append(f"{kind}: {' '.join(statement.split())}")
+            found.append(f"{kind}: {_statement(code, match)}")
+    for match in _ADDED_COLUMN.finditer(code):
+        clause = _column_clause(code, match.start())
+        if re.search(r"\bnot\s+null\b", clause) and not added[_name(match.group(1))]:
+            found.append(f"NOT NULL without a default: {' '.join(clause.split())}")
+    for match in _NEW_CONSTRAINT.finditer(code):
+        statement = _statement(code, match)
+        table = _ALTERED_TABLE.search(statement)
+        if table is None or _name(table.group(1)) not in created:
+            found.append(f"new constraint: {statement}")
+    for match in _UNIQUE_INDEX.finditer(code):
+        if _name(match.group(1)) not in created:
+            found.append(f"new constraint: {_statement(code, match)}")
     return found
 
 
@@ -90,8 +160,8 @@ def test_every_migration_only_expands_unless_it_declares_itself_a_contract_step(
         return
     findings = destructive_statements(migration.text)
     if migration.version in KEPT_WORKING:
-        kind, _ = KEPT_WORKING[migration.version]
-        assert [f.split(":")[0] for f in findings] == [kind], findings
+        kinds, _ = KEPT_WORKING[migration.version]
+        assert tuple(f.split(":")[0] for f in findings) == kinds, findings
         return
     assert findings == [], (
         f"{migration.filename} removes or reshapes what the previous release may still "
@@ -128,6 +198,17 @@ def test_the_migrations_released_before_the_rule_are_exactly_those_that_break_it
      "type change"),
     ("TRUNCATE {schema}.job_events;", "TRUNCATE"),
     ("DO $$ BEGIN EXECUTE 'x'; DROP VIEW {schema}.v; END $$;", "DROP"),
+    ("ALTER TABLE {schema}.documents ADD COLUMN pages integer NOT NULL;",
+     "NOT NULL without a default"),
+    ("ALTER TABLE {schema}.documents ADD COLUMN pages integer, "
+     "ALTER COLUMN pages SET NOT NULL;", "SET NOT NULL"),
+    ("ALTER TABLE {schema}.documents ADD CONSTRAINT documents_small CHECK (size_bytes < 9);",
+     "new constraint"),
+    ("ALTER TABLE ONLY {schema}.documents ADD UNIQUE (sha256);", "new constraint"),
+    ("ALTER TABLE {schema}.job_events ADD CONSTRAINT e_job FOREIGN KEY (job_id) "
+     "REFERENCES {schema}.upload_jobs (job_id) NOT VALID;", "new constraint"),
+    ("CREATE UNIQUE INDEX CONCURRENTLY documents_sha ON {schema}.documents (user_id, sha256);",
+     "new constraint"),
 ])
 def test_a_destructive_statement_is_caught_in_a_migration_that_does_not_declare_it(
     sql: str, kind: str,
@@ -164,8 +245,15 @@ def test_additions_and_words_in_comments_or_strings_are_not_destructive() -> Non
         "-- We drop table support for nothing; rename nothing.\n"
         "CREATE TABLE {schema}.notes (body text NOT NULL DEFAULT 'drop table x');\n"
         "ALTER TABLE {schema}.documents ADD COLUMN pages integer;\n"
+        "ALTER TABLE {schema}.documents ALTER COLUMN pages SET DEFAULT 0;\n"
         "ALTER TABLE {schema}.documents ALTER COLUMN pages SET NOT NULL;\n"
         "ALTER TABLE {schema}.documents ALTER COLUMN pages TYPE bigint;\n"
+        "ALTER TABLE {schema}.documents ADD COLUMN kind text NOT NULL DEFAULT 'pdf', "
+        "ADD COLUMN cost numeric(10, 2) CHECK (cost >= 0);\n"
+        "CREATE TABLE {schema}.tags (id uuid, name text);\n"
+        "ALTER TABLE {schema}.tags ADD CONSTRAINT tags_key PRIMARY KEY (id), "
+        "ADD CHECK (name <> '');\n"
+        "CREATE UNIQUE INDEX tags_name ON {schema}.tags (name);\n"
         "ALTER TABLE {schema}.documents ALTER COLUMN filename SET DEFAULT '';\n"
         "/* DROP COLUMN filename */\n"
         "CREATE INDEX documents_pages ON {schema}.documents (pages);\n"

@@ -114,6 +114,14 @@ def test_a_run_far_longer_than_any_token_is_declined_before_it_is_parsed() -> No
     assert decline_reason("see " + ",".join(f"plan{i}" for i in range(100))) is None
 
 
+def test_each_lexeme_is_one_entry_with_its_positions_in_order() -> None:
+    # what PostgreSQL's input would otherwise parse and merge once per occurrence;
+    # 255 positions of one lexeme are kept, and a text of only stop words has none
+    assert english_tsvector("plan and plans or plan") == "'plan':1,3,5"
+    assert english_tsvector("plan " * 255) == "'plan':" + ",".join(map(str, range(1, 256)))
+    assert english_tsvector("the " * 300) == ""
+
+
 def test_a_supplied_text_is_equal_however_often_and_wherever_it_is_computed() -> None:
     text = "Your plan\u2019s out-of-pocket maximum is $7,550 (see www.medicare.gov)."
 
