@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
+
+#: The longest wait a provider's answer is taken at: a day. A longer one (or "inf") is
+#: a provider's mistake, and its date would overflow the retry's time.
+LONGEST_WAIT_SECONDS = 86_400.0
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """The wait a 429 asks for: ``retry-after-ms``, ``retry-after`` in seconds or as
-    an HTTP date. None when absent or unreadable."""
+    an HTTP date, at most :data:`LONGEST_WAIT_SECONDS`. None when absent or unreadable
+    (not a number, NaN or infinite)."""
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return max(0.0, float(millis) / 1000)
+            return _bounded(float(millis) / 1000)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return _bounded(float(value))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return _bounded(when.timestamp() - time.time())
+
+
+def _bounded(seconds: float) -> float:
+    if not math.isfinite(seconds):
+        raise ValueError("not a wait")
+    return min(max(0.0, seconds), LONGEST_WAIT_SECONDS)

@@ -597,6 +597,13 @@ class WorkerInfo:
     started_at: datetime
     last_seen_at: datetime
     version: str = ""
+    #: how long after a heartbeat the worker counts as live (three of its heartbeats),
+    #: None for a worker of a release that did not say: judged by the asker's window
+    live_for: timedelta | None = None
+
+    def is_live(self, now: datetime, otherwise: timedelta) -> bool:
+        """Whether it beat within its own window (``otherwise`` if it named none)."""
+        return self.last_seen_at >= now - (self.live_for or otherwise)
 
 
 @attrs.frozen

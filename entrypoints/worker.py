@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 import attrs
@@ -53,6 +54,9 @@ class WorkerService:
     registry: WorkerRegistry | None = None
     subscribe: Subscribe | None = None
     beat_interval: float = 10.0
+    #: how long after a heartbeat this worker counts as live (told to the registry, so
+    #: that whoever asks judges it by its own heartbeat, not by the asker's settings)
+    live_for: timedelta | None = None
     _subscription: Subscription | None = None
     _database_trouble: bool = False
 
@@ -70,7 +74,8 @@ class WorkerService:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then shut down gracefully."""
         if self.registry is not None:
-            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
+            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid(),
+                                         live_for=self.live_for)
         await self._subscribe()
         chores = [asyncio.create_task(self._every(self.worker.poll_interval,
                                                   self._check_subscription))]
@@ -137,7 +142,8 @@ class WorkerService:
         except NotFound:  # our row was removed (a cleanup, a restored database)
             log.warning("worker row missing; registering again",
                         extra={"worker_id": self.worker_id})
-            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid())
+            await self.registry.register(self.worker_id, socket.gethostname(), os.getpid(),
+                                         live_for=self.live_for)
 
     async def _every(self, seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
         """Run ``chore`` now, then every ``seconds``; a failure is logged, marks the

@@ -37,7 +37,6 @@ class InMemoryQueueFigures:
                 setbacks[found] += 1
             elif event.to_status is JobStatus.COMPLETE:
                 completions += 1
-        live_since = now - live_within
         return QueueFigures(
             at=now,
             counts=Counter(job.status for job in jobs),
@@ -49,5 +48,5 @@ class InMemoryQueueFigures:
             retries={step: n for (kind, step), n in setbacks.items() if kind == "retry"},
             completions=completions,
             live_workers=sum(1 for w in self._store.workers.values()
-                             if w.last_seen_at >= live_since),
+                             if w.is_live(now, live_within)),
         )

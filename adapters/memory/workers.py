@@ -19,10 +19,11 @@ class InMemoryWorkerRegistry:
         self._store = store
         self._clock = clock
 
-    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "") -> None:
+    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "",
+                       live_for: timedelta | None = None) -> None:
         now = self._clock.now()
         info = WorkerInfo(worker_id, hostname, pid, started_at=now, last_seen_at=now,
-                          version=version)
+                          version=version, live_for=live_for)
         self._store.workers[worker_id] = info
 
     async def beat(self, worker_id: str) -> None:
@@ -35,6 +36,6 @@ class InMemoryWorkerRegistry:
         self._store.workers.pop(worker_id, None)
 
     async def live(self, within: timedelta) -> list[WorkerInfo]:
-        since = self._clock.now() - within
-        live = (w for w in self._store.workers.values() if w.last_seen_at >= since)
+        now = self._clock.now()
+        live = (w for w in self._store.workers.values() if w.is_live(now, within))
         return sorted(live, key=lambda w: w.worker_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from domain.model import (
@@ -129,6 +130,7 @@ def worker_from_row(row: Row) -> WorkerInfo:
         version=row["version"],
         started_at=row["started_at"],
         last_seen_at=row["last_seen_at"],
+        live_for=None if row["live_seconds"] is None else timedelta(seconds=row["live_seconds"]),
     )
 
 

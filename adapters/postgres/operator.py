@@ -94,7 +94,7 @@ class PostgresQueueFigures:
 
     async def figures(self, now: datetime, *, window: timedelta,
                       live_within: timedelta) -> QueueFigures:
-        rows = await self._conn.fetch(self._sql, now, now - window, now - live_within)
+        rows = await self._conn.fetch(self._sql, now, now - window, live_within)
         counts: dict[JobStatus, int] = {}
         ready_since: dict[JobStatus, datetime] = {}
         failures: Counter[StepName] = Counter()

@@ -402,7 +402,8 @@ ORDER BY lease_expires_at, job_id;
 
 -- name: queue_figures
 -- What operators watch (/metrics, `navigator status`) of the whole queue, in one round
--- trip: $1 now, $2 the start of the window, $3 the oldest heartbeat of a live worker.
+-- trip: $1 now, $2 the start of the window, $3 how long after its last heartbeat a worker
+-- counts as live when it did not say (its own `live_seconds`, migration 0015).
 -- One row per figure (kind, status, n, since):
 --   jobs      jobs in each status, with, for a claim-from status, the earliest moment
 --             one of its unheld jobs became ready to claim (available_at passed;
@@ -448,7 +449,8 @@ SELECT CASE WHEN to_status = 'failed' THEN 'failed'
        count(*), NULL
 FROM outcomes GROUP BY 1, 2
 UNION ALL
-SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers WHERE last_seen_at >= $3;
+SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers
+WHERE last_seen_at >= $1 - coalesce(make_interval(secs => live_seconds), $3::interval);
 
 -- name: list_documents
 -- Member $1's documents with their jobs, newest first (time, then id), $2 of them after

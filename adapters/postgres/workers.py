@@ -25,15 +25,18 @@ class PostgresWorkerRegistry:
         self._clock = clock
         self._s = quote_schema(schema)
 
-    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "") -> None:
+    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "",
+                       live_for: timedelta | None = None) -> None:
         await self._pool.execute(
             f"INSERT INTO {self._s}.workers "
-            "(worker_id, hostname, pid, version, started_at, last_seen_at) "
-            "VALUES ($1, $2, $3, $4, $5, $5) "
+            "(worker_id, hostname, pid, version, started_at, last_seen_at, live_seconds) "
+            "VALUES ($1, $2, $3, $4, $5, $5, $6) "
             "ON CONFLICT (worker_id) DO UPDATE SET hostname = EXCLUDED.hostname, "
             "pid = EXCLUDED.pid, version = EXCLUDED.version, "
-            "started_at = EXCLUDED.started_at, last_seen_at = EXCLUDED.last_seen_at",
+            "started_at = EXCLUDED.started_at, last_seen_at = EXCLUDED.last_seen_at, "
+            "live_seconds = EXCLUDED.live_seconds",
             worker_id, hostname, pid, version, self._clock.now(),
+            None if live_for is None else live_for.total_seconds(),
         )
 
     async def beat(self, worker_id: str) -> None:
@@ -49,7 +52,10 @@ class PostgresWorkerRegistry:
 
     async def live(self, within: timedelta) -> list[WorkerInfo]:
         rows = await self._pool.fetch(
-            f"SELECT * FROM {self._s}.workers WHERE last_seen_at >= $1 ORDER BY worker_id",
-            self._clock.now() - within,
+            f"SELECT * FROM {self._s}.workers "
+            "WHERE last_seen_at >= $1::timestamptz "
+            "- coalesce(make_interval(secs => live_seconds), $2::interval) "
+            "ORDER BY worker_id",
+            self._clock.now(), within,
         )
         return [worker_from_row(r) for r in rows]

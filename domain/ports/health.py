@@ -21,8 +21,10 @@ class WorkerRegistry(Protocol):
     """Workers announce themselves and beat regularly; the live ones are those seen
     recently. Lets an operator tell "no workers" from "workers, but stuck"."""
 
-    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "") -> None:
-        """Announce a worker (again, after a restart with the same id: started anew)."""
+    async def register(self, worker_id: str, hostname: str, pid: int, version: str = "",
+                       live_for: timedelta | None = None) -> None:
+        """Announce a worker (again, after a restart with the same id: started anew),
+        and how long after each heartbeat it counts as live (``live_for``)."""
         ...
 
     async def beat(self, worker_id: str) -> None:
@@ -34,5 +36,6 @@ class WorkerRegistry(Protocol):
         ...
 
     async def live(self, within: timedelta) -> list[WorkerInfo]:
-        """Workers seen within ``within`` of now, by worker id."""
+        """Workers seen within their own ``live_for`` of now (within ``within`` for one
+        that registered none), by worker id."""
         ...

@@ -78,7 +78,11 @@ async def stream_job_events(
         alias="Last-Event-ID", description="the `id` of the last event received")] = None,
 ) -> StreamingResponse:
     await show(job_id, member)  # another member's or a missing job: 404 before streaming
-    seen = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    # ASCII digits only: str.isdigit() also accepts '²' (a header's byte 0xB2), which
+    # int() refuses; any other value resumes from the start
+    seen = 0
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        seen = int(last_event_id)
     return StreamingResponse(
         _events(follow(job_id, member, min(seen, 10**9)), request.url.path),
         media_type=EVENT_STREAM,

@@ -40,13 +40,16 @@ _FILE_EXAMPLE = "%PDF-1.7 ... (the document's bytes)"
 def wanted_range(header: str | None) -> tuple[int | None, int | None] | None:
     """The single byte range a ``Range`` header asks for (``bytes=0-499``, ``bytes=500-``,
     ``bytes=-500``), or None: no header, several ranges, another unit or nonsense, all
-    answered with the whole file (RFC 9110 lets a server ignore a Range)."""
+    answered with the whole file (RFC 9110 lets a server ignore a Range). A range that
+    ends before it starts (``bytes=5-3``) is not one (RFC 9110 §14.1.1: ignored)."""
     if header is None:
         return None
     found = _SINGLE_RANGE.match(header)
     if found is None or not any(found.groups()) or any(len(g) > _DIGITS for g in found.groups()):
         return None
     first, last = (int(g) if g else None for g in found.groups())
+    if first is not None and last is not None and last < first:
+        return None
     return first, last
 
 

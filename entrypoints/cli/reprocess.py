@@ -19,6 +19,11 @@ def command_reprocess(args: argparse.Namespace, settings: Settings) -> int:
     if (args.document_id is None) == (not args.stale_model):
         raise UsageError("name one DOCUMENT_ID, or pass --stale-model for every document "
                          "embedded by another model than RAG_EMBEDDING_MODEL's embedder")
+    if args.dry_run and not args.stale_model:
+        # said before anything runs: an operator adding it to be safe must not reprocess
+        raise UsageError("--dry-run goes with --stale-model (it lists the documents that "
+                         "would be processed again); one DOCUMENT_ID is processed again "
+                         "as soon as it is named, so leave --dry-run out to do it")
     if args.document_id is not None:
         try:
             document_id = uuid.UUID(args.document_id)

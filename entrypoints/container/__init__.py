@@ -280,7 +280,7 @@ class Container(containers.DeclarativeContainer):
         WorkerService,
         worker=providers.Factory(worker, worker_id=providers.Callable(new_worker_id)),
         ticker=clock, registry=worker_registry, subscribe=job_notices,
-        beat_interval=settings.provided.heartbeat_seconds,
+        beat_interval=settings.provided.heartbeat_seconds, live_for=live_worker_window,
     )
 
 

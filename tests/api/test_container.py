@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,17 @@ async def test_a_worker_is_made_for_a_named_worker(tmp_path: Path) -> None:
     assert (worker.worker_id, worker.concurrency) == ("worker-7", 3)
     assert worker.process is container.process_job()
     assert worker.ticker is memory.clock
+
+
+def test_a_worker_tells_the_registry_its_own_live_window(tmp_path: Path) -> None:
+    # three of its heartbeats, which are a third of its lease: whoever asks (the API's
+    # shell on other settings) judges it by this, not by its own settings
+    container = container_for(tmp_path, WORKER_LEASE_SECONDS="300")
+    use_memory_adapters(container)
+
+    service = container.worker_service()
+
+    assert (service.beat_interval, service.live_for) == (100, timedelta(seconds=300))
 
 
 async def test_memory_adapters_replace_the_database_until_reset(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ async def test_a_range_of_the_file_comes_as_partial_content(
     assert response.headers["content-length"] == str(len(POLICY[expected]))
 
 
-async def test_a_range_past_the_end_is_416_and_several_ranges_get_the_whole_file(
+async def test_a_range_past_the_end_is_416_and_several_or_backwards_get_the_whole_file(
     api: Api,
 ) -> None:
     document = (await uploaded(api, "benefits.md", POLICY))["document"]
@@ -83,11 +83,14 @@ async def test_a_range_past_the_end_is_416_and_several_ranges_get_the_whole_file
 
     past = await api.client.get(url, headers={**bearer(), "Range": f"bytes={len(POLICY)}-"})
     several = await api.client.get(url, headers={**bearer(), "Range": "bytes=0-1,5-9"})
+    backwards = await api.client.get(url, headers={**bearer(), "Range": "bytes=5-3"})
 
     body = is_problem(past, 416)
     assert f"the file has {len(POLICY)} bytes" in str(body["detail"])
     assert past.headers["content-range"] == f"bytes */{len(POLICY)}"
     assert (several.status_code, several.content) == (200, POLICY)
+    # not a range at all (it ends before it starts): ignored, as RFC 9110 says
+    assert (backwards.status_code, backwards.content) == (200, POLICY)
 
 
 async def test_another_members_file_is_not_found(api: Api) -> None:
@@ -334,7 +337,7 @@ async def open_events(app: ASGIApp, job_id: str, **headers: str) -> EventStream:
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "client": ("127.0.0.1", 50000), "server": ("navigator.test", 80),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in sent.items()],
+        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in sent.items()],
     }
     task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
     started = await asyncio.wait_for(start, timeout=10)
@@ -393,6 +396,21 @@ async def test_the_stream_ends_after_complete_and_resumes_after_the_last_event_i
     assert only["id"] == str(len(history["history"]))
     assert await whole.next_event() is None
     assert await resumed.next_event() is None
+
+
+@pytest.mark.parametrize("last", ["\u00b2", "-1", "3x", ""])
+async def test_a_last_event_id_that_is_not_a_count_replays_from_the_start(
+    api: Api, streams: list[EventStream], last: str,
+) -> None:
+    job = (await uploaded(api, "benefits.md", POLICY))["job"]
+    await api.run_worker()
+
+    stream = await open_events(api.app, job["id"], **{"Last-Event-ID": last})
+    streams.append(stream)
+
+    assert stream.status == 200
+    only = await stream.next_event()
+    assert only is not None and json.loads(only["data"])["status"] == "complete"
 
 
 async def test_a_quiet_job_gets_keep_alives_and_another_members_job_is_not_found(

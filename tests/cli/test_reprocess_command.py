@@ -78,3 +78,16 @@ def test_reprocess_needs_a_document_or_stale_model_and_a_real_id(cli: Cli) -> No
     assert (neither.code, both.code, garbled.code) == (2, 2, 2)
     assert "--stale-model" in neither.err
     assert "DOCUMENT_ID must be a document's UUID" in garbled.err
+
+
+async def test_a_dry_run_of_one_document_is_refused_and_changes_nothing(
+    db_cli: Cli, container: Container,
+) -> None:
+    done = await complete_document(container, "done.md")
+
+    tried = await db_cli.run_async("reprocess", str(done.document_id), "--dry-run")
+
+    assert tried.code == 2
+    assert "--dry-run goes with --stale-model" in tried.err
+    job = await container.job_queue().job_for_document(done.document_id)
+    assert job.status is JobStatus.COMPLETE

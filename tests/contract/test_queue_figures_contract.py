@@ -162,3 +162,14 @@ async def test_a_release_at_shutdown_and_a_retry_by_hand_are_no_setbacks(fleet: 
     assert figures.retries == dict.fromkeys(StepName, 0)
     assert figures.failures[StepName.PARSE] == 1
     assert figures.counts[S.UPLOADED] == 1
+
+
+async def test_a_worker_is_counted_live_for_its_own_window_not_the_askers(
+    fleet: Fleet,
+) -> None:
+    await fleet.workers.register("worker-slow", "host-a", 1, live_for=LIVE * 5)
+    await fleet.workers.register("worker-older-release", "host-b", 2)
+
+    fleet.clock.advance(LIVE.total_seconds() * 2)
+
+    assert (await fleet.figures()).live_workers == 1

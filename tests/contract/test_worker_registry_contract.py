@@ -60,3 +60,20 @@ async def test_a_worker_that_stops_cleanly_is_forgotten(workers: Registry) -> No
     assert await workers.registry.live(RECENT) == []
     with pytest.raises(NotFound):
         await workers.registry.beat("worker-a")
+
+
+async def test_a_worker_counts_as_live_for_its_own_window_not_the_askers(
+    workers: Registry,
+) -> None:
+    # a worker with WORKER_LEASE_SECONDS=300 beats every 100 s; the API's shell, on
+    # default settings, would have judged it by 60 s
+    registry, clock = workers.registry, workers.clock
+    await registry.register("worker-slow", "host", 1, live_for=timedelta(seconds=300))
+    await registry.register("worker-older-release", "host", 2)
+
+    clock.advance(100)
+    [info] = await registry.live(RECENT)
+    assert (info.worker_id, info.live_for) == ("worker-slow", timedelta(seconds=300))
+
+    clock.advance(201)
+    assert await registry.live(RECENT) == []

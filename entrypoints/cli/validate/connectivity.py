@@ -122,8 +122,9 @@ async def _worker_check(conn: asyncpg.Connection, settings: Settings, exists: bo
     rows = await registry.live(window)
     if not rows:
         return Check("connectivity", what, False,
-                     f"no worker reported in to schema {settings.database_schema} in the last "
-                     f"{window.total_seconds():g}s; start `navigator worker` with this "
+                     f"no worker reported in to schema {settings.database_schema} within three "
+                     f"of its heartbeats ({window.total_seconds():g}s for one on these "
+                     f"settings); start `navigator worker` with this "
                      f"DATABASE_URL and DATABASE_SCHEMA (notices on channel "
                      f"{jobs_channel(settings.database_schema)})")
     ids = [w.worker_id for w in rows]

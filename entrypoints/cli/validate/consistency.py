@@ -13,7 +13,9 @@ from entrypoints.settings import Settings
 
 
 def retry_check(settings: Settings) -> Check:
-    policy = build_container(settings).retry_policy()  # the one the workers use
+    # the policy these settings give: the workers' own, when their WORKER_MAX_RETRIES and
+    # WORKER_RETRY_* are the ones this shell has (the blueprint sets them on the worker)
+    policy = build_container(settings).retry_policy()
     delays = policy.schedule()
     if not delays:
         detail = "WORKER_MAX_RETRIES is 0: a passing error fails a job at once"
@@ -23,6 +25,8 @@ def retry_check(settings: Settings) -> Check:
                   f"(each up to {policy.jitter:.0%} shorter by jitter, never over "
                   f"{policy.max_delay:g}s; longer if the provider asks); then the job "
                   "fails. Permanent errors fail at once")
+    detail += ("; as WORKER_MAX_RETRIES and WORKER_RETRY_* are set where this runs (a "
+               "worker with other values retries by its own)")
     return Check("retry logic", "retry policy", True, detail,
                  {"max_retries": policy.max_retries, "delays_seconds": list(delays),
                   "jitter": policy.jitter})
