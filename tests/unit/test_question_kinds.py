@@ -117,3 +117,29 @@ def test_an_asking_sentence_ending_on_it_them_or_there_points_back_at_its_story(
     assert not points_back("Will the plan pay for it?")  # no story to point back at
     assert not points_back("We hiked in Peru. Is there a deadline to claim?")
     assert not points_back("We hiked in Peru. What do we pay at the hospital?")
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("My sister needs help with her rent. Is there a number she can call?", Wants.PHONE),
+    ("Is there a phone line for questions about my bill?", Wants.PHONE),
+    ("I want to call the review office about my father. Are they open on Sundays?",
+     Wants.HOURS),
+    ("Is the pharmacy help desk open at night?", Wants.HOURS),
+    ("Is there a fee for a new card?", Wants.YES_NO),
+    ("Are they covered on weekends?", Wants.YES_NO),
+])
+def test_a_yes_no_question_that_asks_for_a_number_or_for_hours_wants_them(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How far ahead must I book the van?", Wants.TIME),
+    ("How far in advance do I ask for a wheelchair van?", Wants.TIME),
+    ("What is the longest stay in a rehab center the plan covers?", Wants.COUNT),
+    ("What is the farthest the shuttle will drive me?", Wants.COUNT),
+    ("What is the maximum out-of-pocket amount for 2025?", Wants.AMOUNT),
+])
+def test_how_far_ahead_asks_for_a_time_and_an_extreme_for_a_limit(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
