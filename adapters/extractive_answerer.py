@@ -64,7 +64,7 @@ answer is extracted, not generated.
   story's words. A hyphenated compound speaks of its last word ("life-saving" is not
   about life insurance) unless the question says that word too. "Something" and
   "anything" name nothing. A count of weeks is the booklet's count of days ("after
-  the first three weeks": 21 days).
+  the first three weeks": 21 days), and a weekend the booklet's Saturday or Sunday.
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
@@ -231,6 +231,16 @@ def in_days(question: str) -> str:
     return _WEEKS.sub(days, question)
 
 
+_WEEKEND = re.compile(r"\b(?:the |a )?week-?ends?\b", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\bweek-?days?\b", re.IGNORECASE)
+
+
+def in_day_names(question: str) -> str:
+    """``question`` with a weekend said as its days, as a booklet's hours name them ("Are
+    they open on weekends?": "on Saturday or Sunday"), and weekdays as theirs."""
+    return _WEEKDAY.sub("Monday or Friday", _WEEKEND.sub("Saturday or Sunday", question))
+
+
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
     """The booklet's words for the question's phrases ("cap on what I spend": "maximum
     out-of-pocket amount"; ``domain/lay_terms.py``), by ``glossary`` (the default
@@ -377,7 +387,7 @@ class ExtractiveAnswerer:
     def choose(self, question: str, passages: Sequence[Passage]) -> list[str]:
         """The answer's lines, best first, each ending in its citation; empty when no
         passage answers."""
-        question = in_days(question)
+        question = in_day_names(in_days(question))
         kind = wants(question)
         key = key_terms(question)
         asking_text = asking(question)

@@ -685,3 +685,16 @@ async def test_something_and_anything_name_nothing_a_passage_could_be_about() ->
                                    "front desk."))
 
     assert text == NOT_COVERED_MARKER
+
+
+async def test_a_weekend_is_asked_about_by_the_days_a_booklet_names() -> None:
+    review = ("Quality review office - Contact Information\n"
+              "CALL 1-800-555-0100 Monday through Friday, 9 a.m. to 5 p.m.; Saturday, Sunday, "
+              "and holidays, 10 a.m. to 4 p.m.\n")
+    rides = ("Rides must be booked at least 24 hours in advance (not including weekends), "
+             "from 8 a.m. to 5 p.m.")
+    text = await answer("I want to call the review office about my stay. Are they open on "
+                        "weekends?", passage(1, rides), passage(2, review))
+
+    assert "Saturday, Sunday, and holidays, 10 a.m. to 4 p.m." in text
+    assert "Rides must be booked" not in text
