@@ -202,6 +202,22 @@ _NAMING = english.lexemes("deadline due hours open copay copayment coinsurance p
                           "number phone")
 
 
+# Who tells the story's news ("My doctor says ...", "My father's doctor ordered ...",
+# "The pharmacist suggested ..."): the one who speaks (and whose they are), not what the
+# question is about.
+_SPEAKER = re.compile(r"\b(?:my|our|his|her|their|the|a)\s+((?:[\w'\u2019]+['\u2019]s?\s+)?"
+                      r"[a-z]+)\s+(?:says?|said|suggest(?:s|ed)?|recommend(?:s|ed)?|told|"
+                      r"tells|thinks|thought|ordered|orders|prescribed|wants|wanted|"
+                      r"asked|advised|referred)\b", re.IGNORECASE)
+
+
+def speakers(question: str) -> frozenset[str]:
+    """Who tells a story's news, as lexemes ("My dentist says I need braces": dentist),
+    unless the asking sentence names them too ("... Does my dentist need approval?")."""
+    story = question.replace(asking(question), " ") if asking(question) != question else ""
+    return english.lexemes(" ".join(_SPEAKER.findall(story))) - english.lexemes(asking(question))
+
+
 def key_terms(question: str) -> frozenset[str]:
     """The question's words that say what it is about (not what kind of answer)."""
     every = english.lexemes(question)
@@ -389,7 +405,7 @@ class ExtractiveAnswerer:
         passage answers."""
         question = in_day_names(in_days(question))
         kind = wants(question)
-        key = key_terms(question)
+        key = key_terms(question) - speakers(question)
         asking_text = asking(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.

@@ -698,3 +698,13 @@ async def test_a_weekend_is_asked_about_by_the_days_a_booklet_names() -> None:
 
     assert "Saturday, Sunday, and holidays, 10 a.m. to 4 p.m." in text
     assert "Rides must be booked" not in text
+
+
+async def test_who_tells_the_story_is_not_what_the_question_is_about() -> None:
+    scans = ("Imaging services\tDiagnostic scans (such as MRI, CT and ultrasound) $0 "
+             "copayment\n")
+    visits = "Specialist visits\tA doctor visit for your knee or hip: $25 copayment\n"
+    text = await answer("My doctor ordered an MRI of my knee. How much will I pay for it?",
+                        passage(1, visits), passage(2, scans))
+
+    assert "MRI, CT and ultrasound) $0 copayment" in text.splitlines()[1]
