@@ -183,15 +183,16 @@ _GOES_ON = re.compile(r"^(?:this|that|these|those|it|such)\b|"
 _COMPLETING = (Wants.AMOUNT, Wants.TIME, Wants.PHONE)
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
-# it, and the pieces a contraction leaves ("I'd", "we're"): not key words (stop words
-# are not words at all).
+# it, the pieces a contraction leaves ("I'd", "we're", "isn't"), and when a story
+# happened ("last night", "yesterday"): not key words (stop words are not words at all).
 _GENERIC = """
 plan plans cover covered coverage covers pay paid pays payment cost costs much many copay
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
-documents say says deadline due hours open like something anything
-d ll m re s t ve
+documents say says deadline due hours open like something anything ask let tell
+d ll m re s t ve isn aren wasn weren doesn didn haven hasn hadn won wouldn couldn shouldn
+last night yesterday today tonight tomorrow ago morning
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 # Of those, the words that name the value asked for: a sentence that says the same word
@@ -228,7 +229,9 @@ def key_terms(question: str) -> frozenset[str]:
 # The words that ask how much, how many, how long or how fast: what kind of answer, said
 # by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
 _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
-                            r"\bwhat\s+time\b", re.IGNORECASE)
+                            r"\bhow far (?:ahead|in advance)\b|"
+                            r"\bwhat\s+(?:time|day|date)(?:\s+of\s+(?:the|each)\s+"
+                            r"(?:week|month|year))?\b", re.IGNORECASE)
 
 
 _WEEKS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
@@ -286,6 +289,15 @@ def _doings(question: str) -> frozenset[str]:
     """What the member does, not what the question is about: the word after "to" or
     after "I", "we", "you" ("have to meet", "can I get")."""
     return english.lexemes(" ".join(_DOING.findall(question)))
+
+
+_PER = re.compile(r"\b(?:each|per|every)\s+([a-z]+)", re.IGNORECASE)
+
+
+def _per(question: str) -> frozenset[str]:
+    """What a price or a count is counted by ("for each session", "per visit"), not
+    what it is the price of."""
+    return english.lexemes(" ".join(_PER.findall(question)))
 
 
 def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
@@ -409,7 +421,7 @@ class ExtractiveAnswerer:
         asking_text = asking(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.
-        asked = key_terms(asking_text) & key
+        asked = key_terms(asking_text) & key - _per(asking_text)
         # One that asks with a pronoun ("Does the plan cover it?") asks about the story's
         # thing, told among its circumstances: a third of the story's words will do.
         needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))

@@ -197,7 +197,8 @@ _VALUES = {
         r"\b(?:" + _DAYS + r")\b|\b\d+[\s-]*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
         r"months?|years?)\b|\b(?:" + _NUMBER_WORDS + r")\s+(?:calendar\s+|business\s+)?"
         r"(?:days?|hours?|weeks?|months?|years?)\b|\bby the \d|"
-        r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b",
+        r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b|"
+        r"\bthe \d{1,2}(?:st|nd|rd|th)\b",
         re.IGNORECASE),
     Wants.YES_NO: re.compile(
         r"\b(?:covered|covers?|not|no|never|required|requires?|must|can|cannot|may|"

@@ -708,3 +708,35 @@ async def test_who_tells_the_story_is_not_what_the_question_is_about() -> None:
                         passage(1, visits), passage(2, scans))
 
     assert "MRI, CT and ultrasound) $0 copayment" in text.splitlines()[1]
+
+
+async def test_what_a_price_is_counted_by_is_not_what_it_is_the_price_of() -> None:
+    rehab = ("Outpatient rehabilitation services\tPhysical therapy and speech therapy: $0 "
+             "copayment for each office visit.\n")
+    classes = "Caregiver classes\tGroup sessions for caregivers: $15 copayment per session.\n"
+    text = await answer("I need physical therapy after a fall. What do I pay for each session?",
+                        passage(1, classes), passage(2, rehab))
+
+    assert "Physical therapy and speech therapy: $0 copayment" in text.splitlines()[1]
+
+
+async def test_an_asking_sentence_that_names_only_telling_the_plan_asks_about_the_story(
+) -> None:
+    emergency = ("Getting care in a medical emergency\n"
+                 "If you go to an emergency room that is out of network, you are covered.\n"
+                 "You or someone else should call to tell us about your emergency care, "
+                 "usually within 48 hours.")
+    text = await answer("We used an emergency room that isn't in the network yesterday. How "
+                        "soon do we have to let the plan know?",
+                        passage(1, emergency))
+
+    assert "usually within 48 hours. [1]" in text
+
+
+def test_the_words_that_ask_for_a_date_or_a_lead_time_are_not_what_it_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("I want to switch medical groups. By what day of the month do I need to "
+                     "ask?") == key_terms("I want to switch medical groups.")
+    assert key_terms("How far ahead do I have to book a ride?") == key_terms("book a ride")
+    assert key_terms("How far is the clinic?") >= {"far", "clinic"}

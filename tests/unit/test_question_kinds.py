@@ -143,3 +143,10 @@ def test_a_yes_no_question_that_asks_for_a_number_or_for_hours_wants_them(
 def test_how_far_ahead_asks_for_a_time_and_an_extreme_for_a_limit(
         question: str, kind: Wants) -> None:
     assert wants(question) is kind
+
+
+def test_a_day_of_the_month_is_a_time() -> None:
+    assert holds_value(Wants.TIME, "Your request must be received on or before the 20th of "
+                                   "the month.")
+    assert holds_value(Wants.TIME, "The premium is due on the 1st.")
+    assert not holds_value(Wants.TIME, "Ask your medical group for a new doctor.")
