@@ -254,6 +254,20 @@ _WEEKEND = re.compile(r"\b(?:the |a )?week-?ends?\b", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\bweek-?days?\b", re.IGNORECASE)
 
 
+#: A number from two up said in words, as its digits ("Will the plan cover two?": "2
+#: hearing aids"); "one" is as often a pronoun ("each one") as a number.
+_NUMBERS_SAID = {english.lexeme(word): str(n) for word, n in _NUMBERS.items() if n >= 2}
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(w for w, n in _NUMBERS.items() if n >= 2) + r")\b",
+                          re.IGNORECASE)
+
+
+def in_digits(question: str) -> str:
+    """``question`` with a number from two up said in digits, as booklets write counts
+    ("Will the plan cover two?": "2 hearing aids every 12 months"); a sentence's number
+    words count as their digits too."""
+    return _NUMBER_WORD.sub(lambda m: str(_NUMBERS[m.group().lower()]), question)
+
+
 def in_day_names(question: str) -> str:
     """``question`` with a weekend said as its days, as a booklet's hours name them ("Are
     they open on weekends?": "on Saturday or Sunday"), and weekdays as theirs."""
@@ -347,6 +361,7 @@ def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
     about the pocket, and "Medicare-covered" about Medicare only where coverage is
     asked about."""
     found = set(english.lexemes(_COMPOUND.sub(" ", text)))
+    found.update(_NUMBERS_SAID[word] for word in found & _NUMBERS_SAID.keys())
     for match in _COMPOUND.finditer(text):
         parts = [lexeme for _, _, lexeme in english.words(match.group())]
         if parts:
@@ -415,7 +430,7 @@ class ExtractiveAnswerer:
     def choose(self, question: str, passages: Sequence[Passage]) -> list[str]:
         """The answer's lines, best first, each ending in its citation; empty when no
         passage answers."""
-        question = in_day_names(in_days(question))
+        question = in_digits(in_day_names(in_days(question)))
         kind = wants(question)
         key = key_terms(question) - speakers(question)
         asking_text = asking(question)

@@ -740,3 +740,13 @@ def test_the_words_that_ask_for_a_date_or_a_lead_time_are_not_what_it_is_about()
                      "ask?") == key_terms("I want to switch medical groups.")
     assert key_terms("How far ahead do I have to book a ride?") == key_terms("book a ride")
     assert key_terms("How far is the clinic?") >= {"far", "clinic"}
+
+
+async def test_a_number_said_in_words_is_the_number_in_digits() -> None:
+    options = "You have two options: pay by check, or have it taken from your bank account."
+    hearing = ("Hearing aids\tHearing aids $550 copayment per aid for a standard model "
+               "(2 hearing aids every 12 months).\n")
+    text = await answer("I need hearing aids in both ears. Will the plan cover two?",
+                        passage(1, options), passage(2, hearing))
+
+    assert "(2 hearing aids every 12 months)" in text.splitlines()[1]
