@@ -99,7 +99,11 @@ _PLAN_ASKS = re.compile(
 _MEMBER_DUTY = re.compile(r"\byou (?:must|need to|have to|should|will need to)\b|"
                           r"\byou have (?:\w+ ){0,2}(?:days?|months?|hours?)\b|"
                           r"\byour (?:request|appeal|claim)s? must\b", re.IGNORECASE)
-_PLAN_DUTY = re.compile(r"\b(?:we|the plan|our plan) (?:must|will|have to|need to)\b",
+_PLAN_DUTY = re.compile(r"\b(?:we|the plan|our plan) (?:must|will|have to|need to)\b|"
+                        # said of the decision, not of who makes it: "Most complaints are
+                        # answered within 30 days", "A standard decision is usually made ..."
+                        r"\b(?:is|are|will be)\s+(?:usually\s+|generally\s+|normally\s+)?"
+                        r"(?:made|answered|decided|given|reviewed|processed)\s+within\b",
                         re.IGNORECASE)
 _OTHERS_DUTY = re.compile(r"\b(?:organization|board|council|judge|QIO|Medicare) "
                           r"(?:must|will)\b", re.IGNORECASE)

@@ -750,3 +750,12 @@ async def test_a_number_said_in_words_is_the_number_in_digits() -> None:
                         passage(1, options), passage(2, hearing))
 
     assert "(2 hearing aids every 12 months)" in text.splitlines()[1]
+
+
+async def test_a_time_limit_said_of_the_decision_is_the_plans() -> None:
+    complaints = ("If you have a fast complaint, it means we will give you an answer within "
+                  "24 hours. Most complaints are answered within 30 calendar days.")
+    text = await answer("How quickly does the plan answer most complaints?",
+                        passage(1, complaints))
+
+    assert text.splitlines()[1].startswith("- Most complaints are answered within 30 calendar")
