@@ -182,3 +182,22 @@ def instructs(sentence: str) -> bool:
     """``sentence`` tells the member a step to take ("simply contact your PCP", "Send us
     a written request"), not only what happens ("The group will review your request")."""
     return _INSTRUCTION.search(sentence.lstrip("\u2022-* ")) is not None
+
+
+# "Where do I mail the check?", "Where should we send the form?": the answer is an
+# address.
+_WHERE_TO_SEND = re.compile(r"\bwhere (?:do|can|should|must|would) (?:i|we) (?:send|mail|"
+                            r"write|post|return|submit|fax)\b|\bwhat(?:'s| is) the "
+                            r"(?:mailing )?address\b|\bwhich address\b", re.IGNORECASE)
+# A postal address: a post office box, or a state and ZIP code ("CA 90051-7894").
+_ADDRESS = re.compile(r"\bP\.?\s?O\.?\s?Box\s+\d+|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+
+
+def asks_address(question: str) -> bool:
+    """``question`` asks where to send something: its answer is an address."""
+    return _WHERE_TO_SEND.search(question) is not None
+
+
+def holds_address(text: str) -> bool:
+    """``text`` gives a postal address (a P.O. Box, a state and ZIP code)."""
+    return _ADDRESS.search(text) is not None

@@ -86,9 +86,11 @@ import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    asks_address,
     counted,
     counts,
     duty_of,
+    holds_address,
     instructs,
     network_side,
     on_side,
@@ -470,6 +472,10 @@ class ExtractiveAnswerer:
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, side, whose, count, naming)
+        if asks_address(asking_text) and any(holds_address(c.text) for c in candidates):
+            # "Where do I mail the check?" is answered by an address, as an amount question
+            # by an amount: where the passages give one, a step without one does not answer.
+            candidates = [c for c in candidates if holds_address(c.text)]
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))

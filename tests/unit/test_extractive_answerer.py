@@ -759,3 +759,15 @@ async def test_a_time_limit_said_of_the_decision_is_the_plans() -> None:
                         passage(1, complaints))
 
     assert text.splitlines()[1].startswith("- Most complaints are answered within 30 calendar")
+
+
+async def test_where_to_mail_something_is_answered_by_an_address() -> None:
+    paying = ("## Section 5.1 Paying your monthly premium by check\n"
+              "Option 1: Paying by check. You will receive a premium statement in the mail "
+              "each month. Please make your premium check payable to the plan, not to "
+              "Medicare. Simply tear off the stub and send it with your payment to: Example "
+              "Health Plan, P.O. Box 4321, Springfield, IL 62701-1234.")
+    text = await answer("Where do I mail the check for my monthly premium?", passage(1, paying))
+
+    assert "send it with your payment to: Example Health Plan, P.O. Box 4321" in text
+    assert "payable to the plan" not in text  # a step, but not where to send it
