@@ -201,3 +201,31 @@ def asks_address(question: str) -> bool:
 def holds_address(text: str) -> bool:
     """``text`` gives a postal address (a P.O. Box, a state and ZIP code)."""
     return _ADDRESS.search(text) is not None
+
+
+# "What happens if I don't choose one?", "What if I miss the deadline?": the answer is
+# what follows on that condition, in a sentence that states it ("If you do not select a
+# PCP within 30 days, we will assign you one").
+_WHAT_IF = re.compile(r"\bwhat (?:happens|will happen|would happen|if)\b", re.IGNORECASE)
+_NOT = re.compile(r"\b(?:not|never|no)\b|n['\u2019]t\b|\b(?:fail|forget|forgot|miss|missed|"
+                  r"late)\b", re.IGNORECASE)
+_IF_CLAUSE = re.compile(r"(?:^|[:;,]\s*|\b(?:note|remember)\W+)(?:if|unless|when)\b([^,;]*)",
+                        re.IGNORECASE)
+
+
+def asks_consequence(question: str) -> bool | None:
+    """None unless ``question`` asks what follows on a condition ("what happens if ...");
+    then whether the condition is a not-doing ("if I don't choose one")."""
+    match = _WHAT_IF.search(question)
+    if match is None:
+        return None
+    return _NOT.search(question[match.end():]) is not None
+
+
+def states_condition(negated: bool | None, sentence: str) -> bool:
+    """``sentence`` opens a clause on a condition ("If you do not ..., ..."), a not-doing
+    one when the question's is (``negated``)."""
+    if negated is None:
+        return False
+    return any((_NOT.search(m.group(1)) is not None) == negated
+               for m in _IF_CLAUSE.finditer(sentence))

@@ -87,6 +87,7 @@ import attrs
 from adapters import english
 from adapters.answer_signals import (
     asks_address,
+    asks_consequence,
     counted,
     counts,
     duty_of,
@@ -97,6 +98,7 @@ from adapters.answer_signals import (
     refers_elsewhere,
     same_clause,
     says_yes_or_no,
+    states_condition,
     whose_time,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
@@ -172,6 +174,9 @@ NAMING_WEIGHT = 1.0
 STEP_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
+#: What a sentence stating the condition a "what happens if ..." question asks about
+#: gains ("If you do not select a PCP ...", for "... if I don't choose one?").
+CONDITION_WEIGHT = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
 #: and one only on the other side loses.
 NETWORK_WEIGHT = 1.0
@@ -232,6 +237,7 @@ def key_terms(question: str) -> frozenset[str]:
 # by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
 _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
                             r"\bhow far (?:ahead|in advance)\b|"
+                            r"\bwhat (?:happens|will happen|would happen)\b|"
                             r"\bwhat\s+(?:time|day|date)(?:\s+of\s+(?:the|each)\s+"
                             r"(?:week|month|year))?\b", re.IGNORECASE)
 
@@ -468,10 +474,12 @@ class ExtractiveAnswerer:
         naming = english.lexemes(asking_text) & _NAMING
         side, whose, count = (network_side(question), whose_time(asking_text),
                               counted(asking_text))
+        condition = asks_consequence(asking_text)
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights, side, whose, count, naming)
+                                      needed, weights, side, whose, count, naming,
+                                      condition)
         if asks_address(asking_text) and any(holds_address(c.text) for c in candidates):
             # "Where do I mail the check?" is answered by an address, as an amount question
             # by an amount: where the passages give one, a step without one does not answer.
@@ -512,8 +520,8 @@ class ExtractiveAnswerer:
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
-                whose: str | None, noun: str | None, naming: frozenset[str]
-                ) -> list[_Candidate]:
+                whose: str | None, noun: str | None, naming: frozenset[str],
+                condition: bool | None = None) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         # fsum: the same total in any order (a set's order changes with the hash seed,
         # and a tie between two sentences must break the same way in every process).
@@ -566,14 +574,15 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
                  + DUTY_WEIGHT * (kind is Wants.TIME and duty_of(whose, unit.text))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
-                 + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
+                 + DENSITY_WEIGHT * min(1.0, len(held[i]) / max(1, len(unit_words)))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
                  + COUNTED_WEIGHT * counts(noun, unit.text)
                  + NAMING_WEIGHT * names
                  + STEP_WEIGHT * (kind is Wants.PROCEDURE and instructs(unit.text))
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
-                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
+                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}")
+                 + CONDITION_WEIGHT * states_condition(condition, unit.text))
         lead = unit.table  # whose number a contact table's row is
         if unit.row is None and len(held[i] & asked) < needed:
             # The key words stand before the value: quote the closest sentence naming

@@ -771,3 +771,21 @@ async def test_where_to_mail_something_is_answered_by_an_address() -> None:
 
     assert "send it with your payment to: Example Health Plan, P.O. Box 4321" in text
     assert "payable to the plan" not in text  # a step, but not where to send it
+
+
+async def test_what_happens_if_i_do_not_is_answered_by_the_sentence_on_that_condition(
+) -> None:
+    pcp = ("## Section 2.1 You must choose a primary care provider (PCP)\n"
+           "Your PCP will give you most of your care. This includes:\n"
+           "• Lab tests\n"
+           "• Therapies\n"
+           "We strongly recommend that you choose a PCP close to your home.\n"
+           "Please note: If you do not select a PCP within 30 days of joining, we will assign "
+           "you a PCP.")
+    text = await answer("I just joined and haven't picked a regular doctor yet. What happens "
+                        "if I don't choose one?", passage(1, pcp))
+
+    assert text.splitlines()[2].startswith("- Please note: If you do not select a PCP")
+    # A sentence opening a list says nothing alone, however many of the glossary's words
+    # the heading above it lends it.
+    assert "This includes:" not in text
