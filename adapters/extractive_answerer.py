@@ -198,6 +198,7 @@ copays copayment copayments coinsurance price charge charged owe spend number nu
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
 documents say says deadline due hours open like something anything ask let tell
+go goes going went gone come comes coming came
 d ll m re s t ve isn aren wasn weren doesn didn haven hasn hadn won wouldn couldn shouldn
 last night yesterday today tonight tomorrow ago morning
 """

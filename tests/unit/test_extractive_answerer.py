@@ -789,3 +789,13 @@ async def test_what_happens_if_i_do_not_is_answered_by_the_sentence_on_that_cond
     # A sentence opening a list says nothing alone, however many of the glossary's words
     # the heading above it lends it.
     assert "This includes:" not in text
+
+
+async def test_going_and_coming_say_nothing_of_what_a_question_is_about() -> None:
+    paying = ("Paying by bank draft\n"
+              "If you decide to change how you pay your premium, it can take up to three "
+              "months for your new payment method to take effect.")
+    text = await answer("I want my premium taken from my bank account. How long until the "
+                        "change goes through?", passage(1, paying))
+
+    assert "it can take up to three months" in text
