@@ -239,6 +239,7 @@ def key_terms(question: str) -> frozenset[str]:
 _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
                             r"\bhow far (?:ahead|in advance)\b|"
                             r"\bwhat (?:happens|will happen|would happen)\b|"
+                            r"\b(?:calculated|worked out|figured out|computed)\b|"
                             r"\bwhat\s+(?:time|day|date)(?:\s+of\s+(?:the|each)\s+"
                             r"(?:week|month|year))?\b", re.IGNORECASE)
 

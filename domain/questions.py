@@ -18,7 +18,8 @@ phone question by one with no number. The rules, in order (the first that fits):
 - what the question opens with, before the words of its topic: "how much" an
   **amount** ("how much time" a time), "how many" / "how often" a **count**, "how
   long" / "how quickly" a **time**, and so does "when" opening it ("How long do I
-  have to ask to be paid back?", "When is the fee due?" ask for a time);
+  have to ask to be paid back?", "When is the fee due?" ask for a time); "how is ...
+  calculated (worked out)" an **amount**, the sum that gives it;
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
 - **count**: "how many", "how often", "limit", "how frequently", and a limit asked by
@@ -87,6 +88,9 @@ _ASKS = (
                             r"(?:^|[.?!;]\s)\s*when\s+(?:is|are|was|were|do|does|did|can|"
                             r"could|will|would|must|should|may|am|has|have)\b",
                             re.IGNORECASE)),
+    # "How is the penalty worked out?" asks for the sum that gives it.
+    (Wants.AMOUNT, _words(r"how (?:is|are|was|will|do|does) [^?.!;]*?(?:calculated|worked out|"
+                          r"figured(?: out)?|computed)")),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
@@ -183,8 +187,9 @@ _VALUES = {
     Wants.AMOUNT: re.compile(
         r"\$\s?\d|\d\s?%|\b(?:no|without)\s+(?:\w+\s+){0,2}(?:coinsurance|copayments?|"
         r"copays?|cost|charge|deductible|premium)\b|\bat no (?:extra |additional )?cost\b|"
-        r"\bfree of charge\b|\bcovered in full\b|\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?"
-        r"pay\b|\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
+        r"\bfree of charge\b|\bcovered in full\b|"
+        # ("If you do not pay your penalty" is a condition, not a price)
+        r"(?<!if you do )(?<!if you )\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?pay\b|\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
     Wants.HOURS: re.compile(
         r"\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|\b24 hours\b|\b\d days a week\b|\b(?:" + _DAYS +
         r")\b", re.IGNORECASE),

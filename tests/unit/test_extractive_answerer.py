@@ -799,3 +799,10 @@ async def test_going_and_coming_say_nothing_of_what_a_question_is_about() -> Non
                         "change goes through?", passage(1, paying))
 
     assert "it can take up to three months" in text
+
+
+def test_the_words_asking_how_a_sum_is_worked_out_are_not_what_it_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("How is the late fee worked out?") == key_terms("the late fee")
+    assert key_terms("How is the late fee calculated?") == key_terms("the late fee")

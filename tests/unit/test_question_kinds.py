@@ -150,3 +150,11 @@ def test_a_day_of_the_month_is_a_time() -> None:
                                    "the month.")
     assert holds_value(Wants.TIME, "The premium is due on the 1st.")
     assert not holds_value(Wants.TIME, "Ask your medical group for a new doctor.")
+
+
+def test_how_a_sum_is_worked_out_asks_for_an_amount_and_a_condition_is_no_price() -> None:
+    assert wants("I was late joining. How is the late fee worked out?") is Wants.AMOUNT
+    assert wants("How are my drug costs calculated?") is Wants.AMOUNT
+    assert holds_value(Wants.AMOUNT, "You do not pay anything for this visit.")
+    assert not holds_value(Wants.AMOUNT, "If you do not pay your late fee, you could lose "
+                                         "your drug coverage.")
