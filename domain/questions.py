@@ -8,6 +8,8 @@ phone question by one with no number. The rules, in order (the first that fits):
 - **time**, for "is there a deadline (time limit) to ...": it asks for the deadline;
   **phone**, for "is there a number (a line) I can call ...": it asks for the number;
   **hours**, for "are they (is the office) open ...": it asks for the hours;
+- **amount**, for a yes/no question about what the member pays ("Will it cost me
+  anything?", "Do I still owe the copay?");
 - **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
   ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
@@ -115,6 +117,11 @@ _IS_THERE_A_NUMBER = re.compile(r"^\s*(?:is|are) there (?:a|any|an)\s+(?:\w+\s+)
 _ARE_THEY_OPEN = re.compile(r"^\s*(?:is|are) (?:it|they|you|(?:the |your |our )?(?:[\w-]+ ){0,2}"
                             r"(?:services?|line|office|center|desk|pharmacy|pharmacies))\s+"
                             r"open\b", re.IGNORECASE)
+# "Will it cost me anything?", "Do I still owe the copay?": a yes/no question about
+# what the member pays asks for the amount (nothing is one: "at no cost to you").
+_COSTS = re.compile(r"^\s*(?:will|would|does|do|is|am)\s+(?:it|this|that|they|these|i|we)\s+"
+                    r"(?:still\s+|really\s+)?(?:cost|owe|be charged|get charged)\b",
+                    re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
 # A sentence ends at "?" or "!" and a space, at ";", or at "." and a space unless the
@@ -168,6 +175,8 @@ def wants(question: str) -> Wants:
         return Wants.PHONE
     if any(_ARE_THEY_OPEN.match(part) for part in parts):
         return Wants.HOURS
+    if any(_COSTS.match(part) for part in parts):
+        return Wants.AMOUNT
     if any(_COVERED.match(part) or _YES_NO.match(part) for part in parts):
         return Wants.YES_NO
     for kind, pattern in _ASKS:
@@ -187,7 +196,7 @@ _VALUES = {
     Wants.AMOUNT: re.compile(
         r"\$\s?\d|\d\s?%|\b(?:no|without)\s+(?:\w+\s+){0,2}(?:coinsurance|copayments?|"
         r"copays?|cost|charge|deductible|premium)\b|\bat no (?:extra |additional )?cost\b|"
-        r"\bfree of charge\b|\bcovered in full\b|"
+        r"\bfree of charge\b|\bcovered in full\b|\b(?:is|are) waived\b|"
         # ("If you do not pay your penalty" is a condition, not a price)
         r"(?<!if you do )(?<!if you )\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?pay\b|\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
     Wants.HOURS: re.compile(

@@ -806,3 +806,11 @@ def test_the_words_asking_how_a_sum_is_worked_out_are_not_what_it_is_about() -> 
 
     assert key_terms("How is the late fee worked out?") == key_terms("the late fee")
     assert key_terms("How is the late fee calculated?") == key_terms("the late fee")
+
+
+def test_still_yet_and_already_say_when_not_what_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("Do I still owe the copay for the visit?") == key_terms("the visit")
+    assert key_terms("Has my refund come yet? Is it already sent?") == key_terms(
+        "my refund is sent")

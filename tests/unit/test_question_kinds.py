@@ -158,3 +158,20 @@ def test_how_a_sum_is_worked_out_asks_for_an_amount_and_a_condition_is_no_price(
     assert holds_value(Wants.AMOUNT, "You do not pay anything for this visit.")
     assert not holds_value(Wants.AMOUNT, "If you do not pay your late fee, you could lose "
                                          "your drug coverage.")
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("My pharmacist offered me a flu shot. Will it cost me anything?", Wants.AMOUNT),
+    ("I was admitted from the ER. Do I still owe the ER copay?", Wants.AMOUNT),
+    ("Does it cost extra to see a specialist?", Wants.AMOUNT),
+    ("Does the plan cover a flu shot?", Wants.YES_NO),
+    ("Is there a fee for a new card?", Wants.YES_NO),
+])
+def test_a_yes_no_question_about_what_i_pay_asks_for_the_amount(question: str,
+                                                                 kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_a_waived_copayment_is_an_amount() -> None:
+    assert holds_value(Wants.AMOUNT, "The copayment is waived if you are admitted.")
+    assert not holds_value(Wants.AMOUNT, "The form is mailed if you ask for it.")
