@@ -33,7 +33,9 @@ _VERDICT = re.compile(
     r"(?:you|members?) (?:must|will need to|need to|have to) (?:get|have|ask|obtain)|"
     r"we (?:cover|pay|do not cover|don['\u2019]t cover)|covered (?:only )?(?:if|when|for)|"
     r"requires? (?:prior )?(?:authorization|approval|a referral)|no (?:referral|approval) "
-    r"(?:is )?(?:needed|required))\b", re.IGNORECASE)
+    r"(?:is )?(?:needed|required)|"
+    # what the member will not get ("you usually will not acquire ownership")
+    r"you (?:usually |generally )?(?:will|would) not|you won['\u2019]t)\b", re.IGNORECASE)
 
 
 def says_yes_or_no(sentence: str) -> bool:

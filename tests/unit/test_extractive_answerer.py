@@ -814,3 +814,10 @@ def test_still_yet_and_already_say_when_not_what_about() -> None:
     assert key_terms("Do I still owe the copay for the visit?") == key_terms("the visit")
     assert key_terms("Has my refund come yet? Is it already sent?") == key_terms(
         "my refund is sent")
+
+
+def test_what_the_member_will_not_get_is_a_verdict() -> None:
+    assert says_yes_or_no("As a member, you usually will not acquire ownership of rented "
+                          "equipment.")
+    assert says_yes_or_no("You won't own the bed after 13 payments.")
+    assert not says_yes_or_no("You will receive a statement each month.")
