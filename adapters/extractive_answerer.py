@@ -18,6 +18,8 @@ answer is extracted, not generated.
   plus, worth less, those close to it: for a chart cell, the service it is quoted
   under and its table's header (worth as much as its own: the value belongs to them),
   the rest of its row (a long description names many things in passing: worth less),
+  and a member's word for the service (the glossary's "counselor" for "Outpatient
+  mental health care") as much as the service's own,
   and nothing of the rows around it; otherwise the few sentences just
   before it (a service name above its cost) and just after it. When the key words
   come from a sentence before, that sentence is quoted first, so the member sees
@@ -482,7 +484,7 @@ class ExtractiveAnswerer:
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, side, whose, count, naming,
-                                      condition)
+                                      condition, links)
         if asks_address(asking_text) and any(holds_address(c.text) for c in candidates):
             # "Where do I mail the check?" is answered by an address, as an amount question
             # by an amount: where the passages give one, a step without one does not answer.
@@ -524,7 +526,7 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
                 whose: str | None, noun: str | None, naming: frozenset[str],
-                condition: bool | None = None) -> list[_Candidate]:
+                condition: bool | None = None, links: _Links = ()) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         # fsum: the same total in any order (a set's order changes with the hash seed,
         # and a tie between two sentences must break the same way in every process).
@@ -543,7 +545,10 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             # A chart row's cell: what is close to it is its row, nothing else.
             before: list[int] = []
             row = [j for j in _row(units, i) if j != i]
-            named = english.lexemes(unit.label or "") & key - held[i]
+            service_words = english.lexemes(unit.label or "")
+            # the member's words for the service count as its own ("counselor" for
+            # "Outpatient mental health care")
+            named = (service_words | _bridged(links, service_words)) & key - held[i]
             nearby = set().union(*(held[j] for j in row)) - held[i]
             near = SERVICE_WEIGHT * weight(named) + ROW_WEIGHT * weight(nearby - named)
         elif unit.row is not None:

@@ -821,3 +821,22 @@ def test_what_the_member_will_not_get_is_a_verdict() -> None:
                           "equipment.")
     assert says_yes_or_no("You won't own the bed after 13 payments.")
     assert not says_yes_or_no("You will receive a statement each month.")
+
+
+async def test_a_members_word_for_a_charts_service_counts_as_the_service() -> None:
+    therapy = ("Outpatient mental health care Covered services include: Mental health "
+               "services provided by a state-licensed psychiatrist or doctor, clinical "
+               "psychologist, clinical social worker, clinical nurse specialist, nurse "
+               "practitioner, physician assistant, or other qualified professional as allowed "
+               "under applicable state laws.\tPsychiatrist visit $10 copayment for each therapy "
+               "visit in a group or individual setting.\n")
+    acupuncture = ("Acupuncture for chronic low back pain Covered services include: Up to 12 "
+                   "visits in 90 days are covered under the following circumstances: chronic "
+                   "low back pain is defined as lasting 12 weeks or longer and nonspecific, in "
+                   "that it has no identifiable cause.\t$0 copayment for each office visit "
+                   "when you see a licensed acupuncturist.\n")
+    finding = "Member Services can help you find mental health providers near you."
+    text = await answer("I want to see a counselor. What does each visit cost?",
+                        passage(1, acupuncture), passage(2, therapy), passage(3, finding))
+
+    assert "Psychiatrist visit $10 copayment" in text.splitlines()[1]
