@@ -231,3 +231,29 @@ def states_condition(negated: bool | None, sentence: str) -> bool:
         return False
     return any((_NOT.search(m.group(1)) is not None) == negated
                for m in _IF_CLAUSE.finditer(sentence))
+
+
+# "Is there a deductible for drugs?": whether one exists, answered by "There is no
+# deductible ..." whatever else that sentence names.
+_IS_THERE = re.compile(r"^\s*(?:is|are) there (?:a|an|any)\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
+                       r"(?=\s+(?:for|on|in|to|with|if|when|before|after)\b|\s*[?,]|$)",
+                       re.IGNORECASE)
+_THERE_IS = re.compile(r"\bthere (?:is|are) (?:no|a|an|not any)\s+((?:[\w-]+\s+){0,2}[\w-]+)",
+                       re.IGNORECASE)
+
+
+def asks_existence(question: str) -> frozenset[str]:
+    """What a yes/no question asks exists ("Is there a deductible for drugs?": deductible),
+    as lexemes; empty when it asks nothing of the kind."""
+    for part in re.split(r"[.?!;]\s*", question):
+        match = _IS_THERE.match(part)
+        if match:
+            words = match.group(1).split()
+            return english.lexemes(words[-1])
+    return frozenset()
+
+
+def states_existence(thing: frozenset[str], sentence: str) -> bool:
+    """``sentence`` says whether ``thing`` exists ("There is no deductible for ...")."""
+    return bool(thing) and any(thing <= english.lexemes(m.group(1))
+                               for m in _THERE_IS.finditer(sentence))

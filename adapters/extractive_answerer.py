@@ -90,6 +90,7 @@ from adapters import english
 from adapters.answer_signals import (
     asks_address,
     asks_consequence,
+    asks_existence,
     counted,
     counts,
     duty_of,
@@ -101,6 +102,7 @@ from adapters.answer_signals import (
     same_clause,
     says_yes_or_no,
     states_condition,
+    states_existence,
     whose_time,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
@@ -480,11 +482,12 @@ class ExtractiveAnswerer:
         side, whose, count = (network_side(question), whose_time(asking_text),
                               counted(asking_text))
         condition = asks_consequence(asking_text)
+        exists = asks_existence(asking_text) if kind is Wants.YES_NO else frozenset()
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
                                       needed, weights, side, whose, count, naming,
-                                      condition, links)
+                                      condition, links, exists)
         if asks_address(asking_text) and any(holds_address(c.text) for c in candidates):
             # "Where do I mail the check?" is answered by an address, as an amount question
             # by an amount: where the passages give one, a step without one does not answer.
@@ -526,7 +529,8 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
                 whose: str | None, noun: str | None, naming: frozenset[str],
-                condition: bool | None = None, links: _Links = ()) -> list[_Candidate]:
+                condition: bool | None = None, links: _Links = (),
+                exists: frozenset[str] = frozenset()) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         # fsum: the same total in any order (a set's order changes with the hash seed,
         # and a tie between two sentences must break the same way in every process).
@@ -567,7 +571,9 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
         # service, a table's row under its header); words alone, only by the words
         # they hold themselves and those of the heading they stand under.
         if len(((held[i] | nearby | under) if needs_value(kind) else held[i] | under)
-               & asked) < needed:
+               & asked) < needed and not states_existence(exists, unit.text):
+            # ("There is no deductible for SCAN Classic" answers "Is there a deductible
+            # for drugs?" in a passage on drugs: it says whether the thing asked exists.)
             continue
         if unit.row is not None:
             near += SERVICE_WEIGHT * weight(heading)  # a table's header names its rows

@@ -840,3 +840,13 @@ async def test_a_members_word_for_a_charts_service_counts_as_the_service() -> No
                         passage(1, acupuncture), passage(2, therapy), passage(3, finding))
 
     assert "Psychiatrist visit $10 copayment" in text.splitlines()[1]
+
+
+async def test_is_there_a_thing_is_answered_by_the_sentence_saying_whether_there_is() -> None:
+    stages = ("## SECTION 4 Payment stages\n"
+              "Generic and brand-name prescription drugs are covered in tiers.\n"
+              "There is no deductible for Example Plan. You start in the Initial Coverage "
+              "Stage when you fill your first prescription of the year.")
+    text = await answer("Is there a deductible for prescription drugs?", passage(1, stages))
+
+    assert "- There is no deductible for Example Plan. [1]" in text.splitlines()
