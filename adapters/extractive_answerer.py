@@ -194,7 +194,7 @@ _GOES_ON = re.compile(r"^(?:this|that|these|those|it|such)\b|"
 _COMPLETING = (Wants.AMOUNT, Wants.TIME, Wants.PHONE)
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
-# it (going, coming, asking, telling), the pieces a contraction leaves ("I'd", "we're",
+# it (going, coming, asking, telling, help), the pieces a contraction leaves ("I'd", "we're",
 # "isn't"), and when a story happened ("last night", "yesterday", "still", "already"):
 # not key words (stop words are not words at all).
 _GENERIC = """
@@ -203,7 +203,7 @@ copays copayment copayments coinsurance price charge charged owe spend number nu
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
 documents say says deadline due hours open like something anything ask let tell
-go goes going went gone come comes coming came still yet already ever even really
+go goes going went gone come comes coming came still yet already ever even really help
 d ll m re s t ve isn aren wasn weren doesn didn haven hasn hadn won wouldn couldn shouldn
 last night yesterday today tonight tomorrow ago morning
 """

@@ -850,3 +850,13 @@ async def test_is_there_a_thing_is_answered_by_the_sentence_saying_whether_there
     text = await answer("Is there a deductible for prescription drugs?", passage(1, stages))
 
     assert "- There is no deductible for Example Plan. [1]" in text.splitlines()
+
+
+async def test_help_is_what_the_member_asks_for_not_what_about() -> None:
+    costs = ("Your out-of-pocket costs include payments for your drugs made by family or "
+             "friends, and payments made by Extra Help from Medicare.")
+    ending = "If a member dies, their membership in the plan ends."
+    text = await answer("When I die, will the plan help my family with funeral costs?",
+                        passage(1, costs), passage(2, ending))
+
+    assert text == NOT_COVERED_MARKER
