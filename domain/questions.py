@@ -198,7 +198,8 @@ _VALUES = {
         r"copays?|cost|charge|deductible|premium)\b|\bat no (?:extra |additional )?cost\b|"
         r"\bfree of charge\b|\bcovered in full\b|\b(?:is|are) waived\b|"
         # ("If you do not pay your penalty" is a condition, not a price)
-        r"(?<!if you do )(?<!if you )\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?pay\b|\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
+        r"(?<!if you do )(?<!if you )\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?pay\b|"
+        r"\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
     Wants.HOURS: re.compile(
         r"\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|\b24 hours\b|\b\d days a week\b|\b(?:" + _DAYS +
         r")\b", re.IGNORECASE),
