@@ -45,8 +45,14 @@ answer is extracted, not generated.
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
-  30 calendar days"): a time limit of the party asked about scores more, one only of
+  30 calendar days", or said of the decision: "Most complaints are answered within 30
+  calendar days"): a time limit of the party asked about scores more, one only of
   another party (the member's, the plan's, a review organization's) less.
+- **Where, whether, what then.** "Where do I mail the check?" is answered by an
+  address where the passages give one; "Is there a deductible ...?" by a sentence
+  saying whether there is ("There is no deductible for ..."), whatever else it names;
+  "What happens if I don't choose one?" by a sentence stating that condition ("If you
+  do not select a PCP ..."), which scores more.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
@@ -63,10 +69,13 @@ answer is extracted, not generated.
   text is only ever quoted, never obeyed.
 - **In the member's words.** A story's asking sentence that points back at it ("...
   what do we pay at the hospital there?") may be answered by a sentence holding the
-  story's words. A hyphenated compound speaks of its last word ("life-saving" is not
+  story's words; so may one whose asking sentence names only what a price is counted
+  by ("each session") or telling the plan ("let the plan know"). Who tells the story
+  ("My doctor ordered an MRI") is not what it is about. A hyphenated compound speaks of its last word ("life-saving" is not
   about life insurance) unless the question says that word too. "Something" and
   "anything" name nothing. A count of weeks is the booklet's count of days ("after
-  the first three weeks": 21 days), and a weekend the booklet's Saturday or Sunday.
+  the first three weeks": 21 days), a weekend the booklet's Saturday or Sunday, and a
+  number in words its digits ("cover two?": "2 hearing aids").
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
