@@ -71,8 +71,9 @@ answer is extracted, not generated.
   what do we pay at the hospital there?") may be answered by a sentence holding the
   story's words; so may one whose asking sentence names only what a price is counted
   by ("each session") or telling the plan ("let the plan know"). Who tells the story
-  ("My doctor ordered an MRI") is not what it is about. A hyphenated compound speaks of its last word ("life-saving" is not
-  about life insurance) unless the question says that word too. "Something" and
+  ("My doctor ordered an MRI") is not what it is about. A hyphenated compound speaks
+  of its last word ("life-saving" is not about life insurance) unless the question
+  says that word too. "Something" and
   "anything" name nothing. A count of weeks is the booklet's count of days ("after
   the first three weeks": 21 days), a weekend the booklet's Saturday or Sunday, and a
   number in words its digits ("cover two?": "2 hearing aids").
