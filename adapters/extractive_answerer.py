@@ -73,10 +73,10 @@ answer is extracted, not generated.
   by ("each session") or telling the plan ("let the plan know"). Who tells the story
   ("My doctor ordered an MRI") is not what it is about. A hyphenated compound speaks
   of its last word ("life-saving" is not about life insurance) unless the question
-  says that word too. "Something" and
-  "anything" name nothing. A count of weeks is the booklet's count of days ("after
-  the first three weeks": 21 days), a weekend the booklet's Saturday or Sunday, and a
-  number in words its digits ("cover two?": "2 hearing aids").
+  says that word too. "Something" and "anything" name nothing. A count of weeks is the
+  booklet's count of days ("after the first three weeks": 21 days), a weekend the
+  booklet's Saturday or Sunday, and a number in words its digits ("cover two?": "2
+  hearing aids").
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
