@@ -33,7 +33,9 @@ _VERDICT = re.compile(
     r"(?:you|members?) (?:must|will need to|need to|have to) (?:get|have|ask|obtain)|"
     r"we (?:cover|pay|do not cover|don['\u2019]t cover)|covered (?:only )?(?:if|when|for)|"
     r"requires? (?:prior )?(?:authorization|approval|a referral)|no (?:referral|approval) "
-    r"(?:is )?(?:needed|required))\b", re.IGNORECASE)
+    r"(?:is )?(?:needed|required)|"
+    # what the member will not get ("you usually will not acquire ownership")
+    r"you (?:usually |generally )?(?:will|would) not|you won['\u2019]t)\b", re.IGNORECASE)
 
 
 def says_yes_or_no(sentence: str) -> bool:
@@ -99,7 +101,11 @@ _PLAN_ASKS = re.compile(
 _MEMBER_DUTY = re.compile(r"\byou (?:must|need to|have to|should|will need to)\b|"
                           r"\byou have (?:\w+ ){0,2}(?:days?|months?|hours?)\b|"
                           r"\byour (?:request|appeal|claim)s? must\b", re.IGNORECASE)
-_PLAN_DUTY = re.compile(r"\b(?:we|the plan|our plan) (?:must|will|have to|need to)\b",
+_PLAN_DUTY = re.compile(r"\b(?:we|the plan|our plan) (?:must|will|have to|need to)\b|"
+                        # said of the decision, not of who makes it: "Most complaints are
+                        # answered within 30 days", "A standard decision is usually made ..."
+                        r"\b(?:is|are|will be)\s+(?:usually\s+|generally\s+|normally\s+)?"
+                        r"(?:made|answered|decided|given|reviewed|processed)\s+within\b",
                         re.IGNORECASE)
 _OTHERS_DUTY = re.compile(r"\b(?:organization|board|council|judge|QIO|Medicare) "
                           r"(?:must|will)\b", re.IGNORECASE)
@@ -178,3 +184,76 @@ def instructs(sentence: str) -> bool:
     """``sentence`` tells the member a step to take ("simply contact your PCP", "Send us
     a written request"), not only what happens ("The group will review your request")."""
     return _INSTRUCTION.search(sentence.lstrip("\u2022-* ")) is not None
+
+
+# "Where do I mail the check?", "Where should we send the form?": the answer is an
+# address.
+_WHERE_TO_SEND = re.compile(r"\bwhere (?:do|can|should|must|would) (?:i|we) (?:send|mail|"
+                            r"write|post|return|submit|fax)\b|\bwhat(?:'s| is) the "
+                            r"(?:mailing )?address\b|\bwhich address\b", re.IGNORECASE)
+# A postal address: a post office box, or a state and ZIP code ("CA 90051-7894").
+_ADDRESS = re.compile(r"\bP\.?\s?O\.?\s?Box\s+\d+|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+
+
+def asks_address(question: str) -> bool:
+    """``question`` asks where to send something: its answer is an address."""
+    return _WHERE_TO_SEND.search(question) is not None
+
+
+def holds_address(text: str) -> bool:
+    """``text`` gives a postal address (a P.O. Box, a state and ZIP code)."""
+    return _ADDRESS.search(text) is not None
+
+
+# "What happens if I don't choose one?", "What if I miss the deadline?": the answer is
+# what follows on that condition, in a sentence that states it ("If you do not select a
+# PCP within 30 days, we will assign you one").
+_WHAT_IF = re.compile(r"\bwhat (?:happens|will happen|would happen|if)\b", re.IGNORECASE)
+_NOT = re.compile(r"\b(?:not|never|no)\b|n['\u2019]t\b|\b(?:fail|forget|forgot|miss|missed|"
+                  r"late)\b", re.IGNORECASE)
+_IF_CLAUSE = re.compile(r"(?:^|[:;,]\s*|\b(?:note|remember)\W+)(?:if|unless|when)\b([^,;]*)",
+                        re.IGNORECASE)
+
+
+def asks_consequence(question: str) -> bool | None:
+    """None unless ``question`` asks what follows on a condition ("what happens if ...");
+    then whether the condition is a not-doing ("if I don't choose one")."""
+    match = _WHAT_IF.search(question)
+    if match is None:
+        return None
+    return _NOT.search(question[match.end():]) is not None
+
+
+def states_condition(negated: bool | None, sentence: str) -> bool:
+    """``sentence`` opens a clause on a condition ("If you do not ..., ..."), a not-doing
+    one when the question's is (``negated``)."""
+    if negated is None:
+        return False
+    return any((_NOT.search(m.group(1)) is not None) == negated
+               for m in _IF_CLAUSE.finditer(sentence))
+
+
+# "Is there a deductible for drugs?": whether one exists, answered by "There is no
+# deductible ..." whatever else that sentence names.
+_IS_THERE = re.compile(r"^\s*(?:is|are) there (?:a|an|any)\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
+                       r"(?=\s+(?:for|on|in|to|with|if|when|before|after)\b|\s*[?,]|$)",
+                       re.IGNORECASE)
+_THERE_IS = re.compile(r"\bthere (?:is|are) (?:no|a|an|not any)\s+((?:[\w-]+\s+){0,2}[\w-]+)",
+                       re.IGNORECASE)
+
+
+def asks_existence(question: str) -> frozenset[str]:
+    """What a yes/no question asks exists ("Is there a deductible for drugs?": deductible),
+    as lexemes; empty when it asks nothing of the kind."""
+    for part in re.split(r"[.?!;]\s*", question):
+        match = _IS_THERE.match(part)
+        if match:
+            words = match.group(1).split()
+            return english.lexemes(words[-1])
+    return frozenset()
+
+
+def states_existence(thing: frozenset[str], sentence: str) -> bool:
+    """``sentence`` says whether ``thing`` exists ("There is no deductible for ...")."""
+    return bool(thing) and any(thing <= english.lexemes(m.group(1))
+                               for m in _THERE_IS.finditer(sentence))

@@ -18,6 +18,8 @@ answer is extracted, not generated.
   plus, worth less, those close to it: for a chart cell, the service it is quoted
   under and its table's header (worth as much as its own: the value belongs to them),
   the rest of its row (a long description names many things in passing: worth less),
+  and a member's word for the service (the glossary's "counselor" for "Outpatient
+  mental health care") as much as the service's own,
   and nothing of the rows around it; otherwise the few sentences just
   before it (a service name above its cost) and just after it. When the key words
   come from a sentence before, that sentence is quoted first, so the member sees
@@ -43,8 +45,14 @@ answer is extracted, not generated.
 - **Whose time limit.** "How long do I have to appeal" asks for the member's
   deadline ("You must make your appeal request within 65 calendar days"); "how long
   does the plan have to answer" for the plan's ("we must give you our answer within
-  30 calendar days"): a time limit of the party asked about scores more, one only of
+  30 calendar days", or said of the decision: "Most complaints are answered within 30
+  calendar days"): a time limit of the party asked about scores more, one only of
   another party (the member's, the plan's, a review organization's) less.
+- **Where, whether, what then.** "Where do I mail the check?" is answered by an
+  address where the passages give one; "Is there a deductible ...?" by a sentence
+  saying whether there is ("There is no deductible for ..."), whatever else it names;
+  "What happens if I don't choose one?" by a sentence stating that condition ("If you
+  do not select a PCP ..."), which scores more.
 - **The right kind of value.** A sentence holding a value of the kind asked for
   scores more; for amounts, phone numbers, counts and times it is required: an amount
   question is never answered with a sentence that names no amount.
@@ -61,10 +69,14 @@ answer is extracted, not generated.
   text is only ever quoted, never obeyed.
 - **In the member's words.** A story's asking sentence that points back at it ("...
   what do we pay at the hospital there?") may be answered by a sentence holding the
-  story's words. A hyphenated compound speaks of its last word ("life-saving" is not
-  about life insurance) unless the question says that word too. "Something" and
-  "anything" name nothing. A count of weeks is the booklet's count of days ("after
-  the first three weeks": 21 days).
+  story's words; so may one whose asking sentence names only what a price is counted
+  by ("each session") or telling the plan ("let the plan know"). Who tells the story
+  ("My doctor ordered an MRI") is not what it is about. A hyphenated compound speaks
+  of its last word ("life-saving" is not about life insurance) unless the question
+  says that word too. "Something" and "anything" name nothing. A count of weeks is the
+  booklet's count of days ("after the first three weeks": 21 days), a weekend the
+  booklet's Saturday or Sunday, and a number in words its digits ("cover two?": "2
+  hearing aids").
 - **Enough to hold the fact.** Up to ``max_sentences`` facts, each whole: what it
   belongs to, its cell's next value, and a short sentence going on from it with the
   value ("For calendar year 2025 this amount is $1,500.") come with it, never cut by
@@ -86,15 +98,21 @@ import attrs
 
 from adapters import english
 from adapters.answer_signals import (
+    asks_address,
+    asks_consequence,
+    asks_existence,
     counted,
     counts,
     duty_of,
+    holds_address,
     instructs,
     network_side,
     on_side,
     refers_elsewhere,
     same_clause,
     says_yes_or_no,
+    states_condition,
+    states_existence,
     whose_time,
 )
 from adapters.answer_units import ENDED, Unit, sentences, units
@@ -170,6 +188,9 @@ NAMING_WEIGHT = 1.0
 STEP_WEIGHT = 1.0
 #: What a sentence that only sends the reader elsewhere ("see Chapter 4") loses.
 REFERS_PENALTY = 1.0
+#: What a sentence stating the condition a "what happens if ..." question asks about
+#: gains ("If you do not select a PCP ...", for "... if I don't choose one?").
+CONDITION_WEIGHT = 1.0
 #: What a sentence on the network side the question names (in or out of it) gains,
 #: and one only on the other side loses.
 NETWORK_WEIGHT = 1.0
@@ -183,15 +204,18 @@ _GOES_ON = re.compile(r"^(?:this|that|these|those|it|such)\b|"
 _COMPLETING = (Wants.AMOUNT, Wants.TIME, Wants.PHONE)
 
 # Words that say what kind of answer is wanted, or nothing about which passage holds
-# it, and the pieces a contraction leaves ("I'd", "we're"): not key words (stop words
-# are not words at all).
+# it (going, coming, asking, telling, help), the pieces a contraction leaves ("I'd", "we're",
+# "isn't"), and when a story happened ("last night", "yesterday", "still", "already"):
+# not key words (stop words are not words at all).
 _GENERIC = """
 plan plans cover covered coverage covers pay paid pays payment cost costs much many copay
 copays copayment copayments coinsurance price charge charged owe spend number numbers phone
 call reach contact get gets got need needs want know tell please time times way also would
 could us one kind sort amount insurance document
-documents say says deadline due hours open like something anything
-d ll m re s t ve
+documents say says deadline due hours open like something anything ask let tell
+go goes going went gone come comes coming came still yet already ever even really help
+d ll m re s t ve isn aren wasn weren doesn didn haven hasn hadn won wouldn couldn shouldn
+last night yesterday today tonight tomorrow ago morning
 """
 _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 # Of those, the words that name the value asked for: a sentence that says the same word
@@ -200,6 +224,22 @@ _GENERIC_LEXEMES = english.lexemes(_GENERIC)
 # its value is.
 _NAMING = english.lexemes("deadline due hours open copay copayment coinsurance price fee "
                           "number phone")
+
+
+# Who tells the story's news ("My doctor says ...", "My father's doctor ordered ...",
+# "The pharmacist suggested ..."): the one who speaks (and whose they are), not what the
+# question is about.
+_SPEAKER = re.compile(r"\b(?:my|our|his|her|their|the|a)\s+((?:[\w'\u2019]+['\u2019]s?\s+)?"
+                      r"[a-z]+)\s+(?:says?|said|suggest(?:s|ed)?|recommend(?:s|ed)?|told|"
+                      r"tells|thinks|thought|ordered|orders|prescribed|wants|wanted|"
+                      r"asked|advised|referred)\b", re.IGNORECASE)
+
+
+def speakers(question: str) -> frozenset[str]:
+    """Who tells a story's news, as lexemes ("My dentist says I need braces": dentist),
+    unless the asking sentence names them too ("... Does my dentist need approval?")."""
+    story = question.replace(asking(question), " ") if asking(question) != question else ""
+    return english.lexemes(" ".join(_SPEAKER.findall(story))) - english.lexemes(asking(question))
 
 
 def key_terms(question: str) -> frozenset[str]:
@@ -212,7 +252,11 @@ def key_terms(question: str) -> frozenset[str]:
 # The words that ask how much, how many, how long or how fast: what kind of answer, said
 # by the phrase, not the word ("how fast" asks for a time; a "fast appeal" is a thing).
 _INTERROGATIVE = re.compile(r"\bhow\s+(?:much|many|often|long|quickly|fast|soon|frequently)\b|"
-                            r"\bwhat\s+time\b", re.IGNORECASE)
+                            r"\bhow far (?:ahead|in advance)\b|"
+                            r"\bwhat (?:happens|will happen|would happen)\b|"
+                            r"\b(?:calculated|worked out|figured out|computed)\b|"
+                            r"\bwhat\s+(?:time|day|date)(?:\s+of\s+(?:the|each)\s+"
+                            r"(?:week|month|year))?\b", re.IGNORECASE)
 
 
 _WEEKS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
@@ -229,6 +273,30 @@ def in_days(question: str) -> str:
         count = match.group(1).lower()
         return f"{7 * (_NUMBERS[count] if count in _NUMBERS else int(count))} days"
     return _WEEKS.sub(days, question)
+
+
+_WEEKEND = re.compile(r"\b(?:the |a )?week-?ends?\b", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\bweek-?days?\b", re.IGNORECASE)
+
+
+#: A number from two up said in words, as its digits ("Will the plan cover two?": "2
+#: hearing aids"); "one" is as often a pronoun ("each one") as a number.
+_NUMBERS_SAID = {english.lexeme(word): str(n) for word, n in _NUMBERS.items() if n >= 2}
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(w for w, n in _NUMBERS.items() if n >= 2) + r")\b",
+                          re.IGNORECASE)
+
+
+def in_digits(question: str) -> str:
+    """``question`` with a number from two up said in digits, as booklets write counts
+    ("Will the plan cover two?": "2 hearing aids every 12 months"); a sentence's number
+    words count as their digits too."""
+    return _NUMBER_WORD.sub(lambda m: str(_NUMBERS[m.group().lower()]), question)
+
+
+def in_day_names(question: str) -> str:
+    """``question`` with a weekend said as its days, as a booklet's hours name them ("Are
+    they open on weekends?": "on Saturday or Sunday"), and weekdays as theirs."""
+    return _WEEKDAY.sub("Monday or Friday", _WEEKEND.sub("Saturday or Sunday", question))
 
 
 def booklet_terms(question: str, glossary: LayTerms | None = None) -> frozenset[str]:
@@ -260,6 +328,15 @@ def _doings(question: str) -> frozenset[str]:
     """What the member does, not what the question is about: the word after "to" or
     after "I", "we", "you" ("have to meet", "can I get")."""
     return english.lexemes(" ".join(_DOING.findall(question)))
+
+
+_PER = re.compile(r"\b(?:each|per|every)\s+([a-z]+)", re.IGNORECASE)
+
+
+def _per(question: str) -> frozenset[str]:
+    """What a price or a count is counted by ("for each session", "per visit"), not
+    what it is the price of."""
+    return english.lexemes(" ".join(_PER.findall(question)))
 
 
 def alternatives(question: str, asked: frozenset[str]) -> list[frozenset[str]]:
@@ -309,6 +386,7 @@ def _lexemes(text: str, asked: frozenset[str]) -> frozenset[str]:
     about the pocket, and "Medicare-covered" about Medicare only where coverage is
     asked about."""
     found = set(english.lexemes(_COMPOUND.sub(" ", text)))
+    found.update(_NUMBERS_SAID[word] for word in found & _NUMBERS_SAID.keys())
     for match in _COMPOUND.finditer(text):
         parts = [lexeme for _, _, lexeme in english.words(match.group())]
         if parts:
@@ -377,13 +455,13 @@ class ExtractiveAnswerer:
     def choose(self, question: str, passages: Sequence[Passage]) -> list[str]:
         """The answer's lines, best first, each ending in its citation; empty when no
         passage answers."""
-        question = in_days(question)
+        question = in_digits(in_day_names(in_days(question)))
         kind = wants(question)
-        key = key_terms(question)
+        key = key_terms(question) - speakers(question)
         asking_text = asking(question)
         # A question told as a story is answered by what it asks: half the words of
         # its asking sentence must be held; the story's words only rank.
-        asked = key_terms(asking_text) & key
+        asked = key_terms(asking_text) & key - _per(asking_text)
         # One that asks with a pronoun ("Does the plan cover it?") asks about the story's
         # thing, told among its circumstances: a third of the story's words will do.
         needed = max(1, math.ceil(len(asked) / 2) if asked else math.ceil(len(key) / STORY))
@@ -413,10 +491,17 @@ class ExtractiveAnswerer:
         naming = english.lexemes(asking_text) & _NAMING
         side, whose, count = (network_side(question), whose_time(asking_text),
                               counted(asking_text))
+        condition = asks_consequence(asking_text)
+        exists = asks_existence(asking_text) if kind is Wants.YES_NO else frozenset()
         candidates = []
         for rank, passage in enumerate(passages):
             candidates += _candidates(passage, rank, split[rank], held[rank], kind, asked,
-                                      needed, weights, side, whose, count, naming)
+                                      needed, weights, side, whose, count, naming,
+                                      condition, links, exists)
+        if asks_address(asking_text) and any(holds_address(c.text) for c in candidates):
+            # "Where do I mail the check?" is answered by an address, as an amount question
+            # by an amount: where the passages give one, a step without one does not answer.
+            candidates = [c for c in candidates if holds_address(c.text)]
         if not candidates:
             return []
         candidates.sort(key=lambda c: (-c.score, c.rank, c.position))
@@ -453,8 +538,9 @@ class ExtractiveAnswerer:
 def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                 held: Sequence[frozenset[str]], kind: Wants, asked: frozenset[str],
                 needed: int, weights: dict[str, float], side: str | None,
-                whose: str | None, noun: str | None, naming: frozenset[str]
-                ) -> list[_Candidate]:
+                whose: str | None, noun: str | None, naming: frozenset[str],
+                condition: bool | None = None, links: _Links = (),
+                exists: frozenset[str] = frozenset()) -> list[_Candidate]:
     def weight(terms: set[str] | frozenset[str]) -> float:
         # fsum: the same total in any order (a set's order changes with the hash seed,
         # and a tie between two sentences must break the same way in every process).
@@ -473,7 +559,10 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
             # A chart row's cell: what is close to it is its row, nothing else.
             before: list[int] = []
             row = [j for j in _row(units, i) if j != i]
-            named = english.lexemes(unit.label or "") & key - held[i]
+            service_words = english.lexemes(unit.label or "")
+            # the member's words for the service count as its own ("counselor" for
+            # "Outpatient mental health care")
+            named = (service_words | _bridged(links, service_words)) & key - held[i]
             nearby = set().union(*(held[j] for j in row)) - held[i]
             near = SERVICE_WEIGHT * weight(named) + ROW_WEIGHT * weight(nearby - named)
         elif unit.row is not None:
@@ -492,7 +581,9 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
         # service, a table's row under its header); words alone, only by the words
         # they hold themselves and those of the heading they stand under.
         if len(((held[i] | nearby | under) if needs_value(kind) else held[i] | under)
-               & asked) < needed:
+               & asked) < needed and not states_existence(exists, unit.text):
+            # ("There is no deductible for SCAN Classic" answers "Is there a deductible
+            # for drugs?" in a passage on drugs: it says whether the thing asked exists.)
             continue
         if unit.row is not None:
             near += SERVICE_WEIGHT * weight(heading)  # a table's header names its rows
@@ -507,14 +598,15 @@ def _candidates(passage: Passage, rank: int, units: Sequence[Unit],
                  + CLAUSE_WEIGHT * (needs_value(kind) and same_clause(kind, unit.text, held[i]))
                  + DUTY_WEIGHT * (kind is Wants.TIME and duty_of(whose, unit.text))
                  + VERDICT_WEIGHT * (kind is Wants.YES_NO and says_yes_or_no(unit.text))
-                 + DENSITY_WEIGHT * len(held[i]) / max(1, len(unit_words))
+                 + DENSITY_WEIGHT * min(1.0, len(held[i]) / max(1, len(unit_words)))
                  + SUBJECT_WEIGHT * bool(english.lexemes(_opening(unit.text)) & held[i])
                  - FRAGMENT_PENALTY * _fragment(unit.text)
                  + COUNTED_WEIGHT * counts(noun, unit.text)
                  + NAMING_WEIGHT * names
                  + STEP_WEIGHT * (kind is Wants.PROCEDURE and instructs(unit.text))
                  - REFERS_PENALTY * refers_elsewhere(unit.text)
-                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}"))
+                 + NETWORK_WEIGHT * on_side(side, f"{unit.column or ''} {unit.text}")
+                 + CONDITION_WEIGHT * states_condition(condition, unit.text))
         lead = unit.table  # whose number a contact table's row is
         if unit.row is None and len(held[i] & asked) < needed:
             # The key words stand before the value: quote the closest sentence naming

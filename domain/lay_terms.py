@@ -214,6 +214,9 @@ said no; won't pay; wont pay; not pay; rejected; overturn => appeal; coverage de
 reconsideration
 fast answer; quick answer; urgent answer; hurry; quickly; asap; rush => \
 fast appeal; expedited; fast coverage decision
+normal decision; regular decision; usual decision; normal appeal; regular appeal; \
+usual appeal; normal answer; regular answer; not urgent; non urgent => standard coverage decision; \
+standard appeal; standard deadline
 sent home; send home; discharged; kick hospital; leave hospital; go home hospital; \
 let me go home; early discharge => discharge; hospital discharge; \
 Important Message from Medicare; discharge date

@@ -6,6 +6,10 @@ kind: an amount question is never answered by a sentence that names no amount, a
 phone question by one with no number. The rules, in order (the first that fits):
 
 - **time**, for "is there a deadline (time limit) to ...": it asks for the deadline;
+  **phone**, for "is there a number (a line) I can call ...": it asks for the number;
+  **hours**, for "are they (is the office) open ...": it asks for the hours;
+- **amount**, for a yes/no question about what the member pays ("Will it cost me
+  anything?", "Do I still owe the copay?");
 - **yes/no**: a question that starts "is", "are", "does", "do", "can", "will", ...
   ("Does the plan pay for a walker?", "Can the plan change its premium?");
 - **phone**: "phone", "number" to call, "TTY", "fax", "how do I call / reach /
@@ -16,11 +20,14 @@ phone question by one with no number. The rules, in order (the first that fits):
 - what the question opens with, before the words of its topic: "how much" an
   **amount** ("how much time" a time), "how many" / "how often" a **count**, "how
   long" / "how quickly" a **time**, and so does "when" opening it ("How long do I
-  have to ask to be paid back?", "When is the fee due?" ask for a time);
+  have to ask to be paid back?", "When is the fee due?" ask for a time); "how is ...
+  calculated (worked out)" an **amount**, the sum that gives it;
 - **amount**: "how much", "cost", "pay", "copay", "coinsurance", "price", "premium",
   "deductible", "allowance", "owe", "spend", "charge", "amount", "out-of-pocket";
-- **count**: "how many", "how often", "limit", "how frequently";
-- **time**: "when", "how long", "how quickly / fast / soon", "deadline", "hours", "open";
+- **count**: "how many", "how often", "limit", "how frequently", and a limit asked by
+  its extreme ("the longest trip", "the maximum number");
+- **time**: "when", "how long", "how quickly / fast / soon", "how far ahead (in
+  advance)", "deadline", "hours", "open";
 - otherwise **any**: the sentence that best matches the question's words.
 
 A value of each kind, as a booklet writes it: amounts ("$180", "20%", "$0", "no
@@ -78,16 +85,21 @@ _ASKS = (
     (Wants.TIME, _words(r"how much time")),
     (Wants.AMOUNT, _words(r"how much")),
     (Wants.COUNT, _words(r"how many", r"how often", r"how frequently")),
-    (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon)\b|"
+    (Wants.TIME, re.compile(r"\b(?:how long|how quickly|how fast|how soon|"
+                            r"how far (?:ahead|in advance|before))\b|"
                             r"(?:^|[.?!;]\s)\s*when\s+(?:is|are|was|were|do|does|did|can|"
                             r"could|will|would|must|should|may|am|has|have)\b",
                             re.IGNORECASE)),
+    # "How is the penalty worked out?" asks for the sum that gives it.
+    (Wants.AMOUNT, _words(r"how (?:is|are|was|will|do|does) [^?.!;]*?(?:calculated|worked out|"
+                          r"figured(?: out)?|computed)")),
     (Wants.AMOUNT, _words(r"how much", r"costs?", r"pay", r"paid", r"copays?", r"co-pays?",
                           r"copayments?", r"coinsurance", r"prices?", r"premiums?",
                           r"deductibles?", r"allowance", r"owe", r"spend", r"charged?",
                           r"fees?", r"expensive", r"afford", r"amounts?", r"out-of-pocket")),
     (Wants.COUNT, _words(r"how many", r"how often", r"limits?", r"how frequently",
-                         r"maximum number", r"times a year")),
+                         r"maximum number", r"times a year", r"(?:the )?(?:longest|farthest|"
+                         r"furthest|largest|biggest|most|fewest|least|maximum|minimum)")),
     (Wants.TIME, _words(r"when", r"how long", r"how quickly", r"how fast", r"how soon",
                         r"deadline", r"hours", r"open", r"what time", r"what day",
                         r"by what date", r"due")),
@@ -98,6 +110,18 @@ _COVERED = re.compile(r"^\s*(?:will|does|do|would|can|is|are)\b[^?]{0,40}\b(?:pa
 # "Is there a deadline to complain?" asks for the deadline, not for yes or no.
 _IS_THERE_A_DEADLINE = re.compile(r"^\s*(?:is|are) there (?:a|any)\s+(?:\w+\s+)?"
                                   r"(?:deadline|time limit|due date)", re.IGNORECASE)
+# "Is there a number I can call for help?" asks for the number; "Are they open on
+# weekends?" for the hours they are open.
+_IS_THERE_A_NUMBER = re.compile(r"^\s*(?:is|are) there (?:a|any|an)\s+(?:\w+\s+){0,2}"
+                                r"(?:numbers?|phone|hotline|line)\b", re.IGNORECASE)
+_ARE_THEY_OPEN = re.compile(r"^\s*(?:is|are) (?:it|they|you|(?:the |your |our )?(?:[\w-]+ ){0,2}"
+                            r"(?:services?|line|office|center|desk|pharmacy|pharmacies))\s+"
+                            r"open\b", re.IGNORECASE)
+# "Will it cost me anything?", "Do I still owe the copay?": a yes/no question about
+# what the member pays asks for the amount (nothing is one: "at no cost to you").
+_COSTS = re.compile(r"^\s*(?:will|would|does|do|is|am)\s+(?:it|this|that|they|these|i|we)\s+"
+                    r"(?:still\s+|really\s+)?(?:cost|owe|be charged|get charged)\b",
+                    re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|do|did|can|could|will|would|am|may|must|"
                      r"should|has|have)\b", re.IGNORECASE)
 # A sentence ends at "?" or "!" and a space, at ";", or at "." and a space unless the
@@ -147,6 +171,12 @@ def wants(question: str) -> Wants:
     parts = re.split(r"[.?!;,]\s*", asked)
     if any(_IS_THERE_A_DEADLINE.match(part) for part in parts):
         return Wants.TIME
+    if any(_IS_THERE_A_NUMBER.match(part) for part in parts):
+        return Wants.PHONE
+    if any(_ARE_THEY_OPEN.match(part) for part in parts):
+        return Wants.HOURS
+    if any(_COSTS.match(part) for part in parts):
+        return Wants.AMOUNT
     if any(_COVERED.match(part) or _YES_NO.match(part) for part in parts):
         return Wants.YES_NO
     for kind, pattern in _ASKS:
@@ -166,8 +196,10 @@ _VALUES = {
     Wants.AMOUNT: re.compile(
         r"\$\s?\d|\d\s?%|\b(?:no|without)\s+(?:\w+\s+){0,2}(?:coinsurance|copayments?|"
         r"copays?|cost|charge|deductible|premium)\b|\bat no (?:extra |additional )?cost\b|"
-        r"\bfree of charge\b|\bcovered in full\b|\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?"
-        r"pay\b|\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
+        r"\bfree of charge\b|\bcovered in full\b|\b(?:is|are) waived\b|"
+        # ("If you do not pay your penalty" is a condition, not a price)
+        r"(?<!if you do )(?<!if you )\b(?:not|never|don['\u2019]t)\s+(?:have to\s+)?pay\b|"
+        r"\bno\s+(?:\w+\s+){0,3}premium\b", re.IGNORECASE),
     Wants.HOURS: re.compile(
         r"\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\.?|\b24 hours\b|\b\d days a week\b|\b(?:" + _DAYS +
         r")\b", re.IGNORECASE),
@@ -180,7 +212,8 @@ _VALUES = {
         r"\b(?:" + _DAYS + r")\b|\b\d+[\s-]*(?:calendar\s+|business\s+)?(?:days?|hours?|weeks?|"
         r"months?|years?)\b|\b(?:" + _NUMBER_WORDS + r")\s+(?:calendar\s+|business\s+)?"
         r"(?:days?|hours?|weeks?|months?|years?)\b|\bby the \d|"
-        r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b",
+        r"\beach (?:day|week|month|year)\b|\bper (?:day|week|month|year)\b|"
+        r"\bthe \d{1,2}(?:st|nd|rd|th)\b",
         re.IGNORECASE),
     Wants.YES_NO: re.compile(
         r"\b(?:covered|covers?|not|no|never|required|requires?|must|can|cannot|may|"

@@ -685,3 +685,178 @@ async def test_something_and_anything_name_nothing_a_passage_could_be_about() ->
                                    "front desk."))
 
     assert text == NOT_COVERED_MARKER
+
+
+async def test_a_weekend_is_asked_about_by_the_days_a_booklet_names() -> None:
+    review = ("Quality review office - Contact Information\n"
+              "CALL 1-800-555-0100 Monday through Friday, 9 a.m. to 5 p.m.; Saturday, Sunday, "
+              "and holidays, 10 a.m. to 4 p.m.\n")
+    rides = ("Rides must be booked at least 24 hours in advance (not including weekends), "
+             "from 8 a.m. to 5 p.m.")
+    text = await answer("I want to call the review office about my stay. Are they open on "
+                        "weekends?", passage(1, rides), passage(2, review))
+
+    assert "Saturday, Sunday, and holidays, 10 a.m. to 4 p.m." in text
+    assert "Rides must be booked" not in text
+
+
+async def test_who_tells_the_story_is_not_what_the_question_is_about() -> None:
+    scans = ("Imaging services\tDiagnostic scans (such as MRI, CT and ultrasound) $0 "
+             "copayment\n")
+    visits = "Specialist visits\tA doctor visit for your knee or hip: $25 copayment\n"
+    text = await answer("My doctor ordered an MRI of my knee. How much will I pay for it?",
+                        passage(1, visits), passage(2, scans))
+
+    assert "MRI, CT and ultrasound) $0 copayment" in text.splitlines()[1]
+
+
+async def test_what_a_price_is_counted_by_is_not_what_it_is_the_price_of() -> None:
+    rehab = ("Outpatient rehabilitation services\tPhysical therapy and speech therapy: $0 "
+             "copayment for each office visit.\n")
+    classes = "Caregiver classes\tGroup sessions for caregivers: $15 copayment per session.\n"
+    text = await answer("I need physical therapy after a fall. What do I pay for each session?",
+                        passage(1, classes), passage(2, rehab))
+
+    assert "Physical therapy and speech therapy: $0 copayment" in text.splitlines()[1]
+
+
+async def test_an_asking_sentence_that_names_only_telling_the_plan_asks_about_the_story(
+) -> None:
+    emergency = ("Getting care in a medical emergency\n"
+                 "If you go to an emergency room that is out of network, you are covered.\n"
+                 "You or someone else should call to tell us about your emergency care, "
+                 "usually within 48 hours.")
+    text = await answer("We used an emergency room that isn't in the network yesterday. How "
+                        "soon do we have to let the plan know?",
+                        passage(1, emergency))
+
+    assert "usually within 48 hours. [1]" in text
+
+
+def test_the_words_that_ask_for_a_date_or_a_lead_time_are_not_what_it_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("I want to switch medical groups. By what day of the month do I need to "
+                     "ask?") == key_terms("I want to switch medical groups.")
+    assert key_terms("How far ahead do I have to book a ride?") == key_terms("book a ride")
+    assert key_terms("How far is the clinic?") >= {"far", "clinic"}
+
+
+async def test_a_number_said_in_words_is_the_number_in_digits() -> None:
+    options = "You have two options: pay by check, or have it taken from your bank account."
+    hearing = ("Hearing aids\tHearing aids $550 copayment per aid for a standard model "
+               "(2 hearing aids every 12 months).\n")
+    text = await answer("I need hearing aids in both ears. Will the plan cover two?",
+                        passage(1, options), passage(2, hearing))
+
+    assert "(2 hearing aids every 12 months)" in text.splitlines()[1]
+
+
+async def test_a_time_limit_said_of_the_decision_is_the_plans() -> None:
+    complaints = ("If you have a fast complaint, it means we will give you an answer within "
+                  "24 hours. Most complaints are answered within 30 calendar days.")
+    text = await answer("How quickly does the plan answer most complaints?",
+                        passage(1, complaints))
+
+    assert text.splitlines()[1].startswith("- Most complaints are answered within 30 calendar")
+
+
+async def test_where_to_mail_something_is_answered_by_an_address() -> None:
+    paying = ("## Section 5.1 Paying your monthly premium by check\n"
+              "Option 1: Paying by check. You will receive a premium statement in the mail "
+              "each month. Please make your premium check payable to the plan, not to "
+              "Medicare. Simply tear off the stub and send it with your payment to: Example "
+              "Health Plan, P.O. Box 4321, Springfield, IL 62701-1234.")
+    text = await answer("Where do I mail the check for my monthly premium?", passage(1, paying))
+
+    assert "send it with your payment to: Example Health Plan, P.O. Box 4321" in text
+    assert "payable to the plan" not in text  # a step, but not where to send it
+
+
+async def test_what_happens_if_i_do_not_is_answered_by_the_sentence_on_that_condition(
+) -> None:
+    pcp = ("## Section 2.1 You must choose a primary care provider (PCP)\n"
+           "Your PCP will give you most of your care. This includes:\n"
+           "• Lab tests\n"
+           "• Therapies\n"
+           "We strongly recommend that you choose a PCP close to your home.\n"
+           "Please note: If you do not select a PCP within 30 days of joining, we will assign "
+           "you a PCP.")
+    text = await answer("I just joined and haven't picked a regular doctor yet. What happens "
+                        "if I don't choose one?", passage(1, pcp))
+
+    assert text.splitlines()[2].startswith("- Please note: If you do not select a PCP")
+    # A sentence opening a list says nothing alone, however many of the glossary's words
+    # the heading above it lends it.
+    assert "This includes:" not in text
+
+
+async def test_going_and_coming_say_nothing_of_what_a_question_is_about() -> None:
+    paying = ("Paying by bank draft\n"
+              "If you decide to change how you pay your premium, it can take up to three "
+              "months for your new payment method to take effect.")
+    text = await answer("I want my premium taken from my bank account. How long until the "
+                        "change goes through?", passage(1, paying))
+
+    assert "it can take up to three months" in text
+
+
+def test_the_words_asking_how_a_sum_is_worked_out_are_not_what_it_is_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("How is the late fee worked out?") == key_terms("the late fee")
+    assert key_terms("How is the late fee calculated?") == key_terms("the late fee")
+
+
+def test_still_yet_and_already_say_when_not_what_about() -> None:
+    from adapters.extractive_answerer import key_terms
+
+    assert key_terms("Do I still owe the copay for the visit?") == key_terms("the visit")
+    assert key_terms("Has my refund come yet? Is it already sent?") == key_terms(
+        "my refund is sent")
+
+
+def test_what_the_member_will_not_get_is_a_verdict() -> None:
+    assert says_yes_or_no("As a member, you usually will not acquire ownership of rented "
+                          "equipment.")
+    assert says_yes_or_no("You won't own the bed after 13 payments.")
+    assert not says_yes_or_no("You will receive a statement each month.")
+
+
+async def test_a_members_word_for_a_charts_service_counts_as_the_service() -> None:
+    therapy = ("Outpatient mental health care Covered services include: Mental health "
+               "services provided by a state-licensed psychiatrist or doctor, clinical "
+               "psychologist, clinical social worker, clinical nurse specialist, nurse "
+               "practitioner, physician assistant, or other qualified professional as allowed "
+               "under applicable state laws.\tPsychiatrist visit $10 copayment for each therapy "
+               "visit in a group or individual setting.\n")
+    acupuncture = ("Acupuncture for chronic low back pain Covered services include: Up to 12 "
+                   "visits in 90 days are covered under the following circumstances: chronic "
+                   "low back pain is defined as lasting 12 weeks or longer and nonspecific, in "
+                   "that it has no identifiable cause.\t$0 copayment for each office visit "
+                   "when you see a licensed acupuncturist.\n")
+    finding = "Member Services can help you find mental health providers near you."
+    text = await answer("I want to see a counselor. What does each visit cost?",
+                        passage(1, acupuncture), passage(2, therapy), passage(3, finding))
+
+    assert "Psychiatrist visit $10 copayment" in text.splitlines()[1]
+
+
+async def test_is_there_a_thing_is_answered_by_the_sentence_saying_whether_there_is() -> None:
+    stages = ("## SECTION 4 Payment stages\n"
+              "Generic and brand-name prescription drugs are covered in tiers.\n"
+              "There is no deductible for Example Plan. You start in the Initial Coverage "
+              "Stage when you fill your first prescription of the year.")
+    text = await answer("Is there a deductible for prescription drugs?", passage(1, stages))
+
+    assert "- There is no deductible for Example Plan. [1]" in text.splitlines()
+
+
+async def test_help_is_what_the_member_asks_for_not_what_about() -> None:
+    costs = ("Your out-of-pocket costs include payments for your drugs made by family or "
+             "friends, and payments made by Extra Help from Medicare.")
+    ending = "If a member dies, their membership in the plan ends."
+    text = await answer("When I die, will the plan help my family with funeral costs?",
+                        passage(1, costs), passage(2, ending))
+
+    assert text == NOT_COVERED_MARKER

@@ -32,6 +32,8 @@ def test_a_cap_on_what_i_spend_is_the_maximum_out_of_pocket_amount() -> None:
     ("I want to complain about my doctor's office", "grievance"),
     ("Does it cover the dentist?", "dental services"),
     ("Mom is going to a nursing home for rehab", "skilled nursing facility"),
+    ("How long does a normal decision take?", "standard coverage decision"),
+    ("What is the deadline for a regular appeal?", "standard appeal"),
 ])
 def test_a_members_words_find_the_booklets(question: str, term: str) -> None:
     assert term in booklet(question)

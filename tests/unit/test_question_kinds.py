@@ -117,3 +117,61 @@ def test_an_asking_sentence_ending_on_it_them_or_there_points_back_at_its_story(
     assert not points_back("Will the plan pay for it?")  # no story to point back at
     assert not points_back("We hiked in Peru. Is there a deadline to claim?")
     assert not points_back("We hiked in Peru. What do we pay at the hospital?")
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("My sister needs help with her rent. Is there a number she can call?", Wants.PHONE),
+    ("Is there a phone line for questions about my bill?", Wants.PHONE),
+    ("I want to call the review office about my father. Are they open on Sundays?",
+     Wants.HOURS),
+    ("Is the pharmacy help desk open at night?", Wants.HOURS),
+    ("Is there a fee for a new card?", Wants.YES_NO),
+    ("Are they covered on weekends?", Wants.YES_NO),
+])
+def test_a_yes_no_question_that_asks_for_a_number_or_for_hours_wants_them(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How far ahead must I book the van?", Wants.TIME),
+    ("How far in advance do I ask for a wheelchair van?", Wants.TIME),
+    ("What is the longest stay in a rehab center the plan covers?", Wants.COUNT),
+    ("What is the farthest the shuttle will drive me?", Wants.COUNT),
+    ("What is the maximum out-of-pocket amount for 2025?", Wants.AMOUNT),
+])
+def test_how_far_ahead_asks_for_a_time_and_an_extreme_for_a_limit(
+        question: str, kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_a_day_of_the_month_is_a_time() -> None:
+    assert holds_value(Wants.TIME, "Your request must be received on or before the 20th of "
+                                   "the month.")
+    assert holds_value(Wants.TIME, "The premium is due on the 1st.")
+    assert not holds_value(Wants.TIME, "Ask your medical group for a new doctor.")
+
+
+def test_how_a_sum_is_worked_out_asks_for_an_amount_and_a_condition_is_no_price() -> None:
+    assert wants("I was late joining. How is the late fee worked out?") is Wants.AMOUNT
+    assert wants("How are my drug costs calculated?") is Wants.AMOUNT
+    assert holds_value(Wants.AMOUNT, "You do not pay anything for this visit.")
+    assert not holds_value(Wants.AMOUNT, "If you do not pay your late fee, you could lose "
+                                         "your drug coverage.")
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("My pharmacist offered me a flu shot. Will it cost me anything?", Wants.AMOUNT),
+    ("I was admitted from the ER. Do I still owe the ER copay?", Wants.AMOUNT),
+    ("Does it cost extra to see a specialist?", Wants.AMOUNT),
+    ("Does the plan cover a flu shot?", Wants.YES_NO),
+    ("Is there a fee for a new card?", Wants.YES_NO),
+])
+def test_a_yes_no_question_about_what_i_pay_asks_for_the_amount(question: str,
+                                                                 kind: Wants) -> None:
+    assert wants(question) is kind
+
+
+def test_a_waived_copayment_is_an_amount() -> None:
+    assert holds_value(Wants.AMOUNT, "The copayment is waived if you are admitted.")
+    assert not holds_value(Wants.AMOUNT, "The form is mailed if you ask for it.")
