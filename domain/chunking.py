@@ -43,10 +43,15 @@ text, and the overlap carries the rows just before, whole rows only (never the
 last words of a row without its service).
 
 Version 3 of the chunker is the line and table-row rules (version 2 cut a large
-block between sentences, inside a line or a row too).
+block between sentences, inside a line or a row too). Version 4 finds where to cut a
+sentence over the limit in a window grown from the limit (version 3 searched the whole
+rest of the sentence): the same cuts wherever a longer prefix never counts fewer tokens,
+and a cut a few characters apart where it does.
 
 Speed: each block (and each line or sentence of a large block) is counted once, plus one
-exact count per chunk, so a 500-page document chunks in a fraction of a second.
+exact count per chunk, so a 500-page document chunks in a fraction of a second; a line
+with no sentence end (an image embedded in base64: 400 KiB) is cut in time in proportion
+to its length.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ from domain.page_furniture import (
 from domain.ports import Tokenizer
 
 CHUNKER_NAME = "markdown-tokens"
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 CHUNKER = f"{CHUNKER_NAME}/{CHUNKER_VERSION}"
 
 PAGE_SEPARATOR = "\n\n"
@@ -438,11 +443,18 @@ def _windows(
     words where possible (a single word longer than that is cut inside)."""
     position = start
     while position < end:
-        if tokenizer.count(text[position:end]) <= limit:
-            yield from _counted(text, position, end, tokenizer)
-            return
-        # Longest prefix that fits: lo fits (a code point is at most 4 tokens), hi not.
-        lo, hi = position + 1, end
+        # A prefix that does not fit, found by doubling from ``limit`` characters: each
+        # window costs in proportion to its own length, not to what is left of the line
+        # (a 400 KiB line without spaces, an embedded image, took minutes).
+        lo, size = position + 1, limit  # lo fits (a code point is at most 4 tokens)
+        hi = min(end, position + size)
+        while tokenizer.count(text[position:hi]) <= limit:
+            if hi == end:
+                yield from _counted(text, position, end, tokenizer)
+                return
+            lo, size = hi, size * 2
+            hi = min(end, position + size)
+        # Longest prefix that fits: lo fits, hi not.
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if tokenizer.count(text[position:mid]) <= limit:

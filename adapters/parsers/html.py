@@ -250,6 +250,9 @@ class _MarkdownConverter(HTMLParser):
             self._blocks.append((f"```\n{code}\n```", False))
 
     def markdown(self) -> str:
+        if self._pre_depth:  # a <pre> never closed holds the rest of the page
+            self._flush_pre()
+            self._pre_depth = 0
         self._flush()
         for table in reversed(self._tables):  # a table never closed
             rendered = table.render()

@@ -413,3 +413,30 @@ def test_the_overlap_never_starts_a_chunk_inside_a_row():
     line_starts = {0} | {m.end() for m in re.finditer("\n", text)}
     assert len(chunks) > 3
     assert all(c.char_start in line_starts for c in chunks)
+
+
+class _CountingTokenizer(TiktokenTokenizer):
+    """Counts how many characters the chunker asks to have tokenised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.characters = 0
+
+    def count(self, text: str) -> int:
+        self.characters += len(text)
+        return super().count(text)
+
+
+def test_a_line_with_no_sentence_end_is_cut_in_work_in_proportion_to_its_length() -> None:
+    # an image embedded in markdown as base64: one 100 KiB "sentence". Cutting it used to
+    # tokenise the whole rest of the line for every chunk (400 KiB took minutes)
+    line = "![card](data:image/png;base64," + "".join(
+        random.Random(3).choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                                 k=100 * 1024)) + ")"
+    tokenizer = _CountingTokenizer()
+    chunks = chunk_document(document([f"# Card\n\n{line}\n\nEnd."]), tokenizer,
+                            ChunkingConfig(), document_id=POLICY, user_id=MEMBER)
+
+    assert any(line[:60] in c.text for c in chunks) and any(line[-60:] in c.text for c in chunks)
+    assert all(c.token_count <= ChunkingConfig().target_tokens for c in chunks)
+    assert tokenizer.characters < 60 * len(line)

@@ -84,7 +84,7 @@ def test_chunks_of_a_booklet_carry_no_running_headers_and_say_the_chunker_versio
 
     assert text.count("Services that are covered for you") == 1
     assert text.count("Evidence of Coverage") == 1
-    assert all(c.chunker == CHUNKER == "markdown-tokens/3" for c in chunks)
+    assert all(c.chunker == CHUNKER == "markdown-tokens/4" for c in chunks)
     insulin = next(c for c in chunks if "Insulin costs $35" in c.text)
     assert insulin.page == 4
     cleaned = full_text(remove_page_furniture(booklet()))

@@ -84,6 +84,14 @@ def test_preformatted_text_keeps_its_spacing_in_a_fenced_block() -> None:
     )
 
 
+def test_a_pre_never_closed_keeps_the_rest_of_the_page() -> None:
+    # a browser shows the rest as preformatted text; it was dropped
+    html = "<h1>Plan</h1><p>Intro</p><pre>Deductible 500\n<p>Copay 20 dollars</p>"
+    assert html_to_markdown(html) == (
+        "# Plan\n\nIntro\n\n```\nDeductible 500\nCopay 20 dollars\n```")
+    assert parse_html(b"<pre>Deductible 500 per year, copay 20") != []
+
+
 def test_quotes_rules_and_image_descriptions_are_kept() -> None:
     html = '<blockquote><p>Coverage starts Jan 1.</p></blockquote><hr><img alt="Member card">'
     assert html_to_markdown(html) == "> Coverage starts Jan 1.\n\n---\n\nMember card"
