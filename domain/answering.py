@@ -103,7 +103,10 @@ class AnswerQuestion:
     async def prepare(self, user_id: str, question: str,
                       document_ids: Sequence[UUID] | None = None) -> PreparedQuestion:
         """Steps 1 and 2: may raise ``TooManyRequests`` or ``InvalidQuery`` (nothing
-        has been streamed yet, so the caller can still answer with an error)."""
+        has been streamed yet, so the caller can still answer with an error). A question
+        the search would refuse is refused before it takes one of the member's questions
+        of the rate limit."""
+        self.search.checked(question, "question")
         wait = await self.limiter.take(user_id, self.clock.now(), self.rate_limit.limit,
                                        self.rate_limit.window)
         if wait is not None:

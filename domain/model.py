@@ -10,7 +10,7 @@ import base64
 import binascii
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import attrs
@@ -633,8 +633,9 @@ class DocumentCursor:
             created_at = datetime.fromisoformat(when)
             if created_at.tzinfo is None:
                 raise ValueError("naive time")
+            created_at.astimezone(UTC)  # a time at the calendar's edge no store can compare
             return cls(created_at, UUID(document_id))
-        except (ValueError, UnicodeDecodeError, binascii.Error):
+        except (ValueError, OverflowError, UnicodeDecodeError, binascii.Error):
             raise InvalidRequest(
                 "cursor: not a cursor this service returned; pass the `next_cursor` of the "
                 "previous page as it was, or leave it out for the first page") from None

@@ -61,6 +61,22 @@ class SearchDocuments:
     #: The glossary of how members say things; None: the member's words alone.
     lay_terms: LayTerms | None = None
 
+    def checked(self, query: str, field: str = "query") -> str:
+        """``query`` without its surrounding spaces, or ``InvalidQuery`` saying what to fix
+        (``field``: what the request calls it)."""
+        query = query.strip()
+        if not query:
+            raise InvalidQuery(f"the {field} is empty; ask a question in words")
+        if "\x00" in query:
+            raise InvalidQuery(f"the {field} holds a NUL character; ask a question in words")
+        tokens = self.tokenizer.count(query)
+        if tokens > self.limits.max_query_tokens:
+            raise InvalidQuery(
+                f"the {field} is too long for the search: {tokens} tokens as it counts them "
+                f"(an emoji or a symbol is often several), the most is "
+                f"{self.limits.max_query_tokens}; ask in fewer words")
+        return query
+
     async def __call__(
         self, user_id: str, query: str, *, similarity_threshold: float | None = None,
         max_chunks: int | None = None, token_budget: int | None = None,
@@ -68,15 +84,7 @@ class SearchDocuments:
     ) -> RetrievalResult:
         options = self._options(similarity_threshold, max_chunks, token_budget)
         documents = await self._documents(user_id, document_ids)
-        query = query.strip()
-        if not query:
-            raise InvalidQuery("the query is empty; ask a question in words")
-        if "\x00" in query:
-            raise InvalidQuery("the query holds a NUL character; ask a question in words")
-        if self.tokenizer.count(query) > self.limits.max_query_tokens:
-            raise InvalidQuery(
-                f"the query is too long; keep it under {self.limits.max_query_tokens} tokens"
-            )
+        query = self.checked(query)
         mode = self.mode if mode is None else mode
         expansion = "" if self.lay_terms is None else self.lay_terms.expansion(query)
         embedded = await self.embedder.embed([query])

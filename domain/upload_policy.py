@@ -84,12 +84,39 @@ def sniff_media_type(
             f"{_shown(filename)} is named like {_CLAIMS[claim][0]} but its contents are not "
             f"one (it is {what}); upload the original file or save it as PDF."
         )
+    if kind == _OTHER_ENCODING:
+        raise UnsupportedFileType(
+            f"{_shown(filename)} is {kind}, which we cannot read. Save it as UTF-8 text "
+            "(in most editors: Save As, then the encoding UTF-8), or as PDF, and upload that."
+        )
     if not isinstance(kind, MediaType):
         raise UnsupportedFileType(
             f"{_shown(filename)} is {kind}, which we cannot read. {_accepted(MediaType)} "
             "Save the document as PDF or .docx and upload that."
         )
     return kind
+
+
+_OTHER_ENCODING = "text in an encoding other than UTF-8 (such as UTF-16 or Windows-1252)"
+#: Control characters that appear in text (tab, line feed, form feed, carriage return).
+_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
+
+
+def _not_utf8(head: bytes) -> str:
+    """What bytes that are not UTF-8 are: text in another encoding (a UTF-16 byte-order
+    mark, or bytes that read as Windows-1252 with almost no control characters), or
+    binary."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _OTHER_ENCODING
+    if b"\x00" not in head:
+        controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
+        if controls <= len(head) // 1000:
+            try:
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return "a binary file"
+            return _OTHER_ENCODING
+    return "a binary file"
 
 
 def _content_kind(file: UploadedFile, filename: str, declared: str | None) -> MediaType | str:
@@ -104,7 +131,7 @@ def _content_kind(file: UploadedFile, filename: str, declared: str | None) -> Me
             return what
     text = _utf8_start(file)
     if text is None:
-        return "a binary file"
+        return _not_utf8(head)
     name, declared_type = filename.lower(), _essence(declared)
     if _HTML_START.match(text) or (
         (name.endswith((".html", ".htm")) or declared_type == "text/html")

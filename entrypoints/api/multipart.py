@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import attrs
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from adapters.spooled_upload import SpooledUpload
 from entrypoints.api.problems import BadUpload
@@ -26,6 +27,8 @@ from entrypoints.api.problems import BadUpload
 log = logging.getLogger(__name__)
 
 FIELD = "file"
+#: What a member is told when the body ends (or the connection drops) inside the file.
+CUT_OFF = "the upload was cut off before the end of the file; send it again"
 #: What a member is told when the API's temporary folder is full.
 NO_ROOM = ("the service has no room to receive files right now; nothing was stored, try "
            "again in a few minutes")
@@ -177,9 +180,10 @@ async def read_file_field(
         except MultipartParseError:
             raise BadUpload(400, "the multipart body is malformed; send it as "
                                  "multipart/form-data") from None
+        except ClientDisconnect:  # the member's connection dropped: not the service's fault
+            raise BadUpload(400, CUT_OFF) from None
         if reader.in_file:
-            raise BadUpload(400, "the upload was cut off before the end of the file; "
-                                 "send it again")
+            raise BadUpload(400, CUT_OFF)
         if reader.found is None:
             raise BadUpload(422, f"the form has no field named {FIELD!r}; send the file in "
                                  f"it (e.g. curl -F {FIELD}=@policy.pdf ...)")

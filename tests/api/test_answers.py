@@ -203,6 +203,21 @@ async def test_questions_past_the_members_rate_limit_get_429_with_retry_after(
     assert (await ask(api)).status_code == 200
 
 
+async def test_a_question_too_long_for_the_search_says_so_and_costs_no_question(
+    make_api: MakeApi,
+) -> None:
+    # 2,000 characters is within the field's limit; 2,000 emoji are ~4,000 tokens
+    api = await make_api(ANSWER_RATE_LIMIT="1", ANSWER_RATE_WINDOW_SECONDS="60")
+
+    refused = await ask(api, "\U0001f9b7" * 2000)
+    answered = await ask(api)
+
+    body = is_problem(refused, 422)
+    assert "the question is too long for the search" in str(body["detail"])
+    assert "the most is 2000" in str(body["detail"])
+    assert answered.status_code == 200  # the refused one took no slot of the limit
+
+
 @pytest.mark.parametrize("body", [
     {}, {"question": ""}, {"question": "   "}, {"question": 42},
     {"question": "x" * 2001}, {"question": "ok", "extra": 1}, {"question": "copay\u0000?"},

@@ -188,6 +188,39 @@ async def test_a_form_without_the_file_field_is_refused_with_422(api: Api) -> No
     assert "'file'" in str(body["detail"])
 
 
+async def test_an_upload_whose_connection_drops_is_the_members_400_not_a_500(
+    api: Api, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a phone losing signal mid-upload: nothing stored, and no 5xx to raise an alert
+    head = (b"--cut\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.md\"\r\n"
+            b"Content-Type: text/markdown\r\n\r\n" + POLICY[:40])
+    messages = [{"type": "http.request", "body": head, "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = {**bearer(), "content-type": "multipart/form-data; boundary=cut"}
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v1/documents", "raw_path": b"/api/v1/documents",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
+        "server": ("navigator.test", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    await api.app(scope, receive, send)  # type: ignore[arg-type]
+
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 400
+    assert api.memory.store.jobs == {}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert 'status="500"' not in api.container.metrics().render().decode()
+
+
 async def test_a_full_temporary_folder_is_a_503_to_come_back_and_stores_nothing(
     make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:

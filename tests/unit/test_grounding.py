@@ -300,6 +300,9 @@ async def test_the_rate_limit_is_checked_before_anything_is_searched() -> None:
         calls = 0
         tokenizer = WordCount()
 
+        def checked(self, query: str, field: str = "query") -> str:
+            return query.strip()  # a valid question: only the limit can refuse it
+
         async def __call__(self, user_id: str, query: str, **_limits: object) -> object:
             NoSearch.calls += 1
             from domain.retrieval import RetrievalResult

@@ -46,7 +46,9 @@ def test_a_cursor_comes_back_as_it_was_given_and_anything_else_is_refused() -> N
     cursor = DocumentCursor(NOW + timedelta(microseconds=7), UUID(int=42))
 
     assert DocumentCursor.decode(cursor.encode()) == cursor
-    for bad in ["", "not-a-cursor", "MjAyNQ", cursor.encode()[:-3] + "!!!"]:
+    edges = [DocumentCursor(datetime.fromisoformat(when), UUID(int=1)).encode()
+             for when in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59")]
+    for bad in ["", "not-a-cursor", "MjAyNQ", cursor.encode()[:-3] + "!!!", *edges]:
         with pytest.raises(InvalidRequest, match="next_cursor"):
             DocumentCursor.decode(bad)
 

@@ -111,9 +111,18 @@ def test_binary_data_is_refused_whatever_its_name():
         sniff_media_type(bytes(range(256)) * 4, "notes.txt", "text/plain")
 
 
-def test_text_that_is_not_utf8_is_refused():
-    with pytest.raises(UnsupportedFileType):
-        sniff_media_type("Résumé des garanties".encode("latin-1"), "garanties.txt")
+@pytest.mark.parametrize("data", [
+    "Résumé des garanties: franchise 500 €".encode("cp1252"),
+    "Deductible: $500\r\nCopay: $20\r\n".encode("utf-16"),  # Notepad's "Unicode"
+    b"<html><meta charset=windows-1252><p>Caf\xe9 plan</p></html>",
+])
+def test_text_that_is_not_utf8_is_refused_saying_to_save_it_as_utf8(data: bytes):
+    with pytest.raises(UnsupportedFileType) as refused:
+        sniff_media_type(data, "garanties.txt")
+    message = str(refused.value)
+    assert "is text in an encoding other than UTF-8" in message
+    assert "Save it as UTF-8 text" in message
+    assert "binary" not in message
 
 
 def test_an_html_page_is_recognised_by_its_start_whatever_its_name():
