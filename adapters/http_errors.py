@@ -7,9 +7,7 @@ import math
 import time
 from collections.abc import Mapping
 
-#: The longest wait a provider's answer is taken at: a day. A longer one (or "inf") is
-#: a provider's mistake, and its date would overflow the retry's time.
-LONGEST_WAIT_SECONDS = 86_400.0
+from domain.retry import LONGEST_WAIT_SECONDS
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

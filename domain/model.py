@@ -599,11 +599,16 @@ class WorkerInfo:
     version: str = ""
     #: how long after a heartbeat the worker counts as live (three of its heartbeats),
     #: None for a worker of a release that did not say: judged by the asker's window
-    live_for: timedelta | None = None
+    live_for: timedelta | None = attrs.field(default=None)
+
+    @live_for.validator
+    def _a_duration(self, _: object, value: timedelta | None) -> None:
+        if value is not None and value <= timedelta(0):  # as the column's CHECK (0015)
+            raise ValueError(f"a worker's live window must be longer than 0, got {value}")
 
     def is_live(self, now: datetime, otherwise: timedelta) -> bool:
         """Whether it beat within its own window (``otherwise`` if it named none)."""
-        return self.last_seen_at >= now - (self.live_for or otherwise)
+        return self.last_seen_at >= now - (otherwise if self.live_for is None else self.live_for)
 
 
 @attrs.frozen

@@ -14,6 +14,9 @@ import attrs
 
 from domain.errors import PermanentError, StepError, TransientError
 
+#: The longest wait a provider's ``Retry-After`` is taken at: a day.
+LONGEST_WAIT_SECONDS = 86_400.0
+
 
 @attrs.frozen
 class RetryDecision:
@@ -65,5 +68,7 @@ class RetryPolicy:
             )
         wait = self.delay(failures, u)
         if isinstance(error, TransientError) and error.retry_after is not None:
-            wait = max(wait, error.retry_after)
+            # a provider's hint, at most a day: a longer one is a mistake, and its date
+            # would overflow the retry's time
+            wait = max(wait, min(error.retry_after, LONGEST_WAIT_SECONDS))
         return RetryDecision(now + timedelta(seconds=wait), reason)

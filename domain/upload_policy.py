@@ -98,23 +98,23 @@ def sniff_media_type(
 
 
 _OTHER_ENCODING = "text in an encoding other than UTF-8 (such as UTF-16 or Windows-1252)"
-#: Control characters that appear in text (tab, line feed, form feed, carriage return).
-_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
+#: What reads as text: at most this share of odd characters (controls other than tab,
+#: line feed, form feed and carriage return; bytes Windows-1252 does not define), as the
+#: worker's text parser judges it (``adapters.parsers.text``).
+_ODD_SHARE = 0.01
+_ODD = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 
 
-def _not_utf8(head: bytes) -> str:
-    """What bytes that are not UTF-8 are: text in another encoding (a UTF-16 byte-order
-    mark, or bytes that read as Windows-1252 with almost no control characters), or
-    binary."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def _not_utf8(head: bytes, failed: bytes) -> str:
+    """What a file that is not UTF-8 is, from its start and the block that failed
+    (empty when it held a NUL byte): text in another encoding (a UTF-16 or UTF-32
+    byte-order mark, or a block that reads as text in Windows-1252, or in UTF-8 but for
+    a few bytes), or binary."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
         return _OTHER_ENCODING
-    if b"\x00" not in head:
-        controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
-        if controls <= len(head) // 1000:
-            try:
-                head.decode("cp1252")
-            except UnicodeDecodeError:
-                return "a binary file"
+    for codec in ("cp1252", "utf-8"):
+        text = failed.decode(codec, errors="replace")
+        if text and len(_ODD.findall(text)) <= _ODD_SHARE * len(text):
             return _OTHER_ENCODING
     return "a binary file"
 
@@ -129,9 +129,9 @@ def _content_kind(file: UploadedFile, filename: str, declared: str | None) -> Me
     for signature, offset, what in _OTHER_FORMATS:
         if head[offset : offset + len(signature)] == signature:
             return what
-    text = _utf8_start(file)
+    text, failed = _utf8_start(file)
     if text is None:
-        return _not_utf8(head)
+        return _not_utf8(head, failed)
     name, declared_type = filename.lower(), _essence(declared)
     if _HTML_START.match(text) or (
         (name.endswith((".html", ".htm")) or declared_type == "text/html")
@@ -162,25 +162,28 @@ def _zip_kind(file: UploadedFile) -> MediaType | str:
     return "a ZIP archive"
 
 
-def _utf8_start(file: UploadedFile) -> str | None:
-    """The first ``_TEXT_WINDOW`` characters if the whole file is UTF-8 text without
-    NUL bytes, else None."""
+def _utf8_start(file: UploadedFile) -> tuple[str | None, bytes]:
+    """``(the first _TEXT_WINDOW characters, b"")`` if the whole file is UTF-8 text
+    without NUL bytes; else ``(None, the block that is not)``, the block empty when it
+    holds a NUL byte."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     kept: list[str] = []
     kept_chars = 0
+    last = b""  # the block being decoded (the last one, for an ending cut mid-character)
     try:
         with file.reader() as raw:
             while block := raw.read(PART_BYTES):
                 if b"\x00" in block:
-                    return None
+                    return None, b""
+                last = block
                 text = decoder.decode(block)
                 if kept_chars < _TEXT_WINDOW:
                     kept.append(text)
                     kept_chars += len(text)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return None
-    return "".join(kept)[:_TEXT_WINDOW]
+        return None, last
+    return "".join(kept)[:_TEXT_WINDOW], b""
 
 
 def _essence(declared: str | None) -> str:

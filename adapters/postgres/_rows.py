@@ -123,6 +123,7 @@ def chunk_from_row(row: Row) -> Chunk:
 
 
 def worker_from_row(row: Row) -> WorkerInfo:
+    live_seconds = row.get("live_seconds")  # None too before migration 0015 adds it
     return WorkerInfo(
         worker_id=row["worker_id"],
         hostname=row["hostname"],
@@ -130,7 +131,7 @@ def worker_from_row(row: Row) -> WorkerInfo:
         version=row["version"],
         started_at=row["started_at"],
         last_seen_at=row["last_seen_at"],
-        live_for=None if row["live_seconds"] is None else timedelta(seconds=row["live_seconds"]),
+        live_for=None if live_seconds is None else timedelta(seconds=live_seconds),
     )
 
 

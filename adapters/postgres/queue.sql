@@ -449,8 +449,10 @@ SELECT CASE WHEN to_status = 'failed' THEN 'failed'
        count(*), NULL
 FROM outcomes GROUP BY 1, 2
 UNION ALL
-SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers
-WHERE last_seen_at >= $1 - coalesce(make_interval(secs => live_seconds), $3::interval);
+SELECT 'workers', NULL, count(*), NULL FROM {schema}.workers w
+-- the column read through the row, so that the figures work before 0015 adds it
+WHERE last_seen_at >= $1 - coalesce(make_interval(secs => (to_jsonb(w) ->> 'live_seconds')::float8),
+                                    $3::interval);
 
 -- name: list_documents
 -- Member $1's documents with their jobs, newest first (time, then id), $2 of them after

@@ -13,6 +13,11 @@ from domain.errors import NotFound
 from domain.model import WorkerInfo
 from domain.ports import Clock
 
+#: A worker row's own live window, read so that it also works before migration 0015
+#: adds the column (``/health`` and ``navigator validate`` then still report the pending
+#: migration instead of failing on it): NULL for a row without it.
+LIVE_FOR = "make_interval(secs => (to_jsonb(w) ->> 'live_seconds')::float8)"
+
 
 @translates_outages
 class PostgresWorkerRegistry:
@@ -52,9 +57,8 @@ class PostgresWorkerRegistry:
 
     async def live(self, within: timedelta) -> list[WorkerInfo]:
         rows = await self._pool.fetch(
-            f"SELECT * FROM {self._s}.workers "
-            "WHERE last_seen_at >= $1::timestamptz "
-            "- coalesce(make_interval(secs => live_seconds), $2::interval) "
+            f"SELECT * FROM {self._s}.workers w "
+            f"WHERE last_seen_at >= $1::timestamptz - coalesce({LIVE_FOR}, $2::interval) "
             "ORDER BY worker_id",
             self._clock.now(), within,
         )

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{API}/jobs", tags=["jobs"])
 
 EVENT_STREAM = "text/event-stream"
+#: More digits than any job's count of events: not a position in its history.
+_ID_DIGITS = 18
 
 _EXAMPLE = (
     'id: 1\nevent: status\ndata: {"id": "5c1e7d2a-...", "status": "uploaded", '
@@ -78,10 +80,12 @@ async def stream_job_events(
         alias="Last-Event-ID", description="the `id` of the last event received")] = None,
 ) -> StreamingResponse:
     await show(job_id, member)  # another member's or a missing job: 404 before streaming
-    # ASCII digits only: str.isdigit() also accepts '²' (a header's byte 0xB2), which
-    # int() refuses; any other value resumes from the start
+    # ASCII digits only, and few of them: str.isdigit() also accepts '²' (a header's byte
+    # 0xB2), and int() refuses both it and more than 4,300 digits; any other value
+    # resumes from the start
     seen = 0
-    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+    if last_event_id and len(last_event_id) <= _ID_DIGITS and last_event_id.isascii() \
+            and last_event_id.isdigit():
         seen = int(last_event_id)
     return StreamingResponse(
         _events(follow(job_id, member, min(seen, 10**9)), request.url.path),

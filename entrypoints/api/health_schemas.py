@@ -51,8 +51,11 @@ class WorkerDetail(BaseModel):
 
 
 class WorkersHealth(BaseModel):
-    live: int = Field(description="workers that reported in within `window_seconds`")
-    window_seconds: float
+    live: int = Field(description="workers that reported in within three of their own "
+                                  "heartbeats (each records its window when it starts)")
+    window_seconds: float = Field(description="the window for a worker of an earlier "
+                                              "release, which records none: three "
+                                              "heartbeats on this API's WORKER_* settings")
     ids: list[str] | None = Field(default=None, description=_OPERATORS_ONLY)
     details: list[WorkerDetail] | None = Field(default=None, description=_OPERATORS_ONLY)
 

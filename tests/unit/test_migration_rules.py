@@ -1,14 +1,16 @@
 """Expand/contract (docs/OPERATIONS.md, "Migrations: expand, then contract"): during a
 rolling deploy the previous release runs against the new schema, so a migration may
 only add to it. A statement that takes away or reshapes what exists (DROP, RENAME,
-SET NOT NULL on an existing column, a type change, DROP EXPRESSION, TRUNCATE) belongs
+SET NOT NULL on an existing column, a type change, DROP EXPRESSION, DROP DEFAULT,
+TRUNCATE) belongs
 in a contract step: a migration whose header says ``-- step: contract``, shipped a
 release after the code stopped using what it removes. So does an addition the previous
 release's writes can trip on: a column NOT NULL without a default (its INSERTs do not
 name it), a new CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY or EXCLUDE constraint or a
-unique index on a table that already exists. Two lists name the exceptions, each with
-its reason: ``BEFORE_THE_RULE`` and ``KEPT_WORKING`` (an expand step that keeps the
-previous release working by other means).
+unique index on a table that already exists, or such a constraint on a column added
+with a default (the previous release's rows get the default). Two lists name the
+exceptions, each with its reason: ``BEFORE_THE_RULE`` and ``KEPT_WORKING`` (an expand
+step that keeps the previous release working by other means).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _DESTRUCTIVE = (
     ("type change", re.compile(
         rf"\balter\s+column\s+({_IDENT})\s+(?:set\s+data\s+)?type\b")),
     ("DROP EXPRESSION", re.compile(rf"\balter\s+column\s+({_IDENT})\s+drop\s+expression\b")),
+    ("DROP DEFAULT", re.compile(rf"\balter\s+column\s+({_IDENT})\s+drop\s+default\b")),
 )
 _ADDED_COLUMN = re.compile(rf"\badd\s+column\s+(?:if\s+not\s+exists\s+)?({_IDENT})")
 _TABLE = rf"(?:\{{schema\}}\.)?({_IDENT})"
@@ -66,6 +69,7 @@ _NEW_CONSTRAINT = re.compile(
     r"(?:check|unique|primary\s+key|foreign\s+key|exclude)\b")
 _UNIQUE_INDEX = re.compile(
     rf"\bcreate\s+unique\s+index\b[^;]*?\bon\s+(?:only\s+)?{_TABLE}")
+_ADDED_CONSTRAINT = re.compile(r"\b(?:check|unique|primary\s+key|references)\b")
 _SET_DEFAULT = re.compile(rf"\balter\s+column\s+({_IDENT})\s+set\s+default\b")
 
 
@@ -137,6 +141,9 @@ def destructive_statements(sql: str) -> list[str]:
         clause = _column_clause(code, match.start())
         if re.search(r"\bnot\s+null\b", clause) and not added[_name(match.group(1))]:
             found.append(f"NOT NULL without a default: {' '.join(clause.split())}")
+        # the previous release's rows get the default: a constraint on it binds them
+        if added[_name(match.group(1))] and _ADDED_CONSTRAINT.search(clause):
+            found.append(f"new constraint: {' '.join(clause.split())}")
     for match in _NEW_CONSTRAINT.finditer(code):
         statement = _statement(code, match)
         table = _ALTERED_TABLE.search(statement)
@@ -209,6 +216,10 @@ def test_the_migrations_released_before_the_rule_are_exactly_those_that_break_it
      "REFERENCES {schema}.upload_jobs (job_id) NOT VALID;", "new constraint"),
     ("CREATE UNIQUE INDEX CONCURRENTLY documents_sha ON {schema}.documents (user_id, sha256);",
      "new constraint"),
+    ("ALTER TABLE {schema}.upload_jobs ALTER COLUMN priority DROP DEFAULT;", "DROP DEFAULT"),
+    ("ALTER TABLE {schema}.documents ADD COLUMN n integer DEFAULT 0 UNIQUE;", "new constraint"),
+    ("ALTER TABLE {schema}.documents ADD COLUMN kind text DEFAULT 'pdf' "
+     "REFERENCES {schema}.kinds (name);", "new constraint"),
 ])
 def test_a_destructive_statement_is_caught_in_a_migration_that_does_not_declare_it(
     sql: str, kind: str,

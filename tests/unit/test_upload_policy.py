@@ -125,6 +125,17 @@ def test_text_that_is_not_utf8_is_refused_saying_to_save_it_as_utf8(data: bytes)
     assert "binary" not in message
 
 
+def test_what_a_file_that_is_not_utf8_is_comes_from_the_part_that_is_not():
+    utf8 = "Cobertura: la franquicia es de 500 dólares. Índice de servicios.\n".encode()
+    stray = utf8 * 2000 + "Café".encode("cp1252") + utf8  # one Windows-1252 word, far in
+    padded = utf8 * 2000 + b"\x00" * 64  # NUL bytes after 64 KiB of UTF-8
+
+    with pytest.raises(UnsupportedFileType, match="an encoding other than UTF-8"):
+        sniff_media_type(stray, "cobertura.txt")
+    with pytest.raises(UnsupportedFileType, match="a binary file"):
+        sniff_media_type(padded, "cobertura.txt")
+
+
 def test_an_html_page_is_recognised_by_its_start_whatever_its_name():
     page = b"\n  <!DOCTYPE html>\n<html><body><h1>Benefits</h1></body></html>"
     assert sniff_media_type(page, "benefits.txt") is MediaType.HTML
