@@ -33,7 +33,7 @@ async def test_the_window_s_outcomes_and_unfinished_jobs_are_read_through_their_
         # statement's), not whether it would on a table this small.
         await conn.execute("SET LOCAL enable_seqscan = off")
         [row] = await conn.fetch(f"EXPLAIN (FORMAT JSON) {sql}", NOW,
-                                 NOW - timedelta(minutes=15), NOW - timedelta(minutes=1))
+                                 NOW - timedelta(minutes=15), timedelta(minutes=1))
     plan = json.loads(row[0])[0]["Plan"]
     on_events = [n for n in _nodes(plan) if n.get("Relation Name") == "job_events"]
     assert on_events, plan
