@@ -71,6 +71,10 @@ def reaching(client: httpx.Client) -> Iterator[None]:
         ) from None
     except httpx.TimeoutException:
         raise CommandFailed(f"the API at {client.base_url} did not answer in time") from None
+    except httpx.TransportError as exc:  # closed or reset mid-answer (a restart, a proxy)
+        raise CommandFailed(
+            f"the connection to the API at {client.base_url} broke "
+            f"({type(exc).__name__}); try again") from None
 
 
 def request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:

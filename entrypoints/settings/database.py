@@ -5,7 +5,7 @@ name and the pooler mode are checked by the database adapter's own rules."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
@@ -26,6 +26,24 @@ _POOLER_ALIASES = {
 }
 
 
+DSN_RULE = ("must be a postgresql://user:password@host:port/database URL; percent-encode "
+            "any / # ? @ : in the user name or password (Python: urllib.parse.quote(password, "
+            "safe=''))")
+
+
+def _readable_dsn(dsn: str) -> bool:
+    """Whether ``dsn`` parses as a PostgreSQL URL whose host and port are where they
+    belong: an unencoded "/", "#" or "?" in the password moves the rest of it into the
+    path, fragment or query, and leaves part of it where the port is read."""
+    try:
+        parts = urlsplit(dsn)
+        parts.port  # noqa: B018  # a port that is not a number raises
+    except ValueError:
+        return False
+    return (parts.scheme in ("postgres", "postgresql") and "@" not in parts.path
+            and not parts.fragment)
+
+
 class DatabaseSettings(BaseModel):
     database_url: SecretStr | None = None
     #: The owner's DSN, for ``navigator migrate`` alone, when the services' own
@@ -43,6 +61,15 @@ class DatabaseSettings(BaseModel):
     #: prepared statements, session settings or LISTEN; ``session`` (also ``false``):
     #: a direct connection or a session-mode pooler.
     database_pooler_mode: PoolerSetting = "auto"
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """A DSN the driver can read; the message never quotes it (the driver's own
+        error for a password holding "/" quoted part of the password)."""
+        if value is not None and not _readable_dsn(value.get_secret_value()):
+            raise ValueError(DSN_RULE)
+        return value
 
     @field_validator("database_pooler_mode", mode="before")
     @classmethod

@@ -219,3 +219,36 @@ def test_the_search_use_case_gets_the_configured_mode() -> None:
     container = build_container(load_settings({"RAG_SEARCH_MODE": "vector"}))
     use_memory_adapters(container)
     assert container.search_documents().mode is SearchMode.VECTOR
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://svc:S3cret/Pw9x@db.example.internal:5432/postgres",  # "/" in the password
+    "postgresql://svc:S3cret#Pw9x@db.example.internal:5432/postgres",
+    "postgresql://svc:S3cret?Pw9x@db.example.internal:5432/postgres",
+    "postgresql://svc:12/S3cretPw9x@db.example.internal:5432/postgres",  # digits then "/"
+    "mysql://svc:S3cretPw9x@db.example.internal:3306/app",
+])
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "MIGRATION_DATABASE_URL"])
+def test_a_database_url_the_driver_would_misread_is_refused_without_quoting_it(
+    dsn: str, variable: str,
+) -> None:
+    # the driver's own error quoted the part of the password it took for a port
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: dsn})
+
+    message = str(caught.value)
+    assert f"{variable} must be a postgresql://user:password@host:port/database URL" in message
+    assert "percent-encode" in message
+    assert "S3cret" not in message and "Pw9x" not in message
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://app:p%2Fa%23s%3Fs@db.example.org:5432/app",  # the same characters, encoded
+    "postgres://app@db.example.org/app",
+    "postgresql://postgres@/postgres?host=/tmp/navigator-socket",
+    "postgresql://postgres.abcdefgh:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
+])
+def test_a_database_url_written_right_is_taken_as_it_is(dsn: str) -> None:
+    settings = load_settings({"DATABASE_URL": dsn, "DATABASE_POOLER_MODE": "auto"})
+
+    assert settings.database_dsn() == dsn

@@ -4,6 +4,7 @@ dev tokens, and the clear message when the API or the port is not what it expect
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import jwt
@@ -111,6 +112,30 @@ def test_searching_with_no_api_running_fails_with_exit_1(cli: Cli) -> None:
     result = cli.run("search", "maximum out-of-pocket")
     assert result.code == 1
     assert "cannot reach the API at http://127.0.0.1:" in result.err
+
+
+@pytest.mark.parametrize("command", [("search", "deductible"), ("ask", "deductible?")])
+def test_an_api_that_closes_the_connection_unanswered_is_said_in_words(
+    cli: Cli, command: tuple[str, str],
+) -> None:
+    # a restart or a proxy reset: the connection is accepted, then closed
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def close_one() -> None:
+            conn, _ = server.accept()
+            conn.close()
+
+        closer = threading.Thread(target=close_one, daemon=True)
+        closer.start()
+        result = cli.run(command[0], "--api", f"http://127.0.0.1:{port}", command[1])
+        closer.join(timeout=10)
+
+    assert result.code == 1
+    assert f"the connection to the API at http://127.0.0.1:{port}" in result.err
+    assert "broke (RemoteProtocolError); try again" in result.err
 
 
 def test_an_api_url_that_is_not_http_is_a_usage_error(cli: Cli) -> None:
