@@ -195,3 +195,35 @@ def test_a_token_the_service_refuses_asks_the_member_to_sign_in_again(
     assert "Please sign in again" in alert_text(driver)
     assert not css(driver, "#member").is_displayed()
     assert driver.execute_script("return sessionStorage.length") == 0, "the token is forgotten"
+
+
+def test_a_document_is_followed_to_its_end_through_a_network_that_drops(
+    browser: WebDriver, navigator_up: Up,
+) -> None:
+    """A redeploy or a lost connection while a document is processed: the page's asking
+    about its job fails three times (the stream, then two askings), and the page asks
+    again until the job ends, instead of leaving the row at its last status."""
+    driver = browser
+    driver.get(navigator_up.page_link)
+    wait(driver).until(lambda d: css(d, "body").get_attribute("data-ready") == "true",
+                       "the page to load the member's documents")
+    driver.execute_script("""
+        const original = window.fetch;
+        window.dropped = 0;
+        window.fetch = function (input, init) {
+          const url = typeof input === "string" ? input : input.url;
+          if (url.includes("/api/v1/jobs/") && window.dropped < 3) {
+            window.dropped += 1;
+            return Promise.reject(new TypeError("Failed to fetch"));
+          }
+          return original.call(this, input, init);
+        };
+    """)
+
+    css(driver, "#files").send_keys(str(SAMPLE))
+    css(driver, "#upload-form button[type=submit]").click()
+
+    done = shown(driver, f'li[data-file="{SAMPLE.name}"][data-status="complete"]')
+    assert "Ready" in done.text
+    assert driver.execute_script("return window.dropped") == 3
+    assert alert_text(driver) == ""

@@ -25,6 +25,8 @@ const STATUS_WORDS = {
   failed: "Failed",
 };
 const POLL_MS = 1000;
+/** The longest wait between two askings while the API does not answer. */
+const MAX_POLL_MS = 30000;
 const MAX_STREAMS = 3;
 
 const rows = new Map(); // document id -> {document, job, row}
@@ -54,7 +56,9 @@ function describe(job, node) {
 
 /** Follows a job to its end: its server-sent events, else (an older API, a proxy that
  *  buffers, or already MAX_STREAMS streams open: a browser opens at most six connections
- *  to one server, and uploads and questions need some) by asking for it every second. */
+ *  to one server, and uploads and questions need some) by asking for it every second.
+ *  A stream cut off or an answer that does not come (a redeploy, a 503, the network) is
+ *  not the end: it asks again, less often, until the job ends or is gone. */
 async function follow(jobId, onJob) {
   if (watched.has(jobId)) return;
   watched.add(jobId);
@@ -74,20 +78,35 @@ async function follow(jobId, onJob) {
             return !TERMINAL.has(last.status);
           });
         }
+      } catch (error) {
+        if (!passing(error)) throw error;  // the asking below carries on
       } finally {
         streams -= 1;
       }
     }
+    let wait = last ? POLL_MS : 0;
     while (!last || !TERMINAL.has(last.status)) {
-      if (last) await sleep(POLL_MS);
-      last = await json(`/api/v1/jobs/${jobId}`);
-      onJob(last);
+      if (wait) await sleep(wait);
+      try {
+        last = await json(`/api/v1/jobs/${jobId}`);
+        onJob(last);
+        wait = POLL_MS;
+      } catch (error) {
+        if (!passing(error)) throw error;
+        wait = Math.min(Math.max(wait, POLL_MS) * 2, MAX_POLL_MS);
+      }
     }
   } catch (error) {
     if (error.status !== 404) showAlert(`Lost track of a document's progress: ${error.message}`);
   } finally {
     watched.delete(jobId);
   }
+}
+
+/** An error worth asking again after: the network, or the service away for a moment
+ *  (5xx, 429); not a job that is gone (404) or a member no longer signed in (401). */
+function passing(error) {
+  return error.status === undefined || error.status >= 500 || error.status === 429;
 }
 
 function jobChanged(job) {
