@@ -98,11 +98,16 @@ def sniff_media_type(
 
 
 _OTHER_ENCODING = "text in an encoding other than UTF-8 (such as UTF-16 or Windows-1252)"
-#: What reads as text: at most this share of odd characters (controls other than tab,
-#: line feed, form feed and carriage return; bytes Windows-1252 does not define), as the
-#: worker's text parser judges it (``adapters.parsers.text``).
-_ODD_SHARE = 0.01
-_ODD = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+#: Control characters other than tab, line feed, form feed and carriage return: a text
+#: file may carry a few, and more than ``_CONTROL_SHARE`` of them is not text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_SHARE = 0.01
+
+
+def reads_as_text(text: str) -> bool:
+    """Whether decoded bytes read as text: at most 1 % of control characters. The one
+    rule for this check and for the worker's text parser (``adapters.parsers.text``)."""
+    return len(_CONTROL.findall(text)) <= _CONTROL_SHARE * len(text)
 
 
 def _not_utf8(head: bytes, failed: bytes) -> str:
@@ -114,7 +119,7 @@ def _not_utf8(head: bytes, failed: bytes) -> str:
         return _OTHER_ENCODING
     for codec in ("cp1252", "utf-8"):
         text = failed.decode(codec, errors="replace")
-        if text and len(_ODD.findall(text)) <= _ODD_SHARE * len(text):
+        if text and reads_as_text(text):
             return _OTHER_ENCODING
     return "a binary file"
 

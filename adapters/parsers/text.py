@@ -12,6 +12,7 @@ import re
 
 from domain.errors import PermanentError
 from domain.model import ParsedPage
+from domain.upload_policy import reads_as_text
 
 NOT_TEXT = (
     "this file is not readable text (it looks like binary data); upload a PDF, "
@@ -35,9 +36,6 @@ _CONTROLS: dict[int, str | None] = {
 }
 _CONTROLS[0x0C] = "\n"  # form feed: a page break in plain text, keep it as a line break
 _CONTROLS[0xFEFF] = None  # a byte order mark in the middle of text
-_CONTROL_CHAR = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
-# A text file may carry a few odd control bytes; more than this share is not text.
-_MAX_CONTROL_SHARE = 0.01
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
@@ -63,10 +61,7 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
 
 
 def _checked(text: str) -> str:
-    if "\x00" in text:
-        raise PermanentError(NOT_TEXT)
-    controls = len(_CONTROL_CHAR.findall(text))
-    if text and controls / len(text) > _MAX_CONTROL_SHARE:
+    if "\x00" in text or not reads_as_text(text):
         raise PermanentError(NOT_TEXT)
     return text
 
